@@ -1,0 +1,93 @@
+"""Who may see what. Every view goes through one of these; "not yours" is a 404.
+
+Views never answer 403 for another tenant's objects: a 404 tells an outsider nothing
+about what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework.permissions import BasePermission
+
+from .models import Role
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.MANAGER)
+
+
+def has_role(request: HttpRequest, *roles: str) -> bool:
+    membership = getattr(request, "membership", None)
+    return membership is not None and membership.role in roles
+
+
+def _guard(check: Callable[[HttpRequest], bool]) -> Callable[[ViewFunc], ViewFunc]:
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if getattr(request, "tenant", None) is None:
+                raise Http404
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not check(request):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+staff_required = _guard(lambda r: has_role(r, *STAFF_ROLES))
+"""Agents, managers and admins of the request's tenant."""
+
+agent_required = _guard(lambda r: has_role(r, Role.ADMIN, Role.AGENT))
+"""Those who work tickets: agents and admins."""
+
+admin_required = _guard(lambda r: has_role(r, Role.ADMIN))
+"""Tenant administrators only."""
+
+manager_required = _guard(lambda r: has_role(r, Role.ADMIN, Role.MANAGER))
+"""Those who read reports: managers and admins."""
+
+contact_required = _guard(lambda r: getattr(r, "contact", None) is not None)
+"""Customer contacts with a portal login in the request's tenant."""
+
+member_required = _guard(
+    lambda r: has_role(r, *STAFF_ROLES) or getattr(r, "contact", None) is not None
+)
+"""Anyone who belongs to the tenant, staff or customer."""
+
+
+class IsTenantStaff(BasePermission):
+    """API: an authenticated agent, manager or admin of the request's tenant."""
+
+    roles: tuple[str, ...] = STAFF_ROLES
+    safe_roles: tuple[str, ...] | None = None
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if getattr(request, "tenant", None) is None or not request.user.is_authenticated:
+            return False
+        roles = self.roles
+        if self.safe_roles is not None and request.method in ("GET", "HEAD", "OPTIONS"):
+            roles = self.safe_roles
+        return has_role(request, *roles)
+
+
+class IsTenantAgent(IsTenantStaff):
+    """API: agents and admins write; managers may read."""
+
+    roles = (Role.ADMIN, Role.AGENT)
+    safe_roles = STAFF_ROLES
+
+
+class IsTenantAdmin(IsTenantStaff):
+    """API: admins write; every staff member may read."""
+
+    roles = (Role.ADMIN,)
+    safe_roles = STAFF_ROLES

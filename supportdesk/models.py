@@ -1,0 +1,173 @@
+"""Tenants and the people who work in them.
+
+Every tenant-owned model derives from :class:`TenantOwned`: a direct ``tenant`` foreign key
+and a django-scopes manager, so a query with no active tenant raises ``ScopeError`` instead
+of returning every tenant's rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    SWEDISH = "sv", _("Swedish")
+    DUTCH = "nl", _("Dutch")
+
+
+class User(AbstractUser):
+    """A person who can log in: staff of a tenant, a customer contact, or both."""
+
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, blank=True, default=""
+    )
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email or self.username
+
+
+class Tenant(models.Model):
+    """A support provider running its customer support on supportdesk."""
+
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Stockholm")
+    ticket_prefix = models.CharField(_("ticket prefix"), max_length=10, default="SD")
+    support_email = models.EmailField(_("support e-mail address"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
+    allow_unknown_senders = models.BooleanField(
+        _("accept e-mail from unknown senders"),
+        default=False,
+        help_text=_("Otherwise only senders whose address or domain belongs to a known organisation."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def base_url(self) -> str:
+        """The tenant's own address, as a person would type it."""
+        host = self.hosts.order_by("pk").values_list("hostname", flat=True).first()
+        if host is None:
+            host = f"{self.slug}.{settings.TENANT_DOMAIN}"
+        port = settings.SITE_PORT
+        suffix = "" if port in (80, 443) or settings.SITE_SCHEME == "https" else f":{port}"
+        return f"{settings.SITE_SCHEME}://{host}{suffix}"
+
+
+class TenantHost(models.Model):
+    """A custom host name that routes to a tenant (besides ``<slug>.<TENANT_DOMAIN>``).
+
+    This is the routing table read before any tenant is known, so it is not scoped.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="hosts")
+    hostname = models.CharField(_("host name"), max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.hostname = self.hostname.lower().strip().rstrip(".")
+        super().save(*args, **kwargs)
+
+
+class TenantOwned(models.Model):
+    """Base of every tenant-owned table: direct tenant key, fail-closed manager."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant")
+    )
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    AGENT = "agent", _("Agent")
+    MANAGER = "manager", _("Manager")
+
+
+class Membership(TenantOwned):
+    """A user's role in one tenant; a user may hold memberships in several tenants."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def _hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiTokenManager(models.Manager["ApiToken"]):
+    def find(self, key: str) -> ApiToken | None:
+        """The token for a presented key. Only its hash is stored."""
+        return (
+            self.select_related("tenant", "user").filter(key_hash=_hash_token(key)).first()
+        )
+
+
+class ApiToken(models.Model):
+    """An API key for one user in one tenant: the token decides the tenant.
+
+    Looked up before any tenant is known (like :class:`TenantHost`), so not scoped; every
+    query on it goes through :meth:`ApiTokenManager.find` or filters by tenant explicitly.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenManager()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, *, tenant: Tenant, user: Any, name: str) -> tuple[ApiToken, str]:
+        """Create a token and return it with the clear key, shown to the user once."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            tenant=tenant, user=user, name=name, key_hash=_hash_token(key), prefix=key[:8]
+        )
+        return token, key

@@ -1,0 +1,125 @@
+"""Which tenant a request belongs to, and the scope every query runs in.
+
+The tenant comes from the request host (``<slug>.<TENANT_DOMAIN>`` or a custom
+:class:`TenantHost`), or for the API from the presented token. A request with no tenant
+gets the public URLconf (a tenant list in development, 404 in production) and no scope,
+so any query on a tenant-owned model raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django_scopes import scope
+
+from contracts.models import Contact
+
+from .models import ApiToken, Membership, Tenant, TenantHost
+
+PUBLIC_URLCONF = "supportdesk.urls_public"
+
+
+def tenant_for_host(host: str) -> Tenant | None:
+    """The tenant a host name routes to, or None."""
+    hostname = host.split(":", 1)[0].lower().rstrip(".")
+    routed = TenantHost.objects.select_related("tenant").filter(hostname=hostname).first()
+    if routed is not None:
+        return routed.tenant
+    suffix = "." + settings.TENANT_DOMAIN
+    if hostname.endswith(suffix):
+        slug = hostname[: -len(suffix)]
+        if slug and "." not in slug:
+            return Tenant.objects.filter(slug=slug).first()
+    return None
+
+
+def token_from_header(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    kind, _, key = header.partition(" ")
+    if kind.lower() == "token" and key.strip():
+        return key.strip()
+    return None
+
+
+class TenantMiddleware:
+    """Set ``request.tenant``, ``request.membership`` and ``request.contact``; enter the scope."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        req: Any = request
+        req.tenant = None
+        req.membership = None
+        req.contact = None
+        req.api_token = None
+
+        key = token_from_header(request)
+        host_tenant = tenant_for_host(request.get_host())
+        tenant = host_tenant
+        if key is not None:
+            token = ApiToken.objects.find(key)
+            if token is None or not token.user.is_active:
+                return JsonResponse({"detail": "Invalid token."}, status=401)
+            if host_tenant is not None and host_tenant.pk != token.tenant_id:
+                # A token of another tenant on this tenant's host: same answer as a miss.
+                return JsonResponse({"detail": "Not found."}, status=404)
+            req.api_token = token
+            tenant = token.tenant
+
+        if tenant is None:
+            req.urlconf = PUBLIC_URLCONF
+            return self.get_response(request)
+
+        req.tenant = tenant
+        with scope(tenant=tenant):
+            user = req.api_token.user if req.api_token else request.user
+            if user.is_authenticated:
+                req.membership = Membership.objects.filter(user=user).first()
+                req.contact = (
+                    Contact.objects.select_related("organisation").filter(user=user).first()
+                )
+            return self.get_response(request)
+
+
+class LanguageMiddleware:
+    """Language from the user's preference, else the tenant's default, else English."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        req: Any = request
+        user = req.api_token.user if getattr(req, "api_token", None) else request.user
+        language = getattr(user, "language", "") if user.is_authenticated else ""
+        if not language:
+            language = request.session.get("language", "") if hasattr(request, "session") else ""
+        if not language and req.tenant is not None:
+            language = req.tenant.default_language
+        language = language or settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+
+def tenant_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context: the tenant and the viewer's role in it."""
+    req: Any = request
+    membership = getattr(req, "membership", None)
+    return {
+        "tenant": getattr(req, "tenant", None),
+        "membership": membership,
+        "contact": getattr(req, "contact", None),
+        "is_staff_member": membership is not None,
+    }
+
+
+def all_tenants() -> list[Tenant]:
+    """Every tenant, for the development landing page and management commands."""
+    return list(Tenant.objects.order_by("name"))

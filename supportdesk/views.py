@@ -1,0 +1,131 @@
+"""Pages that belong to no single app: landing, language, API tokens, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .access import member_required
+from .models import ApiToken, Language
+from .tenancy import all_tenants
+
+
+def _first_url(*names: str) -> str | None:
+    for name in names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each person to where their work is: queue, portal, or the login page."""
+    req: Any = request
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if req.membership is not None:
+        target = _first_url("tickets:queue")
+    elif req.contact is not None:
+        target = _first_url("tickets:portal-list")
+    else:
+        target = None
+    if target:
+        return redirect(target)
+    return render(request, "home.html", {"no_access": req.membership is None and req.contact is None})
+
+
+def tenant_index(request: HttpRequest) -> HttpResponse:
+    """Development only: the tenants this installation serves, with their addresses."""
+    if not settings.DEBUG:
+        raise Http404
+    return render(request, "tenant_index.html", {"tenants": all_tenants()})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Remember the chosen language on the user (or the session when anonymous)."""
+    language = request.POST.get("language", "")
+    if language not in Language.values:
+        messages.error(request, _("Unknown language."))
+        return redirect("home")
+    if request.user.is_authenticated:
+        user: Any = request.user
+        user.language = language
+        user.save(update_fields=["language"])
+    request.session["language"] = language
+    next_url = request.POST.get("next") or "/"
+    return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "/")
+
+
+@member_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """Staff create API tokens for scripts; the key is shown once."""
+    req: Any = request
+    if req.membership is None:
+        raise Http404
+    new_key = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            ApiToken.objects.filter(
+                tenant=req.tenant, user=request.user, pk=request.POST.get("revoke")
+            ).delete()
+            messages.success(request, _("Token revoked."))
+            return redirect("token-list")
+        name = request.POST.get("name", "").strip()[:100]
+        if not name:
+            messages.error(request, _("Give the token a name."))
+        else:
+            _token, new_key = ApiToken.issue(tenant=req.tenant, user=request.user, name=name)
+    tokens = ApiToken.objects.filter(tenant=req.tenant, user=request.user).order_by("-created_at")
+    return render(request, "token_list.html", {"tokens": tokens, "new_key": new_key})
+
+
+def api_needs_token(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(
+        {"detail": "Authenticate with 'Authorization: Token <key>' or use your tenant's host."},
+        status=401,
+    )
+
+
+@extend_schema(
+    responses=inline_serializer(
+        "Me",
+        {
+            "username": serializers.CharField(),
+            "tenant": serializers.CharField(),
+            "role": serializers.CharField(allow_null=True),
+        },
+    )
+)
+@api_view(["GET"])
+def api_me(request: Request) -> Response:
+    """Who the token (or session) belongs to, and in which tenant."""
+    req: Any = request
+    membership = req._request.membership
+    return Response(
+        {
+            "username": request.user.get_username(),
+            "tenant": req._request.tenant.slug,
+            "role": membership.role if membership else None,
+        }
+    )
