@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("contracts.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("tickets.api.urls")),
+    path("", include("tickets.portal.api.urls")),
     path("", include("knowledgebase.api.urls")),
     path("me/", views.api_me, name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -49,5 +50,6 @@ urlpatterns = [
     path("", include("contracts.urls")),
     path("", include("sla.urls")),
     path("", include("tickets.urls")),
+    path("", include("tickets.portal.urls")),
     path("", include("knowledgebase.urls")),
 ]

@@ -40,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if req.membership is not None:
         target = _first_url("tickets:queue")
     elif req.contact is not None:
-        target = _first_url("tickets:portal-list")
+        target = _first_url("portal:list")
     else:
         target = None
     if target:
