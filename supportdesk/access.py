@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 
 from .models import Role
@@ -72,11 +73,14 @@ class IsTenantStaff(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if getattr(request, "tenant", None) is None or not request.user.is_authenticated:
-            return False
+            return False  # DRF answers 401 and asks for credentials
         roles = self.roles
         if self.safe_roles is not None and request.method in ("GET", "HEAD", "OPTIONS"):
             roles = self.safe_roles
-        return has_role(request, *roles)
+        if not has_role(request, *roles):
+            # Signed in but not allowed: the same answer as "does not exist", never 403.
+            raise NotFound
+        return True
 
 
 class IsTenantAgent(IsTenantStaff):

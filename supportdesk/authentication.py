@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
 from .models import ApiToken
@@ -25,3 +26,18 @@ class TenantTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return self.keyword
+
+
+class TenantTokenScheme(OpenApiAuthenticationExtension):
+    """Describe the token scheme in the OpenAPI schema."""
+
+    target_class = "supportdesk.authentication.TenantTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`; create keys under 'API tokens'. The key decides the tenant.",
+        }

@@ -51,7 +51,9 @@ class Tenant(models.Model):
     allow_unknown_senders = models.BooleanField(
         _("accept e-mail from unknown senders"),
         default=False,
-        help_text=_("Otherwise only senders whose address or domain belongs to a known organisation."),
+        help_text=_(
+            "Otherwise only senders whose address or domain belongs to a known organisation."
+        ),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -136,9 +138,7 @@ def _hash_token(key: str) -> str:
 class ApiTokenManager(models.Manager["ApiToken"]):
     def find(self, key: str) -> ApiToken | None:
         """The token for a presented key. Only its hash is stored."""
-        return (
-            self.select_related("tenant", "user").filter(key_hash=_hash_token(key)).first()
-        )
+        return self.select_related("tenant", "user").filter(key_hash=_hash_token(key)).first()
 
 
 class ApiToken(models.Model):

@@ -45,7 +45,9 @@ def home(request: HttpRequest) -> HttpResponse:
         target = None
     if target:
         return redirect(target)
-    return render(request, "home.html", {"no_access": req.membership is None and req.contact is None})
+    return render(
+        request, "home.html", {"no_access": req.membership is None and req.contact is None}
+    )
 
 
 def tenant_index(request: HttpRequest) -> HttpResponse:

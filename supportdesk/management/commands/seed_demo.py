@@ -14,11 +14,35 @@ from supportdesk.models import Membership, Role, Tenant, User
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on start; demo data only
 
 TENANTS: list[dict[str, str]] = [
-    {"slug": "synerity", "name": "Synerity", "language": "sv", "tz": "Europe/Stockholm", "prefix": "SYN"},
-    {"slug": "stratsys", "name": "Stratsys", "language": "sv", "tz": "Europe/Stockholm", "prefix": "STR"},
-    {"slug": "softone", "name": "SoftOne", "language": "sv", "tz": "Europe/Stockholm", "prefix": "SO"},
+    {
+        "slug": "synerity",
+        "name": "Synerity",
+        "language": "sv",
+        "tz": "Europe/Stockholm",
+        "prefix": "SYN",
+    },
+    {
+        "slug": "stratsys",
+        "name": "Stratsys",
+        "language": "sv",
+        "tz": "Europe/Stockholm",
+        "prefix": "STR",
+    },
+    {
+        "slug": "softone",
+        "name": "SoftOne",
+        "language": "sv",
+        "tz": "Europe/Stockholm",
+        "prefix": "SO",
+    },
     {"slug": "itsl", "name": "ITSL", "language": "sv", "tz": "Europe/Stockholm", "prefix": "ITSL"},
-    {"slug": "syneton", "name": "Syneton", "language": "nl", "tz": "Europe/Brussels", "prefix": "SNT"},
+    {
+        "slug": "syneton",
+        "name": "Syneton",
+        "language": "nl",
+        "tz": "Europe/Brussels",
+        "prefix": "SNT",
+    },
 ]
 
 # Each app may ship `<app>/demo.py` with `load(tenant) -> list[tuple[str, str]]` returning

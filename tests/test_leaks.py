@@ -1,0 +1,177 @@
+"""The cross-tenant leak test, generated from the URL resolver.
+
+Every URL pattern x every HTTP method x every role of tenant A (and anonymous) is aimed at
+tenant B's objects. A URL that names an object must answer 404 or 405 (anonymous: a login
+redirect or 401); any other URL must not fail and must not show tenant B's marker. After
+all requests, tenant B's rows are exactly as before.
+
+Each app lists its tenant-B objects in ``tests/<app>/leak_targets.py``::
+
+    def make_b_objects(cast) -> dict[str, object]:  # {url kwarg: value for tenant B}
+
+A URL kwarg that no app provides fails the test, so every new URL is covered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import pkgutil
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core import serializers
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_scopes import scopes_disabled
+
+import tests
+
+from .conftest import B_MARKER, Cast, client_for
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+# Kwargs that do not name a tenant object: any value will do.
+NEUTRAL_KWARGS: dict[str, object] = {"format": "json", "uidb64": "MQ", "token": "set-password"}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    kwargs: tuple[str, ...]
+
+
+def _walk(patterns: list[Any], namespace: str = "") -> Iterator[tuple[str | None, list[str]]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            child_ns = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+            outer = list(entry.pattern.regex.groupindex)
+            for name, kwargs in _walk(entry.url_patterns, child_ns):
+                yield name, outer + kwargs
+        elif isinstance(entry, URLPattern):
+            name = entry.name
+            full = f"{namespace}:{name}" if namespace and name else name
+            yield full, list(entry.pattern.regex.groupindex)
+
+
+def all_routes() -> list[Route]:
+    routes: dict[tuple[str, tuple[str, ...]], Route] = {}
+    unnamed = []
+    for name, kwargs in _walk(get_resolver(settings.ROOT_URLCONF).url_patterns):
+        if name is None:
+            unnamed.append(kwargs)
+            continue
+        key = (name, tuple(sorted(kwargs)))
+        routes[key] = Route(name, tuple(sorted(kwargs)))
+    assert not unnamed, f"every URL pattern must have a name so the leak test can reach it: {unnamed}"
+    return sorted(routes.values(), key=lambda r: (r.name, r.kwargs))
+
+
+def b_targets(cast: Cast) -> dict[str, object]:
+    """Merge every app's tenant-B objects; the same kwarg from two apps is an error."""
+    targets: dict[str, object] = {}
+    for module_info in pkgutil.iter_modules(tests.__path__):
+        try:
+            module = importlib.import_module(f"tests.{module_info.name}.leak_targets")
+        except ModuleNotFoundError:
+            continue
+        for key, value in module.make_b_objects(cast).items():
+            assert key not in targets, f"two leak_targets modules provide {key!r}"
+            targets[key] = value
+    return targets
+
+
+def tenant_b_snapshot(cast: Cast) -> str:
+    """A digest of every row of tenant B in every tenant-owned table."""
+    digest = hashlib.sha256()
+    with scopes_disabled():
+        for model in sorted(apps.get_models(), key=lambda m: m._meta.label):
+            field_names = {f.name for f in model._meta.get_fields()}
+            if "tenant" not in field_names:
+                continue
+            rows = model._base_manager.filter(tenant=cast.tenant_b).order_by("pk")
+            digest.update(model._meta.label.encode())
+            digest.update(serializers.serialize("json", rows).encode())
+    return digest.hexdigest()
+
+
+def _url(route: Route, values: dict[str, object]) -> str:
+    return reverse(route.name, kwargs={k: values[k] for k in route.kwargs})
+
+
+def _role_users(cast: Cast) -> dict[str, Any]:
+    return {"anonymous": None, **cast.users_a()}
+
+
+_LOGIN_REDIRECT = re.compile(r"/accounts/login/")
+
+
+def find_leaks(cast: Cast, role: str, extra_targets: dict[str, object] | None = None) -> list[str]:
+    """Every problem found when ``role`` of tenant A walks all URLs; empty when sealed."""
+    targets = {**b_targets(cast), **(extra_targets or {})}
+    values = {**NEUTRAL_KWARGS, **targets}
+    routes = all_routes()
+    unknown = sorted({k for r in routes for k in r.kwargs if k not in values})
+    assert not unknown, (
+        f"URL kwargs {unknown} have no tenant-B object: add them to a tests/<app>/leak_targets.py"
+    )
+    before = tenant_b_snapshot(cast)
+    user = _role_users(cast)[role]
+    client = client_for(user, cast.tenant_a)
+    problems: list[str] = []
+    for route in routes:
+        url = _url(route, values)
+        names_object = any(k in targets for k in route.kwargs)
+        for method in METHODS:
+            body = json.dumps({"name": "x", "subject": "x", "body": "x"})
+            if method == "get":
+                response = client.get(url)
+            else:
+                response = getattr(client, method)(url, data=body, content_type="application/json")
+            if user is not None and route.name == "logout":
+                client.force_login(user)  # the logout route ends the session; keep the role
+            status = response.status_code
+            content = b"".join(response) if response.streaming else response.content
+            where = f"{method.upper()} {url} ({route.name}) as {role}: {status}"
+            if B_MARKER.encode() in content:
+                problems.append(f"{where} shows tenant B's marker")
+            if status >= 500:
+                problems.append(f"{where} failed")
+            if not names_object:
+                continue
+            if role == "anonymous":
+                redirected = status == 302 and _LOGIN_REDIRECT.search(response.get("Location", ""))
+                if not (redirected or status in (401, 404, 405)):
+                    problems.append(f"{where}, expected a login redirect, 401, 404 or 405")
+            elif status not in (404, 405):
+                problems.append(f"{where}, expected 404 or 405")
+    if tenant_b_snapshot(cast) != before:
+        problems.append(f"tenant B's rows changed while {role} walked the URLs")
+    return problems
+
+
+@pytest.mark.parametrize("role", ["anonymous", "admin", "agent", "manager", "customer", "named"])
+def test_no_url_lets_tenant_a_reach_tenant_b(cast: Cast, role: str) -> None:
+    problems = find_leaks(cast, role)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.urls("tests.leaky_urls")
+def test_the_leak_test_catches_a_view_that_ignores_the_tenant(cast: Cast) -> None:
+    problems = find_leaks(cast, "agent", {"leaky_organisation_id": cast.org_b.pk})
+    assert any("leaky-organisation" in p and "marker" in p for p in problems), problems
+    assert any("leaky-organisation" in p and "rows changed" not in p for p in problems)
+    assert any("rows changed" in p for p in problems), problems
+
+
+def test_the_leak_test_knows_some_urls_that_name_objects(cast: Cast) -> None:
+    """Guard against a walker that silently finds nothing."""
+    routes = all_routes()
+    assert len(routes) >= 10
+    assert any(r.name == "login" for r in routes)
