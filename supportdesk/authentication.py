@@ -39,5 +39,6 @@ class TenantTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`; create keys under 'API tokens'. The key decides the tenant.",
+            "description": "`Token <key>`; create keys under 'API tokens'. "
+            "The key decides the tenant.",
         }

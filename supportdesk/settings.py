@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# Lets classes like ModelForm[Article] be subscripted at run time, as the type hints do.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,7 +54,7 @@ _secret = env.str("SECRET_KEY", default="")
 if not _secret:
     if not DEBUG:
         raise _fail("SECRET_KEY", "must be set when DEBUG is off (set DEBUG=1 for development)")
-    _secret = "django-insecure-development-only-key-not-for-production-use-0123456789"
+    _secret = "django-insecure-development-only-key-not-for-production-use-0123456789"  # noqa: S105
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env.list(

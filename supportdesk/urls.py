@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from . import views
+from .api import SchemaView
 
 api_v1 = [
     path("", include("contracts.api.urls")),
@@ -15,7 +16,7 @@ api_v1 = [
     path("", include("tickets.portal.api.urls")),
     path("", include("knowledgebase.api.urls")),
     path("me/", views.api_me, name="api-me"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 

@@ -1,0 +1,85 @@
+"""How customers help themselves: articles with per-plan visibility."""
+
+from __future__ import annotations
+
+import nh3
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+from markdown_it import MarkdownIt
+
+from supportdesk.models import Language, TenantOwned
+
+from .managers import ArticleManager
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", _("Everyone, also without logging in")
+    CUSTOMERS = "customers", _("Every logged-in customer")
+    PLANS = "plans", _("Customers on the selected plans")
+    INTERNAL = "internal", _("Staff only")
+
+
+class ArticleKind(models.TextChoices):
+    FAQ = "faq", _("FAQ")
+    GUIDE = "guide", _("Step-by-step guide")
+    MANUAL = "manual", _("Manual")
+    KNOWN_ISSUE = "known_issue", _("Known issue")
+
+
+class Article(TenantOwned):
+    """A knowledge-base article, written in Markdown. Articles take no comments."""
+
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    body = models.TextField(_("body (Markdown)"))
+    kind = models.CharField(_("kind"), max_length=16, choices=ArticleKind.choices, default="faq")
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=Language.choices,
+        blank=True,
+        help_text=_("Empty: shown whatever the reader's language."),
+    )
+    visibility = models.CharField(
+        _("visible to"), max_length=16, choices=Visibility.choices, default=Visibility.CUSTOMERS
+    )
+    plans = models.ManyToManyField(
+        "contracts.SupportPlan",
+        blank=True,
+        related_name="articles",
+        verbose_name=_("plans"),
+        help_text=_("Used when visible to customers on the selected plans."),
+    )
+    is_published = models.BooleanField(_("published"), default=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=ArticleManager)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["tenant", "is_published", "visibility"])]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "title"], name="article_unique_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def body_html(self) -> str:
+        """The body rendered from Markdown; raw HTML in the source is not passed through."""
+        return render_markdown(self.body)
+
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(source: str) -> str:
+    return nh3.clean(_markdown.render(source))

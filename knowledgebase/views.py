@@ -1,0 +1,90 @@
+"""Knowledge-base pages: read and search for everyone, write for agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from supportdesk.access import agent_required
+
+from .access import get_article_for_editor, get_article_for_reader
+from .forms import ArticleForm
+from .models import Article
+from .services import article_delete, article_save, article_suggest, articles_for_reader
+
+
+def _tenant_or_404(request: HttpRequest) -> Any:
+    tenant = getattr(request, "tenant", None)
+    if tenant is None:
+        raise Http404
+    return tenant
+
+
+@require_GET
+def article_list(request: HttpRequest) -> HttpResponse:
+    _tenant_or_404(request)
+    query = request.GET.get("q", "").strip()[:200]
+    articles = articles_for_reader(request=request)
+    if query:
+        articles = articles.search(query, language=request.LANGUAGE_CODE)
+    else:
+        articles = articles.order_by("kind", "title")
+    return render(
+        request, "knowledgebase/article_list.html", {"articles": articles[:100], "query": query}
+    )
+
+
+@require_GET
+def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
+    _tenant_or_404(request)
+    article = get_article_for_reader(request, article_id)
+    return render(request, "knowledgebase/article_detail.html", {"article": article})
+
+
+@require_GET
+def article_suggestions(request: HttpRequest) -> HttpResponse:
+    """An HTML fragment of articles that may answer what is being typed (htmx or fetch)."""
+    _tenant_or_404(request)
+    text = request.GET.get("q", "")[:300]
+    articles = article_suggest(
+        articles=articles_for_reader(request=request), text=text, language=request.LANGUAGE_CODE
+    )
+    return render(request, "knowledgebase/_suggestions.html", {"articles": articles})
+
+
+@agent_required
+@require_GET
+def article_manage_list(request: HttpRequest) -> HttpResponse:
+    articles = Article.objects.order_by("title").prefetch_related("plans")
+    return render(request, "knowledgebase/manage_list.html", {"articles": articles})
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def article_edit(request: HttpRequest, article_id: int | None = None) -> HttpResponse:
+    article = (
+        get_article_for_editor(request, article_id)
+        if article_id is not None
+        else Article(tenant=request.tenant)  # type: ignore[attr-defined]
+    )
+    form = ArticleForm(request.POST or None, instance=article)
+    if request.method == "POST" and form.is_valid():
+        article_save(
+            article=form.save(commit=False), plans=form.cleaned_data["plans"], author=request.user
+        )
+        messages.success(request, _("Article saved."))
+        return redirect("knowledgebase:manage-list")
+    return render(request, "knowledgebase/manage_edit.html", {"form": form, "article": article})
+
+
+@agent_required
+@require_http_methods(["POST"])
+def article_remove(request: HttpRequest, article_id: int) -> HttpResponse:
+    article_delete(article=get_article_for_editor(request, article_id))
+    messages.success(request, _("Article deleted."))
+    return redirect("knowledgebase:manage-list")

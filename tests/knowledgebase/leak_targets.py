@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django_scopes import scope
+
+from knowledgebase.models import Article, Visibility
+from tests.conftest import B_MARKER, Cast
+
+
+def make_b_objects(cast: Cast) -> dict[str, object]:
+    with scope(tenant=cast.tenant_b):
+        article = Article.objects.create(
+            tenant=cast.tenant_b,
+            title=f"B article {B_MARKER}",
+            body=B_MARKER,
+            visibility=Visibility.PUBLIC,
+        )
+    return {"article_id": article.pk}
