@@ -69,7 +69,9 @@ def all_routes() -> list[Route]:
             continue
         key = (name, tuple(sorted(kwargs)))
         routes[key] = Route(name, tuple(sorted(kwargs)))
-    assert not unnamed, f"every URL pattern must have a name so the leak test can reach it: {unnamed}"
+    assert not unnamed, (
+        f"every URL pattern must have a name so the leak test can reach it: {unnamed}"
+    )
     return sorted(routes.values(), key=lambda r: (r.name, r.kwargs))
 
 
