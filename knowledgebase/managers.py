@@ -74,7 +74,7 @@ class ArticleQuerySet(models.QuerySet[Any]):
                 .order_by("-rank", "title")
             )
         match = models.Q()
-        title_hits = models.Value(0)
+        title_hits: Any = models.Value(0)
         for term in terms:
             match |= models.Q(title__icontains=term) | models.Q(body__icontains=term)
             title_hits = title_hits + models.Case(

@@ -7,10 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 from markdown_it import MarkdownIt
 
-from supportdesk.models import Language, TenantOwned
+from supportdesk.models import Language, TenantOwned, scoped_manager
 
 from .managers import ArticleManager
 
@@ -60,7 +59,7 @@ class Article(TenantOwned):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    objects = ScopedManager(tenant="tenant", _manager_class=ArticleManager)
+    objects = scoped_manager(ArticleManager)
 
     class Meta:
         ordering = ["title"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -90,6 +90,20 @@ class TenantHost(models.Model):
         super().save(*args, **kwargs)
 
 
+_M = TypeVar("_M", bound=models.Manager[Any])
+
+
+def scoped_manager(manager_class: type[_M] | None = None) -> _M:
+    """A django-scopes manager filtering on ``tenant``, typed as the manager it extends.
+
+    Use it for every tenant-owned model with its own manager:
+    ``objects = scoped_manager(TicketManager)``.
+    """
+    if manager_class is None:
+        return cast(_M, ScopedManager(tenant="tenant"))
+    return cast(_M, ScopedManager(tenant="tenant", _manager_class=manager_class))
+
+
 class TenantOwned(models.Model):
     """Base of every tenant-owned table: direct tenant key, fail-closed manager."""
 
@@ -97,7 +111,7 @@ class TenantOwned(models.Model):
         Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant")
     )
 
-    objects = ScopedManager(tenant="tenant")
+    objects: models.Manager[Any] = scoped_manager(models.Manager)
 
     class Meta:
         abstract = True

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from . import views
 from .api import SchemaView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("contracts.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("tickets.api.urls")),

@@ -86,19 +86,20 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if req.membership is None:
         raise Http404
     new_key = None
+    user: Any = request.user
     if request.method == "POST":
-        if request.POST.get("revoke"):
-            ApiToken.objects.filter(
-                tenant=req.tenant, user=request.user, pk=request.POST.get("revoke")
-            ).delete()
+        revoke = request.POST.get("revoke", "")
+        if revoke:
+            if revoke.isdigit():
+                ApiToken.objects.filter(tenant=req.tenant, user=user, pk=int(revoke)).delete()
             messages.success(request, _("Token revoked."))
             return redirect("token-list")
         name = request.POST.get("name", "").strip()[:100]
         if not name:
             messages.error(request, _("Give the token a name."))
         else:
-            _token, new_key = ApiToken.issue(tenant=req.tenant, user=request.user, name=name)
-    tokens = ApiToken.objects.filter(tenant=req.tenant, user=request.user).order_by("-created_at")
+            _token, new_key = ApiToken.issue(tenant=req.tenant, user=user, name=name)
+    tokens = ApiToken.objects.filter(tenant=req.tenant, user=user).order_by("-created_at")
     return render(request, "token_list.html", {"tokens": tokens, "new_key": new_key})
 
 

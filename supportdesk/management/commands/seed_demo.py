@@ -97,8 +97,8 @@ class Command(BaseCommand):
                             module = importlib.import_module(f"{app}.demo")
                         except ModuleNotFoundError:
                             continue
-                        for role, username in module.load(tenant) or []:
-                            logins.append((tenant.base_url(), role, username))
+                        for app_role, username in module.load(tenant) or []:
+                            logins.append((tenant.base_url(), app_role, username))
         self.stdout.write(self.style.SUCCESS("Demo tenants ready. Password for every login: demo"))
-        for url, role, username in logins:
-            self.stdout.write(f"  {url + '/':<34} {role:<10} {username}")
+        for url, login_role, username in logins:
+            self.stdout.write(f"  {url + '/':<34} {login_role:<10} {username}")
