@@ -65,7 +65,11 @@ class Article(TenantOwned):
         ordering = ["title"]
         indexes = [models.Index(fields=["tenant", "is_published", "visibility"])]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "title"], name="article_unique_title"),
+            models.UniqueConstraint(
+                fields=["tenant", "title"],
+                name="article_unique_title",
+                violation_error_message=_("An article with this title already exists."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -74,11 +75,17 @@ def article_edit(request: HttpRequest, article_id: int | None = None) -> HttpRes
     )
     form = ArticleForm(request.POST or None, instance=article)
     if request.method == "POST" and form.is_valid():
-        article_save(
-            article=form.save(commit=False), plans=form.cleaned_data["plans"], author=request.user
-        )
-        messages.success(request, _("Article saved."))
-        return redirect("knowledgebase:manage-list")
+        try:
+            article_save(
+                article=form.save(commit=False),
+                plans=form.cleaned_data["plans"],
+                author=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Article saved."))
+            return redirect("knowledgebase:manage-list")
     return render(request, "knowledgebase/manage_edit.html", {"form": form, "article": article})
 
 

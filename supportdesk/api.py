@@ -6,10 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django_scopes import scopes_disabled
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,15 +21,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": "This conflicts with existing data."}, status=status.HTTP_409_CONFLICT
         )
     return drf_exception_handler(exc, context)
-
-
-class SchemaView(SpectacularAPIView):
-    """The OpenAPI schema, the same for every tenant and for scripts without a tenant.
-
-    Generating it builds (never runs) querysets to learn field types, so it may do so outside
-    a tenant's scope.
-    """
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        with scopes_disabled():
-            return super().get(request, *args, **kwargs)

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "contracts",
     "sla",
     "tickets",
+    "tickets.mail",
     "knowledgebase",
 ]
 
@@ -240,6 +241,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "DEFAULT_GENERATOR_CLASS": "supportdesk.schema.TenantSchemaGenerator",
+    "GET_MOCK_REQUEST": "supportdesk.schema.build_mock_request",
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "tickets.choices.Channel",
+        "CategoryEnum": "tickets.choices.Category",
+        "TicketStatusEnum": "tickets.choices.Status",
+        "ContractStatusEnum": "contracts.models.ContractStatus",
+        "ArticleKindEnum": "knowledgebase.models.ArticleKind",
+    },
 }
 
 # --- Security --------------------------------------------------------------------------------

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
-from .api import SchemaView
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("contracts.api.urls")),
@@ -16,7 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tickets.portal.api.urls")),
     path("", include("knowledgebase.api.urls")),
     path("me/", views.api_me, name="api-me"),
-    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 

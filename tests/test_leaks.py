@@ -32,7 +32,7 @@ from django_scopes import scopes_disabled
 
 import tests
 
-from .conftest import B_MARKER, Cast, client_for
+from .conftest import B_MARKER, Cast, api_client_for, client_for
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -114,8 +114,18 @@ def _role_users(cast: Cast) -> dict[str, Any]:
 _LOGIN_REDIRECT = re.compile(r"/accounts/login/")
 
 
-def find_leaks(cast: Cast, role: str, extra_targets: dict[str, object] | None = None) -> list[str]:
-    """Every problem found when ``role`` of tenant A walks all URLs; empty when sealed."""
+def find_leaks(
+    cast: Cast,
+    role: str,
+    extra_targets: dict[str, object] | None = None,
+    *,
+    token: bool = False,
+) -> list[str]:
+    """Every problem found when ``role`` of tenant A walks all URLs; empty when sealed.
+
+    With ``token``, the role is a script on 127.0.0.1 holding an API token of tenant A and
+    walks the API routes only (the tenant then comes from the token, not the host).
+    """
     targets = {**b_targets(cast), **(extra_targets or {})}
     values = {**NEUTRAL_KWARGS, **targets}
     routes = all_routes()
@@ -125,10 +135,12 @@ def find_leaks(cast: Cast, role: str, extra_targets: dict[str, object] | None = 
     )
     before = tenant_b_snapshot(cast)
     user = _role_users(cast)[role]
-    client = client_for(user, cast.tenant_a)
+    client = api_client_for(user, cast.tenant_a) if token else client_for(user, cast.tenant_a)
     problems: list[str] = []
     for route in routes:
         url = _url(route, values)
+        if token and not url.startswith("/api/"):
+            continue
         names_object = any(k in targets for k in route.kwargs)
         for method in METHODS:
             body = json.dumps({"name": "x", "subject": "x", "body": "x"})
@@ -136,7 +148,7 @@ def find_leaks(cast: Cast, role: str, extra_targets: dict[str, object] | None = 
                 response = client.get(url)
             else:
                 response = getattr(client, method)(url, data=body, content_type="application/json")
-            if user is not None and route.name == "logout":
+            if user is not None and not token and route.name == "logout":
                 client.force_login(user)  # the logout route ends the session; keep the role
             status = response.status_code
             content = b"".join(response) if response.streaming else response.content
@@ -161,6 +173,12 @@ def find_leaks(cast: Cast, role: str, extra_targets: dict[str, object] | None = 
 @pytest.mark.parametrize("role", ["anonymous", "admin", "agent", "manager", "customer", "named"])
 def test_no_url_lets_tenant_a_reach_tenant_b(cast: Cast, role: str) -> None:
     problems = find_leaks(cast, role)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", ["admin", "agent", "manager", "customer"])
+def test_no_api_token_of_tenant_a_reaches_tenant_b(cast: Cast, role: str) -> None:
+    problems = find_leaks(cast, role, token=True)
     assert not problems, "\n".join(problems)
 
 
