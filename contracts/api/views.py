@@ -1,0 +1,337 @@
+"""API endpoints of contracts: thin adapters from HTTP to ``contracts.services``.
+
+Querysets start from the request's tenant and load what the serializers touch; every write
+goes through a service, whose ValidationError the project's exception handler turns into 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import django_filters
+from django.db.models import Count, Prefetch, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from supportdesk.access import IsTenantAdmin, IsTenantAgent, IsTenantStaff
+
+from .. import services
+from ..models import (
+    Contact,
+    Contract,
+    Feature,
+    NamedContact,
+    Organisation,
+    PlanFeature,
+    SupportPlan,
+)
+from .serializers import (
+    ContactSerializer,
+    ContractSerializer,
+    EntitlementRequestSerializer,
+    EntitlementSerializer,
+    FeatureSerializer,
+    NamedContactSerializer,
+    OrganisationSerializer,
+    SupportPlanSerializer,
+    SuspendSerializer,
+)
+
+
+class ByName(CursorPagination):
+    ordering = ("name", "id")
+
+
+class Newest(CursorPagination):
+    ordering = ("-id",)
+
+
+class SmallList(LimitOffsetPagination):
+    default_limit = 100
+
+
+def _tenant(request: Request) -> Any:
+    return request._request.tenant  # type: ignore[attr-defined]
+
+
+class ServiceWriteMixin:
+    """Create and update through a service (``save_instance``), never ``serializer.save()``.
+
+    Listed first among a viewset's bases so these win over DRF's mixins. No PUT: PATCH.
+    """
+
+    request: Any
+    http_method_names: Sequence[str] = ["get", "post", "patch", "head", "options"]
+
+    def save_instance(self, instance: Any, data: dict[str, Any]) -> Any:
+        raise NotImplementedError  # each viewset saves through its own service
+
+    def perform_create(self, serializer: Any) -> None:
+        model = serializer.Meta.model
+        instance = model(tenant=_tenant(self.request), **self._plain(serializer.validated_data))
+        serializer.instance = self.save_instance(instance, serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        instance = serializer.instance
+        for name, value in self._plain(serializer.validated_data).items():
+            setattr(instance, name, value)
+        serializer.instance = self.save_instance(instance, serializer.validated_data)
+
+    @staticmethod
+    def _plain(data: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if k != "plan_features"}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customer organisations"),
+    create=extend_schema(summary="Create an organisation"),
+)
+class OrganisationViewSet(
+    ServiceWriteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customer organisations. Admins write; staff read."""
+
+    serializer_class = OrganisationSerializer
+    permission_classes = [IsTenantAdmin]
+    pagination_class = ByName
+    lookup_url_kwarg = "organisation_id"
+
+    def get_queryset(self) -> QuerySet[Organisation]:
+        return Organisation.objects.filter(tenant=_tenant(self.request))
+
+    def save_instance(self, instance: Organisation, data: dict[str, Any]) -> Organisation:
+        return services.organisation_save(organisation=instance)
+
+
+class ContactFilter(django_filters.FilterSet):
+    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+
+class ContactViewSet(
+    ServiceWriteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Contacts of customer organisations. Agents and admins write; managers read."""
+
+    serializer_class = ContactSerializer
+    permission_classes = [IsTenantAgent]
+    pagination_class = ByName
+    filterset_class = ContactFilter
+    lookup_url_kwarg = "contact_id"
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        return Contact.objects.filter(tenant=_tenant(self.request))
+
+    def save_instance(self, instance: Contact, data: dict[str, Any]) -> Contact:
+        return services.contact_save(contact=instance)
+
+
+class FeatureViewSet(
+    ServiceWriteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The tenant's feature matrix lines. Admins write; staff read."""
+
+    serializer_class = FeatureSerializer
+    permission_classes = [IsTenantAdmin]
+    pagination_class = SmallList
+    lookup_url_kwarg = "feature_id"
+
+    def get_queryset(self) -> QuerySet[Feature]:
+        return Feature.objects.filter(tenant=_tenant(self.request))
+
+    def save_instance(self, instance: Feature, data: dict[str, Any]) -> Feature:
+        return services.feature_save(feature=instance)
+
+
+class SupportPlanViewSet(
+    ServiceWriteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Support plans with their feature matrix (``features``: [{key, value}]).
+
+    Sending ``features`` replaces the plan's matrix; unknown keys are refused with 400.
+    """
+
+    serializer_class = SupportPlanSerializer
+    permission_classes = [IsTenantAdmin]
+    pagination_class = SmallList
+    lookup_url_kwarg = "plan_id"
+
+    def get_queryset(self) -> QuerySet[SupportPlan]:
+        return SupportPlan.objects.filter(tenant=_tenant(self.request)).prefetch_related(
+            Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature"))
+        )
+
+    def save_instance(self, instance: SupportPlan, data: dict[str, Any]) -> SupportPlan:
+        cells = data.get("plan_features")
+        matrix = None if cells is None else {c["feature"]["key"]: c["value"] for c in cells}
+        services.plan_save(plan=instance, features=matrix)
+        return self.get_queryset().get(pk=instance.pk)
+
+
+class ContractFilter(django_filters.FilterSet):
+    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    status = django_filters.CharFilter(field_name="status")
+
+    class Meta:
+        model = Contract
+        fields: list[str] = []
+
+
+class ContractViewSet(
+    ServiceWriteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Contracts: organisation + plan + period. Status changes via suspend/resume."""
+
+    serializer_class = ContractSerializer
+    permission_classes = [IsTenantAdmin]
+    pagination_class = Newest
+    filterset_class = ContractFilter
+    lookup_url_kwarg = "contract_id"
+
+    def get_queryset(self) -> QuerySet[Contract]:
+        return (
+            Contract.objects.filter(tenant=_tenant(self.request))
+            .select_related("plan", "organisation")
+            .annotate(named_count=Count("named_contacts"))
+        )
+
+    def save_instance(self, instance: Contract, data: dict[str, Any]) -> Contract:
+        services.contract_save(contract=instance, actor=self.request.user)  # type: ignore[arg-type]
+        return self.get_queryset().get(pk=instance.pk)
+
+    @extend_schema(
+        request=SuspendSerializer,
+        responses={
+            200: ContractSerializer,
+            400: OpenApiResponse(description="No reason given, or the contract is not active."),
+            404: OpenApiResponse(description="No such contract in this tenant."),
+        },
+        summary="Suspend a contract (e.g. overdue payments)",
+    )
+    @action(detail=True, methods=["post"])
+    def suspend(self, request: Request, contract_id: int) -> Response:
+        contract = self.get_object()
+        body = SuspendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.contract_suspend(
+            contract=contract,
+            reason=body.validated_data["reason"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=contract.pk)).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ContractSerializer,
+            400: OpenApiResponse(description="The contract is not suspended."),
+            404: OpenApiResponse(description="No such contract in this tenant."),
+        },
+        summary="Lift a contract's suspension",
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, contract_id: int) -> Response:
+        contract = self.get_object()
+        services.contract_resume(contract=contract, actor=request.user)  # type: ignore[arg-type]
+        return Response(self.get_serializer(self.get_queryset().get(pk=contract.pk)).data)
+
+
+class NamedContactFilter(django_filters.FilterSet):
+    contract = django_filters.NumberFilter(field_name="contract_id")
+
+    class Meta:
+        model = NamedContact
+        fields: list[str] = []
+
+
+class NamedContactViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Named contacts of contracts. Adding one beyond the contract's limit answers 400."""
+
+    serializer_class = NamedContactSerializer
+    permission_classes = [IsTenantAdmin]
+    pagination_class = Newest
+    filterset_class = NamedContactFilter
+    lookup_url_kwarg = "named_contact_id"
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[NamedContact]:
+        return NamedContact.objects.filter(tenant=_tenant(self.request)).select_related(
+            "contract", "contact"
+        )
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.named_contact_add(
+            contract=serializer.validated_data["contract"],
+            contact=serializer.validated_data["contact"],
+            actor=self.request.user,  # type: ignore[arg-type]
+        )
+
+    def perform_destroy(self, instance: NamedContact) -> None:
+        services.named_contact_remove(named_contact=instance, actor=self.request.user)  # type: ignore[arg-type]
+
+
+class EntitlementCheckView(APIView):
+    """Ask whether a contact may file a request of a category by a channel (at a moment)."""
+
+    permission_classes: list[type[BasePermission]] = [IsTenantStaff]
+
+    @extend_schema(
+        request=EntitlementRequestSerializer,
+        responses={
+            200: EntitlementSerializer,
+            400: OpenApiResponse(description="Unknown contact, channel or category."),
+        },
+        summary="Check a contact's entitlement",
+    )
+    def post(self, request: Request) -> Response:
+        body = EntitlementRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        result = services.entitlement_check(
+            contact=body.validated_data["contact"],
+            channel=body.validated_data["channel"],
+            category=body.validated_data["category"],
+            at=body.validated_data.get("at"),
+        )
+        return Response(EntitlementSerializer(result).data, status=status.HTTP_200_OK)

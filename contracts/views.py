@@ -1,0 +1,495 @@
+"""Tenant admin pages under /manage/: organisations, contacts, features, plans, contracts.
+
+Each view: fetch through ``contracts.access`` (404 for other tenants' rows) -> parse with a
+form -> call one service -> render or redirect. Admins only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supportdesk.access import admin_required
+from supportdesk.models import User
+
+from . import services
+from .access import (
+    get_contact_for_admin,
+    get_contract_for_admin,
+    get_feature_for_admin,
+    get_named_contact_for_admin,
+    get_organisation_for_admin,
+    get_plan_for_admin,
+)
+from .forms import (
+    ContactForm,
+    ContractForm,
+    EntitlementCheckForm,
+    FeatureForm,
+    ImportForm,
+    NamedContactForm,
+    OrganisationForm,
+    PlanForm,
+    SuspendForm,
+)
+from .imports import contacts_import_csv
+from .models import (
+    CURRENT_STATUSES,
+    Contact,
+    Contract,
+    ContractStatus,
+    Feature,
+    NamedContact,
+    Organisation,
+    PlanFeature,
+    SupportPlan,
+)
+
+PAGE_SIZE = 50
+
+
+def _req(request: HttpRequest) -> Any:
+    """The request with the tenant middleware's attributes (``tenant``, ``membership``)."""
+    return request
+
+
+def _actor(request: HttpRequest) -> User:
+    """The signed-in admin; ``admin_required`` has already turned anonymous visitors away."""
+    return cast(User, request.user)
+
+
+def add_service_errors(form: BaseForm, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form; unknown fields become form-wide errors."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target if target != NON_FIELD_ERRORS else None, error)
+    else:
+        form.add_error(None, exc)
+
+
+def _page(request: HttpRequest, queryset: Any) -> Any:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _current_contracts() -> Prefetch:
+    return Prefetch(
+        "contracts",
+        queryset=Contract.objects.current().select_related("plan"),
+        to_attr="current_contracts",
+    )
+
+
+# --- Organisations ---------------------------------------------------------------------
+
+
+@admin_required
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    organisations = (
+        Organisation.objects.filter(tenant=_req(request).tenant)
+        .select_related("account_manager")
+        .annotate(contact_count=Count("contacts"))
+        .prefetch_related(_current_contracts())
+        .order_by("name", "id")
+    )
+    if query:
+        organisations = organisations.filter(
+            Q(name__icontains=query) | Q(org_number__icontains=query)
+        )
+    return render(
+        request,
+        "contracts/organisation_list.html",
+        {"page": _page(request, organisations), "q": query},
+    )
+
+
+@admin_required
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    tenant = _req(request).tenant
+    form = OrganisationForm(
+        request.POST or None, instance=Organisation(tenant=tenant), tenant=tenant
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.organisation_save(organisation=form.instance)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Organisation created."))
+            return redirect("contracts:organisation-detail", organisation_id=organisation.pk)
+    return render(request, "contracts/organisation_form.html", {"form": form})
+
+
+@admin_required
+def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = get_organisation_for_admin(request, organisation_id)
+    contracts = organisation.contracts.select_related("plan").annotate(
+        named_count=Count("named_contacts")
+    )
+    contacts = organisation.contacts.prefetch_related(
+        Prefetch(
+            "named_on",
+            queryset=NamedContact.objects.filter(contract__status__in=CURRENT_STATUSES),
+        )
+    )
+    return render(
+        request,
+        "contracts/organisation_detail.html",
+        {"organisation": organisation, "contracts": contracts, "contacts": contacts},
+    )
+
+
+@admin_required
+def organisation_edit(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = get_organisation_for_admin(request, organisation_id)
+    form = OrganisationForm(
+        request.POST or None, instance=organisation, tenant=_req(request).tenant
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.organisation_save(organisation=form.instance)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Organisation saved."))
+            return redirect("contracts:organisation-detail", organisation_id=organisation.pk)
+    return render(
+        request, "contracts/organisation_form.html", {"form": form, "organisation": organisation}
+    )
+
+
+# --- Contacts ----------------------------------------------------------------------------
+
+
+@admin_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    contacts = (
+        Contact.objects.filter(tenant=_req(request).tenant)
+        .select_related("organisation", "user")
+        .order_by("name", "id")
+    )
+    if query:
+        contacts = contacts.filter(
+            Q(name__icontains=query)
+            | Q(email__icontains=query)
+            | Q(organisation__name__icontains=query)
+        )
+    return render(
+        request, "contracts/contact_list.html", {"page": _page(request, contacts), "q": query}
+    )
+
+
+@admin_required
+def contact_create(request: HttpRequest) -> HttpResponse:
+    tenant = _req(request).tenant
+    initial = {"organisation": request.GET.get("organisation")}
+    form = ContactForm(
+        request.POST or None, instance=Contact(tenant=tenant), tenant=tenant, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_save(contact=form.instance)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Contact created."))
+            if contact.organisation_id:
+                return redirect(
+                    "contracts:organisation-detail", organisation_id=contact.organisation_id
+                )
+            return redirect("contracts:contact-list")
+    return render(request, "contracts/contact_form.html", {"form": form})
+
+
+@admin_required
+def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = get_contact_for_admin(request, contact_id)
+    form = ContactForm(request.POST or None, instance=contact, tenant=_req(request).tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_save(contact=form.instance)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect("contracts:contact-list")
+    return render(request, "contracts/contact_form.html", {"form": form, "contact": contact})
+
+
+# --- Features and plans ----------------------------------------------------------------
+
+
+@admin_required
+def feature_list(request: HttpRequest) -> HttpResponse:
+    tenant = _req(request).tenant
+    form = FeatureForm(request.POST or None, instance=Feature(tenant=tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.feature_save(feature=form.instance)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Feature added."))
+            return redirect("contracts:feature-list")
+    features = Feature.objects.filter(tenant=tenant)
+    return render(request, "contracts/feature_list.html", {"form": form, "features": features})
+
+
+@admin_required
+def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
+    feature = get_feature_for_admin(request, feature_id)
+    form = FeatureForm(request.POST or None, instance=feature)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.feature_save(feature=form.instance)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Feature saved."))
+            return redirect("contracts:feature-list")
+    return render(request, "contracts/feature_form.html", {"form": form, "feature": feature})
+
+
+@admin_required
+def plan_list(request: HttpRequest) -> HttpResponse:
+    """Every plan with its settings, and the feature matrix as features x plans."""
+    tenant = _req(request).tenant
+    plans = list(
+        SupportPlan.objects.filter(tenant=tenant)
+        .select_related("sla_policy")
+        .prefetch_related(
+            Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature"))
+        )
+    )
+    features = list(Feature.objects.filter(tenant=tenant))
+    cells = {(pf.plan_id, pf.feature_id): pf for plan in plans for pf in plan.plan_features.all()}
+    matrix = [(f, [cells.get((p.pk, f.pk)) for p in plans]) for f in features]
+    return render(
+        request,
+        "contracts/plan_list.html",
+        {"plans": plans, "features": features, "matrix": matrix},
+    )
+
+
+def _plan_form_view(request: HttpRequest, plan: SupportPlan) -> HttpResponse:
+    form = PlanForm(request.POST or None, instance=plan, tenant=_req(request).tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_save(plan=form.instance, features=form.feature_matrix())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Plan saved."))
+            return redirect("contracts:plan-list")
+    return render(request, "contracts/plan_form.html", {"form": form, "plan": plan})
+
+
+@admin_required
+def plan_create(request: HttpRequest) -> HttpResponse:
+    return _plan_form_view(request, SupportPlan(tenant=_req(request).tenant))
+
+
+@admin_required
+def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
+    return _plan_form_view(request, get_plan_for_admin(request, plan_id))
+
+
+# --- Contracts -------------------------------------------------------------------------
+
+
+@admin_required
+def contract_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    contracts = (
+        Contract.objects.filter(tenant=_req(request).tenant)
+        .select_related("organisation", "plan")
+        .annotate(named_count=Count("named_contacts"))
+        .order_by("organisation__name", "-starts_on", "id")
+    )
+    if status in ContractStatus.values:
+        contracts = contracts.filter(status=status)
+    return render(
+        request,
+        "contracts/contract_list.html",
+        {
+            "page": _page(request, contracts),
+            "status": status,
+            "statuses": ContractStatus.choices,
+        },
+    )
+
+
+@admin_required
+def contract_create(request: HttpRequest) -> HttpResponse:
+    tenant = _req(request).tenant
+    initial = {"organisation": request.GET.get("organisation")}
+    form = ContractForm(
+        request.POST or None, instance=Contract(tenant=tenant), tenant=tenant, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.contract_save(contract=form.instance, actor=_actor(request))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Contract created."))
+            return redirect("contracts:contract-detail", contract_id=contract.pk)
+    return render(request, "contracts/contract_form.html", {"form": form})
+
+
+@admin_required
+def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = get_contract_for_admin(request, contract_id)
+    named = contract.named_contacts.select_related("contact", "added_by")
+    used, limit = services.named_contacts_used(contract=contract)
+    return render(
+        request,
+        "contracts/contract_detail.html",
+        {
+            "contract": contract,
+            "named": named,
+            "used": used,
+            "limit": limit,
+            "named_form": NamedContactForm(contract=contract),
+            "suspend_form": SuspendForm(),
+            "events": contract.events.select_related("actor")[:50],
+        },
+    )
+
+
+@admin_required
+def contract_edit(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = get_contract_for_admin(request, contract_id)
+    form = ContractForm(request.POST or None, instance=contract, tenant=_req(request).tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contract_save(contract=form.instance, actor=_actor(request))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Contract saved."))
+            return redirect("contracts:contract-detail", contract_id=contract.pk)
+    return render(request, "contracts/contract_form.html", {"form": form, "contract": contract})
+
+
+def _report(request: HttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@admin_required
+@require_POST
+def contract_suspend(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = get_contract_for_admin(request, contract_id)
+    form = SuspendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for the suspension."))
+        return redirect("contracts:contract-detail", contract_id=contract.pk)
+    try:
+        services.contract_suspend(
+            contract=contract, reason=form.cleaned_data["reason"], actor=_actor(request)
+        )
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("Contract suspended."))
+    return redirect("contracts:contract-detail", contract_id=contract.pk)
+
+
+@admin_required
+@require_POST
+def contract_resume(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = get_contract_for_admin(request, contract_id)
+    try:
+        services.contract_resume(contract=contract, actor=_actor(request))
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("Contract resumed."))
+    return redirect("contracts:contract-detail", contract_id=contract.pk)
+
+
+@admin_required
+@require_POST
+def contract_expire(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = get_contract_for_admin(request, contract_id)
+    services.contract_expire(contract=contract, actor=_actor(request))
+    messages.success(request, _("Contract marked as expired."))
+    return redirect("contracts:contract-detail", contract_id=contract.pk)
+
+
+@admin_required
+@require_POST
+def named_contact_add(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = get_contract_for_admin(request, contract_id)
+    form = NamedContactForm(request.POST, contract=contract)
+    if not form.is_valid():
+        messages.error(request, _("Choose a contact of this organisation."))
+        return redirect("contracts:contract-detail", contract_id=contract.pk)
+    try:
+        named = services.named_contact_add(
+            contract=contract, contact=form.cleaned_data["contact"], actor=_actor(request)
+        )
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(
+            request, _("%(name)s is now a named contact.") % {"name": named.contact.name}
+        )
+    return redirect("contracts:contract-detail", contract_id=contract.pk)
+
+
+@admin_required
+@require_POST
+def named_contact_remove(request: HttpRequest, named_contact_id: int) -> HttpResponse:
+    named = get_named_contact_for_admin(request, named_contact_id)
+    contract_id = named.contract_id
+    services.named_contact_remove(named_contact=named, actor=_actor(request))
+    messages.success(request, _("Named contact removed."))
+    return redirect("contracts:contract-detail", contract_id=contract_id)
+
+
+# --- Import and the entitlement check --------------------------------------------------
+
+
+@admin_required
+def contact_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV of organisations and contacts; processed at once, reported per row."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = contacts_import_csv(
+                tenant=_req(request).tenant, data=form.cleaned_data["file"].read()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    return render(request, "contracts/contact_import.html", {"form": form, "report": report})
+
+
+@admin_required
+def entitlement_check(request: HttpRequest) -> HttpResponse:
+    """Ask the entitlement check by hand: who may ask what, by which channel, when."""
+    tenant = _req(request).tenant
+    form = EntitlementCheckForm(request.GET or None, tenant=tenant)
+    result = None
+    if form.is_valid():
+        result = services.entitlement_check(
+            contact=form.cleaned_data["contact"],
+            channel=form.cleaned_data["channel"],
+            category=form.cleaned_data["category"],
+            at=form.cleaned_data["at"],
+        )
+    return render(request, "contracts/entitlement_check.html", {"form": form, "result": result})

@@ -1,0 +1,47 @@
+"""Tenant B's contract objects, one per URL kwarg of the contracts app (see tests/test_leaks.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django_scopes import scope
+
+from contracts.models import Contract, Feature, NamedContact, PlanFeature, SupportPlan
+from tests.conftest import B_MARKER, Cast
+
+
+def make_b_objects(cast: Cast) -> dict[str, object]:
+    with scope(tenant=cast.tenant_b):
+        feature = Feature.objects.create(
+            tenant=cast.tenant_b,
+            key="b_feature",
+            name=f"Feature {B_MARKER}",
+            description=B_MARKER,
+        )
+        plan = SupportPlan.objects.create(
+            tenant=cast.tenant_b,
+            name=f"Plan {B_MARKER}",
+            description=B_MARKER,
+            price_licence=Decimal("100"),
+            included_categories=["bug"],
+        )
+        PlanFeature.objects.create(tenant=cast.tenant_b, plan=plan, feature=feature, value=B_MARKER)
+        contract = Contract.objects.create(
+            tenant=cast.tenant_b,
+            organisation=cast.org_b,
+            plan=plan,
+            starts_on=dt.date(2026, 1, 1),
+            notes=B_MARKER,
+        )
+        named = NamedContact.objects.create(
+            tenant=cast.tenant_b, contract=contract, contact=cast.contact_b
+        )
+    return {
+        "organisation_id": cast.org_b.pk,
+        "contact_id": cast.contact_b.pk,
+        "feature_id": feature.pk,
+        "plan_id": plan.pk,
+        "contract_id": contract.pk,
+        "named_contact_id": named.pk,
+    }
