@@ -22,6 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("manage/", views.manage_index, name="manage-index"),
     path("language/", views.language_set, name="language-set"),
     path("account/tokens/", views.token_list, name="token-list"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -18,7 +19,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .access import member_required
+from .access import admin_required, member_required
 from .models import ApiToken, Language
 from .tenancy import all_tenants
 
@@ -48,6 +49,95 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "home.html", {"no_access": req.membership is None and req.contact is None}
     )
+
+
+# The administration index: (section, [(url name, label, help)]); a link whose URL is not
+# installed is left out, so the page never breaks when an app is absent.
+MANAGE_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
+    (
+        gettext_lazy("Customers"),
+        [
+            (
+                "contracts:organisation-list",
+                gettext_lazy("Organisations"),
+                gettext_lazy("Customer organisations, account managers, service owners"),
+            ),
+            (
+                "contracts:contact-list",
+                gettext_lazy("Contacts"),
+                gettext_lazy("People at customer organisations; CSV import"),
+            ),
+            (
+                "contracts:contract-list",
+                gettext_lazy("Contracts"),
+                gettext_lazy("Validity, suspension, named contacts"),
+            ),
+            (
+                "contracts:entitlement-check",
+                gettext_lazy("Entitlement check"),
+                gettext_lazy("May this contact ask this, by this channel?"),
+            ),
+        ],
+    ),
+    (
+        gettext_lazy("Plans"),
+        [
+            (
+                "contracts:plan-list",
+                gettext_lazy("Support plans"),
+                gettext_lazy("Tiers, prices, channels, scope, named-contact rules"),
+            ),
+            (
+                "contracts:feature-list",
+                gettext_lazy("Feature matrix"),
+                gettext_lazy("The features plans include"),
+            ),
+        ],
+    ),
+    (
+        gettext_lazy("Service levels"),
+        [
+            (
+                "sla:index",
+                gettext_lazy("Calendars, priorities and SLA policies"),
+                gettext_lazy("Opening hours, holidays, targets, escalation rules"),
+            ),
+        ],
+    ),
+    (
+        gettext_lazy("Channels and self-service"),
+        [
+            (
+                "mail:mailbox-list",
+                gettext_lazy("Mailboxes"),
+                gettext_lazy("IMAP mailboxes polled for new tickets"),
+            ),
+            (
+                "knowledgebase:manage-list",
+                gettext_lazy("Knowledge base"),
+                gettext_lazy("Articles and who may read them"),
+            ),
+            (
+                "token-list",
+                gettext_lazy("API tokens"),
+                gettext_lazy("Keys for scripts and integrations"),
+            ),
+        ],
+    ),
+]
+
+
+@admin_required
+def manage_index(request: HttpRequest) -> HttpResponse:
+    """Where a tenant admin configures everything, one link per task."""
+    sections = []
+    for title, links in MANAGE_SECTIONS:
+        present = [
+            (url, label, help_text) for name, label, help_text in links if (url := _first_url(name))
+        ]
+        if present:
+            sections.append((title, present))
+    return render(request, "manage_index.html", {"sections": sections})
 
 
 def tenant_index(request: HttpRequest) -> HttpResponse:
