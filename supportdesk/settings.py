@@ -139,6 +139,9 @@ if _db.get("ENGINE") not in (
 ):
     raise _fail("DATABASE_URL", "only sqlite:/// and postgres:// URLs are supported")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] not in ("", ":memory:"):
+        # A fresh checkout has no data folder yet; SQLite will not create it.
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web server and the Celery worker read while one writes; IMMEDIATE takes
     # the write lock at BEGIN so two writers queue instead of failing with "database locked".
     _db.setdefault("OPTIONS", {}).update(
