@@ -1,14 +1,28 @@
-"""When support is due: business calendars and SLA policies, stored per tenant."""
+"""When support is due: business calendars, priorities, SLA policies and their targets,
+escalation rules, the live clock of every ticket, and the outbox of staff notices.
+
+A ticket's clock rows are derived state: :mod:`sla.services` recomputes them from the
+ticket's event history (never by patching counters), so a priority, plan or calendar change
+simply derives them again.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.models import TenantOwned
+from tickets.choices import SupportLine
+
+if TYPE_CHECKING:
+    from .calendar import BusinessCalendar
 
 
 class Calendar(TenantOwned):
@@ -39,11 +53,53 @@ class Calendar(TenantOwned):
             raise ValidationError({"config": str(exc)}) from exc
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> BusinessCalendar:
         """The compiled calendar (cached by configuration)."""
         from .calendar import BusinessCalendar
 
         return BusinessCalendar.from_dict(self.config)
+
+
+class Priority(TenantOwned):
+    """One level of a tenant's own priority scheme (SoftOne P1-P5, ITSL P1-P4, ...)."""
+
+    key = models.CharField(_("key"), max_length=10, help_text=_('Short code, e.g. "P1".'))
+    name = models.CharField(_("name"), max_length=100)
+    definition = models.TextField(
+        _("definition"), blank=True, help_text=_("Shown to customers and agents.")
+    )
+    examples = models.TextField(_("examples"), blank=True)
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), help_text=_("1 is the most urgent; the queue and reports sort by it.")
+    )
+    is_default = models.BooleanField(
+        _("default"), default=False, help_text=_("Given to new tickets filed without a priority.")
+    )
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name_plural = _("priorities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "key"],
+                name="priority_unique_key",
+                violation_error_message=_("A priority with this key already exists."),
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "rank"],
+                name="priority_unique_rank",
+                violation_error_message=_("Another priority already has this rank."),
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(is_default=True),
+                name="priority_one_default",
+                violation_error_message=_("Another priority is already the default."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.name}"
 
 
 class SLAPolicy(TenantOwned):
@@ -65,3 +121,368 @@ class SLAPolicy(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def target_for(self, *, metric: str, priority_id: int | None) -> SLATarget | None:
+        """The target for a metric at a priority: its own row, else the all-priorities row.
+
+        Reads ``self.targets.all()`` so a ``prefetch_related("targets")`` serves it.
+        """
+        fallback = None
+        for target in self.targets.all():
+            if target.metric != metric:
+                continue
+            if target.priority_id is not None and target.priority_id == priority_id:
+                return target
+            if target.priority_id is None:
+                fallback = target
+        return fallback
+
+
+class Metric(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class TargetUnit(models.TextChoices):
+    MINUTES = "minutes", _("business minutes")
+    HOURS = "hours", _("business hours")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+class SLATarget(TenantOwned):
+    """A promise: ``metric`` within ``amount`` ``unit`` counted on a calendar.
+
+    No row for a metric and priority means no promise. ``working_days`` targets use the
+    engine's ``add_days`` ("next working day" = the close of the next open day).
+    """
+
+    policy = models.ForeignKey(
+        SLAPolicy, on_delete=models.CASCADE, related_name="targets", verbose_name=_("policy")
+    )
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    priority = models.ForeignKey(
+        Priority,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("priority"),
+        help_text=_("Empty: every priority without a target of its own."),
+    )
+    amount = models.PositiveIntegerField(_("amount"), validators=[MinValueValidator(1)])
+    unit = models.CharField(_("unit"), max_length=16, choices=TargetUnit.choices)
+    calendar = models.ForeignKey(
+        Calendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="targets",
+        verbose_name=_("calendar"),
+        help_text=_("Empty: the policy's calendar. Choose a 24/7 calendar for acute incidents."),
+    )
+
+    class Meta:
+        ordering = ["policy", "metric", "priority__rank"]
+        verbose_name = _("SLA target")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "policy", "metric", "priority"],
+                condition=models.Q(priority__isnull=False),
+                name="slatarget_unique_per_priority",
+                violation_error_message=_("This policy already has a target for that priority."),
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "policy", "metric"],
+                condition=models.Q(priority__isnull=True),
+                name="slatarget_unique_default",
+                violation_error_message=_("This policy already has an all-priorities target."),
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=1), name="slatarget_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.get_metric_display()} {self.describe()}"
+
+    def describe(self) -> str:
+        """The promise in words: "4 business hours", "next working day", "5 working days"."""
+        from django.utils.translation import gettext, ngettext
+
+        if self.unit == TargetUnit.WORKING_DAYS:
+            if self.amount == 1:
+                return gettext("by the end of the next working day")
+            return gettext("within %(n)d working days") % {"n": self.amount}
+        if self.unit == TargetUnit.HOURS:
+            return ngettext(
+                "within %(n)d business hour", "within %(n)d business hours", self.amount
+            ) % {"n": self.amount}
+        return ngettext(
+            "within %(n)d business minute", "within %(n)d business minutes", self.amount
+        ) % {"n": self.amount}
+
+    def effective_calendar(self) -> Calendar:
+        return self.calendar if self.calendar_id is not None else self.policy.calendar
+
+    def budget(self, *, start: dt.datetime, engine: BusinessCalendar) -> dt.timedelta:
+        """Business time the promise allows for a clock started at ``start``.
+
+        A working-days target becomes the business time from ``start`` to the close of the
+        n-th working day, so pauses later extend it like any other target.
+        """
+        if self.unit == TargetUnit.WORKING_DAYS:
+            return engine.between(start, engine.add_days(start, self.amount))
+        if self.unit == TargetUnit.HOURS:
+            return dt.timedelta(hours=self.amount)
+        return dt.timedelta(minutes=self.amount)
+
+
+class EscalationRule(TenantOwned):
+    """At a share of a target's time (0 % = at once, 100 % = at breach): act once per ticket.
+
+    Acting means moving the ticket to a support line and/or notifying people. Rules with an
+    empty policy or priority apply to every policy or priority.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    policy = models.ForeignKey(
+        SLAPolicy,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalation_rules",
+        verbose_name=_("policy"),
+    )
+    priority = models.ForeignKey(
+        Priority,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("priority"),
+    )
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    threshold_percent = models.PositiveSmallIntegerField(
+        _("at this share of the target (%)"),
+        validators=[MaxValueValidator(100)],
+        help_text=_("0 acts as soon as the clock starts; 100 acts at breach."),
+    )
+    move_to_line = models.PositiveSmallIntegerField(
+        _("move to support line"), choices=SupportLine.choices, null=True, blank=True
+    )
+    notify_assignee = models.BooleanField(_("notify the assignee"), default=False)
+    notify_account_manager = models.BooleanField(_("notify the account manager"), default=False)
+    notify_service_owner = models.BooleanField(_("notify the service owner"), default=False)
+    notify_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        verbose_name=_("also notify"),
+        help_text=_("E.g. the second-line lead or the development lead."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["metric", "threshold_percent", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="escalationrule_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(threshold_percent__lte=100), name="escalationrule_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def applies_to(self, *, policy_id: int | None, priority_id: int | None, metric: str) -> bool:
+        return (
+            self.is_active
+            and self.metric == metric
+            and (self.policy_id is None or self.policy_id == policy_id)
+            and (self.priority_id is None or self.priority_id == priority_id)
+        )
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", _("running")
+    PAUSED = "paused", _("paused")
+    STOPPED = "stopped", _("stopped")
+
+
+class Clock(TenantOwned):
+    """One metric's clock on one ticket; every figure here is derived from the history.
+
+    ``segments`` caches the real-time stretches in which the clock ran (epoch seconds, the
+    last one open while running). They do not depend on calendar, priority or plan, so a
+    calendar edit recomputes business time from them in bulk without reading events.
+    """
+
+    # No single-column indexes on these keys: the composite ones below (all leading with the
+    # tenant, as every scoped query does) serve the lookups, and each extra index would be
+    # rewritten for every clock a calendar edit recomputes.
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        related_name="clocks",
+        verbose_name=_("ticket"),
+        db_index=False,
+    )
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    target = models.ForeignKey(
+        SLATarget, on_delete=models.SET_NULL, null=True, related_name="clocks", db_index=False
+    )
+    calendar = models.ForeignKey(
+        Calendar, on_delete=models.PROTECT, related_name="clocks", db_index=False
+    )
+    state = models.CharField(_("state"), max_length=10, choices=ClockState.choices)
+    started_at = models.DateTimeField(_("started"))
+    budget_seconds = models.FloatField(_("business seconds allowed"))
+    elapsed_seconds = models.FloatField(
+        _("business seconds used"), help_text=_("Up to the stop, the pause, or the last resume.")
+    )
+    segments = models.JSONField(default=list)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    met = models.BooleanField(_("target met"), null=True)
+    next_alert_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "ticket", "metric"], name="clock_one_per_metric"
+            )
+        ]
+        indexes = [
+            # The breach sweep crosses tenants deliberately: one range scan over all of them.
+            models.Index(
+                fields=["next_alert_at"],
+                condition=models.Q(next_alert_at__isnull=False),
+                name="clock_next_alert",
+            ),
+            models.Index(
+                fields=["tenant", "due_at"],
+                condition=models.Q(state="running"),
+                name="clock_running_due",
+            ),
+            models.Index(fields=["tenant", "calendar", "state"], name="clock_calendar_state"),
+            models.Index(fields=["tenant", "target", "state"], name="clock_target_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.metric} {self.state}"
+
+    @property
+    def remaining_seconds(self) -> float:
+        return self.budget_seconds - self.elapsed_seconds
+
+
+class Alert(TenantOwned):
+    """A threshold of a ticket's clock that has been acted on: the exactly-once key."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="alerts")
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    threshold_percent = models.PositiveSmallIntegerField(_("threshold (%)"))
+    due_at = models.DateTimeField(_("due"), null=True)
+    fired_at = models.DateTimeField(_("fired"), default=timezone.now)
+
+    class Meta:
+        ordering = ["fired_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "ticket", "metric", "threshold_percent"], name="alert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.metric} {self.threshold_percent}%"
+
+
+class NoticeKind(models.TextChoices):
+    WARNING = "warning", _("SLA warning")
+    BREACH = "breach", _("SLA breached")
+    ESCALATION = "escalation", _("Escalation")
+    OUT_OF_SCOPE = "out_of_scope", _("Out-of-scope request")
+
+
+class NoticeMail(TenantOwned):
+    """One e-mail to one staff member, batching their pending notices; sent exactly once.
+
+    Subject and body are rendered when the row is written, so a retry re-sends the same text
+    under the same Message-ID.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["tenant", "sent_at"], name="noticemail_unsent")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def message_id(self, tenant_slug: str) -> str:
+        return f"<notice-{self.pk}@{tenant_slug}.supportdesk>"
+
+
+class Notice(TenantOwned):
+    """Something one staff member must hear about, once (``key`` is unique per tenant)."""
+
+    key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, null=True, related_name="notices"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    mail = models.ForeignKey(
+        NoticeMail, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="notice_once")]
+        indexes = [models.Index(fields=["tenant", "mail"], name="notice_unbatched")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ConfigAction(models.TextChoices):
+    CREATED = "created", _("created")
+    CHANGED = "changed", _("changed")
+    DELETED = "deleted", _("deleted")
+
+
+class ConfigEvent(TenantOwned):
+    """Audit log of SLA configuration edits (calendars, policies, targets, priorities, rules)."""
+
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    object_type = models.CharField(_("object"), max_length=20)
+    object_id = models.BigIntegerField(null=True)
+    object_name = models.CharField(_("name"), max_length=200)
+    action = models.CharField(_("action"), max_length=10, choices=ConfigAction.choices)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    clocks_recomputed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["tenant", "at"], name="configevent_at")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_name} {self.action}"

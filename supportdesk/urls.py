@@ -52,5 +52,6 @@ urlpatterns = [
     path("", include("sla.urls")),
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
+    path("", include("tickets.mail.urls")),
     path("", include("knowledgebase.urls")),
 ]

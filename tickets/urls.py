@@ -1,6 +1,34 @@
+"""Agent pages under /agent/."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from . import views
 
 app_name = "tickets"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("agent/queue/", views.queue, name="queue"),
+    path("agent/queue/assign/", views.queue_assign, name="queue-assign"),
+    path("agent/queue/my-line/", views.queue_my_line, name="queue-my-line"),
+    path("agent/calls/new/", views.call_log, name="call-log"),
+    path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),
+    path("agent/tickets/<int:ticket_id>/status/", views.ticket_status, name="ticket-status"),
+    path("agent/tickets/<int:ticket_id>/priority/", views.ticket_priority, name="ticket-priority"),
+    path("agent/tickets/<int:ticket_id>/assign/", views.ticket_assign, name="ticket-assign"),
+    path("agent/tickets/<int:ticket_id>/line/", views.ticket_line, name="ticket-line"),
+    path("agent/tickets/<int:ticket_id>/vendor/", views.ticket_vendor, name="ticket-vendor"),
+    path("agent/tickets/<int:ticket_id>/convert/", views.ticket_convert, name="ticket-convert"),
+    path("agent/tickets/<int:ticket_id>/time/", views.ticket_time, name="ticket-time"),
+    path(
+        "agent/tickets/<int:ticket_id>/history.txt",
+        views.ticket_history_export,
+        name="ticket-history",
+    ),
+    path(
+        "agent/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="attachment",
+    ),
+]

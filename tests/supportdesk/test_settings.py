@@ -17,7 +17,14 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL", "SECURE_SSL_REDIRECT")
+        if k
+        not in (
+            "SECRET_KEY",
+            "DEBUG",
+            "DATABASE_URL",
+            "SECURE_SSL_REDIRECT",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests' conftest
+        )
     }
     clean["DJANGO_SETTINGS_MODULE"] = "supportdesk.settings"
     clean["DATA_DIR"] = str(ROOT / "data" / "test-settings")

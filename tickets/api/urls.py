@@ -1,5 +1,13 @@
+"""Ticket API routes under /api/v1/ (names api-ticket-list, api-ticket-detail, ...)."""
+
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from .views import TicketViewSet
+
+router = SimpleRouter()
+router.register("tickets", TicketViewSet, basename="api-ticket")
+
+urlpatterns: list[URLPattern | URLResolver] = list(router.urls)

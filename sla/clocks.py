@@ -1,0 +1,348 @@
+"""How a clock's figures follow from a ticket's history: pure computation, no database.
+
+Two steps, each a pure function:
+
+1. :func:`clock_timeline` turns the history (received at, status changes, public staff
+   replies) into the real-time *segments* in which the clock ran. Segments do not depend on
+   the calendar, the priority or the plan.
+2. :func:`clock_figures` (one clock, exact scalar engine calls) and :func:`clock_figures_many`
+   (many clocks on one calendar, the engine's numpy bulk path) turn segments, a business-time
+   budget and a calendar into due time, breach, met, and threshold instants.
+
+Rules: a clock runs from receipt; it pauses while the ticket waits on the customer
+(``pending``); the first-response clock stops for good at the first public staff reply or
+when the ticket is solved or closed; the resolution clock stops when the ticket is solved or
+closed and resumes with the remaining time if it is reopened. Instants are taken to the whole
+second, so the scalar and bulk paths agree exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .calendar import BusinessCalendar
+
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+PAUSE_STATUSES = frozenset({"pending"})
+DONE_STATUSES = frozenset({"solved", "closed"})
+
+RUNNING = "running"
+PAUSED = "paused"
+STOPPED = "stopped"
+
+UTC = dt.UTC
+
+
+def to_epoch(moment: dt.datetime) -> int:
+    """Whole epoch seconds (floored) of an aware datetime."""
+    return math.floor(moment.timestamp())
+
+
+def from_epoch(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One point of the history that matters to clocks."""
+
+    at: dt.datetime
+    status: str = ""  # the new status, when the status changed
+    responded: bool = False  # a public reply by staff
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: int  # epoch seconds
+    end: int | None  # None while still paused
+    reason: str  # "pending" or "solved"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Where a clock ran, in real time. ``segments``' last end is None while running."""
+
+    segments: tuple[tuple[int, int | None], ...]
+    stopped_at: int | None
+    pauses: tuple[Pause, ...]
+
+    @property
+    def state(self) -> str:
+        if self.segments and self.segments[-1][1] is None:
+            return RUNNING
+        return STOPPED if self.stopped_at is not None else PAUSED
+
+    def as_json(self) -> list[list[int | None]]:
+        return [[s, e] for s, e in self.segments]
+
+
+def clock_timeline(
+    *, metric: str, received_at: dt.datetime, initial_status: str, changes: Iterable[Change]
+) -> Timeline:
+    """The running segments of ``metric``'s clock from the ticket's history (sorted by time)."""
+    segments: list[tuple[int, int | None]] = []
+    pauses: list[Pause] = []
+    done_for_good = False  # the first-response clock after a response or a solve
+    status = initial_status
+    run_start: int | None = None
+    idle_start: int | None = None
+    idle_reason = ""  # "pending" (paused) or "stopped"
+
+    def idle_reason_now() -> str:
+        if done_for_good or status in DONE_STATUSES:
+            return "stopped"
+        return "pending" if status in PAUSE_STATUSES else ""
+
+    def step(at: int) -> None:
+        nonlocal run_start, idle_start, idle_reason
+        reason = idle_reason_now()
+        if run_start is not None:
+            if reason:
+                segments.append((run_start, max(at, run_start)))
+                run_start, idle_start, idle_reason = None, at, reason
+            return
+        since = at if idle_start is None else idle_start
+        if not reason:  # resumes: a pause ends, or a solved ticket is reopened
+            pauses.append(
+                Pause(
+                    since,
+                    max(at, since),
+                    "solved" if idle_reason == "stopped" else "pending",
+                )
+            )
+            run_start, idle_start, idle_reason = at, None, ""
+        elif reason != idle_reason:
+            if idle_reason == "pending":
+                pauses.append(Pause(since, max(at, since), "pending"))
+            idle_start, idle_reason = at, reason
+
+    received = to_epoch(received_at)
+    if idle_reason_now():
+        idle_start, idle_reason = received, idle_reason_now()
+    else:
+        run_start = received
+    for change in changes:
+        at = max(to_epoch(change.at), received)
+        if metric == FIRST_RESPONSE and change.responded:
+            done_for_good = True
+        if change.status:
+            status = change.status
+            if metric == FIRST_RESPONSE and status in DONE_STATUSES:
+                done_for_good = True
+        step(at)
+    if run_start is not None:
+        segments.append((run_start, None))
+    elif idle_reason == "pending":
+        pauses.append(Pause(idle_start or received, None, "pending"))
+    stopped_at = idle_start if idle_reason == "stopped" else None
+    return Timeline(tuple(segments), stopped_at, tuple(pauses))
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A clock's derived figures at ``now``; instants as aware UTC datetimes."""
+
+    state: str
+    due_at: dt.datetime | None  # running/stopped: the deadline; paused: None
+    elapsed_seconds: float  # business seconds used (to now, the pause, or the stop)
+    breached_at: dt.datetime | None
+    met: bool | None  # stopped clocks only
+    thresholds: dict[int, dt.datetime | None] = field(default_factory=dict)
+    # business seconds used before the last (open or final) segment began
+    elapsed_before_last: float = 0.0
+
+
+def clock_figures(
+    *,
+    timeline: Timeline,
+    budget_seconds: float,
+    engine: BusinessCalendar,
+    now: dt.datetime,
+    thresholds: Sequence[int] = (),
+) -> Figures:
+    """Due time, breach and threshold crossings of one clock (exact scalar engine calls)."""
+    segments = timeline.segments
+    state = timeline.state
+    starts = [from_epoch(s) for s, _e in segments]
+    closed = [
+        engine.between(starts[i], from_epoch(e)).total_seconds()
+        for i, (_s, e) in enumerate(segments)
+        if e is not None
+    ]
+    cum = [0.0]
+    for seconds in closed:
+        cum.append(cum[-1] + seconds)
+
+    def instant(amount: float, *, open_last: bool) -> dt.datetime | None:
+        """When ``amount`` business seconds had been used; None if not (yet) reached."""
+        for i, seconds in enumerate(closed):
+            if amount < cum[i] + seconds:
+                return engine.add(starts[i], dt.timedelta(seconds=amount - cum[i]))
+        if open_last and segments:
+            last = len(segments) - 1
+            base = cum[last] if last < len(closed) else cum[-1]
+            if amount >= base:
+                return engine.add(starts[last], dt.timedelta(seconds=amount - base))
+        return None
+
+    used = cum[-1]
+    if state == RUNNING:
+        used += engine.between(starts[-1], max(now, starts[-1])).total_seconds()
+    elapsed_before_last = cum[len(segments) - 1] if segments else 0.0
+    due_at = None if state == PAUSED else instant(budget_seconds, open_last=True)
+    if state == RUNNING:
+        crossing = instant(budget_seconds, open_last=True)
+        breached_at = crossing if crossing is not None and crossing < now else None
+    else:
+        breached_at = instant(budget_seconds, open_last=False) if used > budget_seconds else None
+    met = (used <= budget_seconds) if state == STOPPED else None
+    marks = {p: instant(budget_seconds * p / 100, open_last=state == RUNNING) for p in thresholds}
+    return Figures(
+        state=state,
+        due_at=_utc(due_at),
+        elapsed_seconds=used if state != RUNNING else cum[-1],
+        breached_at=_utc(breached_at),
+        met=met,
+        thresholds={p: _utc(t) for p, t in marks.items()},
+        elapsed_before_last=elapsed_before_last,
+    )
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    """One clock for :func:`clock_figures_many`: its cached segments and budget."""
+
+    segments: Sequence[Sequence[Any]]
+    budget_seconds: float
+    next_threshold_percent: int | None = None  # the lowest threshold not yet acted on
+
+
+@dataclass(frozen=True)
+class BulkFigures:
+    due_epoch: np.ndarray  # NaN where paused
+    elapsed_seconds: np.ndarray  # as :attr:`Figures.elapsed_seconds` (running: before resume)
+    breached_epoch: np.ndarray  # NaN where not breached
+    met: list[bool | None]
+    next_alert_epoch: np.ndarray  # NaN where none
+
+
+def clock_figures_many(
+    *, rows: Sequence[BulkRow], engine: BusinessCalendar, now: dt.datetime
+) -> BulkFigures:
+    """:func:`clock_figures` for many clocks on one calendar, with the numpy bulk path.
+
+    Closed segments go through one ``between_many``; the open (or last) segment of every
+    clock through ``add_many``. The rare clock whose budget ran out in an earlier segment is
+    finished with exact scalar calls.
+    """
+    n = len(rows)
+    seg_clock: list[int] = []
+    seg_a: list[float] = []
+    seg_b: list[float] = []
+    last_start = np.zeros(n)
+    running = np.zeros(n, dtype=bool)
+    stopped = np.zeros(n, dtype=bool)
+    budgets = np.array([r.budget_seconds for r in rows], dtype=np.float64)
+    for i, row in enumerate(rows):
+        segs = row.segments
+        for s, e in segs[:-1]:
+            seg_clock.append(i)
+            seg_a.append(s)
+            seg_b.append(e)
+        if segs:
+            s, e = segs[-1]
+            last_start[i] = s
+            if e is None:
+                running[i] = True
+            else:
+                seg_clock.append(i)
+                seg_a.append(s)
+                seg_b.append(e)
+                stopped[i] = True  # refined below: paused vs stopped is the caller's state
+    before_last = np.zeros(n)
+    closed_total = np.zeros(n)
+    if seg_clock:
+        seconds = engine.between_many(np.array(seg_a), np.array(seg_b))
+        idx = np.array(seg_clock)
+        np.add.at(closed_total, idx, seconds)
+        # The last closed segment of a stopped/paused clock is not "before the last".
+        last_closed = np.zeros(n)
+        is_last = np.zeros(len(seg_clock), dtype=bool)
+        for j in range(len(seg_clock)):
+            if j + 1 == len(seg_clock) or seg_clock[j + 1] != seg_clock[j]:
+                is_last[j] = not running[seg_clock[j]]
+        np.add.at(last_closed, idx[is_last], seconds[is_last])
+        before_last = closed_total - last_closed
+    now_epoch = now.timestamp()
+    remaining = budgets - before_last
+    has_segments = np.array([bool(r.segments) for r in rows], dtype=bool)
+    ok = (remaining >= 0) & has_segments
+    due = np.full(n, np.nan)
+    if ok.any():
+        due[ok] = engine.add_many(last_start[ok], remaining[ok])
+    late = np.flatnonzero(~ok & has_segments)
+    for i in late:
+        # Ran out in an earlier segment: find the crossing exactly.
+        due[i] = _scalar_crossing(rows[i].segments, budgets[i], engine)
+    used = np.where(running, before_last, closed_total)
+    breached = np.full(n, np.nan)
+    run_breach = running & (due < now_epoch)
+    breached[run_breach] = due[run_breach]
+    done_breach = ~running & (closed_total > budgets)
+    for i in np.flatnonzero(done_breach):
+        breached[i] = _scalar_crossing(rows[i].segments, budgets[i], engine)
+    met: list[bool | None] = [None] * n
+    next_alert = np.full(n, np.nan)
+    pct = np.array(
+        [np.nan if r.next_threshold_percent is None else r.next_threshold_percent for r in rows]
+    )
+    want = running & ~np.isnan(pct)
+    if want.any():
+        amount = budgets[want] * pct[want] / 100 - before_last[want]
+        starts = last_start[want]
+        result = np.zeros(len(amount))
+        pos = amount >= 0
+        if pos.any():
+            result[pos] = engine.add_many(starts[pos], amount[pos])
+        # A threshold passed in an earlier segment: find that crossing exactly (rare).
+        rows_wanted = np.flatnonzero(want)
+        for k in np.flatnonzero(~pos):
+            i = rows_wanted[k]
+            result[k] = _scalar_crossing(rows[i].segments, budgets[i] * pct[i] / 100, engine)
+        next_alert[want] = result
+    for i in range(n):
+        if not running[i]:
+            met[i] = bool(closed_total[i] <= budgets[i])
+    return BulkFigures(
+        due_epoch=due,
+        elapsed_seconds=used,
+        breached_epoch=breached,
+        met=met,
+        next_alert_epoch=next_alert,
+    )
+
+
+def _scalar_crossing(
+    segments: Sequence[Sequence[Any]], budget: float, engine: BusinessCalendar
+) -> float:
+    used = 0.0
+    for s, e in segments:
+        start = from_epoch(s)
+        if e is None:
+            return engine.add(start, dt.timedelta(seconds=budget - used)).timestamp()
+        seconds = engine.between(start, from_epoch(e)).total_seconds()
+        if budget < used + seconds:
+            return engine.add(start, dt.timedelta(seconds=budget - used)).timestamp()
+        used += seconds
+    return math.nan

@@ -1,0 +1,262 @@
+"""Why a ticket is due when it is, in plain words (ticket page, API, customer copy).
+
+Everything is derived again from the same history and calendar the clock used, so the
+explanation cannot drift from the figure it explains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .calendar import WEEKDAYS, BusinessCalendar
+from .clocks import clock_timeline, from_epoch
+from .models import Clock, ClockState, Metric, TargetUnit
+
+DAY_NAMES = {
+    "mon": gettext_lazy("Mon"),
+    "tue": gettext_lazy("Tue"),
+    "wed": gettext_lazy("Wed"),
+    "thu": gettext_lazy("Thu"),
+    "fri": gettext_lazy("Fri"),
+    "sat": gettext_lazy("Sat"),
+    "sun": gettext_lazy("Sun"),
+}
+
+
+def duration_words(seconds: float) -> str:
+    """ "2 h 15 min", "3 days 4 h" (24-hour days), "0 min"."""
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if mins or not parts:
+        parts.append(_("%(n)d min") % {"n": mins})
+    return " ".join(parts[:2])
+
+
+def moment_words(moment: dt.datetime, engine: BusinessCalendar) -> str:
+    local = timezone.localtime(moment, engine.timezone)
+    return date_format(local, "l j F Y H:i")
+
+
+def week_words(config: dict[str, Any]) -> str:
+    """The weekly opening hours, consecutive equal days grouped: "Mon–Fri 08:00–17:00"."""
+    if config.get("always_open"):
+        return _("around the clock, every day")
+    week = config.get("week") or {}
+    groups: list[tuple[list[str], tuple[str, ...]]] = []
+    for day in WEEKDAYS:
+        hours = tuple(week.get(day) or ())
+        if groups and groups[-1][1] == hours:
+            groups[-1][0].append(day)
+        else:
+            groups.append(([day], hours))
+    parts = []
+    for days, hours in groups:
+        if not hours:
+            continue
+        name = str(DAY_NAMES[days[0]])
+        if len(days) > 1:
+            name += "–" + str(DAY_NAMES[days[-1]])
+        parts.append(f"{name} {', '.join(h.replace('-', '–') for h in hours)}")
+    return "; ".join(parts) or _("never open")
+
+
+def _target_words(clock: Clock) -> str:
+    target = clock.target
+    metric = Metric(clock.metric).label
+    if target is None:
+        return _("%(metric)s: no target applies any more.") % {"metric": metric}
+    policy = target.policy
+    priority = (
+        _("at priority %(p)s") % {"p": target.priority}
+        if target.priority_id
+        else _("at any priority")
+    )
+    return _("%(metric)s %(promise)s, as the “%(policy)s” policy promises %(priority)s.") % {
+        "metric": metric,
+        "promise": target.describe(),
+        "policy": policy.name,
+        "priority": priority,
+    }
+
+
+def clock_explain(
+    clock: Clock, *, changes: Sequence[Any] | None = None, initial: str = "new"
+) -> list[str]:
+    """Sentences explaining ``clock``'s due time: target, calendar, start, pauses, closed
+    days skipped, and where it stands now. Pass the ticket history (``sla.services.
+    ticket_history``) to name the reason of each pause; without it, gaps are "paused"."""
+    engine = clock.calendar.engine
+    calendar = clock.calendar
+    lines = [_target_words(clock)]
+    if engine.always_open:
+        lines.append(
+            _("It is counted around the clock on the “%(calendar)s” calendar.")
+            % {"calendar": calendar.name}
+        )
+    else:
+        lines.append(
+            _("It is counted in business time on the “%(calendar)s” calendar (%(tz)s): %(week)s.")
+            % {"calendar": calendar.name, "tz": engine.tzname, "week": week_words(calendar.config)}
+        )
+    start = clock.started_at
+    lines.append(
+        _("The clock started when the ticket was received, %(when)s.")
+        % {"when": moment_words(start, engine)}
+    )
+    if not engine.is_open(start):
+        lines.append(
+            _("Support was closed then, so counting began at %(when)s.")
+            % {"when": moment_words(engine.next_open(start), engine)}
+        )
+    target = clock.target
+    if target is not None and target.unit == TargetUnit.WORKING_DAYS:
+        lines.append(
+            _("Working days end when support closes; without pauses that is %(when)s.")
+            % {"when": moment_words(engine.add_days(start, target.amount), engine)}
+        )
+    if changes is not None:
+        timeline = clock_timeline(
+            metric=clock.metric,
+            received_at=clock.ticket.received_at,
+            initial_status=initial,
+            changes=changes,
+        )
+        pauses = [(p.start, p.end, p.reason) for p in timeline.pauses]
+    else:
+        segs = clock.segments
+        pauses = [(segs[i][1], segs[i + 1][0], "") for i in range(len(segs) - 1)]
+        if clock.state == ClockState.PAUSED and segs:
+            pauses.append((segs[-1][1], None, "pending"))
+    for begin, end, reason in pauses:
+        a = moment_words(from_epoch(begin), engine)
+        if end is None:
+            lines.append(_("Paused since %(a)s while waiting on the customer.") % {"a": a})
+            continue
+        b = moment_words(from_epoch(end), engine)
+        if reason == "solved":
+            lines.append(
+                _("Stopped when solved on %(a)s and re-armed when reopened on %(b)s.")
+                % {"a": a, "b": b}
+            )
+        elif reason == "pending":
+            lines.append(
+                _("Paused while waiting on the customer from %(a)s to %(b)s.") % {"a": a, "b": b}
+            )
+        else:
+            lines.append(_("Paused from %(a)s to %(b)s.") % {"a": a, "b": b})
+    until = clock.due_at or clock.stopped_at or timezone.now()
+    if until > start and not engine.always_open:
+        local_a = timezone.localtime(start, engine.timezone).date()
+        local_b = timezone.localtime(until, engine.timezone).date()
+        closed = engine.closed_days(local_a, local_b)
+        if closed:
+            names = ", ".join(
+                f"{date_format(d, 'j F')} ({name or kind})" for d, kind, name in closed[:12]
+            )
+            lines.append(_("Closed days skipped: %(days)s.") % {"days": names})
+        has_weekend = any(
+            not (calendar.config.get("week") or {}).get(day) for day in ("sat", "sun")
+        )
+        if has_weekend and (local_b - local_a).days >= 1 and _spans_weekend(local_a, local_b):
+            lines.append(_("Weekends are not counted."))
+    lines.append(_status_words(clock, engine))
+    return lines
+
+
+def _spans_weekend(a: dt.date, b: dt.date) -> bool:
+    days = (b - a).days
+    return days >= 6 or any((a + dt.timedelta(days=i)).weekday() >= 5 for i in range(days + 1))
+
+
+def _status_words(clock: Clock, engine: BusinessCalendar) -> str:
+    now = timezone.now()
+    left = clock.budget_seconds - clock.elapsed_seconds
+    if clock.state == ClockState.PAUSED:
+        return _("%(left)s of business time will be left when the clock resumes.") % {
+            "left": duration_words(max(left, 0))
+        }
+    if clock.state == ClockState.STOPPED:
+        stop = moment_words(clock.stopped_at, engine) if clock.stopped_at else "-"
+        due = moment_words(clock.due_at, engine) if clock.due_at else "-"
+        if clock.met:
+            return _("Met: stopped %(stop)s, due %(due)s.") % {"stop": stop, "due": due}
+        return _("Missed: due %(due)s, stopped %(stop)s.") % {"stop": stop, "due": due}
+    assert clock.due_at is not None  # noqa: S101 - a running clock always has a due time
+    due = moment_words(clock.due_at, engine)
+    if clock.due_at <= now:
+        over = engine.between(clock.due_at, now).total_seconds()
+        return _("Due %(due)s: overdue by %(over)s of business time.") % {
+            "due": due,
+            "over": duration_words(over),
+        }
+    left_now = engine.between(now, clock.due_at).total_seconds()
+    return _("Due %(due)s: %(left)s of business time left.") % {
+        "due": due,
+        "left": duration_words(left_now),
+    }
+
+
+def business_left(
+    due_at: dt.datetime | None, engine: BusinessCalendar | None, now: dt.datetime
+) -> float | None:
+    """Signed business seconds from now to ``due_at`` (negative when overdue)."""
+    if due_at is None or engine is None:
+        return None
+    if due_at >= now:
+        return engine.between(now, due_at).total_seconds()
+    return -engine.between(due_at, now).total_seconds()
+
+
+def deadline_preview(
+    *, calendar: Any, engine: BusinessCalendar, now: dt.datetime
+) -> list[tuple[str, str, str, str, str]]:
+    """ "A ticket filed now is due ...": (policy, priority, metric, promise, due) for every
+    target counted on ``calendar``, computed with ``engine`` (possibly an unsaved edit)."""
+    from .models import Priority, SLAPolicy
+
+    rows = []
+    priorities = list(Priority.objects.all())
+    for policy in SLAPolicy.objects.prefetch_related("targets__priority", "targets__calendar"):
+        for priority in priorities or [None]:
+            for metric in Metric.values:
+                target = policy.target_for(
+                    metric=metric, priority_id=priority.pk if priority else None
+                )
+                if target is None:
+                    continue
+                counted_on = target.calendar_id or policy.calendar_id
+                if counted_on != calendar.pk:
+                    continue
+                budget = target.budget(start=now, engine=engine)
+                due = engine.add(now, budget)
+                rows.append(
+                    (
+                        policy.name,
+                        str(priority) if priority else _("any"),
+                        str(Metric(metric).label),
+                        target.describe(),
+                        moment_words(due, engine),
+                    )
+                )
+    return rows
+
+
+def week_table(config: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each weekday with its opening hours, for the calendar page."""
+    if config.get("always_open"):
+        return [(str(DAY_NAMES[d]), ["00:00–24:00"]) for d in WEEKDAYS]
+    week = config.get("week") or {}
+    return [(str(DAY_NAMES[d]), [h.replace("-", "–") for h in week.get(d) or []]) for d in WEEKDAYS]

@@ -1,0 +1,1157 @@
+"""Every write of the SLA app: clocks derived from ticket history, escalation, the notice
+outbox, and the configuration edits that trigger recomputation.
+
+The clock rules themselves are pure functions in :mod:`sla.clocks`; this module reads the
+history, stores the figures, and acts on thresholds exactly once (an :class:`Alert` row per
+ticket, metric and threshold, written in the transaction that acts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, FloatField, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from supportdesk.models import Tenant, User
+from tickets.choices import SupportLine
+from tickets.events import enqueue_safely, event_record, events_publish
+from tickets.models import ACTIVE_STATUSES, EventKind, Ticket, TicketEvent
+
+from . import clocks as engine_rules
+from .calendar import BusinessCalendar
+from .clocks import BulkRow, Change, Figures, Timeline
+from .models import (
+    Alert,
+    Calendar,
+    Clock,
+    ClockState,
+    ConfigAction,
+    ConfigEvent,
+    EscalationRule,
+    Metric,
+    Notice,
+    NoticeKind,
+    NoticeMail,
+    Priority,
+    SLAPolicy,
+    SLATarget,
+    TargetUnit,
+)
+
+logger = logging.getLogger(__name__)
+
+BREACH_PERCENT = 100
+"""Always watched, rule or not: crossing it records the breach on the ticket's log."""
+
+
+# --------------------------------------------------------------------------------------------
+# Clocks of one ticket
+# --------------------------------------------------------------------------------------------
+
+
+def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
+    """The initial status and the changes that move clocks, oldest first, from the event log."""
+    rows = (
+        TicketEvent.objects.filter(
+            ticket=ticket,
+            kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.REPLIED],
+        )
+        .order_by("at", "id")
+        .values_list("kind", "at", "new_value", "by_staff", "is_public", "data")
+    )
+    initial = ticket.status
+    changes: list[Change] = []
+    for kind, at, new_value, by_staff, is_public, data in rows:
+        if kind == EventKind.CREATED:
+            initial = new_value or initial
+            if data.get("responded"):
+                changes.append(Change(at=ticket.received_at, responded=True))
+        elif kind == EventKind.STATUS_CHANGED:
+            changes.append(Change(at=at, status=new_value))
+        elif by_staff and is_public:
+            changes.append(Change(at=at, responded=True))
+    return initial, changes
+
+
+@dataclass
+class _Derived:
+    clock: Clock
+    figures: Figures
+    rules: list[EscalationRule]
+    thresholds: list[int]
+
+
+def _thresholds(rules: Iterable[EscalationRule]) -> list[int]:
+    return sorted({r.threshold_percent for r in rules} | {BREACH_PERCENT})
+
+
+def _engine(calendar: Calendar) -> BusinessCalendar:
+    return calendar.engine
+
+
+def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Clock]]:
+    """The figures of every clock the ticket's policy promises; and the clocks to drop."""
+    existing = {c.metric: c for c in Clock.objects.filter(ticket=ticket)}
+    policy = (
+        SLAPolicy.objects.filter(pk=ticket.sla_policy_id)
+        .select_related("calendar")
+        .prefetch_related("targets__calendar")
+        .first()
+        if ticket.sla_policy_id is not None
+        else None
+    )
+    rules = list(EscalationRule.objects.filter(is_active=True).prefetch_related("notify_users"))
+    initial, changes = ticket_history(ticket)
+    derived: list[_Derived] = []
+    dropped: list[Clock] = []
+    for metric in Metric.values:
+        target = (
+            policy.target_for(metric=metric, priority_id=ticket.priority_id) if policy else None
+        )
+        clock = existing.get(metric)
+        if target is None:
+            if clock is not None:
+                dropped.append(clock)
+            continue
+        target.policy = policy  # type: ignore[assignment]  # spare a query
+        calendar = target.effective_calendar()
+        engine = _engine(calendar)
+        start = engine_rules.from_epoch(engine_rules.to_epoch(ticket.received_at))
+        budget = target.budget(start=start, engine=engine).total_seconds()
+        timeline = engine_rules.clock_timeline(
+            metric=metric, received_at=ticket.received_at, initial_status=initial, changes=changes
+        )
+        applicable = [
+            r
+            for r in rules
+            if r.applies_to(
+                policy_id=ticket.sla_policy_id, priority_id=ticket.priority_id, metric=metric
+            )
+        ]
+        thresholds = _thresholds(applicable)
+        figures = engine_rules.clock_figures(
+            timeline=timeline, budget_seconds=budget, engine=engine, now=now, thresholds=thresholds
+        )
+        if clock is None:
+            clock = Clock(tenant_id=ticket.tenant_id, ticket=ticket, metric=metric)
+        clock.target = target
+        clock.calendar = calendar
+        clock.started_at = start
+        clock.budget_seconds = budget
+        _apply(clock, timeline, figures, now)
+        derived.append(_Derived(clock, figures, applicable, thresholds))
+    return derived, dropped
+
+
+def _apply(clock: Clock, timeline: Timeline, figures: Figures, now: dt.datetime) -> None:
+    clock.state = figures.state
+    clock.segments = timeline.as_json()
+    clock.elapsed_seconds = figures.elapsed_seconds
+    clock.due_at = figures.due_at
+    clock.stopped_at = (
+        engine_rules.from_epoch(timeline.stopped_at) if timeline.stopped_at is not None else None
+    )
+    clock.breached_at = figures.breached_at
+    clock.met = figures.met
+    clock.computed_at = now
+
+
+def _next_alert(item: _Derived, fired: set[tuple[str, int]]) -> dt.datetime | None:
+    if item.figures.state != ClockState.RUNNING:
+        return None
+    pending = [
+        moment
+        for percent, moment in item.figures.thresholds.items()
+        if moment is not None and (item.clock.metric, percent) not in fired
+    ]
+    return min(pending) if pending else None
+
+
+def sla_refresh(*, ticket: Ticket, now: dt.datetime | None = None) -> list[Clock]:
+    """Derive the ticket's clocks from its history, act once on every threshold now crossed,
+    and store the nearest due time on the ticket.
+
+    Precondition: inside a transaction, holding the ticket's row lock (or having just created
+    the ticket), within the tenant's scope. Returns the ticket's clocks.
+    """
+    now = now or timezone.now()
+    derived, dropped = _derive(ticket, now)
+    fired = set(Alert.objects.filter(ticket=ticket).values_list("metric", "threshold_percent"))
+    events = _fire(ticket, derived, fired, now)
+    for item in derived:
+        item.clock.next_alert_at = _next_alert(item, fired)
+        item.clock.save()
+    if dropped:
+        Clock.objects.filter(pk__in=[c.pk for c in dropped]).delete()
+    running = [d.clock for d in derived if d.clock.state == ClockState.RUNNING and d.clock.due_at]
+    nearest = min(running, key=lambda c: c.due_at) if running else None  # type: ignore[arg-type, return-value]
+    ticket.next_due_at = nearest.due_at if nearest else None
+    ticket.next_due_calendar = nearest.calendar if nearest else None
+    Ticket.objects.filter(pk=ticket.pk).update(
+        next_due_at=ticket.next_due_at,
+        next_due_calendar=ticket.next_due_calendar,
+        support_line=ticket.support_line,
+        version=ticket.version,
+    )
+    if events:
+        events_publish(events)
+        notices_flush_on_commit(tenant_id=ticket.tenant_id)
+    return [d.clock for d in derived]
+
+
+# --------------------------------------------------------------------------------------------
+# Escalation: thresholds acted on exactly once
+# --------------------------------------------------------------------------------------------
+
+
+def _fire(
+    ticket: Ticket, derived: list[_Derived], fired: set[tuple[str, int]], now: dt.datetime
+) -> list[TicketEvent]:
+    events: list[TicketEvent] = []
+    for item in derived:
+        if item.figures.state != ClockState.RUNNING:
+            continue
+        metric = item.clock.metric
+        for percent in item.thresholds:
+            moment = item.figures.thresholds.get(percent)
+            if moment is None or moment > now or (metric, percent) in fired:
+                continue
+            try:
+                with transaction.atomic():
+                    Alert.objects.create(
+                        tenant_id=ticket.tenant_id,
+                        ticket=ticket,
+                        metric=metric,
+                        threshold_percent=percent,
+                        due_at=item.clock.due_at,
+                        fired_at=now,
+                    )
+            except IntegrityError:
+                # Someone acted on it already (a concurrent sweep); acting again would repeat.
+                fired.add((metric, percent))
+                continue
+            fired.add((metric, percent))
+            rules = [r for r in item.rules if r.threshold_percent == percent]
+            events.extend(_act(ticket, item.clock, percent, rules, now))
+    return events
+
+
+def _recipients(ticket: Ticket, rules: Sequence[EscalationRule]) -> list[User]:
+    people: dict[int, User] = {}
+    organisation = ticket.organisation
+    for rule in rules:
+        candidates: list[Any] = []
+        if rule.notify_assignee:
+            candidates.append(ticket.assignee)
+        if rule.notify_account_manager and organisation is not None:
+            candidates.append(getattr(organisation, "account_manager", None))
+        if rule.notify_service_owner and organisation is not None:
+            candidates.append(getattr(organisation, "service_owner", None))
+        candidates.extend(rule.notify_users.all())
+        for user in candidates:
+            if user is not None and user.is_active and user.email:
+                people[user.pk] = user
+    return list(people.values())
+
+
+def _local(moment: dt.datetime | None, tenant: Tenant) -> str:
+    if moment is None:
+        return "-"
+    from zoneinfo import ZoneInfo
+
+    return date_format(timezone.localtime(moment, ZoneInfo(tenant.time_zone)), "D j M H:i")
+
+
+def _act(
+    ticket: Ticket, clock: Clock, percent: int, rules: list[EscalationRule], now: dt.datetime
+) -> list[TicketEvent]:
+    """Record the crossing, move the ticket up a line, and queue notices, per the rules."""
+    tenant = ticket.tenant
+    metric_label = Metric(clock.metric).label
+    breach = percent >= BREACH_PERCENT
+    events = [
+        event_record(
+            ticket=ticket,
+            kind=EventKind.SLA_BREACHED if breach else EventKind.SLA_WARNING,
+            new=f"{percent}%",
+            is_public=False,
+            at=now,
+            data={
+                "metric": clock.metric,
+                "percent": percent,
+                "due_at": clock.due_at.isoformat() if clock.due_at else None,
+                "rules": [r.name for r in rules],
+            },
+        )
+    ]
+    lines = [
+        r.move_to_line for r in rules if r.move_to_line and r.move_to_line > ticket.support_line
+    ]
+    if lines:
+        old_line = ticket.support_line
+        ticket.support_line = max(lines)
+        ticket.version += 1
+        events.append(
+            event_record(
+                ticket=ticket,
+                kind=EventKind.ESCALATED,
+                old=SupportLine(old_line).label,
+                new=SupportLine(ticket.support_line).label,
+                is_public=False,
+                at=now,
+                data={"metric": clock.metric, "percent": percent, "line": ticket.support_line},
+            )
+        )
+    recipients = _recipients(ticket, rules)
+    if breach:
+        kind = NoticeKind.BREACH
+    elif percent == 0:
+        kind = NoticeKind.ESCALATION
+    else:
+        kind = NoticeKind.WARNING
+    for user in recipients:
+        with translation.override(user.language or tenant.default_language):
+            if breach:
+                what = _("%(metric)s target breached (was due %(due)s)") % {
+                    "metric": metric_label,
+                    "due": _local(clock.due_at, tenant),
+                }
+            elif percent == 0:
+                what = _("escalated at once: %(metric)s due %(due)s") % {
+                    "metric": metric_label,
+                    "due": _local(clock.due_at, tenant),
+                }
+            else:
+                what = _("%(percent)d%% of the %(metric)s time used, due %(due)s") % {
+                    "percent": percent,
+                    "metric": metric_label.lower(),
+                    "due": _local(clock.due_at, tenant),
+                }
+            link = f"{tenant.base_url()}/agent/tickets/{ticket.pk}/"
+            text = f"{ticket.reference} {ticket.subject}: {what}\n{link}"
+        notice_queue(
+            tenant=tenant,
+            key=f"alert:{ticket.pk}:{clock.metric}:{percent}:{user.pk}",
+            kind=kind,
+            recipient=user,
+            ticket=ticket,
+            text=text,
+        )
+    return events
+
+
+def notice_queue(
+    *, tenant: Tenant, key: str, kind: str, recipient: User, ticket: Ticket | None, text: str
+) -> Notice | None:
+    """Queue one notice for one person unless ``key`` was queued before (then None).
+
+    Caller is inside the transaction of the change the notice is about; after commit,
+    :func:`notices_flush_on_commit` batches and sends.
+    """
+    try:
+        with transaction.atomic():
+            return Notice.objects.create(
+                tenant=tenant,
+                key=key[:200],
+                kind=kind,
+                recipient=recipient,
+                ticket=ticket,
+                text=text,
+            )
+    except IntegrityError:
+        return None
+
+
+def notices_flush_on_commit(*, tenant_id: int) -> None:
+    """After commit, batch the tenant's queued notices into mails and send them."""
+
+    def enqueue() -> None:
+        from .tasks import sla_notices_flush
+
+        enqueue_safely(sla_notices_flush, tenant_id)
+
+    transaction.on_commit(enqueue)
+
+
+def notices_batch(*, tenant: Tenant) -> list[NoticeMail]:
+    """Group every unbatched notice into one mail per recipient (a busy morning is one mail).
+
+    Runs in its own transaction; rows already taken by a concurrent batcher are skipped.
+    Returns the mails written; they are sent after commit.
+    """
+    with transaction.atomic():
+        pending = list(
+            Notice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(mail__isnull=True)
+            .select_related("recipient")
+            .order_by("recipient_id", "created_at", "id")
+        )
+        by_recipient: dict[int, list[Notice]] = defaultdict(list)
+        for notice in pending:
+            by_recipient[notice.recipient_id].append(notice)
+        mails: list[NoticeMail] = []
+        for notices in by_recipient.values():
+            recipient = notices[0].recipient
+            with translation.override(recipient.language or tenant.default_language):
+                subject = (
+                    _("[%(tenant)s] %(count)d SLA notices")
+                    % {"tenant": tenant.name, "count": len(notices)}
+                    if len(notices) > 1
+                    else f"[{tenant.name}] {notices[0].text.splitlines()[0]}"
+                )
+                body = render_to_string(
+                    "sla/notice_mail.txt",
+                    {"tenant": tenant, "recipient": recipient, "notices": notices},
+                )
+            mail = NoticeMail.objects.create(
+                tenant=tenant,
+                recipient=recipient,
+                to_email=recipient.email,
+                subject=subject[:300],
+                body=body,
+            )
+            Notice.objects.filter(pk__in=[n.pk for n in notices]).update(mail=mail)
+            mails.append(mail)
+
+        def enqueue() -> None:
+            from .tasks import sla_notice_mail_send
+
+            for mail in mails:
+                enqueue_safely(sla_notice_mail_send, tenant.pk, mail.pk)
+
+        transaction.on_commit(enqueue)
+    return mails
+
+
+def notice_mail_send(*, mail_id: int, tenant: Tenant) -> bool:
+    """Send one batched mail unless it was sent; True when this call sent it.
+
+    The row is locked while sending, so two workers never send it at the same time; a worker
+    killed mid-send leaves it unsent and the redelivered task sends it again under the same
+    Message-ID (``<notice-<id>@<tenant>.supportdesk>``), which mail systems de-duplicate.
+    """
+    with transaction.atomic():
+        mail = NoticeMail.objects.select_for_update().filter(pk=mail_id).first()
+        if mail is None or mail.sent_at is not None:
+            return False
+        mail.attempts += 1
+        NoticeMail.objects.filter(pk=mail.pk).update(attempts=mail.attempts)
+        message = EmailMessage(
+            subject=mail.subject,
+            body=mail.body,
+            to=[mail.to_email],
+            headers={
+                "Message-ID": mail.message_id(tenant.slug),
+                "Auto-Submitted": "auto-generated",
+                "X-Auto-Response-Suppress": "All",
+            },
+        )
+        message.send(fail_silently=False)
+        NoticeMail.objects.filter(pk=mail.pk).update(sent_at=timezone.now())
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep: beat enqueues it every minute; it is idempotent
+# --------------------------------------------------------------------------------------------
+
+
+def due_clocks(*, now: dt.datetime, limit: int = 5000) -> list[tuple[int, int]]:
+    """(tenant_id, ticket_id) of every clock with a threshold due: one index range scan.
+
+    Deliberately across tenants (the sweep serves them all); callers re-enter each tenant's
+    scope before touching its tickets.
+    """
+    with scopes_disabled():
+        rows = (
+            Clock.objects.filter(next_alert_at__lte=now)
+            .order_by("next_alert_at")
+            .values_list("tenant_id", "ticket_id")[:limit]
+        )
+        return list(dict.fromkeys(rows))
+
+
+def sla_sweep(*, now: dt.datetime | None = None) -> int:
+    """Act on every threshold that has come due; returns how many tickets were refreshed.
+
+    Each ticket is refreshed in its own transaction under its row lock, so a concurrent
+    sweep or agent action waits instead of acting twice; Alert rows make it exactly once.
+    """
+    now = now or timezone.now()
+    by_tenant: dict[int, list[int]] = defaultdict(list)
+    for tenant_id, ticket_id in due_clocks(now=now):
+        by_tenant[tenant_id].append(ticket_id)
+    done = 0
+    _recover_outbox(now)
+    for tenant in Tenant.objects.filter(pk__in=by_tenant):
+        with scope(tenant=tenant):
+            for ticket_id in by_tenant[tenant.pk]:
+                with transaction.atomic():
+                    ticket = (
+                        Ticket.objects.select_for_update(of=("self",))
+                        .select_related("organisation", "assignee", "tenant")
+                        .filter(pk=ticket_id)
+                        .first()
+                    )
+                    if ticket is None:
+                        continue
+                    sla_refresh(ticket=ticket, now=now)
+                    done += 1
+    return done
+
+
+def _recover_outbox(now: dt.datetime) -> None:
+    """Re-enqueue what a lost task left behind: notices never batched, mails never sent.
+
+    Only rows older than a few minutes, so work whose task is merely queued is not doubled
+    (and doubling would be harmless: batching and sending are both idempotent).
+    """
+    stale = now - dt.timedelta(minutes=5)
+    with scopes_disabled():
+        tenants = set(
+            Notice.objects.filter(mail__isnull=True, created_at__lt=stale).values_list(
+                "tenant_id", flat=True
+            )[:1000]
+        )
+        mails = list(
+            NoticeMail.objects.filter(
+                sent_at__isnull=True, created_at__lt=stale, attempts__lt=20
+            ).values_list("tenant_id", "pk")[:1000]
+        )
+    from .tasks import sla_notice_mail_send, sla_notices_flush
+
+    for tenant_id in tenants:
+        enqueue_safely(sla_notices_flush, tenant_id)
+    for tenant_id, mail_id in mails:
+        enqueue_safely(sla_notice_mail_send, tenant_id, mail_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk recomputation after a calendar or target edit
+# --------------------------------------------------------------------------------------------
+
+
+def clocks_recompute_bulk(
+    *, clocks: QuerySet[Clock], now: dt.datetime | None = None, batch: int = 50000
+) -> int:
+    """Recompute due times of many live clocks from their cached segments, in bulk.
+
+    Budget, calendar and thresholds come from each clock's current target; segments (real
+    time, independent of calendar and target) are reused, so no event is read. The common
+    clock, running since receipt without a pause, needs not even its segments: one numpy
+    call per calendar covers them all. Clocks whose target is gone are left to
+    :func:`sla_refresh`. Returns how many clocks were written. Caller is inside a transaction
+    and the tenant's scope.
+    """
+    now = now or timezone.now()
+    live = clocks.filter(
+        state__in=[ClockState.RUNNING, ClockState.PAUSED], target__isnull=False
+    ).annotate(seg_count=_json_length("segments"))
+    live = live.annotate(started=_epoch("started_at"))
+    columns = ("id", "ticket_id", "metric", "target_id", "ticket__sla_policy_id",
+               "ticket__priority_id", "started", "tenant_id")  # fmt: skip
+    simple = list(
+        live.filter(state=ClockState.RUNNING, seg_count=1).order_by().values_list(*columns)
+    )
+    general = list(
+        live.exclude(state=ClockState.RUNNING, seg_count=1)
+        .order_by()
+        .values_list(*columns, "state", "segments")
+    )
+    if not simple and not general:
+        return 0
+    targets = {t.pk: t for t in SLATarget.objects.select_related("policy__calendar", "calendar")}
+    rules = list(EscalationRule.objects.filter(is_active=True))
+    ticket_ids = {r[1] for r in simple} | {r[1] for r in general}
+    fired: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for ticket_id, metric, percent in Alert.objects.filter(
+        ticket__status__in=ACTIVE_STATUSES
+    ).values_list("ticket_id", "metric", "threshold_percent"):
+        if ticket_id in ticket_ids:
+            fired[(ticket_id, metric)].add(percent)
+    rule_cache: dict[tuple[int | None, int | None, str], list[int]] = {}
+
+    def next_threshold(row: Sequence[Any]) -> int | None:
+        _id, ticket_id, metric, _target, policy_id, priority_id = row[:6]
+        key = (policy_id, priority_id, metric)
+        if key not in rule_cache:
+            rule_cache[key] = _thresholds(
+                r
+                for r in rules
+                if r.applies_to(policy_id=policy_id, priority_id=priority_id, metric=metric)
+            )
+        done = fired.get((ticket_id, metric), ())
+        return next((p for p in rule_cache[key] if p not in done), None)
+
+    by_calendar: dict[int, tuple[Calendar, list[Any], list[Any]]] = {}
+    calendar_of = {pk: target.effective_calendar() for pk, target in targets.items()}
+    for kind, rows in ((0, simple), (1, general)):
+        for row in rows:
+            calendar = calendar_of[row[3]]
+            entry = by_calendar.setdefault(calendar.pk, (calendar, [], []))
+            entry[1 + kind].append(row)
+    updates: list[tuple[Any, ...]] = []
+    for calendar_id, (calendar, simple_rows, general_rows) in by_calendar.items():
+        engine = _engine(calendar)
+        updates.extend(_bulk_simple(simple_rows, calendar_id, engine, targets, next_threshold, now))
+        updates.extend(
+            _bulk_general(general_rows, calendar_id, engine, targets, next_threshold, now)
+        )
+    for start in range(0, len(updates), batch):
+        _write_clock_figures(updates[start : start + batch], now)
+    tenant_id = (simple or general)[0][7]
+    _refresh_next_due(ticket_ids, tenant_id)
+    return len(updates)
+
+
+def _epoch(field: str) -> Func:
+    """Epoch seconds of a datetime column, computed by the database (no parsing here)."""
+    if connection.vendor == "postgresql":
+        template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    else:  # SQLite; clock start times are whole seconds
+        template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+    return Func(F(field), template=template, output_field=FloatField())
+
+
+def _json_length(field: str) -> Func:
+    """Length of a JSON array column, in the database's own dialect."""
+    function = "jsonb_array_length" if connection.vendor == "postgresql" else "json_array_length"
+    return Func(F(field), function=function, output_field=IntegerField())
+
+
+def _budgets(
+    starts: np.ndarray, target_ids: Sequence[int], targets: dict[int, SLATarget], engine: Any
+) -> np.ndarray:
+    """Business seconds each target allows from each start; working days in bulk.
+
+    "Within n working days" ends at the close of the n-th open day after the start's local
+    date, so the deadline depends on that date only: one ``add_days`` per date, then one
+    ``between_many`` for all.
+    """
+    budgets = np.empty(len(starts))
+    closes: dict[tuple[dt.date, int], float] = {}
+    days_idx: list[int] = []
+    days_close: list[float] = []
+    for i, target_id in enumerate(target_ids):
+        target = targets[target_id]
+        if target.unit != TargetUnit.WORKING_DAYS:
+            budgets[i] = target.budget(
+                start=engine_rules.from_epoch(0), engine=engine
+            ).total_seconds()
+            continue
+        start = engine_rules.from_epoch(starts[i])
+        key = (start.astimezone(engine.timezone).date(), target.amount)
+        if key not in closes:
+            closes[key] = engine.add_days(start, target.amount).timestamp()
+        days_idx.append(i)
+        days_close.append(closes[key])
+    if days_idx:
+        idx = np.array(days_idx)
+        budgets[idx] = engine.between_many(starts[idx], np.array(days_close))
+    return budgets
+
+
+def _bulk_simple(
+    rows: list[Any],
+    calendar_id: int,
+    engine: Any,
+    targets: dict[int, SLATarget],
+    next_threshold: Any,
+    now: dt.datetime,
+) -> list[tuple[Any, ...]]:
+    """Clocks running since receipt, never paused: due = add(start, budget), vectorised."""
+    if not rows:
+        return []
+    starts = np.array([r[6] for r in rows], dtype=np.float64)
+    budgets = _budgets(starts, [r[3] for r in rows], targets, engine)
+    due = engine.add_many(starts, budgets)
+    percents = np.array([np.nan if (p := next_threshold(r)) is None else p for r in rows])
+    has_alert = ~np.isnan(percents)
+    alert = np.full(len(rows), np.nan)
+    if has_alert.any():
+        alert[has_alert] = engine.add_many(
+            starts[has_alert], budgets[has_alert] * percents[has_alert] / 100
+        )
+    now_s = now.timestamp()
+    out = []
+    for i, row in enumerate(rows):
+        due_at = engine_rules.from_epoch(due[i])
+        out.append(
+            (
+                row[0],
+                calendar_id,
+                float(budgets[i]),
+                0.0,
+                due_at,
+                due_at if due[i] < now_s else None,
+                None if alert[i] != alert[i] else engine_rules.from_epoch(alert[i]),
+            )
+        )
+    return out
+
+
+def _bulk_general(
+    rows: list[Any],
+    calendar_id: int,
+    engine: Any,
+    targets: dict[int, SLATarget],
+    next_threshold: Any,
+    now: dt.datetime,
+) -> list[tuple[Any, ...]]:
+    """Paused clocks and clocks with pauses behind them: the segment-aware bulk path."""
+    if not rows:
+        return []
+    starts = np.array([r[6] for r in rows], dtype=np.float64)
+    budgets = _budgets(starts, [r[3] for r in rows], targets, engine)
+    bulk_rows = [
+        BulkRow(
+            segments=row[9],
+            budget_seconds=float(budgets[i]),
+            next_threshold_percent=next_threshold(row),
+        )
+        for i, row in enumerate(rows)
+    ]
+    figures = engine_rules.clock_figures_many(rows=bulk_rows, engine=engine, now=now)
+    out = []
+    for i, row in enumerate(rows):
+        paused = row[8] == ClockState.PAUSED
+        due = figures.due_epoch[i]
+        breached = figures.breached_epoch[i]
+        alert = figures.next_alert_epoch[i]
+        out.append(
+            (
+                row[0],
+                calendar_id,
+                bulk_rows[i].budget_seconds,
+                float(figures.elapsed_seconds[i]),
+                None if paused or due != due else engine_rules.from_epoch(due),
+                None if breached != breached else engine_rules.from_epoch(breached),
+                None if paused or alert != alert else engine_rules.from_epoch(alert),
+            )
+        )
+    return out
+
+
+def _write_clock_figures(updates: Sequence[tuple[Any, ...]], now: dt.datetime) -> None:
+    """Write (id, calendar_id, budget, elapsed, due, breached, next_alert) rows in one go."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS sla_clock_figures ("
+                " id bigint, calendar_id bigint, budget double precision,"
+                " elapsed double precision, due timestamptz, breached timestamptz,"
+                " next_alert timestamptz) ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE sla_clock_figures")
+            raw = cursor.cursor
+            with raw.copy(
+                "COPY sla_clock_figures (id, calendar_id, budget, elapsed, due, breached,"
+                " next_alert) FROM STDIN"
+            ) as copy:
+                for row in updates:
+                    copy.write_row(row)
+            cursor.execute(
+                "UPDATE sla_clock c SET calendar_id = f.calendar_id, budget_seconds = f.budget,"
+                " elapsed_seconds = f.elapsed, due_at = f.due, breached_at = f.breached,"
+                " next_alert_at = f.next_alert, computed_at = %s"
+                " FROM sla_clock_figures f WHERE c.id = f.id"
+                # Rewriting a row (and its index entries) that did not change is the cost
+                # that matters; an edit usually moves only some due times.
+                " AND (c.calendar_id, c.budget_seconds, c.elapsed_seconds, c.due_at,"
+                " c.breached_at, c.next_alert_at) IS DISTINCT FROM (f.calendar_id, f.budget,"
+                " f.elapsed, f.due, f.breached, f.next_alert)",
+                [now],
+            )
+        return
+    objs = [
+        Clock(
+            id=row[0],
+            calendar_id=row[1],
+            budget_seconds=row[2],
+            elapsed_seconds=row[3],
+            due_at=row[4],
+            breached_at=row[5],
+            next_alert_at=row[6],
+            computed_at=now,
+        )
+        for row in updates
+    ]
+    Clock.objects.bulk_update(
+        objs,
+        [
+            "calendar_id",
+            "budget_seconds",
+            "elapsed_seconds",
+            "due_at",
+            "breached_at",
+            "next_alert_at",
+            "computed_at",
+        ],
+        batch_size=500,
+    )
+
+
+def _refresh_next_due(ticket_ids: Iterable[int], tenant_id: int) -> None:
+    """Store each ticket's nearest running due time, set-based."""
+    ids = list(ticket_ids)
+    if connection.vendor == "postgresql":
+        # One pass: the nearest running clock per ticket (DISTINCT ON), or nothing.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE tickets_ticket t SET next_due_at = n.due_at,"
+                " next_due_calendar_id = n.calendar_id"
+                " FROM (SELECT u.id, c.due_at, c.calendar_id FROM unnest(%s::bigint[]) AS u(id)"
+                "  LEFT JOIN LATERAL (SELECT due_at, calendar_id FROM sla_clock"
+                "   WHERE tenant_id = %s AND ticket_id = u.id AND state = 'running'"
+                "   ORDER BY due_at LIMIT 1) c ON true) n"
+                " WHERE t.tenant_id = %s AND t.id = n.id"
+                " AND (t.next_due_at IS DISTINCT FROM n.due_at"
+                "  OR t.next_due_calendar_id IS DISTINCT FROM n.calendar_id)",
+                [ids, tenant_id, tenant_id],
+            )
+        return
+    nearest = Clock.objects.filter(ticket_id=OuterRef("pk"), state=ClockState.RUNNING).order_by(
+        "due_at"
+    )
+    for start in range(0, len(ids), 500):
+        Ticket.objects.filter(pk__in=ids[start : start + 500]).update(
+            next_due_at=Subquery(nearest.values("due_at")[:1]),
+            next_due_calendar=Subquery(nearest.values("calendar_id")[:1]),
+        )
+
+
+def _clocks_of_calendar(calendar: Calendar) -> QuerySet[Clock]:
+    """Live clocks whose calendar follows ``calendar``: directly, or through their target."""
+    return Clock.objects.filter(
+        Q(target__calendar=calendar)
+        | Q(target__calendar__isnull=True, target__policy__calendar=calendar)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration edits (admins): each writes a ConfigEvent and recomputes what it moves
+# --------------------------------------------------------------------------------------------
+
+
+def _config_event(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    obj: Any,
+    action: str,
+    old: Any = None,
+    new: Any = None,
+    recomputed: int = 0,
+) -> ConfigEvent:
+    return ConfigEvent.objects.create(
+        tenant=tenant,
+        actor=actor,
+        object_type=obj._meta.model_name,
+        object_id=obj.pk,
+        object_name=str(obj)[:200],
+        action=action,
+        old=old,
+        new=new,
+        clocks_recomputed=recomputed,
+    )
+
+
+def _validate_calendar_config(config: Any) -> dict[str, Any]:
+    try:
+        return BusinessCalendar.from_dict(config).to_dict()
+    except ValueError as exc:
+        raise ValidationError({"config": str(exc)}) from exc
+
+
+def calendar_create(
+    *, tenant: Tenant, name: str, config: dict[str, Any], is_default: bool, actor: User | None
+) -> Calendar:
+    """A new business calendar; ``config`` is validated by the engine (errors name the field)."""
+    _validate_calendar_config(config)
+    with transaction.atomic():
+        if is_default:
+            Calendar.objects.filter(is_default=True).update(is_default=False)
+        calendar = Calendar(tenant=tenant, name=name.strip(), config=config, is_default=is_default)
+        calendar.full_clean()
+        calendar.save()
+        _config_event(
+            tenant=tenant, actor=actor, obj=calendar, action=ConfigAction.CREATED, new=config
+        )
+    return calendar
+
+
+def calendar_update(
+    *,
+    calendar: Calendar,
+    name: str,
+    config: dict[str, Any],
+    is_default: bool,
+    actor: User | None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Change a calendar and recompute every live clock counted on it; returns that count."""
+    _validate_calendar_config(config)
+    with transaction.atomic():
+        old = calendar.config
+        if is_default and not calendar.is_default:
+            Calendar.objects.filter(is_default=True).exclude(pk=calendar.pk).update(
+                is_default=False
+            )
+        calendar.name = name.strip()
+        calendar.config = config
+        calendar.is_default = is_default
+        calendar.full_clean()
+        calendar.save()
+        count = 0
+        if old != config:
+            count = clocks_recompute_bulk(clocks=_clocks_of_calendar(calendar), now=now)
+        _config_event(
+            tenant=calendar.tenant,
+            actor=actor,
+            obj=calendar,
+            action=ConfigAction.CHANGED,
+            old=old,
+            new=config,
+            recomputed=count,
+        )
+    return count
+
+
+def policy_save(
+    *,
+    tenant: Tenant,
+    policy: SLAPolicy | None,
+    name: str,
+    description: str,
+    calendar: Calendar,
+    actor: User | None,
+) -> SLAPolicy:
+    """Create or change a policy's name, description and calendar (recomputing its clocks)."""
+    with transaction.atomic():
+        creating = policy is None
+        if policy is None:
+            policy = SLAPolicy(tenant=tenant)
+            old = None
+        else:
+            old = {"name": policy.name, "calendar": policy.calendar_id}
+        calendar_changed = not creating and policy.calendar_id != calendar.pk
+        policy.name = name.strip()
+        policy.description = description
+        policy.calendar = calendar
+        policy.full_clean()
+        policy.save()
+        count = 0
+        if calendar_changed:
+            count = clocks_recompute_bulk(
+                clocks=Clock.objects.filter(target__policy=policy, target__calendar__isnull=True)
+            )
+        _config_event(
+            tenant=tenant,
+            actor=actor,
+            obj=policy,
+            action=ConfigAction.CREATED if creating else ConfigAction.CHANGED,
+            old=old,
+            new={"name": policy.name, "calendar": calendar.pk},
+            recomputed=count,
+        )
+    return policy
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One cell of a policy's target grid; ``amount`` None means no promise."""
+
+    metric: str
+    priority: Priority | None
+    amount: int | None
+    unit: str = TargetUnit.HOURS
+    calendar: Calendar | None = None
+
+
+def policy_targets_set(
+    *, policy: SLAPolicy, targets: Sequence[TargetSpec], actor: User | None
+) -> int:
+    """Replace the policy's targets with ``targets`` and recompute the clocks they govern.
+
+    Changed amounts, units or calendars are recomputed in bulk from cached segments; tickets
+    that gain or lose a promise are derived again from their history. Returns the count of
+    clocks recomputed.
+    """
+    with transaction.atomic():
+        existing = {(t.metric, t.priority_id): t for t in policy.targets.all()}
+        old = [_target_json(t) for t in existing.values()]
+        touched: list[int] = []
+        shape_changed = False
+        wanted: set[tuple[str, int | None]] = set()
+        for spec in targets:
+            key = (spec.metric, spec.priority.pk if spec.priority else None)
+            current = existing.get(key)
+            if spec.amount is None:
+                continue
+            wanted.add(key)
+            if current is None:
+                current = SLATarget(
+                    tenant=policy.tenant, policy=policy, metric=spec.metric, priority=spec.priority
+                )
+                shape_changed = True
+            elif (current.amount, current.unit, current.calendar_id) == (
+                spec.amount,
+                spec.unit,
+                spec.calendar.pk if spec.calendar else None,
+            ):
+                continue
+            current.amount = spec.amount
+            current.unit = spec.unit
+            current.calendar = spec.calendar
+            current.full_clean(exclude=["policy", "priority"])
+            current.save()
+            touched.append(current.pk)
+        gone = [t for key, t in existing.items() if key not in wanted]
+        if gone:
+            shape_changed = True
+            SLATarget.objects.filter(pk__in=[t.pk for t in gone]).delete()
+        count = clocks_recompute_bulk(clocks=Clock.objects.filter(target_id__in=touched))
+        if shape_changed:
+            count += tickets_refresh(tickets=Ticket.objects.active().filter(sla_policy=policy))
+        _config_event(
+            tenant=policy.tenant,
+            actor=actor,
+            obj=policy,
+            action=ConfigAction.CHANGED,
+            old={"targets": old},
+            new={"targets": [_target_json(t) for t in policy.targets.all()]},
+            recomputed=count,
+        )
+    return count
+
+
+def _target_json(target: SLATarget) -> dict[str, Any]:
+    return {
+        "metric": target.metric,
+        "priority": target.priority_id,
+        "amount": target.amount,
+        "unit": target.unit,
+        "calendar": target.calendar_id,
+    }
+
+
+def tickets_refresh(*, tickets: QuerySet[Ticket], now: dt.datetime | None = None) -> int:
+    """Derive the clocks of each ticket again from its history (row lock per ticket)."""
+    count = 0
+    for ticket_id in list(tickets.values_list("pk", flat=True)):
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("organisation", "assignee", "tenant")
+                .get(pk=ticket_id)
+            )
+            count += len(sla_refresh(ticket=ticket, now=now))
+    return count
+
+
+def priority_save(
+    *,
+    tenant: Tenant,
+    priority: Priority | None,
+    key: str,
+    name: str,
+    definition: str,
+    examples: str,
+    rank: int,
+    is_default: bool,
+    actor: User | None,
+) -> Priority:
+    """Create or change one level of the tenant's priority scheme."""
+    with transaction.atomic():
+        creating = priority is None
+        if priority is None:
+            priority = Priority(tenant=tenant)
+        old = None if creating else _priority_json(priority)
+        if is_default:
+            Priority.objects.filter(is_default=True).exclude(pk=priority.pk).update(
+                is_default=False
+            )
+        priority.key = key.strip()
+        priority.name = name.strip()
+        priority.definition = definition
+        priority.examples = examples
+        priority.rank = rank
+        priority.is_default = is_default
+        priority.full_clean()
+        priority.save()
+        _config_event(
+            tenant=tenant,
+            actor=actor,
+            obj=priority,
+            action=ConfigAction.CREATED if creating else ConfigAction.CHANGED,
+            old=old,
+            new=_priority_json(priority),
+        )
+    return priority
+
+
+def _priority_json(priority: Priority) -> dict[str, Any]:
+    return {
+        "key": priority.key,
+        "name": priority.name,
+        "rank": priority.rank,
+        "is_default": priority.is_default,
+    }
+
+
+def escalation_rule_save(
+    *,
+    tenant: Tenant,
+    rule: EscalationRule | None,
+    values: dict[str, Any],
+    notify_users: Sequence[User],
+    actor: User | None,
+) -> EscalationRule:
+    """Create or change an escalation rule; live clocks pick up new thresholds in bulk."""
+    fields = (
+        "name",
+        "policy",
+        "priority",
+        "metric",
+        "threshold_percent",
+        "move_to_line",
+        "notify_assignee",
+        "notify_account_manager",
+        "notify_service_owner",
+        "is_active",
+    )
+    with transaction.atomic():
+        creating = rule is None
+        if rule is None:
+            rule = EscalationRule(tenant=tenant)
+        for field_name in fields:
+            if field_name in values:
+                setattr(rule, field_name, values[field_name])
+        rule.full_clean()
+        rule.save()
+        rule.notify_users.set(notify_users)
+        # New thresholds change when each live clock next needs the sweep.
+        count = clocks_recompute_bulk(clocks=Clock.objects.filter(state=ClockState.RUNNING))
+        _config_event(
+            tenant=tenant,
+            actor=actor,
+            obj=rule,
+            action=ConfigAction.CREATED if creating else ConfigAction.CHANGED,
+            new={f: getattr(rule, f"{f}_id" if f in ("policy", "priority") else f) for f in fields},
+            recomputed=count,
+        )
+    return rule

@@ -1,0 +1,254 @@
+"""Tenant admin pages for SLA configuration, under /manage/sla/. Each view: fetch with
+access check -> parse -> one service -> render or redirect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from supportdesk.access import admin_required
+
+from . import services
+from .access import (
+    get_calendar_for_admin,
+    get_policy_for_admin,
+    get_priority_for_admin,
+    get_rule_for_admin,
+)
+from .calendar import BusinessCalendar
+from .explanations import deadline_preview, moment_words, week_table
+from .forms import (
+    EXAMPLE_CONFIG,
+    CalendarForm,
+    EscalationRuleForm,
+    PolicyForm,
+    PriorityForm,
+    TargetGridForm,
+)
+from .models import Calendar, ConfigEvent, EscalationRule, Priority, SLAPolicy
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field_name, errors in exc.message_dict.items():
+            form.add_error(field_name if field_name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@admin_required
+def index(request: HttpRequest) -> HttpResponse:
+    """Calendars, policies with their targets, priorities, escalation rules, recent edits."""
+    return render(
+        request,
+        "sla/index.html",
+        {
+            "calendars": Calendar.objects.all(),
+            "policies": SLAPolicy.objects.select_related("calendar").prefetch_related(
+                "targets__priority", "targets__calendar"
+            ),
+            "priorities": Priority.objects.all(),
+            "rules": EscalationRule.objects.select_related("policy", "priority"),
+            "changes": ConfigEvent.objects.select_related("actor")[:20],
+        },
+    )
+
+
+def _calendar_context(calendar: Calendar | None, config: dict[str, Any]) -> dict[str, Any]:
+    """Weekly view, upcoming closed days and the deadline preview of a configuration."""
+    try:
+        engine = BusinessCalendar.from_dict(config)
+    except ValueError:
+        return {}
+    now = timezone.now()
+    today = timezone.localtime(now, engine.timezone).date()
+    closed = engine.closed_days(today, today + dt.timedelta(days=120))
+    return {
+        "week": week_table(config),
+        "eve_hours": config.get("eve_hours"),
+        "closed_days": closed,
+        "now_words": moment_words(now, engine),
+        "preview": deadline_preview(calendar=calendar, engine=engine, now=now) if calendar else [],
+    }
+
+
+@admin_required
+def calendar_new(request: HttpRequest) -> HttpResponse:
+    req: Any = request
+    initial = {"config": json.dumps(EXAMPLE_CONFIG, indent=2)}
+    form = CalendarForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            calendar = services.calendar_create(
+                tenant=req.tenant,
+                name=form.cleaned_data["name"],
+                config=form.cleaned_data["config"],
+                is_default=form.cleaned_data["is_default"],
+                actor=req.user,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Calendar created."))
+            return redirect("sla:calendar", calendar_id=calendar.pk)
+    return render(request, "sla/calendar_form.html", {"form": form, "calendar": None})
+
+
+@admin_required
+def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
+    """Edit the JSON with field-named errors; "Preview" shows the effect without saving."""
+    req: Any = request
+    calendar = get_calendar_for_admin(request, calendar_id)
+    initial = {
+        "name": calendar.name,
+        "is_default": calendar.is_default,
+        "config": json.dumps(calendar.config, indent=2, ensure_ascii=False),
+    }
+    form = CalendarForm(request.POST or None, initial=initial)
+    config = calendar.config
+    if request.method == "POST" and form.is_valid():
+        config = form.cleaned_data["config"]
+        if "preview" not in request.POST:
+            try:
+                count = services.calendar_update(
+                    calendar=calendar,
+                    name=form.cleaned_data["name"],
+                    config=config,
+                    is_default=form.cleaned_data["is_default"],
+                    actor=req.user,
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("Saved; %(n)d live SLA clocks recomputed.") % {"n": count}
+                )
+                return redirect("sla:calendar", calendar_id=calendar.pk)
+    context = {"form": form, "calendar": calendar, "previewing": "preview" in request.POST}
+    context.update(_calendar_context(calendar, config))
+    return render(request, "sla/calendar_form.html", context)
+
+
+@admin_required
+def policy_new(request: HttpRequest) -> HttpResponse:
+    req: Any = request
+    form = PolicyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = services.policy_save(
+                tenant=req.tenant, policy=None, actor=req.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Policy created; now set its targets."))
+            return redirect("sla:policy", policy_id=policy.pk)
+    return render(request, "sla/policy_form.html", {"form": form, "policy": None})
+
+
+@admin_required
+def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """Name and calendar, and the grid of targets per priority and metric."""
+    req: Any = request
+    policy = get_policy_for_admin(request, policy_id)
+    priorities = list(Priority.objects.all())
+    data = request.POST if request.method == "POST" else None
+    form = PolicyForm(
+        data,
+        initial={
+            "name": policy.name,
+            "description": policy.description,
+            "calendar": policy.calendar_id,
+        },
+    )
+    grid = TargetGridForm(data, priorities=priorities, initial=TargetGridForm.initial_for(policy))
+    if request.method == "POST" and form.is_valid() and grid.is_valid():
+        try:
+            services.policy_save(
+                tenant=req.tenant, policy=policy, actor=req.user, **form.cleaned_data
+            )
+            count = services.policy_targets_set(policy=policy, targets=grid.specs(), actor=req.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Saved; %(n)d live SLA clocks recomputed.") % {"n": count})
+            return redirect("sla:policy", policy_id=policy.pk)
+    return render(request, "sla/policy_form.html", {"form": form, "grid": grid, "policy": policy})
+
+
+def _priority_form(request: HttpRequest, priority: Priority | None) -> HttpResponse:
+    req: Any = request
+    initial = (
+        {
+            "key": priority.key,
+            "name": priority.name,
+            "rank": priority.rank,
+            "definition": priority.definition,
+            "examples": priority.examples,
+            "is_default": priority.is_default,
+        }
+        if priority
+        else {}
+    )
+    form = PriorityForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.priority_save(
+                tenant=req.tenant, priority=priority, actor=req.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Priority saved."))
+            return redirect("sla:index")
+    return render(request, "sla/priority_form.html", {"form": form, "priority": priority})
+
+
+@admin_required
+def priority_new(request: HttpRequest) -> HttpResponse:
+    return _priority_form(request, None)
+
+
+@admin_required
+def priority_edit(request: HttpRequest, priority_id: int) -> HttpResponse:
+    return _priority_form(request, get_priority_for_admin(request, priority_id))
+
+
+def _rule_form(request: HttpRequest, rule: EscalationRule | None) -> HttpResponse:
+    req: Any = request
+    initial = EscalationRuleForm.initial_for(rule) if rule else {"is_active": True}
+    form = EscalationRuleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if k != "notify_users"}
+        try:
+            services.escalation_rule_save(
+                tenant=req.tenant,
+                rule=rule,
+                values=values,
+                notify_users=list(form.cleaned_data["notify_users"]),
+                actor=req.user,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Escalation rule saved."))
+            return redirect("sla:index")
+    return render(request, "sla/rule_form.html", {"form": form, "rule": rule})
+
+
+@admin_required
+def rule_new(request: HttpRequest) -> HttpResponse:
+    return _rule_form(request, None)
+
+
+@admin_required
+def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    return _rule_form(request, get_rule_for_admin(request, rule_id))

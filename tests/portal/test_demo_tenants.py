@@ -1,0 +1,72 @@
+"""Every demo tenant's customers get help through the portal and by e-mail, as DOMAIN.md
+describes: on the demo data of ``seed_demo``, not on hand-made fixtures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+from django_scopes import scope
+
+from contracts.models import Contact
+from supportdesk.models import Tenant, User
+from tickets.mail import services as mail_services
+from tickets.models import Ticket
+
+DEMO_TENANTS = ["synerity", "stratsys", "softone", "itsl", "syneton"]
+
+
+@pytest.fixture
+def demo(db: None) -> None:
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115, S108
+
+
+def _client(slug: str, username: str) -> Client:
+    client = Client(HTTP_HOST=f"{slug}.localhost")
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def test_every_demo_tenants_named_contact_gets_help_in_the_portal_and_by_mail(
+    demo: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # One test over all five tenants: seeding the demo data is the slow part.
+    for slug in DEMO_TENANTS:
+        portal_filing_works(slug)
+        mail_filing_works(slug, django_capture_on_commit_callbacks)
+
+
+def portal_filing_works(slug: str) -> None:
+    client = _client(slug, f"{slug}-named")
+    for path in ("/portal/", "/portal/new/", "/portal/contract/"):
+        assert client.get(path).status_code == 200, (slug, path)
+    response = client.post(
+        "/portal/new/",
+        {"subject": "Export fails", "category": "incident", "description": "It fails."},
+    )
+    assert response.status_code == 302, (slug, response.content.decode()[:3000])
+    assert client.get(response["Location"]).status_code == 200
+
+
+def mail_filing_works(slug: str, capture: Any) -> None:
+    tenant = Tenant.objects.get(slug=slug)
+    with scope(tenant=tenant):
+        contact = Contact.objects.get(user__username=f"{slug}-named")
+        before = Ticket.objects.count()
+    raw = (
+        f"From: {contact.name} <{contact.email}>\r\nTo: {tenant.support_email}\r\n"
+        f"Subject: Export fails\r\nMessage-ID: <demo-{slug}@customer.example>\r\n\r\n"
+        "The export fails since this morning.\r\n"
+    ).encode()
+    with capture(execute=True), scope(tenant=tenant):
+        inbound, _created = mail_services.email_ingest(tenant=tenant, raw=raw)
+        mail_services.email_process(inbound_id=inbound.pk)
+    with scope(tenant=tenant):
+        assert Ticket.objects.count() == before + 1, slug
+        ticket = Ticket.objects.latest("id")
+    confirmations = [m for m in mail.outbox if m.to == [contact.email.lower()]]
+    assert len(confirmations) == 1, slug
+    assert ticket.reference in confirmations[0].subject

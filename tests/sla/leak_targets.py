@@ -1,0 +1,35 @@
+"""Tenant B's SLA configuration behind the /manage/sla/ URL kwargs."""
+
+from __future__ import annotations
+
+from django_scopes import scope
+
+from sla.models import Calendar, EscalationRule, Metric, Priority, SLAPolicy
+from tests.conftest import B_MARKER, Cast
+
+
+def make_b_objects(cast: Cast) -> dict[str, object]:
+    with scope(tenant=cast.tenant_b):
+        calendar = Calendar.objects.create(
+            tenant=cast.tenant_b,
+            name=f"Hours {B_MARKER}",
+            config={"timezone": "Europe/Brussels", "always_open": True},
+        )
+        policy = SLAPolicy.objects.create(
+            tenant=cast.tenant_b, name=f"Policy {B_MARKER}", calendar=calendar
+        )
+        priority = Priority.objects.create(
+            tenant=cast.tenant_b, key="P1", name=f"Urgent {B_MARKER}", rank=1
+        )
+        rule = EscalationRule.objects.create(
+            tenant=cast.tenant_b,
+            name=f"Rule {B_MARKER}",
+            metric=Metric.RESOLUTION,
+            threshold_percent=50,
+        )
+    return {
+        "calendar_id": calendar.pk,
+        "policy_id": policy.pk,
+        "priority_id": priority.pk,
+        "rule_id": rule.pk,
+    }

@@ -1,0 +1,30 @@
+"""Tenant B's objects behind the agent pages' and ticket API's URL kwargs
+(``attachment_id`` comes from ``tests/portal/leak_targets.py``)."""
+
+from __future__ import annotations
+
+from django_scopes import scope
+
+from tests.conftest import B_MARKER, Cast
+from tickets.choices import Channel
+from tickets.services import ticket_create, ticket_reply
+
+
+def make_b_objects(cast: Cast) -> dict[str, object]:
+    with scope(tenant=cast.tenant_b):
+        ticket = ticket_create(
+            tenant=cast.tenant_b,
+            requester=cast.contact_b,
+            subject=f"Agent ticket {B_MARKER}",
+            description=f"Description {B_MARKER}",
+            channel=Channel.EMAIL,
+            enforce_entitlement=False,
+        )
+        ticket_reply(
+            ticket=ticket,
+            body=f"Internal {B_MARKER}",
+            public=False,
+            channel=Channel.PORTAL,
+            author=cast.agent_b,
+        )
+    return {"ticket_id": ticket.pk}

@@ -1,0 +1,315 @@
+"""API shapes of tickets. Serializers parse and present; services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from contracts.models import Contact
+from sla.explanations import clock_explain
+from sla.models import Clock, Priority
+from supportdesk.models import User
+
+from ..choices import Category, Channel, Status, SupportLine
+from ..models import Attachment, Message, Ticket, TicketEvent, TimeEntry
+from ..queue import queue_attach, urgency
+
+
+class PrioritySummarySerializer(serializers.ModelSerializer[Priority]):
+    class Meta:
+        model = Priority
+        fields = ["id", "key", "name", "rank"]
+
+
+class PersonSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ContactSummarySerializer(serializers.ModelSerializer[Contact]):
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "email"]
+
+
+def _person(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.pk, "name": str(user)}
+
+
+def _iso(moment: Any) -> str | None:
+    """The way DRF writes datetimes (UTC with a Z)."""
+    return None if moment is None else serializers.DateTimeField().to_representation(moment)
+
+
+class QueueTicketSerializer(serializers.ModelSerializer[Ticket]):
+    """One queue row: everything comes from the row and its select_related joins."""
+
+    priority = PrioritySummarySerializer(allow_null=True)
+    requester = ContactSummarySerializer()
+    organisation = serializers.SerializerMethodField()
+    assignee = serializers.SerializerMethodField()
+    urgency = serializers.SerializerMethodField()
+    business_seconds_left = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "status",
+            "category",
+            "channel",
+            "priority",
+            "requester",
+            "organisation",
+            "assignee",
+            "support_line",
+            "next_due_at",
+            "business_seconds_left",
+            "urgency",
+            "version",
+        ]
+
+    def _urgency(self, ticket: Ticket) -> tuple[str, float | None]:
+        cache = self.context.setdefault("_urgency", {})
+        if ticket.pk not in cache:
+            engines = self.context.get("_engines")
+            if engines is None:
+                engines = self.context["_engines"] = queue_attach([ticket])
+            elif ticket.next_due_calendar_id and ticket.next_due_calendar_id not in engines:
+                engines.update(queue_attach([ticket]))
+            cache[ticket.pk] = urgency(ticket, self.context.get("now") or timezone.now(), engines)
+        return cache[ticket.pk]
+
+    def to_representation(self, ticket: Ticket) -> dict[str, Any]:
+        """Built by hand: a queue page is 50-200 of these, and DRF's generic path is slow."""
+        if type(self) is not QueueTicketSerializer:
+            return super().to_representation(ticket)
+        priority = ticket.priority
+        requester = ticket.requester
+        css, left = self._urgency(ticket)
+        return {
+            "id": ticket.pk,
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "category": ticket.category,
+            "channel": ticket.channel,
+            "priority": None
+            if priority is None
+            else {
+                "id": priority.pk,
+                "key": priority.key,
+                "name": priority.name,
+                "rank": priority.rank,
+            },
+            "requester": {"id": requester.pk, "name": requester.name, "email": requester.email},
+            "organisation": self.get_organisation(ticket),
+            "assignee": _person(ticket.assignee),
+            "support_line": ticket.support_line,
+            "next_due_at": _iso(ticket.next_due_at),
+            "business_seconds_left": left,
+            "urgency": css,
+            "version": ticket.version,
+        }
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_organisation(self, ticket: Ticket) -> dict[str, Any] | None:
+        org = ticket.organisation
+        return None if org is None else {"id": org.pk, "name": org.name}
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_assignee(self, ticket: Ticket) -> dict[str, Any] | None:
+        return _person(ticket.assignee)
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=["urgency-breached", "urgency-soon", "urgency-ok", "urgency-none"]
+        )
+    )
+    def get_urgency(self, ticket: Ticket) -> str:
+        return self._urgency(ticket)[0]
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_business_seconds_left(self, ticket: Ticket) -> float | None:
+        return self._urgency(ticket)[1]
+
+
+class ClockSerializer(serializers.ModelSerializer[Clock]):
+    explanation = serializers.SerializerMethodField()
+    target = serializers.SerializerMethodField()
+    calendar = serializers.CharField(source="calendar.name")
+
+    class Meta:
+        model = Clock
+        fields = [
+            "metric",
+            "state",
+            "target",
+            "calendar",
+            "started_at",
+            "due_at",
+            "stopped_at",
+            "breached_at",
+            "met",
+            "budget_seconds",
+            "elapsed_seconds",
+            "explanation",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_target(self, clock: Clock) -> str | None:
+        return clock.target.describe() if clock.target else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_explanation(self, clock: Clock) -> list[str]:
+        history = self.context.get("history")
+        if history is None:
+            return clock_explain(clock)
+        initial, changes = history
+        return clock_explain(clock, changes=changes, initial=initial)
+
+
+class TicketDetailSerializer(QueueTicketSerializer):
+    clocks = serializers.SerializerMethodField()
+    sla_policy = serializers.CharField(source="sla_policy.name", allow_null=True, default=None)
+
+    class Meta(QueueTicketSerializer.Meta):
+        fields = [
+            *QueueTicketSerializer.Meta.fields,
+            "description",
+            "vendor_reference",
+            "billable",
+            "billing_accepted",
+            "sla_policy",
+            "entitlement_reasons",
+            "received_at",
+            "first_responded_at",
+            "solved_at",
+            "closed_at",
+            "clocks",
+        ]
+
+    @extend_schema_field(ClockSerializer(many=True))
+    def get_clocks(self, ticket: Ticket) -> list[dict[str, Any]]:
+        clocks = ticket.clocks.select_related("calendar", "target__policy", "target__priority")
+        return ClockSerializer(clocks, many=True, context=self.context).data  # type: ignore[return-value]
+
+
+class TicketCreateSerializer(serializers.Serializer[Any]):
+    requester = serializers.IntegerField(help_text="Contact id.")
+    subject = serializers.CharField(max_length=300)
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.QUESTION)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+    priority = serializers.IntegerField(required=False, allow_null=True, default=None)
+    accepted_billable = serializers.BooleanField(default=False)
+
+    def validate_requester(self, value: int) -> Contact:
+        contact = Contact.objects.select_related("organisation").filter(pk=value).first()
+        if contact is None:
+            raise serializers.ValidationError("Unknown contact.")
+        return contact
+
+    def validate_priority(self, value: int | None) -> Priority | None:
+        if value is None:
+            return None
+        priority = Priority.objects.filter(pk=value).first()
+        if priority is None:
+            raise serializers.ValidationError("Unknown priority.")
+        return priority
+
+
+class TicketPatchSerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField(help_text="The version you read; 409 if it moved on.")
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.IntegerField(required=False, allow_null=True)
+    assignee = serializers.IntegerField(required=False, allow_null=True)
+    support_line = serializers.ChoiceField(choices=SupportLine.choices, required=False)
+    vendor_reference = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    billable = serializers.BooleanField(required=False)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+
+    def validate_priority(self, value: int | None) -> Priority | None:
+        if value is None:
+            return None
+        priority = Priority.objects.filter(pk=value).first()
+        if priority is None:
+            raise serializers.ValidationError("Unknown priority.")
+        return priority
+
+    def validate_assignee(self, value: int | None) -> User | None:
+        if value is None:
+            return None
+        from ..forms import agents
+
+        user = agents().filter(pk=value).first()
+        if user is None:
+            raise serializers.ValidationError("Choose an agent of this organisation.")
+        return user
+
+
+class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size"]
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    author = serializers.CharField(source="author_name", read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "author", "body", "is_public", "channel", "created_at", "attachments"]
+
+
+class ReplySerializer(serializers.Serializer[Any]):
+    body = serializers.CharField()
+    public = serializers.BooleanField(default=True)
+
+
+class StatusChangeSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class EventSerializer(serializers.ModelSerializer[TicketEvent]):
+    actor = serializers.CharField(source="actor_name")
+    message = MessageSerializer(allow_null=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = [
+            "id",
+            "kind",
+            "at",
+            "actor",
+            "by_staff",
+            "channel",
+            "old_value",
+            "new_value",
+            "is_public",
+            "message",
+        ]
+
+
+class TimeEntrySerializer(serializers.ModelSerializer[TimeEntry]):
+    agent = serializers.CharField(source="agent.__str__", read_only=True)
+
+    class Meta:
+        model = TimeEntry
+        fields = ["id", "agent", "minutes", "billable", "note", "work_date", "created_at"]
+        read_only_fields = ["id", "agent", "created_at"]
+        extra_kwargs = {"work_date": {"required": False}}
+
+
+class BulkAssignSerializer(serializers.Serializer[Any]):
+    tickets = serializers.ListField(child=serializers.IntegerField(), max_length=500)
+    assignee = serializers.IntegerField(allow_null=True)
+
+    def validate_assignee(self, value: int | None) -> User | None:
+        return TicketPatchSerializer.validate_assignee(self, value)  # type: ignore[arg-type]

@@ -1,0 +1,262 @@
+"""The ticket API: the queue (keyset-paginated), a ticket with its explained clocks, and
+the same actions as the agent pages. Writes call one service each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from sla.services import ticket_history
+from supportdesk.access import IsTenantAgent
+
+from .. import services
+from ..access import get_ticket_for_agent
+from ..choices import Channel
+from ..models import Ticket
+from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
+from .serializers import (
+    BulkAssignSerializer,
+    EventSerializer,
+    MessageSerializer,
+    QueueTicketSerializer,
+    ReplySerializer,
+    StatusChangeSerializer,
+    TicketCreateSerializer,
+    TicketDetailSerializer,
+    TicketPatchSerializer,
+    TimeEntrySerializer,
+)
+
+
+class QueueKeysetPagination(BasePagination):
+    """``?cursor=`` keyset pages in (next_due_at NULLS LAST, id) order; ``?page_size=`` up to
+    200. Constant cost however deep the page."""
+
+    page_size = 50
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Ticket]:
+        raw = request.query_params.get("page_size", "")
+        size = int(raw) if raw.isdigit() else self.page_size
+        page = queue_page(qs=queryset, cursor=request.query_params.get("cursor"), size=size)
+        self.next_url = (
+            replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+            if page.next_cursor
+            else None
+        )
+        return page.rows
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"next": self.next_url, "results": data})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {"next": {"type": "string", "nullable": True}, "results": schema},
+        }
+
+
+QUEUE_PARAMETERS = [
+    OpenApiParameter("view", str, enum=["all", "mine", "unassigned"]),
+    OpenApiParameter("line", str, enum=["1", "2", "3", "mine"]),
+    OpenApiParameter("due_within", int, description="Minutes; includes overdue tickets."),
+    OpenApiParameter("breached", bool),
+    OpenApiParameter("priority", int),
+    OpenApiParameter("organisation", int),
+    OpenApiParameter("status", str, description="active (default), all, or one status."),
+    OpenApiParameter("category", str),
+    OpenApiParameter("q", str, description="Reference, subject, requester name or e-mail."),
+    OpenApiParameter("cursor", str),
+    OpenApiParameter("page_size", int),
+]
+
+
+def _refused(exc: services.TicketRefused) -> Response:
+    return Response(
+        {
+            "detail": str(exc),
+            "reasons": exc.entitlement.reasons,
+            "requires_acceptance": isinstance(exc, services.AcceptanceRequired),
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Tickets of the token's tenant. Agents and admins write; managers read."""
+
+    permission_classes = [IsTenantAgent]
+    pagination_class = QueueKeysetPagination
+    serializer_class = QueueTicketSerializer
+    lookup_url_kwarg = "ticket_id"
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        return queue_queryset(
+            filters=QueueFilters.from_params(self.request.query_params), user=self.request.user
+        )
+
+    def get_object(self) -> Ticket:
+        raw = str(self.kwargs.get("ticket_id", ""))
+        if not raw.isdigit():
+            from django.http import Http404
+
+            raise Http404
+        return get_ticket_for_agent(self.request._request, int(raw))
+
+    @extend_schema(parameters=QUEUE_PARAMETERS, responses=QueueTicketSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        """The queue: nearest due first, filtered."""
+        rows = self.paginate_queryset(self.get_queryset())
+        engines = queue_attach(rows)
+        context = {"now": timezone.now(), "_engines": engines}
+        data = QueueTicketSerializer(rows, many=True, context=context).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketDetailSerializer})
+    def create(self, request: Request) -> Response:
+        """File a ticket for a contact (entitlement is checked; 400 with reasons if refused)."""
+        req: Any = request._request
+        payload = TicketCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            ticket = services.ticket_create(
+                tenant=req.tenant,
+                requester=data["requester"],
+                subject=data["subject"],
+                description=data["description"],
+                channel=data["channel"],
+                category=data["category"],
+                priority=data["priority"],
+                actor=request.user,  # type: ignore[arg-type]
+                accepted_billable=data["accepted_billable"],
+            )
+        except services.TicketRefused as exc:
+            return _refused(exc)
+        return Response(self._detail(ticket), status=status.HTTP_201_CREATED)
+
+    def _detail(self, ticket: Ticket) -> Any:
+        fresh = get_ticket_for_agent(self.request._request, ticket.pk)
+        context = {"now": timezone.now(), "history": ticket_history(fresh)}
+        return TicketDetailSerializer(fresh, context=context).data
+
+    @extend_schema(responses=TicketDetailSerializer)
+    def retrieve(self, request: Request, ticket_id: str) -> Response:
+        """One ticket with its SLA clocks and why each is due when it is."""
+        return Response(self._detail(self.get_object()))
+
+    @extend_schema(
+        request=TicketPatchSerializer,
+        responses={200: TicketDetailSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def partial_update(self, request: Request, ticket_id: str) -> Response:
+        """Change fields; send the ``version`` you read. 409 when someone changed it first."""
+        ticket = self.get_object()
+        payload = TicketPatchSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        version = changes.pop("version")
+        try:
+            ticket = services.ticket_update(
+                ticket=ticket,
+                actor=request.user,  # type: ignore[arg-type]
+                channel=Channel.API,
+                expected_version=version,
+                changes=changes,
+            )
+        except services.VersionConflict as exc:
+            return Response(
+                {"detail": "The ticket changed since you read it.", "version": exc.current},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(self._detail(ticket))
+
+    @extend_schema(request=ReplySerializer, responses={201: MessageSerializer})
+    @action(detail=True, methods=["post"], url_path="messages")
+    def messages(self, request: Request, ticket_id: str) -> Response:
+        """Reply publicly or add an internal note (``public: false``)."""
+        ticket = self.get_object()
+        payload = ReplySerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = services.ticket_reply(
+            ticket=ticket,
+            body=payload.validated_data["body"],
+            public=payload.validated_data["public"],
+            channel=Channel.API,
+            author=request.user,  # type: ignore[arg-type]
+        )
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=StatusChangeSerializer, responses=TicketDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request: Request, ticket_id: str) -> Response:
+        """Move the ticket through the state machine (400 if the move is not allowed)."""
+        ticket = self.get_object()
+        payload = StatusChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ticket = services.ticket_change_status(
+            ticket=ticket,
+            status=payload.validated_data["status"],
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(self._detail(ticket))
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="events")
+    def events(self, request: Request, ticket_id: str) -> Response:
+        """The ticket's full history, oldest first (internal notes included)."""
+        ticket = self.get_object()
+        events: Any = ticket.timeline()
+        return Response(EventSerializer(events, many=True).data)
+
+    @extend_schema(methods=["GET"], responses=TimeEntrySerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=TimeEntrySerializer, responses={201: TimeEntrySerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="time-entries")
+    def time_entries(self, request: Request, ticket_id: str) -> Response:
+        """Time logged on the ticket; POST logs yours."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            entries = ticket.time_entries.select_related("agent")
+            return Response(TimeEntrySerializer(entries, many=True).data)
+        payload = TimeEntrySerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        entry = services.time_entry_log(
+            ticket=ticket,
+            agent=request.user,  # type: ignore[arg-type]
+            minutes=data["minutes"],
+            billable=data.get("billable", False),
+            note=data.get("note", ""),
+            work_date=data.get("work_date"),
+        )
+        return Response(TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=BulkAssignSerializer,
+        responses=inline_serializer("BulkAssigned", {"assigned": serializers.IntegerField()}),
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-assign")
+    def bulk_assign(self, request: Request) -> Response:
+        """Assign many tickets at once; unknown ids are ignored."""
+        req: Any = request._request
+        payload = BulkAssignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        count = services.tickets_assign_bulk(
+            tenant=req.tenant,
+            ticket_ids=payload.validated_data["tickets"],
+            assignee=payload.validated_data["assignee"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response({"assigned": count})

@@ -1,0 +1,126 @@
+"""Forms of the agent pages: they parse input and nothing else; services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from contracts.models import Contact
+from sla.models import Priority
+from supportdesk.models import Role, User
+
+from .choices import Category, Status, SupportLine
+
+
+def agents() -> QuerySet[User]:
+    """Agents and admins of the tenant in scope."""
+    from supportdesk.models import Membership
+
+    ids = Membership.objects.filter(role__in=[Role.ADMIN, Role.AGENT]).values("user_id")
+    return User.objects.filter(pk__in=ids, is_active=True).order_by("first_name", "username")
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}))
+    public = forms.TypedChoiceField(
+        label=_("Visibility"),
+        choices=[("1", _("Public reply to the customer")), ("0", _("Internal note"))],
+        coerce=lambda v: v == "1",
+        initial="1",
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ModelChoiceField(
+        label=_("Priority"), queryset=Priority.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["priority"].queryset = Priority.objects.all()  # type: ignore[attr-defined]
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=User.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = agents()  # type: ignore[attr-defined]
+
+
+class BulkAssignForm(AssignForm):
+    tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Tickets"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ids = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
+        # Any integers are accepted here; the service only finds the tenant's own tickets.
+        self.fields["tickets"].choices = [(i, i) for i in ids if str(i).isdigit()][:500]  # type: ignore[attr-defined]
+
+
+class LineForm(forms.Form):
+    support_line = forms.TypedChoiceField(
+        label=_("Support line"), choices=SupportLine.choices, coerce=int
+    )
+
+
+class VendorForm(forms.Form):
+    vendor_reference = forms.CharField(label=_("Vendor reference"), max_length=200, required=False)
+
+
+class ConvertForm(forms.Form):
+    category = forms.ChoiceField(label=_("Convert to"), choices=Category.choices)
+
+
+class TimeEntryForm(forms.Form):
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=24 * 60)
+    billable = forms.BooleanField(label=_("Billable"), required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    work_date = forms.DateField(
+        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class CallLogForm(forms.Form):
+    contact = forms.EmailField(
+        label=_("Caller's e-mail"),
+        help_text=_("A contact of a customer organisation."),
+        widget=forms.EmailInput(attrs={"list": "contacts", "autocomplete": "off"}),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    description = forms.CharField(
+        label=_("What the caller said"), widget=forms.Textarea(attrs={"rows": 6}), required=False
+    )
+    category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    priority = forms.ModelChoiceField(
+        label=_("Priority"), queryset=Priority.objects.none(), required=False
+    )
+    accepted_billable = forms.BooleanField(
+        label=_("The caller accepted that this work is billed"), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["priority"].queryset = Priority.objects.all()  # type: ignore[attr-defined]
+
+    def clean_contact(self) -> Contact:
+        email = self.cleaned_data["contact"]
+        contact = Contact.objects.select_related("organisation").filter(email__iexact=email).first()
+        if contact is None:
+            raise forms.ValidationError(_("No contact has this e-mail address."))
+        return contact
+
+
+class MyLineForm(forms.Form):
+    support_line = forms.TypedChoiceField(
+        label=_("My line"), choices=SupportLine.choices, coerce=int
+    )

@@ -1,0 +1,14 @@
+"""How the mailbox admin pages fetch mailboxes: the request's tenant only, 404 otherwise."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+
+from .models import Mailbox
+
+
+def get_mailbox_for_admin(request: HttpRequest, mailbox_id: int) -> Mailbox:
+    return get_object_or_404(
+        Mailbox.objects.filter(tenant=getattr(request, "tenant", None)), pk=mailbox_id
+    )

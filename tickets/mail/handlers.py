@@ -1,0 +1,130 @@
+"""Who hears about a ticket event by e-mail. Registered with :mod:`tickets.events`.
+
+Customers hear about support's public replies and about their ticket waiting on them, being
+solved or closed; agents hear about new tickets and customer replies. Each notification's
+outbox key names the event and the recipient, so a re-run of the handlers sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from tickets.choices import Status
+
+from .inbound.base import html_to_text
+from .models import OutboundKind
+from .services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
+
+if TYPE_CHECKING:
+    from contracts.models import Contact
+    from supportdesk.models import User
+    from tickets.models import Message, Ticket, TicketEvent
+
+# Status changes a customer is told about by mail, and with which template.
+CUSTOMER_STATUS_MAILS = {
+    Status.PENDING: (OutboundKind.STATUS_CHANGED, "status_pending"),
+    Status.SOLVED: (OutboundKind.SOLVED, "solved"),
+    Status.CLOSED: (OutboundKind.STATUS_CHANGED, "status_closed"),
+}
+
+
+_BLOCK_TAG = re.compile(r"<(p|br|div|ul|ol|li|blockquote|pre|h\d)\b", re.I)
+
+
+def message_text(message: Message) -> str:
+    """A message body as plain text for a mail. Bodies are stored sanitized: HTML, or text
+    whose line breaks are the only structure (and whose ``&`` is ``&amp;``)."""
+    body = message.body
+    if not _BLOCK_TAG.search(body):
+        paragraphs = re.split(r"\n\s*\n", body.strip())
+        body = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return html_to_text(body)
+
+
+def _agents_except_actor(event: TicketEvent) -> list[User]:
+    """Agents to tell, without the one who did it (an agent logging a call knows already)."""
+    return [a for a in agents_to_notify(ticket=event.ticket) if a.pk != event.actor_id]
+
+
+def _contacts(ticket: Ticket, *, exclude: Contact | None) -> list[Contact]:
+    people = [ticket.requester, *ticket.cc.all()]
+    seen: set[int] = set()
+    out = []
+    for contact in people:
+        if contact.pk in seen or (exclude is not None and contact.pk == exclude.pk):
+            continue
+        seen.add(contact.pk)
+        out.append(contact)
+    return out
+
+
+def notify_by_mail(event: TicketEvent) -> None:
+    """Turn one ticket event into the mails it causes (often none)."""
+    from tickets.models import EventKind
+
+    ticket = event.ticket
+    if event.kind == EventKind.CREATED:
+        ticket_mail_to_agents(
+            ticket=ticket,
+            agents=_agents_except_actor(event),
+            key=f"event:{event.pk}",
+            kind=OutboundKind.AGENT_NEW_TICKET,
+            context={"text": ticket.description},
+        )
+    elif event.kind == EventKind.REPLIED and event.message is not None:
+        _reply(event, event.message)
+    elif event.kind == EventKind.STATUS_CHANGED and event.by_staff:
+        kind_template = CUSTOMER_STATUS_MAILS.get(event.new_value)  # type: ignore[call-overload]
+        if kind_template is None:
+            return
+        kind, template = kind_template
+        for contact in _contacts(ticket, exclude=None):
+            ticket_mail_to_contact(
+                ticket=ticket,
+                contact=contact,
+                key=f"event:{event.pk}:to:{contact.pk}",
+                kind=kind,
+                template=template,
+                context={},
+            )
+
+
+def _reply(event: TicketEvent, message: Message) -> None:
+    ticket = event.ticket
+    if not message.is_public:
+        return
+    if event.by_staff or message.author_contact_id is None:
+        for contact in _contacts(ticket, exclude=None):
+            ticket_mail_to_contact(
+                ticket=ticket,
+                contact=contact,
+                key=f"event:{event.pk}:to:{contact.pk}",
+                kind=OutboundKind.REPLY,
+                template="reply",
+                context={"text": message_text(message), "author": message.author_name},
+            )
+        return
+    ticket_mail_to_agents(
+        ticket=ticket,
+        agents=agents_to_notify(ticket=ticket),
+        key=f"event:{event.pk}",
+        kind=OutboundKind.AGENT_CUSTOMER_REPLY,
+        context={"text": message_text(message), "author": message.author_name},
+    )
+    # Others copied on the ticket see what the customer wrote, like on a mailing thread.
+    for contact in _contacts(ticket, exclude=message.author_contact):
+        ticket_mail_to_contact(
+            ticket=ticket,
+            contact=contact,
+            key=f"event:{event.pk}:to:{contact.pk}",
+            kind=OutboundKind.REPLY,
+            template="reply",
+            context={"text": message_text(message), "author": message.author_name},
+        )
+
+
+def register() -> None:
+    from tickets.events import register_event_handler
+
+    register_event_handler(notify_by_mail)

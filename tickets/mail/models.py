@@ -1,0 +1,256 @@
+"""The e-mail channel's tables: where mail comes from, what came in, what goes out.
+
+Inbound mail is stored raw before anything else happens (:class:`InboundEmail`), so a crash
+while turning it into a ticket loses nothing and a retry starts from the same bytes.
+Outbound mail is an outbox (:class:`OutboundEmail`): one row per notification with a unique
+key, sent by a Celery task; the Message-ID is derived from the row, so a retried send
+carries the same id and mail clients thread it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from supportdesk.models import TenantOwned
+
+from .inbound.base import Automation
+
+
+class Mailbox(TenantOwned):
+    """An IMAP folder a tenant's customers write to; its address is also our sender."""
+
+    name = models.CharField(_("name"), max_length=100)
+    email_address = models.EmailField(
+        _("e-mail address"), help_text=_("Customers write here; notifications come from it.")
+    )
+    from_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    imap_host = models.CharField(_("IMAP server"), max_length=253)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_use_ssl = models.BooleanField(_("use SSL/TLS"), default=True)
+    imap_username = models.CharField(_("IMAP user name"), max_length=254)
+    imap_password = models.CharField(_("IMAP password"), max_length=254)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=200, default="INBOX")
+    is_active = models.BooleanField(_("poll this mailbox"), default=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = _("mailboxes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email_address"], name="mailbox_unique_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email_address}>"
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", _("Received, not yet processed")
+    PROCESSED = "processed", _("Processed")
+    FAILED = "failed", _("Processing failed")
+
+
+class InboundOutcome(models.TextChoices):
+    TICKET_CREATED = "ticket_created", _("New ticket")
+    REPLY_ADDED = "reply_added", _("Added to a ticket")
+    AUTOMATED = "automated", _("Automatic mail, ignored")
+    BOUNCE = "bounce", _("Delivery failure recorded")
+    OWN_MAIL = "own_mail", _("Our own mail, ignored")
+    SENDER_REJECTED = "sender_rejected", _("Unknown sender, rejected")
+    REFUSED = "refused", _("Refused by the contract")
+    NEEDS_ACCEPTANCE = "needs_acceptance", _("Billable; waits for the customer to accept")
+
+
+class InboundEmail(TenantOwned):
+    """One received message, raw bytes first; processing fills in the rest exactly once."""
+
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=255)
+    raw = models.BinaryField(_("raw message"))
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=InboundOutcome.choices, blank=True
+    )
+    automation = models.CharField(
+        _("automatic mail"), max_length=20, choices=Automation.choices, blank=True
+    )
+    note = models.TextField(_("note"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_emails",
+    )
+    ticket_message = models.ForeignKey(
+        "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "message_id"], name="inboundemail_unique_id"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="inboundemail_status")]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.subject}"
+
+
+class OutboundKind(models.TextChoices):
+    AUTO_REPLY = "auto_reply", _("Confirmation of a new ticket")
+    SENDER_REJECTED = "sender_rejected", _("Unknown sender turned away")
+    REFUSED = "refused", _("Request refused")
+    NEEDS_ACCEPTANCE = "needs_acceptance", _("Billable request, asks for acceptance")
+    REPLY = "reply", _("Reply from support")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    SOLVED = "solved", _("Ticket solved")
+    AGENT_NEW_TICKET = "agent_new_ticket", _("New ticket (to agents)")
+    AGENT_CUSTOMER_REPLY = "agent_customer_reply", _("Customer reply (to agents)")
+    LOGIN_LINK = "login_link", _("Portal login link")
+
+
+# Mail a machine writes in answer to something: RFC 3834 "auto-replied". Everything else we
+# send on our own initiative is "auto-generated"; a human agent's reply carries neither.
+AUTO_REPLIED_KINDS = {
+    OutboundKind.AUTO_REPLY,
+    OutboundKind.SENDER_REJECTED,
+    OutboundKind.REFUSED,
+    OutboundKind.NEEDS_ACCEPTANCE,
+}
+
+
+class OutboundStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    BOUNCED = "bounced", _("Bounced")
+
+
+class OutboundEmail(TenantOwned):
+    """One notification to one address; ``key`` makes enqueueing it twice a no-op."""
+
+    key = models.CharField(_("key"), max_length=200)
+    message_id = models.CharField(_("Message-ID"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=24, choices=OutboundKind.choices)
+    to_address = models.EmailField(_("to"))
+    from_address = models.EmailField(_("from"))
+    from_name = models.CharField(_("sender name"), max_length=200, blank=True)
+    subject = models.CharField(_("subject"), max_length=500)
+    body = models.TextField(_("body"))
+    in_reply_to = models.CharField(_("In-Reply-To"), max_length=255, blank=True)
+    references = models.TextField(_("References"), blank=True)
+    auto_submitted = models.CharField(_("Auto-Submitted"), max_length=20, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outbound_emails",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="outboundemail_unique_key"),
+            models.UniqueConstraint(
+                fields=["tenant", "message_id"], name="outboundemail_unique_message_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="outboundemail_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address}"
+
+    @staticmethod
+    def message_id_for(*, tenant_id: int, key: str, domain: str) -> str:
+        """The Message-ID of the notification with this key: the same on every retry."""
+        digest = hashlib.sha256(f"{tenant_id}:{key}".encode()).hexdigest()[:32]
+        return f"sd.{tenant_id}.{digest}@{domain}"
+
+
+class AutoReplyLog(TenantOwned):
+    """An automatic answer sent to an address; at most a few per address per hour."""
+
+    address = models.CharField(_("address"), max_length=254)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    outbound = models.ForeignKey(
+        OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["tenant", "address", "sent_at"], name="autoreply_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.address} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def recent_count(cls, *, address: str, within: timedelta = timedelta(hours=1)) -> int:
+        return cls.objects.filter(
+            address=address.lower(), sent_at__gte=timezone.now() - within
+        ).count()
+
+
+class EmailBounce(TenantOwned):
+    """A delivery failure report for one of our mails, kept on the contact it was for."""
+
+    contact = models.ForeignKey(
+        "contracts.Contact",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="email_bounces",
+        verbose_name=_("contact"),
+    )
+    address = models.CharField(_("address"), max_length=254)
+    status = models.CharField(_("status code"), max_length=20, blank=True)
+    diagnostic = models.CharField(_("diagnostic"), max_length=500, blank=True)
+    inbound = models.ForeignKey(
+        InboundEmail, on_delete=models.CASCADE, related_name="bounces", verbose_name=_("report")
+    )
+    outbound = models.ForeignKey(
+        OutboundEmail,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bounces",
+        verbose_name=_("bounced mail"),
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.status}"
+
+    @property
+    def is_permanent(self) -> bool:
+        """5.x.x status codes (RFC 3463) mean the address will not start working by itself."""
+        return self.status.startswith("5")

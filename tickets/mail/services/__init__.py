@@ -1,0 +1,59 @@
+"""Every write of the e-mail channel, in three modules by direction.
+
+- :mod:`.inbound`: storing and processing received mail (``mailbox_poll``, ``email_ingest``,
+  ``email_process``).
+- :mod:`.outbox`: queueing and sending our mail (``mail_enqueue``, ``mail_send``).
+- :mod:`.notifications`: which mail a ticket or a login request causes.
+
+Callers import from here; nobody talks SMTP or IMAP themselves.
+"""
+
+from __future__ import annotations
+
+from .inbound import (
+    email_ingest,
+    email_process,
+    inbound_pending,
+    mailbox_check,
+    mailbox_poll,
+    mailbox_save,
+)
+from .notifications import (
+    agents_to_notify,
+    login_link_mail,
+    ticket_mail_to_agents,
+    ticket_mail_to_contact,
+)
+from .outbox import (
+    MAX_AUTO_REPLIES_PER_HOUR,
+    MailDeliveryError,
+    contact_language,
+    mail_enqueue,
+    mail_give_up,
+    mail_send,
+    outbound_pending,
+    own_addresses,
+    tenant_sender,
+)
+
+__all__ = [
+    "MAX_AUTO_REPLIES_PER_HOUR",
+    "MailDeliveryError",
+    "agents_to_notify",
+    "contact_language",
+    "email_ingest",
+    "email_process",
+    "inbound_pending",
+    "login_link_mail",
+    "mail_enqueue",
+    "mail_give_up",
+    "mail_send",
+    "mailbox_check",
+    "mailbox_poll",
+    "mailbox_save",
+    "outbound_pending",
+    "own_addresses",
+    "tenant_sender",
+    "ticket_mail_to_agents",
+    "ticket_mail_to_contact",
+]

@@ -1,0 +1,571 @@
+"""Inbound mail: store first, then process once.
+
+:func:`mailbox_poll` fetches from IMAP and stores each message with :func:`email_ingest`
+(raw bytes, de-duplicated on the tenant and Message-ID); a task then calls
+:func:`email_process`, which decides: our own mail, a bounce, other automatic mail, a reply
+to a ticket (threaded by our Message-IDs, or by the reference in the subject only for the
+ticket's participants), or a new ticket. Only humans get automatic answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from contracts.models import Contact, Organisation
+from supportdesk.models import Tenant
+from tickets.choices import Channel, Status
+
+from ..inbound.base import (
+    Automation,
+    ParsedEmail,
+    clean_subject,
+    parse_envelope,
+    parse_message,
+    references_in,
+)
+from ..inbound.imap import ImapSettings, ImapSource, MailSourceError
+from ..models import (
+    EmailBounce,
+    InboundEmail,
+    InboundOutcome,
+    InboundStatus,
+    Mailbox,
+    OutboundEmail,
+    OutboundKind,
+    OutboundStatus,
+)
+from .outbox import (
+    address_domain,
+    auto_answer,
+    contact_language,
+    own_addresses,
+    tenant_url,
+)
+
+if TYPE_CHECKING:
+    from tickets.models import Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+
+def email_ingest(
+    *, tenant: Tenant, raw: bytes, mailbox: Mailbox | None = None
+) -> tuple[InboundEmail, bool]:
+    """Store a received message, raw, before doing anything with it.
+
+    Returns ``(row, created)``; a message already stored (same tenant and Message-ID, or the
+    same bytes when it has no Message-ID) is not stored again. Processing is enqueued after
+    commit. Caller holds the tenant scope.
+    """
+    from .. import tasks
+
+    message_id, sender, subject = parse_envelope(raw)
+    existing = InboundEmail.objects.filter(message_id=message_id).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            inbound = InboundEmail.objects.create(
+                tenant=tenant,
+                mailbox=mailbox,
+                message_id=message_id,
+                raw=raw,
+                size=len(raw),
+                sender=sender[:254],
+                subject=subject[:500],
+            )
+    except IntegrityError:
+        # Another poll stored it first (two workers on one mailbox): same message.
+        return InboundEmail.objects.get(message_id=message_id), False
+    tenant_id, inbound_id = tenant.pk, inbound.pk
+    transaction.on_commit(lambda: tasks.inbound_process.delay(tenant_id, inbound_id))
+    return inbound, True
+
+
+def mailbox_poll(*, mailbox: Mailbox) -> int:
+    """Fetch new mail from the mailbox's IMAP folder and store it; returns how many are new.
+
+    Messages are flagged as seen only after they are stored. A connection problem is kept
+    on the mailbox (``last_error``) for the admin to see, not raised. Caller holds the scope.
+    """
+    stored = 0
+    source = _source_for(mailbox)
+    error = ""
+    try:
+        with source:
+            taken: list[str] = []
+            for uid, raw in source.fetch():
+                _inbound, created = email_ingest(tenant=mailbox.tenant, raw=raw, mailbox=mailbox)
+                stored += int(created)
+                taken.append(uid)
+            source.acknowledge(taken)
+    except MailSourceError as exc:
+        error = str(exc)[:2000]
+        logger.warning("polling mailbox %s failed: %s", mailbox.pk, error)
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error=error)
+    return stored
+
+
+def email_process(*, inbound_id: int) -> InboundEmail | None:
+    """Turn one stored message into a ticket, a reply, a bounce record, or nothing; once.
+
+    Everything one message causes happens in one transaction: a failure leaves no half
+    ticket, and the row is marked failed with the reason for a retry. A processed row is
+    left alone, so calling this twice is harmless. Caller holds the tenant scope.
+    """
+    try:
+        with transaction.atomic():
+            inbound = (
+                InboundEmail.objects.select_for_update(of=("self",))
+                .select_related("tenant", "mailbox")
+                .filter(pk=inbound_id)
+                .first()
+            )
+            if inbound is None or inbound.status == InboundStatus.PROCESSED:
+                return inbound
+            _process(inbound)
+            return inbound
+    except Exception as exc:
+        InboundEmail.objects.filter(pk=inbound_id).update(
+            status=InboundStatus.FAILED,
+            attempts=F("attempts") + 1,
+            note=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        raise
+
+
+def _finish(
+    inbound: InboundEmail,
+    outcome: str,
+    *,
+    note: str = "",
+    ticket: Ticket | None = None,
+    message: Message | None = None,
+    automation: str = "",
+) -> None:
+    inbound.status = InboundStatus.PROCESSED
+    inbound.outcome = outcome
+    inbound.note = note[:2000]
+    inbound.ticket = ticket
+    inbound.ticket_message = message
+    inbound.automation = automation
+    inbound.attempts += 1
+    inbound.processed_at = timezone.now()
+    inbound.save(
+        update_fields=[
+            "status", "outcome", "note", "ticket", "ticket_message", "automation", "attempts",
+            "processed_at",
+        ]
+    )  # fmt: skip
+
+
+def _process(inbound: InboundEmail) -> None:
+    from tickets.models import MAX_ATTACHMENT_BYTES
+
+    tenant = inbound.tenant
+    parsed = parse_message(bytes(inbound.raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
+    if parsed.automation == Automation.OWN_MAIL or parsed.from_address in own_addresses():
+        _finish(inbound, InboundOutcome.OWN_MAIL, automation=Automation.OWN_MAIL)
+        return
+    if parsed.automation == Automation.BOUNCE:
+        note = _bounce_record(inbound=inbound, parsed=parsed)
+        _finish(inbound, InboundOutcome.BOUNCE, note=note, automation=Automation.BOUNCE)
+        return
+    if parsed.automation is not None:
+        _finish(
+            inbound,
+            InboundOutcome.AUTOMATED,
+            note=str(Automation(parsed.automation).label),
+            automation=parsed.automation,
+        )
+        return
+    if not parsed.from_address:
+        _finish(inbound, InboundOutcome.SENDER_REJECTED, note="no sender address")
+        return
+
+    contact = (
+        Contact.objects.filter(email__iexact=parsed.from_address)
+        .select_related("organisation", "user")
+        .first()
+    )
+    ticket = _ticket_by_message_ids(parsed.thread_ids())
+    if ticket is None and contact is not None:
+        ticket = _ticket_by_reference(parsed.subject, tenant, contact)
+
+    new_account = False
+    if contact is None:
+        contact = _contact_for_unknown_sender(tenant=tenant, parsed=parsed)
+        if contact is None:
+            _sender_reject(inbound=inbound, parsed=parsed)
+            return
+        new_account = True
+
+    if ticket is not None and ticket.status != Status.CLOSED:
+        _reply_add(inbound=inbound, parsed=parsed, ticket=ticket, contact=contact)
+    else:
+        # A reply to a closed ticket opens a new one: closed is final (tickets.services).
+        follows = ticket.reference if ticket is not None else ""
+        _ticket_open(
+            inbound=inbound, parsed=parsed, contact=contact, new_account=new_account,
+            follows=follows,
+        )  # fmt: skip
+
+
+def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
+    """The ticket one of our mails (or a mail already on a ticket) with these ids belongs to."""
+    from tickets.models import Message, Ticket
+
+    if not ids:
+        return None
+    ticket_id = (
+        OutboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False)
+        .values_list("ticket_id", flat=True)
+        .first()
+        or Message.objects.filter(email_message_id__in=ids)
+        .values_list("ticket_id", flat=True)
+        .first()
+        or InboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False)
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
+    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+
+
+def _ticket_by_reference(subject: str, tenant: Tenant, contact: Contact) -> Ticket | None:
+    """A ticket named in the subject, only if the sender takes part in it.
+
+    Anyone can type a reference; only its participants may write into it by doing so.
+    """
+    from tickets.models import Ticket
+
+    for reference in references_in(subject, tenant.ticket_prefix):
+        ticket = Ticket.objects.filter(reference__iexact=reference).first()
+        if ticket is not None and ticket.is_participant(contact):
+            return ticket
+    return None
+
+
+def _organisation_for_address(address: str) -> Organisation | None:
+    domain = address_domain(address)
+    for organisation in Organisation.objects.filter(email_domains__icontains=domain):
+        if domain in organisation.domain_list():
+            return organisation
+    return None
+
+
+def _contact_for_unknown_sender(*, tenant: Tenant, parsed: ParsedEmail) -> Contact | None:
+    """A new contact with a portal login for a first-time sender the tenant accepts.
+
+    Accepted are senders whose domain belongs to a known organisation, or anyone when the
+    tenant allows unknown senders. Everyone else gets None.
+    """
+    from contracts.services import contact_save
+    from tickets.portal.services import portal_account_ensure
+
+    organisation = _organisation_for_address(parsed.from_address)
+    if organisation is None and not tenant.allow_unknown_senders:
+        return None
+    name = parsed.from_name or parsed.from_address.split("@", 1)[0]
+    contact = Contact(
+        tenant=tenant,
+        organisation=organisation,
+        name=name[:200],
+        email=parsed.from_address,
+        language=organisation.language if organisation is not None else "",
+    )
+    try:
+        contact_save(contact=contact)
+    except ValidationError:
+        # Registered meanwhile by a concurrent message from the same sender: use that one.
+        existing = Contact.objects.filter(email__iexact=parsed.from_address).first()
+        if existing is None:
+            logger.info("could not register sender %s", parsed.from_address)
+        return existing
+    portal_account_ensure(contact=contact)
+    return contact
+
+
+def _sender_reject(*, inbound: InboundEmail, parsed: ParsedEmail) -> None:
+    tenant = inbound.tenant
+    language = tenant.default_language
+    if parsed.may_auto_reply:
+        auto_answer(
+            tenant=tenant,
+            key=f"sender-rejected:{inbound.pk}",
+            kind=OutboundKind.SENDER_REJECTED,
+            to=parsed.from_address,
+            template="sender_rejected",
+            context={"subject": parsed.subject},
+            language=language,
+            in_reply_to=parsed.message_id,
+        )
+    _finish(inbound, InboundOutcome.SENDER_REJECTED, note=parsed.from_address)
+
+
+def _attachments_and_notes(parsed: ParsedEmail, tenant: Tenant) -> tuple[list[Any], list[str]]:
+    """Attachments the ticket accepts, and one note per file that was left out."""
+    from tickets.models import (
+        ALLOWED_ATTACHMENT_EXTENSIONS,
+        MAX_ATTACHMENT_BYTES,
+        MAX_ATTACHMENTS_PER_MESSAGE,
+    )
+
+    files: list[Any] = []
+    notes: list[str] = []
+
+    def size(value: int) -> str:
+        return filesizeformat(value).replace("\xa0", " ")
+
+    with translation.override(tenant.default_language):
+        limit = size(MAX_ATTACHMENT_BYTES)
+        for skipped in parsed.skipped_attachments:
+            notes.append(
+                _("Attachment %(name)s (%(size)s) was not kept: it is larger than %(limit)s.")
+                % {"name": skipped.filename, "size": size(skipped.size), "limit": limit}
+            )
+        for attachment in parsed.attachments:
+            extension = "." + attachment.filename.rsplit(".", 1)[-1].lower()
+            if "." not in attachment.filename or extension not in ALLOWED_ATTACHMENT_EXTENSIONS:
+                notes.append(
+                    _("Attachment %(name)s was not kept: files of this type are not accepted.")
+                    % {"name": attachment.filename}
+                )
+            elif len(files) >= MAX_ATTACHMENTS_PER_MESSAGE:
+                notes.append(
+                    _("Attachment %(name)s was not kept: at most %(count)d files per message.")
+                    % {"name": attachment.filename, "count": MAX_ATTACHMENTS_PER_MESSAGE}
+                )
+            elif attachment.size <= MAX_ATTACHMENT_BYTES:
+                files.append(
+                    SimpleUploadedFile(
+                        attachment.filename, attachment.content, attachment.content_type
+                    )
+                )
+    return files, notes
+
+
+def _with_notes(text: str, notes: list[str]) -> str:
+    if not notes:
+        return text
+    return (text + "\n\n" + "\n".join(f"[{note}]" for note in notes)).strip()
+
+
+def _reply_add(
+    *, inbound: InboundEmail, parsed: ParsedEmail, ticket: Ticket, contact: Contact
+) -> None:
+    from tickets.services import ticket_reply
+
+    files, notes = _attachments_and_notes(parsed, inbound.tenant)
+    body = _with_notes(parsed.reply_text or _("(no text)"), notes)
+    message = ticket_reply(
+        ticket=ticket,
+        body=body,
+        public=True,
+        channel=Channel.EMAIL,
+        author_contact=contact,
+        attachments=files,
+        email_message_id=parsed.message_id,
+        at=inbound.received_at,
+    )
+    _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
+
+
+def _ticket_open(
+    *,
+    inbound: InboundEmail,
+    parsed: ParsedEmail,
+    contact: Contact,
+    new_account: bool,
+    follows: str = "",
+) -> None:
+    from tickets.services import AcceptanceRequired, TicketRefused, ticket_create
+
+    tenant = inbound.tenant
+    files, notes = _attachments_and_notes(parsed, tenant)
+    if follows:
+        with translation.override(tenant.default_language):
+            note = _("Follow-up to the closed ticket %(reference)s.") % {"reference": follows}
+        notes.insert(0, note)
+    subject = clean_subject(parsed.subject) or _("(no subject)")
+    language = contact_language(contact)
+    try:
+        with transaction.atomic():
+            ticket = ticket_create(
+                tenant=tenant,
+                requester=contact,
+                subject=subject[:300],
+                description=_with_notes(parsed.text or _("(no text)"), notes),
+                channel=Channel.EMAIL,
+                attachments=files,
+                received_at=inbound.received_at,
+                email_message_id=parsed.message_id,
+            )
+    except AcceptanceRequired as exc:
+        _refusal_answer(
+            inbound=inbound, parsed=parsed, contact=contact, kind=OutboundKind.NEEDS_ACCEPTANCE,
+            reasons=exc.entitlement.reasons,
+        )  # fmt: skip
+        _finish(inbound, InboundOutcome.NEEDS_ACCEPTANCE, note=str(exc))
+        return
+    except TicketRefused as exc:
+        _refusal_answer(
+            inbound=inbound, parsed=parsed, contact=contact, kind=OutboundKind.REFUSED,
+            reasons=exc.entitlement.reasons,
+        )  # fmt: skip
+        _finish(inbound, InboundOutcome.REFUSED, note=str(exc))
+        return
+    if parsed.may_auto_reply:
+        _ticket_confirm(
+            inbound=inbound, ticket=ticket, contact=contact, language=language,
+            new_account=new_account, message_id=parsed.message_id,
+        )  # fmt: skip
+    _finish(inbound, InboundOutcome.TICKET_CREATED, ticket=ticket)
+
+
+def _ticket_confirm(
+    *,
+    inbound: InboundEmail,
+    ticket: Ticket,
+    contact: Contact,
+    language: str,
+    new_account: bool,
+    message_id: str,
+) -> None:
+    """The automatic confirmation with the ticket number and the promised first response."""
+    from tickets.portal.services import login_link_url, promise_text
+
+    tenant = inbound.tenant
+    login_url = ""
+    if new_account and contact.user_id is not None:
+        login_url = login_link_url(tenant=tenant, user=contact.user)  # type: ignore[arg-type]
+    with translation.override(language):
+        promise = promise_text(due=ticket.first_response_due(), tenant=tenant)
+    auto_answer(
+        tenant=tenant,
+        key=f"auto-reply:{inbound.pk}",
+        kind=OutboundKind.AUTO_REPLY,
+        to=contact.email,
+        template="auto_reply",
+        context={
+            "ticket": ticket,
+            "contact": contact,
+            "promise": promise,
+            "ticket_url": tenant_url(
+                tenant, reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
+            ),
+            "login_url": login_url,
+        },
+        language=language,
+        ticket=ticket,
+        in_reply_to=message_id,
+    )
+
+
+def _refusal_answer(
+    *,
+    inbound: InboundEmail,
+    parsed: ParsedEmail,
+    contact: Contact,
+    kind: str,
+    reasons: list[str],
+) -> None:
+    if not parsed.may_auto_reply:
+        return
+    tenant = inbound.tenant
+    auto_answer(
+        tenant=tenant,
+        key=f"{kind}:{inbound.pk}",
+        kind=kind,
+        to=contact.email,
+        template=str(kind),
+        context={
+            "contact": contact,
+            "subject": parsed.subject,
+            "reasons": reasons,
+            "new_ticket_url": tenant_url(tenant, reverse("portal:ticket-new")),
+        },
+        language=contact_language(contact),
+        in_reply_to=parsed.message_id,
+    )
+
+
+def _bounce_record(*, inbound: InboundEmail, parsed: ParsedEmail) -> str:
+    """Keep a delivery failure on the contact it was for; returns a note for the log."""
+    bounce = parsed.bounce
+    if bounce is None or not bounce.recipients:
+        return "no failed recipients found in the report"
+    outbound = (
+        OutboundEmail.objects.filter(message_id=bounce.original_message_id).first()
+        if bounce.original_message_id
+        else None
+    )
+    for address in bounce.recipients:
+        contact = Contact.objects.filter(email__iexact=address).first()
+        EmailBounce.objects.create(
+            tenant=inbound.tenant,
+            contact=contact,
+            address=address,
+            status=bounce.status,
+            diagnostic=bounce.diagnostic,
+            inbound=inbound,
+            outbound=outbound,
+        )
+    if outbound is not None:
+        OutboundEmail.objects.filter(pk=outbound.pk).update(status=OutboundStatus.BOUNCED)
+    return ", ".join(bounce.recipients)
+
+
+def inbound_pending(*, older_than: datetime) -> list[int]:
+    """Stored messages still waiting for processing (their task was lost); caller holds scope."""
+    return list(
+        InboundEmail.objects.filter(
+            status=InboundStatus.RECEIVED, received_at__lt=older_than
+        ).values_list("pk", flat=True)[:500]
+    )
+
+
+def _source_for(mailbox: Mailbox) -> ImapSource:
+    return ImapSource(
+        ImapSettings(
+            host=mailbox.imap_host,
+            port=mailbox.imap_port,
+            use_ssl=mailbox.imap_use_ssl,
+            username=mailbox.imap_username,
+            password=mailbox.imap_password,
+            folder=mailbox.imap_folder,
+        )
+    )
+
+
+def mailbox_save(*, mailbox: Mailbox) -> Mailbox:
+    """Validate and store a new or changed mailbox (one per address and tenant)."""
+    mailbox.email_address = mailbox.email_address.strip().lower()
+    mailbox.full_clean()
+    try:
+        with transaction.atomic():
+            mailbox.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"email_address": _("Another mailbox already has this address.")}
+        ) from exc
+    return mailbox
+
+
+def mailbox_check(*, mailbox: Mailbox) -> str:
+    """Try to log in and open the folder; returns what went wrong, or "" when it works."""
+    try:
+        with _source_for(mailbox):
+            return ""
+    except MailSourceError as exc:
+        return str(exc)

@@ -1,0 +1,131 @@
+"""Notifications: mails about tickets to customers and agents, and portal login links."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+from django.utils import timezone
+
+from contracts.models import Contact
+from supportdesk.models import Membership, Role
+
+from ..models import (
+    OutboundEmail,
+    OutboundKind,
+)
+from .outbox import contact_language, mail_enqueue, render_mail, tenant_url, thread_ids
+
+if TYPE_CHECKING:
+    from supportdesk.models import User
+    from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+
+def login_link_mail(*, contact: Contact, url: str) -> OutboundEmail:
+    """Mail a one-time portal login link. One per contact per ten minutes, so the request
+    form cannot be used to flood someone's inbox."""
+    tenant = contact.tenant
+    bucket = int(timezone.now().timestamp() // 600)
+    subject, body = render_mail(
+        "login_link", {"contact": contact, "login_url": url}, contact_language(contact), tenant
+    )
+    return mail_enqueue(
+        tenant=tenant,
+        key=f"login-link:{contact.pk}:{bucket}",
+        kind=OutboundKind.LOGIN_LINK,
+        to=contact.email,
+        subject=subject,
+        body=body,
+    )
+
+
+def ticket_mail_to_contact(
+    *,
+    ticket: Ticket,
+    contact: Contact,
+    key: str,
+    kind: str,
+    template: str,
+    context: dict[str, Any],
+) -> OutboundEmail:
+    """A mail about ``ticket`` to one of its contacts, in their language, in its thread."""
+    tenant = ticket.tenant
+    in_reply_to, references = thread_ids(ticket, contact.email)
+    subject, body = render_mail(
+        template,
+        {
+            "ticket": ticket,
+            "contact": contact,
+            "ticket_url": tenant_url(
+                tenant, reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
+            ),
+            **context,
+        },
+        contact_language(contact),
+        tenant,
+    )
+    return mail_enqueue(
+        tenant=tenant,
+        key=key,
+        kind=kind,
+        to=contact.email,
+        subject=subject,
+        body=body,
+        ticket=ticket,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+
+
+def ticket_mail_to_agents(
+    *, ticket: Ticket, agents: Iterable[User], key: str, kind: str, context: dict[str, Any]
+) -> list[OutboundEmail]:
+    """A notice about ``ticket`` to each agent with an address, in the agent's language."""
+    tenant = ticket.tenant
+    sent = []
+    for agent in agents:
+        if not agent.email or not agent.is_active:
+            continue
+        language = agent.language or tenant.default_language
+        in_reply_to, references = thread_ids(ticket, agent.email)
+        subject, body = render_mail(
+            str(kind),
+            {
+                "ticket": ticket,
+                "agent": agent,
+                "ticket_url": tenant_url(
+                    tenant, reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
+                ),
+                **context,
+            },
+            language,
+            tenant,
+        )
+        sent.append(
+            mail_enqueue(
+                tenant=tenant,
+                key=f"{key}:agent:{agent.pk}",
+                kind=kind,
+                to=agent.email,
+                subject=subject,
+                body=body,
+                ticket=ticket,
+                in_reply_to=in_reply_to,
+                references=references,
+            )
+        )
+    return sent
+
+
+def agents_to_notify(*, ticket: Ticket) -> list[User]:
+    """The assignee, or every agent and admin of the tenant while nobody is assigned."""
+    if ticket.assignee_id is not None:
+        return [ticket.assignee] if ticket.assignee is not None else []
+    memberships = Membership.objects.filter(role__in=(Role.AGENT, Role.ADMIN)).select_related(
+        "user"
+    )
+    return [m.user for m in memberships]

@@ -1,0 +1,296 @@
+"""The outbox: one row per notification, sent by a task, never twice.
+
+:func:`mail_enqueue` adds a row (idempotent on its key) and enqueues the send after commit;
+:func:`mail_send` sends it over SMTP with a Message-ID derived from the row, so a retry
+carries the same id. Also the helpers every mail shares: sender, language, templates,
+threading headers and the rate limit on automatic answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from email.utils import formataddr
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_scopes import scopes_disabled
+
+from contracts.models import Contact
+from supportdesk.models import Tenant
+
+from ..inbound.base import (
+    LOOP_HEADER,
+    REPLY_MARKER,
+)
+from ..models import (
+    AUTO_REPLIED_KINDS,
+    AutoReplyLog,
+    Mailbox,
+    OutboundEmail,
+    OutboundKind,
+    OutboundStatus,
+)
+
+if TYPE_CHECKING:
+    from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+MAX_AUTO_REPLIES_PER_HOUR = 3
+
+
+class MailDeliveryError(Exception):
+    """Sending failed in a way worth retrying (server down, temporary refusal)."""
+
+
+# --- Languages, senders, formatting ---------------------------------------------------------
+
+
+def contact_language(contact: Contact) -> str:
+    """The language to write to a contact in: theirs, their organisation's, the tenant's."""
+    organisation = contact.organisation if contact.organisation_id else None
+    user_language = contact.user.language if contact.user_id and contact.user else ""
+    return (
+        contact.language
+        or user_language
+        or (organisation.language if organisation is not None else "")
+        or contact.tenant.default_language
+        or settings.LANGUAGE_CODE
+    )
+
+
+def tenant_sender(tenant: Tenant) -> tuple[str, str]:
+    """``(address, display name)`` our mail for ``tenant`` comes from. Caller holds the scope."""
+    mailbox = Mailbox.objects.filter(is_active=True).order_by("pk").first()
+    if mailbox is not None:
+        return mailbox.email_address, mailbox.from_name or tenant.name
+    return tenant.support_email or settings.DEFAULT_FROM_EMAIL, tenant.name
+
+
+def own_addresses() -> set[str]:
+    """Every address this installation sends from, of every tenant: mail from any of them is
+    ours coming back, and answering it would start a loop between two tenants."""
+    with scopes_disabled():  # deliberately across tenants; only addresses are read
+        mailboxes = set(Mailbox.objects.values_list("email_address", flat=True))
+    supports = set(Tenant.objects.exclude(support_email="").values_list("support_email", flat=True))
+    return {a.lower() for a in mailboxes | supports | {settings.DEFAULT_FROM_EMAIL} if a}
+
+
+def address_domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower() or "supportdesk.invalid"
+
+
+def render_mail(
+    name: str, context: dict[str, Any], language: str, tenant: Tenant
+) -> tuple[str, str]:
+    """Subject and body of ``templates/mail/<name>``, in ``language`` and the tenant's zone."""
+    with translation.override(language), timezone.override(tenant.time_zone):
+        full = {"tenant": tenant, "reply_marker": REPLY_MARKER, **context}
+        subject = render_to_string(f"mail/{name}_subject.txt", full)
+        body = render_to_string(f"mail/{name}.txt", full)
+    return " ".join(subject.split())[:500], body.strip() + "\n"
+
+
+def tenant_url(tenant: Tenant, path: str) -> str:
+    return tenant.base_url() + path
+
+
+# --- Outbox ---------------------------------------------------------------------------------
+
+
+def mail_enqueue(
+    *,
+    tenant: Tenant,
+    key: str,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+    ticket: Ticket | None = None,
+    in_reply_to: str = "",
+    references: Iterable[str] = (),
+) -> OutboundEmail:
+    """Put one mail in the outbox and send it after the transaction commits.
+
+    ``key`` names the notification ("event:42:to:7"); enqueueing the same key again returns
+    the existing row and sends nothing new. Caller holds the tenant scope.
+    """
+    from .. import tasks
+
+    existing = OutboundEmail.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    from_address, from_name = tenant_sender(tenant)
+    outbound = OutboundEmail(
+        tenant=tenant,
+        key=key[:200],
+        message_id=OutboundEmail.message_id_for(
+            tenant_id=tenant.pk, key=key, domain=address_domain(from_address)
+        ),
+        kind=kind,
+        to_address=to,
+        from_address=from_address,
+        from_name=from_name,
+        subject=subject,
+        body=body,
+        ticket=ticket,
+        in_reply_to=in_reply_to,
+        references=" ".join(references),
+        auto_submitted=(
+            "auto-replied"
+            if kind in AUTO_REPLIED_KINDS
+            else ("" if kind == OutboundKind.REPLY else "auto-generated")
+        ),
+    )
+    try:
+        with transaction.atomic():
+            outbound.save()
+    except IntegrityError:
+        # Enqueued meanwhile by a concurrent handler run: the first one wins.
+        return OutboundEmail.objects.get(key=key[:200])
+    tenant_id, outbound_id = tenant.pk, outbound.pk
+    transaction.on_commit(lambda: tasks.outbound_send.delay(tenant_id, outbound_id))
+    return outbound
+
+
+def _email_message(outbound: OutboundEmail) -> EmailMessage:
+    headers = {
+        "Message-ID": f"<{outbound.message_id}>",
+        LOOP_HEADER: str(outbound.tenant_id),
+    }
+    if outbound.in_reply_to:
+        headers["In-Reply-To"] = f"<{outbound.in_reply_to}>"
+    if outbound.references:
+        headers["References"] = " ".join(f"<{r}>" for r in outbound.references.split())
+    if outbound.auto_submitted:
+        headers["Auto-Submitted"] = outbound.auto_submitted
+        # Ask Exchange and friends not to answer our automatic mail with theirs.
+        headers["X-Auto-Response-Suppress"] = "All"
+        automatic = outbound.auto_submitted == "auto-generated"
+        headers["Precedence"] = "bulk" if automatic else "auto_reply"
+    sender = formataddr((outbound.from_name, outbound.from_address))
+    return EmailMessage(
+        subject=outbound.subject,
+        body=outbound.body,
+        from_email=sender,
+        to=[outbound.to_address],
+        reply_to=[outbound.from_address],
+        headers=headers,
+    )
+
+
+def mail_send(*, outbound_id: int) -> OutboundEmail | None:
+    """Send one queued mail over SMTP; a sent one is not sent again.
+
+    The row stays locked while talking to the server, so two workers handed the same task
+    (acks_late redelivery) send it once. A temporary failure raises
+    :class:`MailDeliveryError` for the task to retry; the Message-ID stays the same. A
+    permanent refusal marks the row failed. Caller holds the tenant scope.
+    """
+    import smtplib
+
+    retry: MailDeliveryError | None = None
+    with transaction.atomic():
+        outbound = OutboundEmail.objects.select_for_update().filter(pk=outbound_id).first()
+        if outbound is None or outbound.status != OutboundStatus.QUEUED:
+            return outbound
+        outbound.attempts += 1
+        try:
+            with get_connection(fail_silently=False) as connection:
+                connection.send_messages([_email_message(outbound)])
+        except smtplib.SMTPRecipientsRefused as exc:
+            outbound.status = OutboundStatus.FAILED
+            outbound.last_error = f"recipient refused: {exc.recipients}"[:2000]
+        except (smtplib.SMTPException, OSError) as exc:
+            outbound.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            retry = MailDeliveryError(outbound.last_error)
+        else:
+            outbound.status = OutboundStatus.SENT
+            outbound.sent_at = timezone.now()
+            outbound.last_error = ""
+        outbound.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    if retry is not None:
+        raise retry
+    return outbound
+
+
+def mail_give_up(*, outbound_id: int, reason: str) -> None:
+    """Mark a mail failed after the last retry, so it shows up instead of hiding in a queue."""
+    OutboundEmail.objects.filter(pk=outbound_id, status=OutboundStatus.QUEUED).update(
+        status=OutboundStatus.FAILED, last_error=reason[:2000]
+    )
+
+
+def thread_ids(ticket: Ticket, to: str) -> tuple[str, list[str]]:
+    """``(In-Reply-To, References)`` that make a mail about ``ticket`` to ``to`` join the
+    thread that person already has: the customer's first mail and what we sent them."""
+    from tickets.models import Message
+
+    first_customer_mail = list(
+        Message.objects.filter(ticket=ticket)
+        .exclude(email_message_id="")
+        .order_by("created_at", "id")
+        .values_list("email_message_id", flat=True)[:1]
+    )
+    ours = list(
+        OutboundEmail.objects.filter(ticket=ticket, to_address__iexact=to)
+        .order_by("-created_at", "-id")
+        .values_list("message_id", flat=True)[:8]
+    )
+    references = first_customer_mail + list(reversed(ours))
+    return (references[-1] if references else ""), references
+
+
+def auto_answer_allowed(address: str) -> bool:
+    return AutoReplyLog.recent_count(address=address) < MAX_AUTO_REPLIES_PER_HOUR
+
+
+def auto_answer(
+    *,
+    tenant: Tenant,
+    key: str,
+    kind: str,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    language: str,
+    ticket: Ticket | None = None,
+    in_reply_to: str = "",
+) -> OutboundEmail | None:
+    """An automatic answer to a human's mail, unless the address had enough this hour."""
+    address = to.lower()
+    if OutboundEmail.objects.filter(key=key).exists():
+        return None
+    if not auto_answer_allowed(address):
+        logger.info("not answering %s automatically: rate limit reached", address)
+        return None
+    subject, body = render_mail(template, context, language, tenant)
+    references: list[str] = [in_reply_to] if in_reply_to else []
+    outbound = mail_enqueue(
+        tenant=tenant,
+        key=key,
+        kind=kind,
+        to=address,
+        subject=subject,
+        body=body,
+        ticket=ticket,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+    AutoReplyLog.objects.create(tenant=tenant, address=address, outbound=outbound)
+    return outbound
+
+
+def outbound_pending(*, older_than: datetime) -> list[int]:
+    """Queued mails whose send task was lost; caller holds the scope."""
+    return list(
+        OutboundEmail.objects.filter(
+            status=OutboundStatus.QUEUED, created_at__lt=older_than
+        ).values_list("pk", flat=True)[:500]
+    )

@@ -1,0 +1,99 @@
+"""Celery tasks of the e-mail channel: ids in, re-fetch inside the tenant scope.
+
+Beat runs :func:`mailboxes_poll` (every minute) and :func:`mail_requeue_stuck` (every ten
+minutes). The first lists mailboxes across tenants, deliberately, then polls each inside
+its own tenant's scope.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from celery.app.task import Task
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from supportdesk.models import Tenant
+
+from . import services
+from .models import Mailbox
+
+logger = logging.getLogger(__name__)
+
+SEND_MAX_RETRIES = 8
+PROCESS_MAX_RETRIES = 3
+
+
+@shared_task(name="mail.mailboxes_poll")
+def mailboxes_poll() -> int:
+    """Beat: enqueue one poll per active mailbox of every tenant."""
+    with scopes_disabled():  # the one place that lists mailboxes across tenants
+        targets = list(Mailbox.objects.filter(is_active=True).values_list("tenant_id", "pk"))
+    for tenant_id, mailbox_id in targets:
+        mailbox_poll.delay(tenant_id, mailbox_id)
+    return len(targets)
+
+
+@shared_task(name="mail.mailbox_poll", acks_late=True)
+def mailbox_poll(tenant_id: int, mailbox_id: int) -> int:
+    """Fetch and store new mail of one mailbox; processing is enqueued per message."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with scope(tenant=tenant):
+        mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True).first()
+        if mailbox is None:
+            return 0
+        return services.mailbox_poll(mailbox=mailbox)
+
+
+@shared_task(
+    name="mail.inbound_process", bind=True, acks_late=True, max_retries=PROCESS_MAX_RETRIES
+)
+def inbound_process(self: Task, tenant_id: int, inbound_id: int) -> str:
+    """Turn one stored message into a ticket or reply; retried a few times on errors."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return "gone"
+    with scope(tenant=tenant):
+        try:
+            inbound = services.email_process(inbound_id=inbound_id)
+        except Exception as exc:
+            logger.exception("processing inbound mail %s failed", inbound_id)
+            raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+    return inbound.outcome if inbound is not None else "gone"
+
+
+@shared_task(name="mail.outbound_send", bind=True, acks_late=True, max_retries=SEND_MAX_RETRIES)
+def outbound_send(self: Task, tenant_id: int, outbound_id: int) -> str:
+    """Send one outbox row; temporary failures retry with back-off and the same Message-ID."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return "gone"
+    with scope(tenant=tenant):
+        try:
+            outbound = services.mail_send(outbound_id=outbound_id)
+        except services.MailDeliveryError as exc:
+            if self.request.retries >= SEND_MAX_RETRIES:
+                services.mail_give_up(outbound_id=outbound_id, reason=str(exc))
+                return "failed"
+            raise self.retry(exc=exc, countdown=min(3600, 30 * 2**self.request.retries)) from exc
+    return outbound.status if outbound is not None else "gone"
+
+
+@shared_task(name="mail.requeue_stuck")
+def mail_requeue_stuck() -> int:
+    """Beat: re-enqueue mail whose task was lost (broker restart, crash before enqueue)."""
+    cutoff = timezone.now() - timedelta(minutes=10)
+    count = 0
+    for tenant in Tenant.objects.all():
+        with scope(tenant=tenant):
+            for inbound_id in services.inbound_pending(older_than=cutoff):
+                inbound_process.delay(tenant.pk, inbound_id)
+                count += 1
+            for outbound_id in services.outbound_pending(older_than=cutoff):
+                outbound_send.delay(tenant.pk, outbound_id)
+                count += 1
+    return count

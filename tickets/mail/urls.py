@@ -1,0 +1,14 @@
+"""Tenant admins' mailbox pages, under /manage/mailboxes/ (app_name "mail")."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from . import views
+
+app_name = "mail"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("manage/mailboxes/", views.mailbox_list, name="mailbox-list"),
+    path("manage/mailboxes/<int:mailbox_id>/", views.mailbox_edit, name="mailbox-edit"),
+    path("manage/mailboxes/<int:mailbox_id>/check/", views.mailbox_check, name="mailbox-check"),
+]

@@ -1,0 +1,82 @@
+"""Tenant admins configure the mailboxes their customers write to, and see what came in."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supportdesk.access import admin_required
+
+from . import services
+from .access import get_mailbox_for_admin
+from .forms import MailboxForm
+from .models import InboundEmail, Mailbox, OutboundEmail, OutboundStatus
+
+RECENT = 20
+
+
+def _service_errors(form: MailboxForm, exc: ValidationError) -> None:
+    """A service's ValidationError on the form; unknown fields become form-wide errors."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
+        for error in errors:
+            form.add_error(target, error)
+
+
+@admin_required
+def mailbox_list(request: HttpRequest) -> HttpResponse:
+    """The tenant's mailboxes, a form to add one, and the latest mail in and failed mail out."""
+    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    form = MailboxForm(request.POST or None, instance=Mailbox(tenant=tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mailbox_save(mailbox=form.instance)
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("Mailbox added."))
+            return redirect("mail:mailbox-list")
+    context = {
+        "form": form,
+        "mailboxes": Mailbox.objects.all(),
+        "inbound": InboundEmail.objects.select_related("ticket").defer("raw")[:RECENT],
+        "failed": OutboundEmail.objects.filter(
+            status__in=(OutboundStatus.FAILED, OutboundStatus.BOUNCED)
+        ).select_related("ticket")[:RECENT],
+    }
+    return render(request, "mail/manage/mailbox_list.html", context)
+
+
+@admin_required
+def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = get_mailbox_for_admin(request, mailbox_id)
+    form = MailboxForm(request.POST or None, instance=mailbox)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mailbox_save(mailbox=form.instance)
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("Mailbox saved."))
+            return redirect("mail:mailbox-list")
+    return render(request, "mail/manage/mailbox_form.html", {"form": form, "mailbox": mailbox})
+
+
+@require_POST
+@admin_required
+def mailbox_check(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """Log in to the IMAP server now and say whether it worked."""
+    mailbox = get_mailbox_for_admin(request, mailbox_id)
+    problem = services.mailbox_check(mailbox=mailbox)
+    if problem:
+        messages.error(request, _("Could not read the mailbox: %(problem)s") % {"problem": problem})
+    else:
+        messages.success(request, _("The mailbox can be read."))
+    return redirect("mail:mailbox-edit", mailbox_id=mailbox.pk)

@@ -1,0 +1,488 @@
+"""What was asked: tickets, their messages and attachments, time entries, and the
+append-only event log every change writes.
+
+Writes go through :mod:`tickets.services`; nothing here sends mail or recomputes clocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.html import linebreaks
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from contracts.models import Contact, Organisation
+from sla.models import Calendar, Priority, SLAPolicy
+from supportdesk.models import TenantOwned
+
+from .choices import Category, Channel, Status, SupportLine
+
+if TYPE_CHECKING:
+    from sla.models import Clock
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Attachment",
+    "EventKind",
+    "Message",
+    "Priority",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "TimeEntry",
+]
+
+ACTIVE_STATUSES: tuple[str, ...] = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+"""Statuses of tickets still being worked; the queue shows these by default."""
+
+
+class TicketCounter(TenantOwned):
+    """The last ticket number a tenant handed out; locked per creation, so numbers have no gaps."""
+
+    last_number = models.PositiveIntegerField(default=1000)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="ticketcounter_one")]
+
+    def __str__(self) -> str:
+        return str(self.last_number)
+
+
+def _contact_is_named(contact: Contact) -> bool:
+    """Whether the contact is a named contact of their organisation's contract."""
+    from contracts import services as contract_services
+
+    check = getattr(contract_services, "contact_is_named", None)
+    if check is not None:
+        return bool(check(contact=contact))
+    from contracts.models import NamedContact
+
+    return NamedContact.objects.filter(contact=contact).exists()
+
+
+QUEUE_COLUMNS = (
+    "id", "tenant_id", "number", "reference", "subject", "status", "category", "channel",
+    "support_line", "next_due_at", "version", "received_at", "requester_id", "organisation_id",
+    "priority_id", "assignee_id", "next_due_calendar_id",
+    "requester__name", "requester__email", "organisation__name",
+    "priority__key", "priority__name", "priority__rank", "priority__definition",
+)  # fmt: skip
+"""The columns a queue row shows: the queue reads nothing else. Assignee and calendar are
+attached from small lookups (:func:`tickets.queue.queue_attach`): with them joined in too,
+PostgreSQL spends longer planning the query than running it."""
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def active(self) -> TicketQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def for_contact(self, contact: Contact) -> TicketQuerySet:
+        """Tickets a customer may see: their own, those they are copied on, and, for a named
+        contact, every ticket of their organisation."""
+        cc = Ticket.cc.through.objects.filter(ticket_id=OuterRef("pk"), contact_id=contact.pk)
+        visible = Q(requester=contact) | Q(Exists(cc))
+        if contact.organisation_id is not None and _contact_is_named(contact):
+            visible |= Q(organisation_id=contact.organisation_id)
+        return self.filter(visible)
+
+    def due_before(self, moment: dt.datetime) -> TicketQuerySet:
+        return self.filter(next_due_at__lte=moment)
+
+    def for_queue(self) -> TicketQuerySet:
+        """With what a queue row shows, in one query, and only those columns."""
+        return self.select_related("requester", "organisation", "priority").only(*QUEUE_COLUMNS)
+
+
+class TicketManager(models.Manager["Ticket"]):
+    def get_queryset(self) -> TicketQuerySet:
+        return TicketQuerySet(self.model, using=self._db)
+
+    def active(self) -> TicketQuerySet:
+        return self.get_queryset().active()
+
+    def for_contact(self, contact: Contact) -> TicketQuerySet:
+        return self.get_queryset().for_contact(contact)
+
+
+class Ticket(TenantOwned):
+    """A request from a customer contact, with its reference number and SLA state."""
+
+    number = models.PositiveIntegerField(_("number"), editable=False)
+    reference = models.CharField(_("reference"), max_length=24, editable=False)
+    subject = models.CharField(_("subject"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    requester = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("requester")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("organisation"),
+    )
+    cc = models.ManyToManyField(
+        Contact, blank=True, related_name="cc_tickets", verbose_name=_("copied contacts")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    category = models.CharField(
+        _("category"), max_length=20, choices=Category.choices, default=Category.QUESTION
+    )
+    priority = models.ForeignKey(
+        Priority,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("priority"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    support_line = models.PositiveSmallIntegerField(
+        _("support line"), choices=SupportLine.choices, default=SupportLine.FIRST
+    )
+    billable = models.BooleanField(_("billable"), default=False)
+    billing_accepted = models.BooleanField(_("customer accepted billing"), default=False)
+    vendor_reference = models.CharField(
+        _("vendor reference"),
+        max_length=200,
+        blank=True,
+        help_text=_("The upstream vendor's ticket, e.g. a Zendesk request number or link."),
+    )
+    sla_policy = models.ForeignKey(
+        SLAPolicy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("SLA policy"),
+    )
+    entitlement_reasons = models.TextField(_("entitlement"), blank=True)
+    received_at = models.DateTimeField(_("received"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Denormalised from the running clocks by sla.services so the queue is one index scan.
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+    next_due_calendar = models.ForeignKey(
+        Calendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=TicketManager)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="ticket_unique_number"),
+            models.UniqueConstraint(fields=["tenant", "reference"], name="ticket_unique_reference"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "next_due_at", "id"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_queue",
+            ),
+            models.Index(
+                fields=["tenant", "assignee", "next_due_at", "id"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_queue_assignee",
+            ),
+            # "All statuses" lists the undated tickets (mostly closed) after the dated ones.
+            models.Index(
+                fields=["tenant", "id"],
+                condition=Q(next_due_at__isnull=True),
+                name="ticket_queue_undated",
+            ),
+            models.Index(fields=["tenant", "status", "id"], name="ticket_status"),
+            models.Index(fields=["tenant", "requester"], name="ticket_requester"),
+            models.Index(fields=["tenant", "organisation", "id"], name="ticket_organisation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.next_due_at is not None and self.next_due_at <= timezone.now()
+
+    def is_participant(self, contact: Contact) -> bool:
+        """Requester or copied (whoever writes on a ticket is copied on it)."""
+        if contact.pk == self.requester_id:
+            return True
+        return self.cc.filter(pk=contact.pk).exists()
+
+    def clock(self, metric: str) -> Clock | None:
+        return self.clocks.filter(metric=metric).first()
+
+    def first_response_due(self) -> dt.datetime | None:
+        """When the first response is due, for "you will hear from us by ..."; None when no
+        promise applies, the clock is paused or already stopped."""
+        from sla.models import ClockState, Metric
+
+        clock = self.clock(Metric.FIRST_RESPONSE)
+        if clock is None or clock.state != ClockState.RUNNING:
+            return None
+        return clock.due_at
+
+    def resolution_due(self) -> dt.datetime | None:
+        from sla.models import ClockState, Metric
+
+        clock = self.clock(Metric.RESOLUTION)
+        if clock is None or clock.state != ClockState.RUNNING:
+            return None
+        return clock.due_at
+
+    def timeline(self, *, public_only: bool = False) -> models.QuerySet[TicketEvent]:
+        """The event log, oldest first, with what each row shows; customers get the public part."""
+        events = self.events.select_related("actor", "actor_contact", "message").prefetch_related(
+            "message__attachments"
+        )
+        if public_only:
+            events = events.filter(is_public=True)
+        return events.order_by("at", "id")
+
+
+class Message(TenantOwned):
+    """A public reply or an internal note; ``body`` is stored sanitised."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    author_contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("author (contact)"),
+    )
+    body = models.TextField(_("message"))
+    is_public = models.BooleanField(_("public"), default=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    email_message_id = models.CharField(_("e-mail Message-ID"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "email_message_id"], name="message_email_id"),
+            models.Index(fields=["tenant", "ticket", "created_at"], name="message_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.body[:40]}"
+
+    @property
+    def author_name(self) -> str:
+        if self.author_contact_id is not None and self.author_contact is not None:
+            return self.author_contact.name
+        return str(self.author) if self.author is not None else str(_("System"))
+
+    def body_html(self) -> SafeString:
+        """The stored (already sanitised) body with its line breaks kept."""
+        if "<p" in self.body or "<br" in self.body:
+            return mark_safe(self.body)  # noqa: S308 - sanitised by nh3 when stored
+        return mark_safe(linebreaks(mark_safe(self.body)))  # noqa: S308 - sanitised when stored
+
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS_PER_MESSAGE = 10
+ALLOWED_ATTACHMENT_EXTENSIONS = frozenset(
+    {
+        ".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".txt", ".log", ".csv",
+        ".json", ".xml", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt",
+        ".ods", ".zip", ".eml", ".msg",
+    }
+)  # fmt: skip
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Per tenant and ticket, with a random part so names never collide or get guessed."""
+    ext = os.path.splitext(filename)[1].lower()[:10]
+    return f"attachments/{instance.tenant_id}/{instance.ticket_id}/{secrets.token_hex(16)}{ext}"
+
+
+class Attachment(TenantOwned):
+    """A file sent with a message; stored through Django's storage API."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TimeEntry(TenantOwned):
+    """Time an agent spent on a ticket, billable or not."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="time_entries")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    minutes = models.PositiveIntegerField(_("minutes"))
+    billable = models.BooleanField(_("billable"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    work_date = models.DateField(_("date"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["work_date", "id"]
+        verbose_name_plural = _("time entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes__gte=1, minutes__lte=24 * 60), name="timeentry_minutes_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Ticket received")
+    STATUS_CHANGED = "status", _("Status changed")
+    PRIORITY_CHANGED = "priority", _("Priority changed")
+    ASSIGNED = "assigned", _("Assignee changed")
+    LINE_CHANGED = "line", _("Support line changed")
+    CONVERTED = "converted", _("Converted")
+    REPLIED = "replied", _("Replied")
+    NOTE_ADDED = "note", _("Internal note")
+    TIME_LOGGED = "time", _("Time logged")
+    VENDOR_REFERENCE = "vendor", _("Vendor reference")
+    BILLABLE_CHANGED = "billable", _("Billing changed")
+    SLA_POLICY_CHANGED = "sla_policy", _("SLA policy changed")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    SLA_BREACHED = "sla_breached", _("SLA breached")
+    ESCALATED = "escalated", _("Escalated")
+
+
+class ImmutableQuerySet(models.QuerySet["TicketEvent"]):
+    """Events are history: no bulk update or delete through the ORM."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("ticket events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("ticket events are append-only")
+
+
+class ImmutableManager(models.Manager["TicketEvent"]):
+    def get_queryset(self) -> ImmutableQuerySet:
+        return ImmutableQuerySet(self.model, using=self._db)
+
+
+class TicketEvent(TenantOwned):
+    """One change to a ticket: who, when, through which channel, old -> new. Append-only."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=16, choices=EventKind.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    actor_contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_staff = models.BooleanField(default=False)
+    channel = models.CharField(_("channel"), max_length=10, blank=True)
+    old_value = models.CharField(_("from"), max_length=300, blank=True)
+    new_value = models.CharField(_("to"), max_length=300, blank=True)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    is_public = models.BooleanField(
+        default=True, help_text=_("Shown to the customer in their copy of the history.")
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=ImmutableManager)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["tenant", "ticket", "at"], name="ticketevent_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} {self.old_value} -> {self.new_value}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("ticket events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("ticket events are append-only")
+
+    @property
+    def actor_name(self) -> str:
+        if self.actor_contact is not None:
+            return self.actor_contact.name
+        if self.actor is not None:
+            return str(self.actor)
+        return str(_("System"))
+
+
+class AgentProfile(TenantOwned):
+    """An agent's place in the tenant's support organisation (for the "my line" filter)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profiles"
+    )
+    support_line = models.PositiveSmallIntegerField(
+        _("support line"), choices=SupportLine.choices, default=SupportLine.FIRST
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="agentprofile_one_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_support_line_display()})"

@@ -1,0 +1,274 @@
+"""The customer portal: a contact's tickets, filing one, following it, the contract page,
+and logging in with a one-time link.
+
+Every ticket view fetches through :mod:`tickets.portal.access` (404 for anything not the
+contact's), parses a form, calls one service and renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from sla.models import Priority
+from supportdesk.access import contact_required
+from tickets.choices import Channel, Status
+from tickets.models import ACTIVE_STATUSES
+from tickets.services import (
+    AcceptanceRequired,
+    TicketRefused,
+    ticket_change_status,
+    ticket_create,
+    ticket_reply,
+)
+
+from . import services
+from .access import (
+    get_attachment_for_contact,
+    get_ticket_for_contact,
+    portal_contact,
+    tickets_for_contact,
+)
+from .forms import LoginLinkForm, ReplyForm, TicketForm
+
+PAGE_SIZE = 25
+
+# Status filters of the list, by the word in the query string.
+LIST_FILTERS = {
+    "open": ACTIVE_STATUSES,
+    "solved": (Status.SOLVED, Status.CLOSED),
+}
+
+
+@contact_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    """The contact's tickets; a named contact's list holds the whole organisation's."""
+    contact = portal_contact(request)
+    show = request.GET.get("show", "open")
+    tickets = tickets_for_contact(request).select_related("requester", "priority")
+    if show in LIST_FILTERS:
+        tickets = tickets.filter(status__in=LIST_FILTERS[show])
+    page = Paginator(tickets.order_by("-received_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    is_named = services.contact_sees_organisation(contact=contact)
+    return render(
+        request,
+        "portal/ticket_list.html",
+        {"page": page, "show": show, "is_named": is_named, "contact": contact},
+    )
+
+
+def _preview(request: HttpRequest, form: TicketForm) -> services.FilingPreview:
+    contact = portal_contact(request)
+    category = form.data.get("category") or form.initial.get("category") or "question"
+    priority = Priority.objects.filter(pk=form.data.get("priority") or 0).first()
+    try:
+        return services.filing_preview(contact=contact, category=category, priority=priority)
+    except ValidationError:
+        return services.filing_preview(contact=contact, category="question", priority=priority)
+
+
+@contact_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    """File a ticket. The entitlement check decides: refused with reasons, billable with a
+    warning to accept, or accepted with the promised first-response time."""
+    contact = portal_contact(request)
+    form = TicketForm(request.POST or None, request.FILES or None, initial={"category": "question"})
+    refusal: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = ticket_create(
+                tenant=contact.tenant,
+                requester=contact,
+                subject=data["subject"],
+                description=data["description"],
+                channel=Channel.PORTAL,
+                category=data["category"],
+                priority=data["priority"],
+                actor=request.user,  # type: ignore[arg-type]
+                attachments=data["attachments"],
+                accepted_billable=data["accept_billable"],
+            )
+        except AcceptanceRequired:
+            form.add_error(
+                "accept_billable", _("Accept the charge to file this request, or change it.")
+            )
+        except TicketRefused as exc:
+            refusal = exc.entitlement.reasons
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            promise = services.promise_text(due=ticket.first_response_due(), tenant=contact.tenant)
+            if promise:
+                text = _(
+                    "Ticket %(reference)s is filed. You will get a first response by %(when)s."
+                )
+            else:
+                text = _("Ticket %(reference)s is filed.")
+            messages.success(request, text % {"reference": ticket.reference, "when": promise})
+            return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+    context = {
+        "form": form,
+        "preview": _preview(request, form),
+        "refusal": refusal,
+        "priorities": Priority.objects.order_by("rank"),
+    }
+    return render(request, "portal/ticket_new.html", context)
+
+
+@contact_required
+def ticket_preview(request: HttpRequest) -> HttpResponse:
+    """The entitlement and promise box of the filing form, refreshed as the form changes."""
+    form = TicketForm(request.GET or None, initial={"category": "question"})
+    return render(request, "portal/_preview_response.html", {"preview": _preview(request, form)})
+
+
+@contact_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_ticket_for_contact(request, ticket_id)
+    return render(request, "portal/ticket_detail.html", _detail_context(request, ticket))
+
+
+def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = None) -> dict:
+    return {
+        "ticket": ticket,
+        "timeline": services.ticket_timeline(ticket=ticket),
+        "first_response_due": ticket.first_response_due(),
+        "resolution_due": ticket.resolution_due(),
+        "promise": services.promise_text(due=ticket.first_response_due(), tenant=ticket.tenant),
+        "form": form or ReplyForm(),
+        "actions": services.contact_status_actions(ticket=ticket),
+    }
+
+
+@require_POST
+@contact_required
+def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_ticket_for_contact(request, ticket_id)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            ticket_reply(
+                ticket=ticket,
+                body=form.cleaned_data["body"],
+                public=True,
+                channel=Channel.PORTAL,
+                author=request.user,  # type: ignore[arg-type]
+                author_contact=portal_contact(request),
+                attachments=form.cleaned_data["attachments"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your reply was added."))
+            return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+    context = _detail_context(request, ticket, form)
+    return render(request, "portal/ticket_detail.html", context, status=400)
+
+
+@require_POST
+@contact_required
+def ticket_status_change(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Close (solved), confirm closed, or reopen, as the customer may."""
+    ticket = get_ticket_for_contact(request, ticket_id)
+    status = request.POST.get("status", "")
+    try:
+        ticket_change_status(
+            ticket=ticket,
+            status=status,
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.PORTAL,
+            contact=portal_contact(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("The ticket is now %(status)s.") % {"status": Status(status).label.lower()}
+        )
+    return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+
+
+@contact_required
+def ticket_history(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket's full public history as a text file: description, actions, times."""
+    ticket = get_ticket_for_contact(request, ticket_id)
+    context = {
+        "ticket": ticket,
+        "timeline": services.ticket_timeline(ticket=ticket),
+        "attachments": ticket.attachments.filter(message__is_public=True),
+        "now": timezone.now(),
+    }
+    response = render(
+        request, "portal/ticket_history.txt", context, content_type="text/plain; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{ticket.reference}-history.txt"'
+    return response
+
+
+@contact_required
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    attachment = get_attachment_for_contact(request, attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    return FileResponse(  # type: ignore[return-value]  # a streaming HttpResponse
+        handle,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+
+
+@contact_required
+def contract_detail(request: HttpRequest) -> HttpResponse:
+    """The organisation's contract: plan, features, named contacts, hours, how to reach us."""
+    contact = portal_contact(request)
+    context = services.contract_overview(contact=contact)
+    return render(request, "portal/contract.html", {"overview": context})
+
+
+def login_link_request(request: HttpRequest) -> HttpResponse:
+    """Ask for a one-time login link by e-mail; the answer is the same for any address."""
+    req: Any = request
+    if req.tenant is None:
+        raise Http404
+    form = LoginLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.login_link_send(tenant=req.tenant, email=form.cleaned_data["email"])
+        messages.success(
+            request,
+            _("If this address belongs to one of our customers, a login link is on its way."),
+        )
+        return redirect("portal:login-link-request")
+    return render(request, "portal/login_link_request.html", {"form": form})
+
+
+def login_link(request: HttpRequest, login_token: str) -> HttpResponse:
+    """Log in with a link from an e-mail. Showing the page does not use the link up (mail
+    scanners open links); pressing the button does."""
+    req: Any = request
+    if req.tenant is None:
+        raise Http404
+    contact = services.login_link_contact(tenant=req.tenant, login_token=login_token)
+    if contact is None or contact.user is None:
+        return render(request, "portal/login_link_invalid.html", status=404)
+    if request.method == "POST":
+        login(request, contact.user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(reverse("portal:list"))
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    return render(request, "portal/login_link.html", {"login_contact": contact})

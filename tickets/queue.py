@@ -1,0 +1,345 @@
+"""The agent queue: filters, ordering by the nearest due time, keyset pagination.
+
+Order is ``(next_due_at NULLS LAST, id)``. A page is one index range scan on
+``ticket_queue (tenant, next_due_at, id) WHERE active`` from the cursor, plus at most one more
+scan into the tickets without a due time: at most two queries however deep the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from sla.explanations import business_left
+
+from .choices import Category, Status, SupportLine
+from .models import ACTIVE_STATUSES, AgentProfile, Ticket, TicketQuerySet
+
+SOON_SECONDS = 60 * 60
+"""Less business time than this left: shown as urgent."""
+
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    view: str = "all"  # all | mine | unassigned
+    line: str = ""  # "" | "1" | "2" | "3" | "mine"
+    due_within: int | None = None  # minutes; includes the breached
+    breached: bool = False
+    priority: int | None = None
+    organisation: int | None = None
+    status: str = "active"  # active | all | a status
+    category: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_params(cls, params: Any) -> QueueFilters:
+        """Lenient parsing of query parameters: unknown values fall back to the default."""
+
+        def integer(name: str) -> int | None:
+            value = str(params.get(name, "") or "").strip()
+            return int(value) if value.isdigit() and len(value) < 12 else None
+
+        view = params.get("view", "all")
+        status = params.get("status", "active") or "active"
+        category = params.get("category", "")
+        line = params.get("line", "")
+        return cls(
+            view=view if view in ("all", "mine", "unassigned") else "all",
+            line=line if line in ("1", "2", "3", "mine") else "",
+            due_within=integer("due_within"),
+            breached=str(params.get("breached", "")).lower() in ("1", "true", "on", "yes"),
+            priority=integer("priority"),
+            organisation=integer("organisation"),
+            status=status if status in ("active", "all", *Status.values) else "active",
+            category=category if category in Category.values else "",
+            q=str(params.get("q", "") or "").strip()[:100],
+        )
+
+
+REFERENCE = re.compile(r"^(?:[A-Za-z]+-)?(\d{1,9})$")
+
+
+def queue_queryset(
+    *, filters: QueueFilters, user: Any, now: dt.datetime | None = None
+) -> TicketQuerySet:
+    """The tickets the filters select, unordered. Caller holds the tenant's scope."""
+    now = now or timezone.now()
+    qs = Ticket.objects.get_queryset().for_queue()
+    if filters.status == "active":
+        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    elif filters.status != "all":
+        qs = qs.filter(status=filters.status)
+    if filters.view == "mine":
+        qs = qs.filter(assignee=user)
+    elif filters.view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if filters.line == "mine":
+        mine = AgentProfile.objects.filter(user=user).values("support_line")[:1]
+        qs = qs.filter(support_line=Coalesce(Subquery(mine), Value(SupportLine.FIRST)))
+    elif filters.line:
+        qs = qs.filter(support_line=int(filters.line))
+    if filters.breached:
+        qs = qs.filter(next_due_at__lte=now)
+    if filters.due_within is not None:
+        qs = qs.filter(next_due_at__lte=now + dt.timedelta(minutes=filters.due_within))
+    if filters.priority is not None:
+        qs = qs.filter(priority_id=filters.priority)
+    if filters.organisation is not None:
+        qs = qs.filter(organisation_id=filters.organisation)
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.q:
+        match = REFERENCE.match(filters.q)
+        if match:
+            qs = qs.filter(number=int(match.group(1)))
+        else:
+            qs = qs.filter(
+                Q(subject__icontains=filters.q)
+                | Q(requester__name__icontains=filters.q)
+                | Q(requester__email__icontains=filters.q)
+            )
+    return qs
+
+
+@dataclass
+class QueuePage:
+    rows: list[Ticket]
+    next_cursor: str | None
+    now: dt.datetime = field(default_factory=timezone.now)
+
+
+def _encode(ticket: Ticket) -> str:
+    due = ticket.next_due_at.isoformat() if ticket.next_due_at else "-"
+    return base64.urlsafe_b64encode(f"{due}|{ticket.pk}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime | None, int] | None:
+    """(due, id) of a cursor, or None when it is malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        due_text, _sep, id_text = raw.partition("|")
+        due = None if due_text == "-" else parse_datetime(due_text)
+        if due_text != "-" and (due is None or due.tzinfo is None):
+            return None
+        return due, int(id_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePage:
+    """One page after ``cursor`` in (next_due_at NULLS LAST, id) order; two queries at most."""
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    position = decode_cursor(cursor) if cursor else None
+    rows: list[Ticket] = []
+    in_null_part = position is not None and position[0] is None
+    if not in_null_part:
+        # Only tickets being worked on have a due time (sla.services keeps it so); saying it
+        # lets the planner use the partial queue index even when the filter is "all".
+        due_part = qs.filter(next_due_at__isnull=False, status__in=ACTIVE_STATUSES)
+        if position is not None:
+            due, last_id = position
+            # The redundant >= bound lets the index seek straight to the cursor.
+            due_part = due_part.filter(next_due_at__gte=due).filter(
+                Q(next_due_at__gt=due) | Q(id__gt=last_id)
+            )
+        rows = list(due_part.order_by("next_due_at", "id")[: size + 1])
+    if len(rows) <= size:
+        null_part = qs.filter(next_due_at__isnull=True)
+        if in_null_part and position is not None:
+            null_part = null_part.filter(id__gt=position[1])
+        rows += list(null_part.order_by("id")[: size + 1 - len(rows)])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return QueuePage(rows=rows, next_cursor=_encode(rows[-1]) if has_more and rows else None)
+
+
+def queue_attach(
+    rows: list[Ticket],
+    *,
+    users: dict[int, Any] | None = None,
+    engines: dict[int, Any] | None = None,
+) -> dict[int, Any]:
+    """Give the page's tickets their assignees, and return the due-time calendars' engines.
+
+    ``users`` and ``engines`` are what the caller already has (e.g. from
+    :func:`queue_choices`); whatever is missing is loaded with one query each.
+    """
+    from sla.models import Calendar
+    from supportdesk.models import User
+
+    users = dict(users or {})
+    engines = dict(engines or {})
+    missing_users = {t.assignee_id for t in rows if t.assignee_id and t.assignee_id not in users}
+    if missing_users:
+        users.update((u.pk, u) for u in User.objects.filter(pk__in=missing_users))
+    missing_calendars = {
+        t.next_due_calendar_id
+        for t in rows
+        if t.next_due_calendar_id and t.next_due_calendar_id not in engines
+    }
+    if missing_calendars:
+        for calendar in Calendar.objects.filter(pk__in=missing_calendars).only("id", "config"):
+            engines[calendar.pk] = calendar.engine
+    assignee = Ticket._meta.get_field("assignee")
+    for ticket in rows:
+        if ticket.assignee_id is not None:
+            assignee.set_cached_value(ticket, users.get(ticket.assignee_id))  # type: ignore[attr-defined]
+    return engines
+
+
+def urgency(ticket: Ticket, now: dt.datetime, engines: dict[int, Any]) -> tuple[str, float | None]:
+    """(css class, signed business seconds left) of a queue row; ``engines`` maps calendar
+    ids to compiled calendars (see :func:`queue_attach`)."""
+    calendar_id = ticket.next_due_calendar_id
+    engine = engines.get(calendar_id) if calendar_id is not None else None
+    left = business_left(ticket.next_due_at, engine, now)
+    if left is None:
+        return "urgency-none", None
+    if ticket.next_due_at is not None and ticket.next_due_at <= now:
+        return "urgency-breached", left
+    if left <= SOON_SECONDS:
+        return "urgency-soon", left
+    return "urgency-ok", left
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What the queue page prints for one ticket, prepared in Python (fast to render)."""
+
+    pk: int
+    url: str
+    reference: str
+    subject: str
+    category: str
+    requester: str
+    organisation: str
+    priority_key: str
+    priority_definition: str
+    status: str
+    line: str
+    assignee: str
+    due: str
+    css: str
+    left: float | None
+
+
+def queue_rows(
+    page: QueuePage, *, tz: Any, url_pattern: str, choices: QueueChoices
+) -> list[QueueRow]:
+    """The page's tickets as display rows; ``url_pattern`` has ``{}`` for the ticket id."""
+    from django.utils.formats import date_format
+
+    engines = queue_attach(page.rows, users=choices.agent_users, engines=choices.engines)
+    rows = []
+    for ticket in page.rows:
+        css, left = urgency(ticket, page.now, engines)
+        due = ticket.next_due_at
+        rows.append(
+            QueueRow(
+                pk=ticket.pk,
+                url=url_pattern.format(ticket.pk),
+                reference=ticket.reference,
+                subject=ticket.subject,
+                category=str(Category(ticket.category).label),
+                requester=ticket.requester.name,
+                organisation=ticket.organisation.name if ticket.organisation else "",
+                priority_key=ticket.priority.key if ticket.priority else "",
+                priority_definition=ticket.priority.definition if ticket.priority else "",
+                status=str(Status(ticket.status).label),
+                line=str(SupportLine(ticket.support_line).label),
+                assignee=str(ticket.assignee) if ticket.assignee else "",
+                due=date_format(timezone.localtime(due, tz), "D j M H:i") if due else "",
+                css=css,
+                left=left,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class QueueChoices:
+    """The filter form's and bulk-assign form's options, read in one query."""
+
+    priorities: list[tuple[int, str, str]]  # (id, "P1 Critical", definition)
+    organisations: list[tuple[int, str]]
+    agents: list[tuple[int, str]]
+    my_line: int
+    agent_users: dict[int, Any] = field(default_factory=dict)  # id -> unsaved User (names)
+    engines: dict[int, Any] = field(default_factory=dict)  # calendar id -> engine
+
+
+def queue_choices(*, user: Any) -> QueueChoices:
+    """Priorities, organisations, agents with their lines, and the calendars: one UNION
+    query, since every round trip counts on the queue page. Caller holds the scope."""
+    from django.db.models import CharField, F, IntegerField
+    from django.db.models.functions import Cast, Concat, Trim
+
+    from contracts.models import Organisation
+    from sla.calendar import BusinessCalendar
+    from sla.models import Priority
+    from supportdesk.models import Membership, Role, User
+
+    text = CharField()
+    number = IntegerField()
+    priorities = (
+        Priority.objects.annotate(
+            kind=Value(1, output_field=number),
+            label=Concat(F("key"), Value(" "), F("name"), output_field=text),
+            extra=F("definition"),
+            line=Cast(Value(None), output_field=number),
+            sort=F("rank"),
+        )
+        .order_by()
+        .values_list("kind", "id", "label", "extra", "line", "sort")
+    )
+    organisations = (
+        Organisation.objects.annotate(
+            kind=Value(2, output_field=number),
+            label=F("name"),
+            extra=Value("", output_field=text),
+            line=Cast(Value(None), output_field=number),
+            sort=Value(0, output_field=number),
+        )
+        .order_by()
+        .values_list("kind", "id", "label", "extra", "line", "sort")
+    )
+    staff = Membership.objects.filter(role__in=[Role.ADMIN, Role.AGENT]).values("user_id")
+    mine = AgentProfile.objects.filter(user=OuterRef("pk")).values("support_line")[:1]
+    agents = (
+        User.objects.filter(pk__in=staff, is_active=True)
+        .annotate(
+            kind=Value(3, output_field=number),
+            label=Trim(Concat(F("first_name"), Value(" "), F("last_name"), output_field=text)),
+            extra=F("username"),
+            line=Cast(Subquery(mine), output_field=number),
+            sort=Value(0, output_field=number),
+        )
+        .order_by()
+        .values_list("kind", "id", "label", "extra", "line", "sort")
+    )
+    rows = sorted(
+        priorities.union(organisations, agents, all=True), key=lambda r: (r[0], r[5], r[2])
+    )
+    my_line = next((r[4] for r in rows if r[0] == 3 and r[1] == user.pk and r[4]), None)
+    return QueueChoices(
+        priorities=[(r[1], r[2], r[3]) for r in rows if r[0] == 1],
+        organisations=[(r[1], r[2]) for r in rows if r[0] == 2],
+        agents=[(r[1], r[2] or r[3]) for r in rows if r[0] == 3],
+        my_line=my_line or SupportLine.FIRST,
+        agent_users={
+            r[1]: User(pk=r[1], username=r[3], first_name=r[2] or "") for r in rows if r[0] == 3
+        },
+        engines={r[1]: BusinessCalendar.from_dict(json.loads(r[3])) for r in rows if r[0] == 4},
+    )

@@ -1,0 +1,908 @@
+"""Every write to tickets. One function per intent; each locks the ticket row, writes its
+change and an event in one transaction, re-derives the SLA clocks from the history, and hands
+the events to the notification handlers after commit.
+
+Web views, the API, the portal and the e-mail channel all call these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import nh3
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contracts.models import Contact
+from sla.models import NoticeKind, Priority, SLAPolicy
+from sla.services import notice_queue, notices_flush_on_commit, sla_refresh
+from supportdesk.models import Membership, Role, Tenant, User
+
+from .choices import Category, Channel, Status, SupportLine
+from .events import event_record, events_publish
+from .models import (
+    ALLOWED_ATTACHMENT_EXTENSIONS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS_PER_MESSAGE,
+    AgentProfile,
+    Attachment,
+    EventKind,
+    Message,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TimeEntry,
+)
+
+if TYPE_CHECKING:
+    from contracts.services import Entitlement
+
+
+class TicketRefused(Exception):  # noqa: N818 - the name the portal and mail code use
+    """The contact may not file this request; ``str(exc)`` gives the reasons."""
+
+    def __init__(self, entitlement: Entitlement) -> None:
+        self.entitlement = entitlement
+        super().__init__(" ".join(entitlement.reasons))
+
+
+class AcceptanceRequired(TicketRefused):
+    """The request is billable and the customer has not accepted the charge."""
+
+
+class TransitionNotAllowed(ValidationError):
+    """A status change the state machine does not allow."""
+
+
+class VersionConflict(Exception):  # noqa: N818
+    """The ticket changed since the caller read it (optimistic ``version`` check)."""
+
+    def __init__(self, current: int) -> None:
+        self.current = current
+        super().__init__(f"ticket is at version {current}")
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset(
+        {Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED, Status.CLOSED}
+    ),
+    Status.OPEN: frozenset({Status.PENDING, Status.ON_HOLD, Status.SOLVED, Status.CLOSED}),
+    Status.PENDING: frozenset({Status.OPEN, Status.ON_HOLD, Status.SOLVED, Status.CLOSED}),
+    Status.ON_HOLD: frozenset({Status.OPEN, Status.PENDING, Status.SOLVED, Status.CLOSED}),
+    Status.SOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+"""Status changes staff may make. Closed is final: a new question becomes a new ticket."""
+
+CONTACT_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.SOLVED}),
+    Status.OPEN: frozenset({Status.SOLVED}),
+    Status.PENDING: frozenset({Status.OPEN, Status.SOLVED}),
+    Status.ON_HOLD: frozenset({Status.SOLVED}),
+    Status.SOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+"""What a customer may do: call it solved, reopen a solved ticket, confirm it closed."""
+
+ALLOWED_TAGS = {
+    "p", "br", "a", "strong", "em", "b", "i", "u", "ul", "ol", "li", "blockquote", "code",
+    "pre", "h3", "h4",
+}  # fmt: skip
+
+
+def body_sanitize(body: str) -> str:
+    """The HTML we store: a small tag set, no scripts or styles, safe links."""
+    return nh3.clean(body, tags=ALLOWED_TAGS, link_rel="noopener noreferrer nofollow").strip()
+
+
+def is_staff(user: User | None) -> bool:
+    """Whether ``user`` works for the tenant in scope."""
+    return user is not None and Membership.objects.filter(user=user).exists()
+
+
+def _validate_attachments(attachments: Sequence[UploadedFile]) -> None:
+    if len(attachments) > MAX_ATTACHMENTS_PER_MESSAGE:
+        raise ValidationError(
+            {
+                "attachments": _("At most %(n)d files per message.")
+                % {"n": MAX_ATTACHMENTS_PER_MESSAGE}
+            }
+        )
+    for upload in attachments:
+        name = upload.name or ""
+        ext = os.path.splitext(name)[1].lower()
+        if ext not in ALLOWED_ATTACHMENT_EXTENSIONS:
+            raise ValidationError(
+                {
+                    "attachments": _("%(name)s: files of type %(ext)s are not accepted.")
+                    % {"name": name, "ext": ext or _("(none)")}
+                }
+            )
+        if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
+            raise ValidationError(
+                {
+                    "attachments": _("%(name)s is larger than %(mb)d MB.")
+                    % {"name": name, "mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)}
+                }
+            )
+
+
+def _store_attachments(
+    ticket: Ticket, message: Message, attachments: Sequence[UploadedFile]
+) -> list[Attachment]:
+    stored = []
+    for upload in attachments:
+        name = os.path.basename(upload.name or "file")[:255]
+        attachment = Attachment(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            message=message,
+            filename=name,
+            content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
+            size=upload.size or 0,
+        )
+        attachment.file.save(name, upload, save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def _next_number(tenant: Tenant) -> int:
+    """The next ticket number: the tenant's counter row, locked until the transaction ends.
+
+    A rolled-back creation rolls the counter back too, so numbers have no gaps; concurrent
+    creations queue on the row lock (on SQLite, on the write lock).
+    """
+    counter = TicketCounter.objects.select_for_update().filter(tenant=tenant).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                TicketCounter.objects.create(tenant=tenant)
+        except Exception:  # noqa: S110 - a concurrent creation won the race; lock theirs
+            pass
+        counter = TicketCounter.objects.select_for_update().get(tenant=tenant)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """A fresh copy of the ticket holding its row lock until the transaction ends."""
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("tenant", "organisation", "assignee", "requester", "priority")
+        .get(pk=ticket.pk)
+    )
+
+
+def _entitlement(
+    *, requester: Contact, channel: str, category: str, at: dt.datetime
+) -> Entitlement:
+    from contracts.services import entitlement_check
+
+    return entitlement_check(contact=requester, channel=channel, category=category, at=at)
+
+
+def _validate_choice(field: str, value: str, choices: type[Any]) -> None:
+    if value not in choices.values:
+        raise ValidationError(
+            {
+                field: _("Unknown value %(value)r; choose one of: %(choices)s.")
+                % {"value": value, "choices": ", ".join(choices.values)}
+            }
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Creation and conversation
+# --------------------------------------------------------------------------------------------
+
+
+def ticket_create(
+    *,
+    tenant: Tenant,
+    requester: Contact,
+    subject: str,
+    description: str,
+    channel: str,
+    category: str = Category.QUESTION,
+    priority: Priority | None = None,
+    actor: User | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    accepted_billable: bool = False,
+    received_at: dt.datetime | None = None,
+    enforce_entitlement: bool = True,
+    email_message_id: str = "",
+) -> Ticket:
+    """File a ticket for ``requester`` and start its SLA clocks.
+
+    Asks :func:`contracts.services.entitlement_check` first: refused requests raise
+    :class:`TicketRefused`, billable ones not accepted raise :class:`AcceptanceRequired`
+    (skip both with ``enforce_entitlement=False``, e.g. an agent overriding; the plan's SLA
+    policy and billability still apply). The description becomes the first message, carrying
+    the attachments and ``email_message_id``. A phone call logged by staff counts as the
+    first response. Bad input raises ``ValidationError`` naming the field; nothing is saved.
+    Caller holds the tenant's scope.
+    """
+    subject = " ".join(subject.split())
+    if not subject:
+        raise ValidationError({"subject": _("Give the ticket a subject.")})
+    if len(subject) > 300:
+        raise ValidationError({"subject": _("Keep the subject under 300 characters.")})
+    _validate_choice("channel", channel, Channel)
+    _validate_choice("category", category, Category)
+    if requester.tenant_id != tenant.pk:
+        raise ValidationError({"requester": _("Unknown contact.")})
+    if priority is not None and priority.tenant_id != tenant.pk:
+        raise ValidationError({"priority": _("Unknown priority.")})
+    _validate_attachments(attachments)
+    now = timezone.now()
+    received_at = received_at or now
+    if received_at > now + dt.timedelta(minutes=5):
+        raise ValidationError({"received_at": _("A ticket cannot be received in the future.")})
+    entitlement = _entitlement(
+        requester=requester, channel=channel, category=category, at=received_at
+    )
+    if enforce_entitlement:
+        if not entitlement.allowed:
+            raise TicketRefused(entitlement)
+        if entitlement.requires_acceptance and not accepted_billable:
+            raise AcceptanceRequired(entitlement)
+    by_staff = is_staff(actor)
+    body = body_sanitize(description)
+    with transaction.atomic():
+        if priority is None:
+            priority = Priority.objects.filter(is_default=True).first()
+        number = _next_number(tenant)
+        ticket = Ticket.objects.create(
+            tenant=tenant,
+            number=number,
+            reference=f"{tenant.ticket_prefix}-{number}",
+            subject=subject,
+            description=body,
+            requester=requester,
+            organisation=requester.organisation,
+            channel=channel,
+            category=category,
+            priority=priority,
+            status=Status.NEW,
+            billable=entitlement.billable,
+            billing_accepted=bool(entitlement.billable and accepted_billable),
+            sla_policy=entitlement.sla_policy,
+            entitlement_reasons=" ".join(entitlement.reasons)[:2000],
+            received_at=received_at,
+            created_at=now,
+            updated_at=now,
+        )
+        message = None
+        if body or attachments:
+            message = Message.objects.create(
+                tenant=tenant,
+                ticket=ticket,
+                author=actor if by_staff else None,
+                author_contact=None if by_staff else requester,
+                body=body,
+                is_public=True,
+                channel=channel,
+                email_message_id=email_message_id[:255],
+                created_at=received_at,
+            )
+            _store_attachments(ticket, message, attachments)
+        responded = by_staff and channel == Channel.PHONE
+        events = [
+            event_record(
+                ticket=ticket,
+                kind=EventKind.CREATED,
+                actor=actor,
+                actor_contact=None if by_staff else requester,
+                by_staff=by_staff,
+                channel=channel,
+                new=Status.NEW,
+                message=message,
+                at=received_at,
+                data={
+                    "reference": ticket.reference,
+                    "category": category,
+                    "priority": priority.key if priority else None,
+                    "sla_policy": entitlement.sla_policy.name if entitlement.sla_policy else None,
+                    "billable": entitlement.billable,
+                    "entitlement": list(entitlement.reasons),
+                    # The agent talked to the customer: the call is the first response.
+                    "responded": responded,
+                },
+            )
+        ]
+        if responded:
+            ticket.first_responded_at = received_at
+            ticket.save(update_fields=["first_responded_at"])
+        for user in entitlement.notify:
+            notice_queue(
+                tenant=tenant,
+                key=f"out_of_scope:{ticket.pk}:{user.pk}",
+                kind=NoticeKind.OUT_OF_SCOPE,
+                recipient=user,
+                ticket=ticket,
+                text=_("%(reference)s %(subject)s: out-of-scope request from %(who)s (billable)")
+                % {"reference": ticket.reference, "subject": subject, "who": requester.name}
+                + f"\n{tenant.base_url()}/agent/tickets/{ticket.pk}/",
+            )
+        if entitlement.notify:
+            notices_flush_on_commit(tenant_id=tenant.pk)
+        sla_refresh(ticket=ticket, now=now)
+        events_publish(events)
+    return ticket
+
+
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    body: str,
+    public: bool,
+    channel: str,
+    author: User | None = None,
+    author_contact: Contact | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    email_message_id: str = "",
+    at: dt.datetime | None = None,
+) -> Message:
+    """Add a public reply or (staff only) an internal note.
+
+    A customer's reply reopens a ticket waiting on them or solved; the first public staff
+    reply stops the first-response clock and opens a new ticket. Whoever writes becomes a
+    participant. Closed tickets take no messages. Caller holds the tenant's scope.
+    """
+    clean = body_sanitize(body)
+    if not clean and not attachments:
+        raise ValidationError({"body": _("Write a message.")})
+    _validate_choice("channel", channel, Channel)
+    if author is None and author_contact is None:
+        raise ValidationError({"author": _("A message needs an author.")})
+    if author_contact is not None and author_contact.tenant_id != ticket.tenant_id:
+        raise ValidationError({"author_contact": _("Unknown contact.")})
+    if author_contact is not None and not public:
+        raise ValidationError({"public": _("Customers cannot write internal notes.")})
+    _validate_attachments(attachments)
+    by_staff = author_contact is None and is_staff(author)
+    if author_contact is None and not by_staff:
+        raise ValidationError({"author": _("Only staff of this organisation can write as staff.")})
+    now = timezone.now()
+    at = at or now
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.status == Status.CLOSED:
+            raise ValidationError(
+                {"ticket": _("%(reference)s is closed; write a new ticket instead.")
+                 % {"reference": locked.reference}}
+            )  # fmt: skip
+        message = Message.objects.create(
+            tenant_id=locked.tenant_id,
+            ticket=locked,
+            author=author if by_staff or author_contact is None else author,
+            author_contact=author_contact,
+            body=clean,
+            is_public=public,
+            channel=channel,
+            email_message_id=email_message_id[:255],
+            created_at=at,
+        )
+        _store_attachments(locked, message, attachments)
+        events = [
+            event_record(
+                ticket=locked,
+                kind=EventKind.REPLIED if public else EventKind.NOTE_ADDED,
+                actor=author,
+                actor_contact=author_contact,
+                by_staff=by_staff,
+                channel=channel,
+                message=message,
+                is_public=public,
+                at=at,
+            )
+        ]
+        if author_contact is not None and author_contact.pk != locked.requester_id:
+            locked.cc.add(author_contact)
+        new_status = None
+        if author_contact is not None and locked.status in (Status.PENDING, Status.SOLVED):
+            new_status = Status.OPEN
+        elif by_staff and public and locked.status == Status.NEW:
+            new_status = Status.OPEN
+        if new_status is not None:
+            events.append(
+                _status_apply(
+                    locked,
+                    new_status,
+                    actor=author,
+                    contact=author_contact,
+                    by_staff=by_staff,
+                    channel=channel,
+                    at=at,
+                )
+            )
+        if by_staff and public and locked.first_responded_at is None:
+            locked.first_responded_at = at
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish(events)
+    return message
+
+
+def _touch(ticket: Ticket, now: dt.datetime) -> None:
+    ticket.version += 1
+    ticket.updated_at = now
+    ticket.save()
+
+
+# --------------------------------------------------------------------------------------------
+# Changes to one ticket
+# --------------------------------------------------------------------------------------------
+
+
+def _status_apply(
+    ticket: Ticket,
+    status: str,
+    *,
+    actor: User | None,
+    contact: Contact | None,
+    by_staff: bool,
+    channel: str,
+    at: dt.datetime,
+) -> TicketEvent:
+    old = ticket.status
+    ticket.status = status
+    if status == Status.SOLVED:
+        ticket.solved_at = at
+    elif status == Status.CLOSED:
+        ticket.closed_at = at
+        ticket.solved_at = ticket.solved_at or at
+    elif old in (Status.SOLVED,):
+        ticket.solved_at = None
+    return event_record(
+        ticket=ticket,
+        kind=EventKind.STATUS_CHANGED,
+        actor=actor,
+        actor_contact=contact,
+        by_staff=by_staff,
+        channel=channel,
+        old=old,
+        new=status,
+        at=at,
+    )
+
+
+def _check_transition(ticket: Ticket, status: str, *, contact: Contact | None) -> None:
+    _validate_choice("status", status, Status)
+    allowed = (CONTACT_TRANSITIONS if contact is not None else TRANSITIONS)[ticket.status]
+    if status not in allowed:
+        raise TransitionNotAllowed(
+            {
+                "status": _("A ticket that is %(old)s cannot become %(new)s.")
+                % {"old": Status(ticket.status).label.lower(), "new": Status(status).label.lower()}
+            }
+        )
+
+
+def ticket_change_status(
+    *,
+    ticket: Ticket,
+    status: str,
+    actor: User | None,
+    channel: str,
+    contact: Contact | None = None,
+) -> Ticket:
+    """Move the ticket through the state machine; clocks pause, stop and resume with it.
+
+    ``contact`` set means the customer acts (a smaller set of moves, see
+    :data:`CONTACT_TRANSITIONS`). Raises :class:`TransitionNotAllowed`. Returns the updated
+    ticket.
+    """
+    _validate_choice("channel", channel, Channel)
+    if contact is None and not is_staff(actor):
+        raise ValidationError({"actor": _("Only staff or the customer can change the status.")})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if contact is not None and not (
+            locked.is_participant(contact) or _named_for(contact, locked)
+        ):
+            raise ValidationError({"contact": _("Unknown ticket.")})
+        _check_transition(locked, status, contact=contact)
+        event = _status_apply(
+            locked,
+            status,
+            actor=actor,
+            contact=contact,
+            by_staff=contact is None,
+            channel=channel,
+            at=now,
+        )
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish([event])
+    return locked
+
+
+def _named_for(contact: Contact, ticket: Ticket) -> bool:
+    return Ticket.objects.for_contact(contact).filter(pk=ticket.pk).exists()
+
+
+def _staff_event(
+    ticket: Ticket, kind: str, actor: User, channel: str, old: Any, new: Any, **extra: Any
+) -> TicketEvent:
+    return event_record(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        by_staff=True,
+        channel=channel,
+        old=old,
+        new=new,
+        **extra,
+    )
+
+
+def _require_agent(actor: User | None) -> User:
+    if (
+        actor is None
+        or not Membership.objects.filter(user=actor, role__in=[Role.ADMIN, Role.AGENT]).exists()
+    ):
+        raise ValidationError({"actor": _("Only agents can change tickets.")})
+    return actor
+
+
+def _priority_apply(
+    ticket: Ticket, priority: Priority | None, actor: User, channel: str
+) -> TicketEvent | None:
+    if priority is not None and priority.tenant_id != ticket.tenant_id:
+        raise ValidationError({"priority": _("Unknown priority.")})
+    if ticket.priority_id == (priority.pk if priority else None):
+        return None
+    old = ticket.priority
+    ticket.priority = priority
+    return _staff_event(
+        ticket,
+        EventKind.PRIORITY_CHANGED,
+        actor,
+        channel,
+        str(old) if old else "",
+        str(priority) if priority else "",
+    )
+
+
+def _assignee_apply(
+    ticket: Ticket, assignee: User | None, actor: User, channel: str
+) -> TicketEvent | None:
+    if (
+        assignee is not None
+        and not Membership.objects.filter(user=assignee, role__in=[Role.ADMIN, Role.AGENT]).exists()
+    ):
+        raise ValidationError({"assignee": _("Choose an agent of this organisation.")})
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return None
+    old = ticket.assignee
+    ticket.assignee = assignee
+    return _staff_event(
+        ticket,
+        EventKind.ASSIGNED,
+        actor,
+        channel,
+        str(old) if old else "",
+        str(assignee) if assignee else "",
+        is_public=False,
+        data={"assignee_id": assignee.pk if assignee else None},
+    )
+
+
+def _line_apply(ticket: Ticket, line: int, actor: User, channel: str) -> TicketEvent | None:
+    if line not in SupportLine.values:
+        raise ValidationError({"support_line": _("Choose the 1st, 2nd or 3rd line.")})
+    if ticket.support_line == line:
+        return None
+    old = ticket.support_line
+    ticket.support_line = line
+    return _staff_event(
+        ticket,
+        EventKind.LINE_CHANGED,
+        actor,
+        channel,
+        SupportLine(old).label,
+        SupportLine(line).label,
+        is_public=False,
+        data={"line": line},
+    )
+
+
+def _vendor_apply(ticket: Ticket, reference: str, actor: User, channel: str) -> TicketEvent | None:
+    reference = reference.strip()
+    if len(reference) > 200:
+        raise ValidationError({"vendor_reference": _("Keep it under 200 characters.")})
+    if ticket.vendor_reference == reference:
+        return None
+    old = ticket.vendor_reference
+    ticket.vendor_reference = reference
+    return _staff_event(ticket, EventKind.VENDOR_REFERENCE, actor, channel, old, reference)
+
+
+def _billable_apply(
+    ticket: Ticket, billable: bool, actor: User | None, channel: str, reason: str = ""
+) -> TicketEvent | None:
+    if ticket.billable == billable:
+        return None
+    ticket.billable = billable
+    return event_record(
+        ticket=ticket,
+        kind=EventKind.BILLABLE_CHANGED,
+        actor=actor,
+        by_staff=True,
+        channel=channel,
+        old=str(not billable),
+        new=str(billable),
+        data={"reason": reason} if reason else None,
+    )
+
+
+def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) -> list[TicketEvent]:
+    _validate_choice("category", category, Category)
+    if ticket.category == category:
+        return []
+    old = ticket.category
+    ticket.category = category
+    events = [
+        _staff_event(
+            ticket,
+            EventKind.CONVERTED,
+            actor,
+            channel,
+            Category(old).label,
+            Category(category).label,
+            data={"from": old, "to": category},
+        )
+    ]
+    # Scope decides billing: a change request may be included where a script is not.
+    entitlement = _entitlement(
+        requester=ticket.requester, channel=ticket.channel, category=category, at=timezone.now()
+    )
+    if entitlement.allowed:
+        event = _billable_apply(
+            ticket, entitlement.billable, actor, channel, " ".join(entitlement.reasons)
+        )
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _one_change(ticket: Ticket, actor: User | None, channel: str, apply: Any, *args: Any) -> Ticket:
+    _validate_choice("channel", channel, Channel)
+    agent = _require_agent(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(ticket)
+        result = apply(locked, *args, agent, channel)
+        events = [e for e in (result if isinstance(result, list) else [result]) if e is not None]
+        if not events:
+            return locked
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish(events)
+    return locked
+
+
+def ticket_change_priority(
+    *, ticket: Ticket, priority: Priority | None, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """Set the priority; due times are derived again from the history under the new target."""
+    return _one_change(ticket, actor, channel, _priority_apply, priority)
+
+
+def ticket_assign(
+    *, ticket: Ticket, assignee: User | None, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """Give the ticket to an agent (or nobody)."""
+    return _one_change(ticket, actor, channel, _assignee_apply, assignee)
+
+
+def ticket_change_line(
+    *, ticket: Ticket, support_line: int, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """Move the ticket to another support line (escalate or hand back)."""
+    return _one_change(ticket, actor, channel, _line_apply, support_line)
+
+
+def ticket_set_vendor_reference(
+    *, ticket: Ticket, reference: str, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """Link the upstream vendor's ticket (empty to unlink)."""
+    return _one_change(ticket, actor, channel, _vendor_apply, reference)
+
+
+def ticket_convert(
+    *, ticket: Ticket, category: str, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """Turn the ticket into another kind (Syneton: change request or issue), keeping its
+    history; billing follows the plan's scope for the new kind."""
+    return _one_change(ticket, actor, channel, _category_apply, category)
+
+
+def ticket_set_billable(
+    *, ticket: Ticket, billable: bool, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """Mark the work billable or not."""
+    return _one_change(ticket, actor, channel, _billable_apply, billable)
+
+
+def ticket_change_sla_policy(
+    *, ticket: Ticket, policy: SLAPolicy | None, actor: User | None, reason: str = ""
+) -> Ticket:
+    """Put the ticket under another SLA policy (a plan change); its clocks are re-derived."""
+    if policy is not None and policy.tenant_id != ticket.tenant_id:
+        raise ValidationError({"sla_policy": _("Unknown SLA policy.")})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.sla_policy_id == (policy.pk if policy else None):
+            return locked
+        old = locked.sla_policy
+        locked.sla_policy = policy
+        event = event_record(
+            ticket=locked,
+            kind=EventKind.SLA_POLICY_CHANGED,
+            actor=actor,
+            by_staff=actor is not None,
+            old=str(old) if old else "",
+            new=str(policy) if policy else "",
+            data={"reason": reason} if reason else None,
+        )
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish([event])
+    return locked
+
+
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User,
+    channel: str,
+    expected_version: int,
+    changes: dict[str, Any],
+) -> Ticket:
+    """Apply several field changes at once if nobody changed the ticket since
+    ``expected_version`` (else :class:`VersionConflict`). Keys: status, priority, assignee,
+    support_line, vendor_reference, billable, category. Used by the API's PATCH.
+    """
+    _validate_choice("channel", channel, Channel)
+    agent = _require_agent(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.version != expected_version:
+            raise VersionConflict(locked.version)
+        events: list[TicketEvent | None] = []
+        if "priority" in changes:
+            events.append(_priority_apply(locked, changes["priority"], agent, channel))
+        if "assignee" in changes:
+            events.append(_assignee_apply(locked, changes["assignee"], agent, channel))
+        if "support_line" in changes:
+            events.append(_line_apply(locked, changes["support_line"], agent, channel))
+        if "vendor_reference" in changes:
+            events.append(_vendor_apply(locked, changes["vendor_reference"], agent, channel))
+        if "billable" in changes:
+            events.append(_billable_apply(locked, bool(changes["billable"]), agent, channel))
+        if "category" in changes:
+            events.extend(_category_apply(locked, changes["category"], agent, channel))
+        if "status" in changes and changes["status"] != locked.status:
+            _check_transition(locked, changes["status"], contact=None)
+            events.append(
+                _status_apply(
+                    locked,
+                    changes["status"],
+                    actor=agent,
+                    contact=None,
+                    by_staff=True,
+                    channel=channel,
+                    at=now,
+                )
+            )
+        written = [e for e in events if e is not None]
+        if not written:
+            return locked
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish(written)
+    return locked
+
+
+def tickets_assign_bulk(
+    *, tenant: Tenant, ticket_ids: Sequence[int], assignee: User | None, actor: User
+) -> int:
+    """Assign many tickets of the tenant at once (one transaction); returns how many changed.
+
+    Ids of other tenants' tickets are simply not found (the scope filters them).
+    """
+    agent = _require_agent(actor)
+    if assignee is not None:
+        _assignee_apply_check = Membership.objects.filter(
+            user=assignee, role__in=[Role.ADMIN, Role.AGENT]
+        ).exists()
+        if not _assignee_apply_check:
+            raise ValidationError({"assignee": _("Choose an agent of this organisation.")})
+    now = timezone.now()
+    changed = 0
+    events: list[TicketEvent] = []
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("assignee")
+            .filter(tenant=tenant, pk__in=list(ticket_ids)[:500])
+            .order_by("pk")
+        )
+        for ticket in tickets:
+            event = _assignee_apply(ticket, assignee, agent, Channel.PORTAL)
+            if event is None:
+                continue
+            events.append(event)
+            ticket.version += 1
+            ticket.updated_at = now
+            ticket.save(update_fields=["assignee", "version", "updated_at"])
+            changed += 1
+        events_publish(events)
+    return changed
+
+
+def time_entry_log(
+    *,
+    ticket: Ticket,
+    agent: User,
+    minutes: int,
+    billable: bool,
+    note: str = "",
+    work_date: dt.date | None = None,
+) -> TimeEntry:
+    """Record time an agent spent on the ticket."""
+    _require_agent(agent)
+    if not 1 <= minutes <= 24 * 60:
+        raise ValidationError({"minutes": _("Log between 1 minute and 24 hours.")})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(ticket)
+        entry = TimeEntry.objects.create(
+            tenant_id=locked.tenant_id,
+            ticket=locked,
+            agent=agent,
+            minutes=minutes,
+            billable=billable,
+            note=note.strip()[:300],
+            work_date=work_date or timezone.localdate(now),
+        )
+        event = event_record(
+            ticket=locked,
+            kind=EventKind.TIME_LOGGED,
+            actor=agent,
+            by_staff=True,
+            new=f"{minutes} min",
+            is_public=False,
+            data={"time_entry_id": entry.pk, "minutes": minutes, "billable": billable},
+        )
+        _touch(locked, now)
+        events_publish([event])
+    return entry
+
+
+def agent_line_set(*, tenant: Tenant, user: User, support_line: int) -> AgentProfile:
+    """Record which support line an agent works (for the queue's "my line")."""
+    _require_agent(user)
+    if support_line not in SupportLine.values:
+        raise ValidationError({"support_line": _("Choose the 1st, 2nd or 3rd line.")})
+    profile, _created = AgentProfile.objects.update_or_create(
+        tenant=tenant, user=user, defaults={"support_line": support_line}
+    )
+    return profile

@@ -1,0 +1,386 @@
+"""Agent pages: the queue, a ticket, phone intake. Each view: fetch with access check ->
+parse -> one service -> render or redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from contracts.models import Contact
+from sla.explanations import clock_explain
+from sla.models import Priority
+from sla.services import ticket_history
+from supportdesk.access import agent_required, staff_required
+
+from . import services
+from .access import get_attachment_for_agent, get_ticket_for_agent
+from .choices import Category, Channel, Status, SupportLine
+from .forms import (
+    AssignForm,
+    BulkAssignForm,
+    CallLogForm,
+    ConvertForm,
+    LineForm,
+    MyLineForm,
+    PriorityForm,
+    ReplyForm,
+    StatusForm,
+    TimeEntryForm,
+    VendorForm,
+)
+from .models import Ticket
+from .queue import QueueFilters, queue_choices, queue_page, queue_queryset, queue_rows
+
+PAGE_SIZE = 50
+
+
+def _errors(request: HttpRequest, exc: ValidationError | Exception) -> None:
+    if isinstance(exc, ValidationError):
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.error(request, str(exc))
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field_errors in form.errors.values():
+        for text in field_errors:
+            messages.error(request, text)
+
+
+@require_GET
+@staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Open tickets, nearest due first, with filters and keyset pagination."""
+    req: Any = request
+    filters = QueueFilters.from_params(request.GET)
+    qs = queue_queryset(filters=filters, user=request.user)
+    page = queue_page(qs=qs, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
+    url_pattern = reverse("tickets:ticket", args=[0]).replace("/0/", "/{}/")
+    choices = queue_choices(user=request.user)
+    rows = queue_rows(
+        page, tz=ZoneInfo(req.tenant.time_zone), url_pattern=url_pattern, choices=choices
+    )
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return render(
+        request,
+        "tickets/queue.html",
+        {
+            "rows": rows,
+            "filters": filters,
+            "next_cursor": page.next_cursor,
+            "query": params.urlencode(),
+            "choices": choices,
+            "statuses": Status.choices,
+            "categories": Category.choices,
+            "lines": SupportLine.choices,
+        },
+    )
+
+
+@require_POST
+@agent_required
+def queue_assign(request: HttpRequest) -> HttpResponse:
+    """Bulk assign the ticked tickets."""
+    req: Any = request
+    form = BulkAssignForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("tickets:queue")
+    try:
+        count = services.tickets_assign_bulk(
+            tenant=req.tenant,
+            ticket_ids=form.cleaned_data["tickets"],
+            assignee=form.cleaned_data["assignee"],
+            actor=req.user,
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("%(n)d tickets assigned.") % {"n": count})
+    return redirect(_back(request, "tickets:queue"))
+
+
+@require_POST
+@agent_required
+def queue_my_line(request: HttpRequest) -> HttpResponse:
+    """Remember which support line I work."""
+    req: Any = request
+    form = MyLineForm(request.POST)
+    if form.is_valid():
+        services.agent_line_set(
+            tenant=req.tenant, user=req.user, support_line=form.cleaned_data["support_line"]
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(_back(request, "tickets:queue"))
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return reverse(default)
+
+
+@agent_required
+def call_log(request: HttpRequest) -> HttpResponse:
+    """Log a phone call as a ticket; refused with the reason when the plan has no phone."""
+    req: Any = request
+    form = CallLogForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = services.ticket_create(
+                tenant=req.tenant,
+                requester=data["contact"],
+                subject=data["subject"],
+                description=data["description"],
+                channel=Channel.PHONE,
+                category=data["category"],
+                priority=data["priority"],
+                actor=req.user,
+                accepted_billable=data["accepted_billable"],
+            )
+        except services.AcceptanceRequired as exc:
+            form.add_error(
+                "accepted_billable",
+                _("This request is billable: %(reasons)s Ask the caller to accept the charge.")
+                % {"reasons": str(exc)},
+            )
+        except services.TicketRefused as exc:
+            form.add_error(None, _("Refused: %(reasons)s") % {"reasons": str(exc)})
+        except ValidationError as exc:
+            _add_validation(form, exc)
+        else:
+            messages.success(request, _("%(reference)s logged.") % {"reference": ticket.reference})
+            return redirect("tickets:ticket", ticket_id=ticket.pk)
+    contacts = Contact.objects.only("email", "name").order_by("name")[:500]
+    return render(request, "tickets/call_log.html", {"form": form, "contacts": contacts})
+
+
+def _add_validation(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field_name, errors in exc.message_dict.items():
+            form.add_error(field_name if field_name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@require_GET
+@staff_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Everything about one ticket: timeline, SLA clocks explained, and the agent's tools."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    initial, changes = ticket_history(ticket)
+    clocks = [
+        (clock, clock_explain(clock, changes=changes, initial=initial))
+        for clock in ticket.clocks.select_related("calendar", "target__policy", "target__priority")
+    ]
+    return render(
+        request,
+        "tickets/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "timeline": ticket.timeline(),
+            "clocks": clocks,
+            "time_entries": ticket.time_entries.select_related("agent"),
+            "cc": ticket.cc.all(),
+            "reply_form": ReplyForm(),
+            "status_form": StatusForm(initial={"status": ticket.status}),
+            "priority_form": PriorityForm(initial={"priority": ticket.priority_id}),
+            "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}),
+            "line_form": LineForm(initial={"support_line": ticket.support_line}),
+            "vendor_form": VendorForm(initial={"vendor_reference": ticket.vendor_reference}),
+            "convert_form": ConvertForm(initial={"category": ticket.category}),
+            "time_form": TimeEntryForm(),
+            "allowed_statuses": sorted(services.TRANSITIONS[ticket.status]),
+            "priorities": Priority.objects.all(),
+        },
+    )
+
+
+@require_POST
+@agent_required
+def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Public reply or internal note, with attachments."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    try:
+        services.ticket_reply(
+            ticket=ticket,
+            body=form.cleaned_data["body"],
+            public=form.cleaned_data["public"],
+            channel=Channel.PORTAL,
+            author=request.user,  # type: ignore[arg-type]
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Sent.") if form.cleaned_data["public"] else _("Note added."))
+    return redirect("tickets:ticket", ticket_id=ticket.pk)
+
+
+def _change(
+    request: HttpRequest,
+    ticket_id: int,
+    form_class: type[Any],
+    apply: Callable[[Ticket, dict[str, Any]], Any],
+) -> HttpResponse:
+    """The shared shape of the small one-field forms on the ticket page."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    try:
+        apply(ticket, form.cleaned_data)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("tickets:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        StatusForm,
+        lambda t, d: services.ticket_change_status(
+            ticket=t,
+            status=d["status"],
+            actor=request.user,
+            channel=Channel.PORTAL,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@require_POST
+@agent_required
+def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        PriorityForm,
+        lambda t, d: services.ticket_change_priority(
+            ticket=t,
+            priority=d["priority"],
+            actor=request.user,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@require_POST
+@agent_required
+def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        AssignForm,
+        lambda t, d: services.ticket_assign(ticket=t, assignee=d["assignee"], actor=request.user),  # type: ignore[arg-type]
+    )
+
+
+@require_POST
+@agent_required
+def ticket_line(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        LineForm,
+        lambda t, d: services.ticket_change_line(
+            ticket=t,
+            support_line=d["support_line"],
+            actor=request.user,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@require_POST
+@agent_required
+def ticket_vendor(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        VendorForm,
+        lambda t, d: services.ticket_set_vendor_reference(
+            ticket=t,
+            reference=d["vendor_reference"],
+            actor=request.user,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@require_POST
+@agent_required
+def ticket_convert(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        ConvertForm,
+        lambda t, d: services.ticket_convert(ticket=t, category=d["category"], actor=request.user),  # type: ignore[arg-type]
+    )
+
+
+@require_POST
+@agent_required
+def ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        TimeEntryForm,
+        lambda t, d: services.time_entry_log(
+            ticket=t,
+            agent=request.user,  # type: ignore[arg-type]
+            minutes=d["minutes"],
+            billable=d["billable"],
+            note=d["note"],
+            work_date=d["work_date"],
+        ),
+    )
+
+
+@require_GET
+@staff_required
+def ticket_history_export(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The full history as text: description, actions, timestamps and resolution, for a
+    customer who asks for it (ITSL's promise). Internal notes are left out."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    text = render_to_string(
+        "tickets/history.txt",
+        {"ticket": ticket, "timeline": ticket.timeline(public_only=True)},
+        request=request,
+    )
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{ticket.reference}-history.txt"'
+    return response
+
+
+@require_GET
+@staff_required
+def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+    attachment = get_attachment_for_agent(request, attachment_id)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
