@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_stubs_ext import StrOrPromise
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -53,7 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # The administration index: (section, [(url name, label, help)]); a link whose URL is not
 # installed is left out, so the page never breaks when an app is absent.
-MANAGE_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
+MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPromise]]]] = [
     (
         gettext_lazy("Customers"),
         [
