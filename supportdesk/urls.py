@@ -50,6 +50,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("contracts.urls")),
     path("", include("sla.urls")),
+    path("", include("sla.reports.urls")),
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
     path("", include("tickets.mail.urls")),

@@ -126,6 +126,7 @@ class OutboundKind(models.TextChoices):
     AGENT_NEW_TICKET = "agent_new_ticket", _("New ticket (to agents)")
     AGENT_CUSTOMER_REPLY = "agent_customer_reply", _("Customer reply (to agents)")
     LOGIN_LINK = "login_link", _("Portal login link")
+    SLA_REPORT = "sla_report", _("Monthly SLA report")
 
 
 # Mail a machine writes in answer to something: RFC 3834 "auto-replied". Everything else we

@@ -1,0 +1,246 @@
+"""Monthly SLA reports: every ticket received in a month, whether its targets were met.
+
+Synerity's customers on Silver and Guld get one each month ("all tickets handled, whether
+the SLA was met, split between questions and incidents"); managers read the same figures for
+the whole tenant. A report is a handful of aggregate queries, whatever the ticket count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from contracts.models import Contact, Organisation
+from contracts.services import contract_for_organisation, organisation_has_feature
+from supportdesk.models import Membership, Role, Tenant
+from tickets.choices import Category, Status
+from tickets.models import Ticket
+
+from ..models import Metric
+
+MONTHLY_REPORTS = "monthly_reports"
+"""The plan feature that entitles an organisation to a report by e-mail."""
+
+
+@dataclass
+class ReportRow:
+    """Counts for one slice of a month: an organisation, a category, or the total."""
+
+    label: str
+    received: int = 0
+    questions: int = 0
+    incidents: int = 0
+    other: int = 0
+    solved: int = 0
+    first_response_met: int = 0
+    first_response_breached: int = 0
+    resolution_met: int = 0
+    resolution_breached: int = 0
+
+    @staticmethod
+    def _rate(met: int, breached: int) -> float | None:
+        measured = met + breached
+        return None if measured == 0 else 100.0 * met / measured
+
+    @property
+    def first_response_rate(self) -> float | None:
+        """Share of decided first-response targets that were met, in percent."""
+        return self._rate(self.first_response_met, self.first_response_breached)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return self._rate(self.resolution_met, self.resolution_breached)
+
+    def add(self, other: ReportRow) -> None:
+        for name in (
+            "received", "questions", "incidents", "other", "solved",
+            "first_response_met", "first_response_breached",
+            "resolution_met", "resolution_breached",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class SLAReport:
+    tenant: Tenant
+    month: dt.date
+    organisation: Organisation | None
+    total: ReportRow
+    rows: list[ReportRow] = field(default_factory=list)  # per organisation (tenant-wide report)
+
+    @property
+    def period_label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
+def month_start(value: str | None, *, tenant: Tenant, today: dt.date) -> dt.date:
+    """The first day of the month named ``YYYY-MM``; the previous month when empty.
+
+    Raises ValueError with a readable message for anything else.
+    """
+    if not value:
+        first = today.replace(day=1)
+        return (first - dt.timedelta(days=1)).replace(day=1)
+    try:
+        return dt.datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 - a date, no time
+    except ValueError:
+        raise ValueError(f"month must look like 2026-10, not {value!r}") from None
+
+
+def month_bounds(*, tenant: Tenant, month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The month as an instant range [start, end) in the tenant's time zone."""
+    zone = ZoneInfo(tenant.time_zone)
+    start = dt.datetime.combine(month, dt.time(), tzinfo=zone)
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start, dt.datetime.combine(following, dt.time(), tzinfo=zone)
+
+
+def _decided(metric: str, now: dt.datetime) -> dict[str, Count]:
+    """Met and breached counts for one metric; a running clock past due counts as breached.
+
+    The sweep stamps ``breached_at`` within a minute, but the report must not depend on it
+    having run, so a running clock is also judged by its due time against ``now``.
+    """
+    mine = Q(clocks__metric=metric)
+    overdue = Q(clocks__met__isnull=True) & (
+        Q(clocks__breached_at__isnull=False) | Q(clocks__due_at__lt=now)
+    )
+    return {
+        f"{metric}_met": Count("clocks", filter=mine & Q(clocks__met=True)),
+        f"{metric}_breached": Count(
+            "clocks",
+            filter=mine & (Q(clocks__met=False) | overdue),
+        ),
+    }
+
+
+def sla_report_build(
+    *,
+    tenant: Tenant,
+    month: dt.date,
+    organisation: Organisation | None = None,
+    now: dt.datetime | None = None,
+) -> SLAReport:
+    """The report for ``month`` (first day), for one organisation or the whole tenant, as it
+    stands at ``now``. Caller holds the tenant scope. Runs three aggregate queries.
+    """
+    now = now or timezone.now()
+    start, end = month_bounds(tenant=tenant, month=month)
+    tickets = Ticket.objects.filter(received_at__gte=start, received_at__lt=end)
+    if organisation is not None:
+        tickets = tickets.filter(organisation=organisation)
+
+    rows: dict[int | None, ReportRow] = defaultdict(lambda: ReportRow(label=""))
+    by_category = tickets.values("organisation", "category").annotate(n=Count("id"))
+    for entry in by_category:
+        row = rows[entry["organisation"]]
+        row.received += entry["n"]
+        if entry["category"] == Category.QUESTION:
+            row.questions += entry["n"]
+        elif entry["category"] in (Category.INCIDENT, Category.PROBLEM):
+            row.incidents += entry["n"]
+        else:
+            row.other += entry["n"]
+
+    clocks = tickets.values("organisation").annotate(
+        solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED]), distinct=True),
+        **_decided(Metric.FIRST_RESPONSE, now),
+        **_decided(Metric.RESOLUTION, now),
+    )
+    for entry in clocks:
+        row = rows[entry["organisation"]]
+        row.solved = entry["solved"]
+        row.first_response_met = entry[f"{Metric.FIRST_RESPONSE}_met"]
+        row.first_response_breached = entry[f"{Metric.FIRST_RESPONSE}_breached"]
+        row.resolution_met = entry[f"{Metric.RESOLUTION}_met"]
+        row.resolution_breached = entry[f"{Metric.RESOLUTION}_breached"]
+
+    names = dict(
+        Organisation.objects.filter(pk__in=[k for k in rows if k]).values_list("pk", "name")
+    )
+    total = ReportRow(label=organisation.name if organisation else tenant.name)
+    ordered: list[ReportRow] = []
+    for key, row in rows.items():
+        row.label = names.get(key, "—") if key else "—"
+        total.add(row)
+        ordered.append(row)
+    ordered.sort(key=lambda r: r.label.lower())
+    return SLAReport(
+        tenant=tenant, month=month, organisation=organisation, total=total, rows=ordered
+    )
+
+
+def _report_recipients(organisation: Organisation, day: dt.date) -> list[Contact]:
+    """Who receives an organisation's report: its named contacts, else contacts who log in."""
+    contract = contract_for_organisation(organisation=organisation, day=day)
+    if contract is not None:
+        named = [n.contact for n in contract.named_contacts.select_related("contact")]
+        if named:
+            return named
+    return list(organisation.contacts.filter(user__isnull=False).order_by("pk"))
+
+
+def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None = None) -> int:
+    """E-mail ``month``'s report to every organisation whose plan includes monthly reports,
+    and the tenant-wide report to its managers. Returns how many mails were queued.
+
+    Exactly once per (month, organisation or tenant, recipient): the outbox key is unique, so
+    a rerun after a crash queues only what is missing. Caller holds the tenant scope.
+    """
+    from tickets.mail.models import OutboundKind
+    from tickets.mail.services import mail_enqueue
+
+    now = now or timezone.now()
+    today = timezone.localtime(now, ZoneInfo(tenant.time_zone)).date()
+    queued = 0
+    for organisation in Organisation.objects.order_by("pk"):
+        if not organisation_has_feature(organisation=organisation, key=MONTHLY_REPORTS, at=now):
+            continue
+        report = sla_report_build(tenant=tenant, month=month, organisation=organisation, now=now)
+        for contact in _report_recipients(organisation, today):
+            language = contact.language or organisation.language or tenant.default_language
+            with translation.override(language):
+                subject, body = _render_mail(report)
+            mail_enqueue(
+                tenant=tenant,
+                key=f"sla-report:{report.period_label}:org{organisation.pk}:contact{contact.pk}",
+                kind=OutboundKind.SLA_REPORT,
+                to=contact.email,
+                subject=subject,
+                body=body,
+            )
+            queued += 1
+    report = sla_report_build(tenant=tenant, month=month, now=now)
+    managers = Membership.objects.filter(role=Role.MANAGER).select_related("user")
+    for membership in managers.order_by("pk"):
+        user = membership.user
+        if not user.email:
+            continue
+        with translation.override(user.language or tenant.default_language):
+            subject, body = _render_mail(report)
+        mail_enqueue(
+            tenant=tenant,
+            key=f"sla-report:{report.period_label}:tenant:user{user.pk}",
+            kind=OutboundKind.SLA_REPORT,
+            to=user.email,
+            subject=subject,
+            body=body,
+        )
+        queued += 1
+    return queued
+
+
+def _render_mail(report: SLAReport) -> tuple[str, str]:
+    subject = _("SLA report %(month)s: %(name)s") % {
+        "month": report.period_label,
+        "name": report.total.label,
+    }
+    body = render_to_string("reports/mail.txt", {"report": report})
+    return subject, body
