@@ -50,6 +50,7 @@ def report_show(request: HttpRequest) -> HttpResponse:
             "error": error,
             "organisations": organisations,
             "selected": organisation,
+            "month_value": report.period_label if report else request.GET.get("month", "")[:7],
         },
         status=400 if error else 200,
     )
