@@ -73,3 +73,35 @@ def test_the_language_follows_the_user_then_the_tenant(cast: Cast) -> None:
     cast.customer.save()
     response = client_for(cast.customer, cast.tenant_a).get("/accounts/login/")
     assert response.headers["Content-Language"] == "sv"
+
+
+def test_a_user_has_a_different_role_in_each_tenant(cast: Cast) -> None:
+    with scope(tenant=cast.tenant_b):
+        Membership.objects.create(tenant=cast.tenant_b, user=cast.agent, role="manager")
+    a = api_client_for(cast.agent, cast.tenant_a).get("/api/v1/me/").json()
+    b = api_client_for(cast.agent, cast.tenant_b).get("/api/v1/me/").json()
+    assert (a["tenant"], a["role"]) == ("tenant-a", "agent")
+    assert (b["tenant"], b["role"]) == ("tenant-b", "manager")
+
+
+def test_a_custom_host_name_routes_to_its_tenant(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "support.example.com"]
+    from supportdesk.models import TenantHost
+
+    TenantHost.objects.create(tenant=cast.tenant_a, hostname="Support.Example.COM")
+    client = Client(HTTP_HOST="support.example.com")
+    client.force_login(cast.agent)
+    assert client.get("/api/v1/me/").json()["tenant"] == "tenant-a"
+
+
+def test_password_reset_mails_a_link_on_the_tenants_own_host(cast: Cast) -> None:
+    from django.core import mail
+
+    response = client_for(None, cast.tenant_a).post(
+        "/accounts/password-reset/", {"email": cast.agent.email}
+    )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "http://tenant-a.localhost/accounts/reset/" in mail.outbox[0].body
