@@ -20,7 +20,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.formats import date_format
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from contracts.models import Contact
 from sla.models import Priority
@@ -256,22 +256,22 @@ class ContractOverview:
 
 
 _WEEKDAY_LABELS = {
-    "mon": _lazy("Monday"),
-    "tue": _lazy("Tuesday"),
-    "wed": _lazy("Wednesday"),
-    "thu": _lazy("Thursday"),
-    "fri": _lazy("Friday"),
-    "sat": _lazy("Saturday"),
-    "sun": _lazy("Sunday"),
+    "mon": gettext_lazy("Monday"),
+    "tue": gettext_lazy("Tuesday"),
+    "wed": gettext_lazy("Wednesday"),
+    "thu": gettext_lazy("Thursday"),
+    "fri": gettext_lazy("Friday"),
+    "sat": gettext_lazy("Saturday"),
+    "sun": gettext_lazy("Sunday"),
 }
 
 WEEKDAY_KEYS = tuple(_WEEKDAY_LABELS)
 SPECIAL_DAYS_AHEAD = 60
 SPECIAL_DAY_NAMES = {
-    "holiday": _lazy("Public holiday"),
-    "eve": _lazy("Day before a public holiday"),
-    "closure": _lazy("Closed"),
-    "override": _lazy("Changed hours"),
+    "holiday": gettext_lazy("Public holiday"),
+    "eve": gettext_lazy("Day before a public holiday"),
+    "closure": gettext_lazy("Closed"),
+    "override": gettext_lazy("Changed hours"),
 }
 
 
