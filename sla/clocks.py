@@ -291,8 +291,7 @@ def clock_figures_many(
     due = np.full(n, np.nan)
     if ok.any():
         due[ok] = engine.add_many(last_start[ok], remaining[ok])
-    late = np.flatnonzero(~ok & has_segments)
-    for i in late:
+    for i in np.flatnonzero(~ok & has_segments).tolist():
         # Ran out in an earlier segment: find the crossing exactly.
         due[i] = _scalar_crossing(rows[i].segments, budgets[i], engine)
     used = np.where(running, before_last, closed_total)
@@ -300,7 +299,7 @@ def clock_figures_many(
     run_breach = running & (due < now_epoch)
     breached[run_breach] = due[run_breach]
     done_breach = ~running & (closed_total > budgets)
-    for i in np.flatnonzero(done_breach):
+    for i in np.flatnonzero(done_breach).tolist():
         breached[i] = _scalar_crossing(rows[i].segments, budgets[i], engine)
     met: list[bool | None] = [None] * n
     next_alert = np.full(n, np.nan)

@@ -15,7 +15,7 @@ from .calendar import BusinessCalendar
 from .models import Calendar, EscalationRule, Metric, Priority, SLAPolicy, TargetUnit
 from .services import TargetSpec
 
-EXAMPLE_CONFIG = {
+EXAMPLE_CONFIG: dict[str, Any] = {
     "timezone": "Europe/Stockholm",
     "week": {d: ["08:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
     "holidays": {"country": "SE", "categories": ["public"], "extra": [], "exclude": []},
@@ -98,7 +98,7 @@ class TargetGridForm(forms.Form):
     def cell(metric: str, priority: Priority | None) -> str:
         return f"{metric}-{priority.pk if priority else 'all'}"
 
-    def rows(self) -> list[tuple[Priority | None, list[tuple[str, list[Any]]]]]:
+    def rows(self) -> list[tuple[Priority | None, list[tuple[Any, list[Any]]]]]:
         """For the template: each priority with its metric cells' bound fields."""
         return [
             (

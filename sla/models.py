@@ -220,7 +220,8 @@ class SLATarget(TenantOwned):
         ) % {"n": self.amount}
 
     def effective_calendar(self) -> Calendar:
-        return self.calendar if self.calendar_id is not None else self.policy.calendar
+        """The target's own calendar, else its policy's."""
+        return self.calendar if self.calendar is not None else self.policy.calendar
 
     def budget(self, *, start: dt.datetime, engine: BusinessCalendar) -> dt.timedelta:
         """Business time the promise allows for a clock started at ``start``.

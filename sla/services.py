@@ -181,12 +181,16 @@ def _next_alert(item: _Derived, fired: set[tuple[str, int]]) -> dt.datetime | No
     return min(pending) if pending else None
 
 
-def sla_refresh(*, ticket: Ticket, now: dt.datetime | None = None) -> list[Clock]:
+def sla_refresh(
+    *, ticket: Ticket, now: dt.datetime | None = None, flush_notices: bool = True
+) -> list[Clock]:
     """Derive the ticket's clocks from its history, act once on every threshold now crossed,
     and store the nearest due time on the ticket.
 
     Precondition: inside a transaction, holding the ticket's row lock (or having just created
-    the ticket), within the tenant's scope. Returns the ticket's clocks.
+    the ticket), within the tenant's scope. Returns the ticket's clocks. ``flush_notices``
+    False leaves queued notices for the caller to batch (the sweep sends one mail per person
+    per run, not one per ticket).
     """
     now = now or timezone.now()
     derived, dropped = _derive(ticket, now)
@@ -209,7 +213,8 @@ def sla_refresh(*, ticket: Ticket, now: dt.datetime | None = None) -> list[Clock
     )
     if events:
         events_publish(events)
-        notices_flush_on_commit(tenant_id=ticket.tenant_id)
+        if flush_notices:
+            notices_flush_on_commit(tenant_id=ticket.tenant_id)
     return [d.clock for d in derived]
 
 
@@ -509,8 +514,10 @@ def sla_sweep(*, now: dt.datetime | None = None) -> int:
                     )
                     if ticket is None:
                         continue
-                    sla_refresh(ticket=ticket, now=now)
+                    sla_refresh(ticket=ticket, now=now, flush_notices=False)
                     done += 1
+            # One batch per tenant and run: each person gets one mail for all their tickets.
+            notices_flush_on_commit(tenant_id=tenant.pk)
     return done
 
 
@@ -603,7 +610,7 @@ def clocks_recompute_bulk(
         for row in rows:
             calendar = calendar_of[row[3]]
             entry = by_calendar.setdefault(calendar.pk, (calendar, [], []))
-            entry[1 + kind].append(row)
+            (entry[1] if kind == 0 else entry[2]).append(row)
     updates: list[tuple[Any, ...]] = []
     for calendar_id, (calendar, simple_rows, general_rows) in by_calendar.items():
         engine = _engine(calendar)

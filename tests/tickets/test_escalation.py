@@ -150,3 +150,28 @@ def test_a_ticket_paused_before_a_threshold_is_not_warned(
         traveller.move_to(at(2026, 3, 3, 9, 0))
         sla_sweep()
     assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_that_commits_ticket_by_ticket_still_sends_each_person_one_mail() -> None:
+    from django_scopes import scope
+
+    from tests.conftest import build_cast
+
+    from .conftest import build_desk
+
+    cast = build_cast()
+    build_desk(cast)
+    with scope(tenant=cast.tenant_a):
+        rule = EscalationRule.objects.create(
+            tenant=cast.tenant_a, name="Warn at 50", metric=Metric.FIRST_RESPONSE,
+            threshold_percent=50,
+        )  # fmt: skip
+        rule.notify_users.add(cast.manager)
+        with time_machine.travel(at(2026, 3, 2, 9, 0), tick=False) as traveller:
+            for i in range(3):
+                _new(cast, subject=f"Morning {i}")
+            traveller.move_to(at(2026, 3, 2, 11, 5))
+            assert sla_sweep() == 3
+    assert len(notice_mails()) == 1
+    assert notice_mails()[0].body.count("Morning") == 3

@@ -43,7 +43,7 @@ class QueueKeysetPagination(BasePagination):
 
     page_size = 50
 
-    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Ticket]:
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
         raw = request.query_params.get("page_size", "")
         size = int(raw) if raw.isdigit() else self.page_size
         page = queue_page(qs=queryset, cursor=request.query_params.get("cursor"), size=size)
@@ -115,7 +115,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @extend_schema(parameters=QUEUE_PARAMETERS, responses=QueueTicketSerializer(many=True))
     def list(self, request: Request) -> Response:
         """The queue: nearest due first, filtered."""
-        rows = self.paginate_queryset(self.get_queryset())
+        rows = self.paginate_queryset(self.get_queryset()) or []
         engines = queue_attach(rows)
         context = {"now": timezone.now(), "_engines": engines}
         data = QueueTicketSerializer(rows, many=True, context=context).data
