@@ -5,14 +5,32 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 app = Celery("supportdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["sla.reports"])
 
+# Beat only enqueues; every task it names is idempotent, so a late or repeated tick is harmless.
+# Run exactly one beat (docker-compose.yml does).
 app.conf.beat_schedule = {
-    # Only enqueues the idempotent sweep; the sweep does one index range scan.
+    # One index range scan over running clocks: warnings and breach notices, exactly once.
     "sla-sweep": {"task": "sla.tasks.sla_sweep_run", "schedule": 60.0},
+    # Fetch new mail from every active mailbox.
+    "mail-poll": {"task": "mail.mailboxes_poll", "schedule": 60.0},
+    # Re-send work a lost task left behind: mail stored but not processed, or not sent.
+    "mail-requeue-stuck": {"task": "mail.requeue_stuck", "schedule": 600.0},
+    # Contracts whose end date has passed become expired (they already count as expired).
+    "contracts-expire": {
+        "task": "contracts.contracts_expire_all",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    # Last month's SLA reports, on the first of the month in the morning (UTC).
+    "sla-reports-monthly": {
+        "task": "sla.reports_monthly_send",
+        "schedule": crontab(minute=0, hour=5, day_of_month="1"),
+    },
 }

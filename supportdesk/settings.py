@@ -180,6 +180,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_queue / "control"),
         "store_processed": False,
     }
+    # kombu does not create these, and a task enqueued on a fresh checkout would fail.
+    for _folder in ("queue", "processed", "control"):
+        (_queue / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -20,8 +20,6 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=f"0.0.0.0:{settings.SITE_PORT}")  # noqa: S104
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for folder in ("queue", "processed", "control"):
-            (settings.DATA_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
         python = sys.executable
         commands = [
             [python, "manage.py", "runserver", options["addr"]],
