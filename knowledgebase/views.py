@@ -51,7 +51,8 @@ def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
 def article_suggestions(request: HttpRequest) -> HttpResponse:
     """An HTML fragment of articles that may answer what is being typed (htmx or fetch)."""
     _tenant_or_404(request)
-    text = request.GET.get("q", "")[:300]
+    # ``subject`` when the portal's subject field asks as the customer types.
+    text = (request.GET.get("q") or request.GET.get("subject", ""))[:300]
     articles = article_suggest(
         articles=articles_for_reader(request=request), text=text, language=request.LANGUAGE_CODE
     )

@@ -181,3 +181,13 @@ def test_the_api_refuses_a_plan_of_another_tenant(kb: dict[str, Article], cast: 
     )
     assert response.status_code == 400
     assert "plans" in response.json()
+
+
+def test_the_filing_form_asks_for_suggestions_as_the_subject_is_typed(
+    kb: dict[str, Article], cast: Cast
+) -> None:
+    client = client_for(cast.customer, cast.tenant_a)
+    form = client.get("/portal/new/").content.decode()
+    assert 'hx-get="/kb/suggest/"' in form and 'id="kb-suggestions"' in form
+    fragment = client.get("/kb/suggest/", {"subject": "password reset"}).content.decode()
+    assert "Reset your password" in fragment
