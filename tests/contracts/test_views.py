@@ -357,3 +357,34 @@ def test_the_contract_list_filters_by_status(
     with django_assert_max_num_queries(10):  # type: ignore[operator]
         response = client.get(reverse("contracts:contract-list"), {"status": "suspended"})
     assert [c.organisation.name for c in response.context["page"]] == ["Org A"]
+
+
+def test_an_admin_gives_a_contact_a_portal_login_by_link(cast: Cast) -> None:
+    from contracts.models import Contact
+    from tickets.mail.models import OutboundEmail
+
+    with scope(tenant=cast.tenant_a):
+        contact = Contact.objects.create(
+            tenant=cast.tenant_a,
+            organisation=cast.org_a,
+            name="New Person",
+            email="new@orga.example.test",
+        )
+    client = client_for(cast.admin, cast.tenant_a)
+    page = client.get(f"/manage/contacts/{contact.pk}/edit/").content.decode()
+    assert "no portal login yet" in page
+    assert client.post(f"/manage/contacts/{contact.pk}/invite/").status_code == 302
+    with scope(tenant=cast.tenant_a):
+        contact.refresh_from_db()
+        links = OutboundEmail.objects.filter(kind="login_link", to_address=contact.email)
+        assert contact.user is not None
+        assert links.count() == 1
+    assert (
+        "has a portal login" in client.get(f"/manage/contacts/{contact.pk}/edit/").content.decode()
+    )
+
+
+def test_only_admins_invite_contacts(cast: Cast) -> None:
+    url = f"/manage/contacts/{cast.customer_contact.pk}/invite/"
+    assert client_for(cast.agent, cast.tenant_a).post(url).status_code == 404
+    assert client_for(cast.admin, cast.tenant_a).get(url).status_code == 405
