@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from supportdesk.services import audit_record, audit_snapshot
 from tickets.choices import Category, Channel
 
 from .models import (
@@ -345,39 +346,51 @@ def _event(
 
 
 @transaction.atomic
-def organisation_save(*, organisation: Organisation) -> Organisation:
-    """Validate and store a new or changed organisation.
+def organisation_save(*, organisation: Organisation, actor: User | None = None) -> Organisation:
+    """Validate and store a new or changed organisation; the change is audited.
 
     Account manager, CSM, service owner and project manager must be staff of the tenant.
     """
     _validated(organisation)
+    before = audit_snapshot(organisation)
     _save_or_conflict(organisation)
+    audit_record(instance=organisation, actor=actor, before=before)
     return organisation
 
 
 @transaction.atomic
-def contact_save(*, contact: Contact) -> Contact:
-    """Validate and store a new or changed contact (e-mail unique per tenant)."""
+def contact_save(*, contact: Contact, actor: User | None = None) -> Contact:
+    """Validate and store a new or changed contact (e-mail unique per tenant); audited."""
     contact.email = contact.email.strip()
     _validated(contact)
+    before = audit_snapshot(contact)
     _save_or_conflict(contact)
+    audit_record(instance=contact, actor=actor, before=before)
     return contact
 
 
 @transaction.atomic
-def feature_save(*, feature: Feature) -> Feature:
-    """Validate and store a line of the tenant's feature matrix."""
+def feature_save(*, feature: Feature, actor: User | None = None) -> Feature:
+    """Validate and store a line of the tenant's feature matrix; audited."""
     _validated(feature)
+    before = audit_snapshot(feature)
     _save_or_conflict(feature)
+    audit_record(instance=feature, actor=actor, before=before)
     return feature
 
 
 @transaction.atomic
-def plan_save(*, plan: SupportPlan, features: Mapping[str, str] | None = None) -> SupportPlan:
+def plan_save(
+    *,
+    plan: SupportPlan,
+    features: Mapping[str, str] | None = None,
+    actor: User | None = None,
+) -> SupportPlan:
     """Validate and store a plan and, when ``features`` is given, its feature matrix.
 
     ``features`` maps feature keys to an optional label ("" = simply included); it replaces
-    the plan's matrix. Unknown keys are refused and nothing is saved.
+    the plan's matrix. Unknown keys are refused and nothing is saved. The change, matrix
+    included, is audited.
     """
     _validated(plan)
     if plan.is_fallback and plan.pk is not None and plan.contracts.exists():
@@ -397,6 +410,8 @@ def plan_save(*, plan: SupportPlan, features: Mapping[str, str] | None = None) -
             raise ValidationError(
                 {"features": _("Unknown features: %(keys)s.") % {"keys": ", ".join(unknown)}}
             )
+    before = audit_snapshot(plan)
+    matrix_before = _matrix(plan)
     _save_or_conflict(plan)
     if features is not None:
         PlanFeature.objects.filter(plan=plan).exclude(feature__key__in=list(features)).delete()
@@ -407,7 +422,18 @@ def plan_save(*, plan: SupportPlan, features: Mapping[str, str] | None = None) -
                 feature=known[key],
                 defaults={"value": (value or "").strip()[:100]},
             )
+    matrix_after = _matrix(plan)
+    extra = {"features": [matrix_before, matrix_after]} if matrix_after != matrix_before else {}
+    audit_record(instance=plan, actor=actor, before=before, extra=extra)
     return plan
+
+
+def _matrix(plan: SupportPlan) -> dict[str, str]:
+    """The plan's feature matrix as {key: label}, for the audit trail."""
+    if plan.pk is None:
+        return {}
+    rows = PlanFeature.objects.filter(plan=plan).values_list("feature__key", "value")
+    return dict(sorted(rows))
 
 
 def _current_other(contract: Contract) -> Contract | None:

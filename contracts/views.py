@@ -122,7 +122,9 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            organisation = services.organisation_save(organisation=form.instance)
+            organisation = services.organisation_save(
+                organisation=form.instance, actor=_actor(request)
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -158,7 +160,7 @@ def organisation_edit(request: HttpRequest, organisation_id: int) -> HttpRespons
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.organisation_save(organisation=form.instance)
+            services.organisation_save(organisation=form.instance, actor=_actor(request))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -200,7 +202,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            contact = services.contact_save(contact=form.instance)
+            contact = services.contact_save(contact=form.instance, actor=_actor(request))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -233,7 +235,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     form = ContactForm(request.POST or None, instance=contact, tenant=_req(request).tenant)
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_save(contact=form.instance)
+            services.contact_save(contact=form.instance, actor=_actor(request))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -251,7 +253,7 @@ def feature_list(request: HttpRequest) -> HttpResponse:
     form = FeatureForm(request.POST or None, instance=Feature(tenant=tenant))
     if request.method == "POST" and form.is_valid():
         try:
-            services.feature_save(feature=form.instance)
+            services.feature_save(feature=form.instance, actor=_actor(request))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -267,7 +269,7 @@ def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
     form = FeatureForm(request.POST or None, instance=feature)
     if request.method == "POST" and form.is_valid():
         try:
-            services.feature_save(feature=form.instance)
+            services.feature_save(feature=form.instance, actor=_actor(request))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -301,7 +303,9 @@ def _plan_form_view(request: HttpRequest, plan: SupportPlan) -> HttpResponse:
     form = PlanForm(request.POST or None, instance=plan, tenant=_req(request).tenant)
     if request.method == "POST" and form.is_valid():
         try:
-            services.plan_save(plan=form.instance, features=form.feature_matrix())
+            services.plan_save(
+                plan=form.instance, features=form.feature_matrix(), actor=_actor(request)
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from contracts.models import Contact, SupportPlan
 from contracts.services import contact_has_feature, plan_for_contact
+from supportdesk.models import AuditAction
+from supportdesk.services import audit_record, audit_snapshot
 
 from .managers import ArticleQuerySet
 from .models import Article, Visibility
@@ -62,11 +64,18 @@ def article_save(
     if article.author_id is None and author is not None:
         article.author = author
     article.full_clean(exclude=["plans"])
+    before = audit_snapshot(article)
+    plans_before = sorted(article.plans.values_list("pk", flat=True)) if article.pk else []
     article.save()
     article.plans.set(list(plans) if article.visibility == Visibility.PLANS else [])
+    plans_after = sorted(article.plans.values_list("pk", flat=True))
+    extra = {"plans": [plans_before, plans_after]} if plans_after != plans_before else {}
+    # updated_at moves on every save; it is not a change worth a line of its own.
+    audit_record(instance=article, actor=author, before=before, extra=extra, ignore=("updated_at",))
     return article
 
 
 @transaction.atomic
-def article_delete(*, article: Article) -> None:
+def article_delete(*, article: Article, actor: Any = None) -> None:
+    audit_record(instance=article, actor=actor, before=None, action=AuditAction.DELETED)
     article.delete()

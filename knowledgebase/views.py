@@ -93,6 +93,6 @@ def article_edit(request: HttpRequest, article_id: int | None = None) -> HttpRes
 @agent_required
 @require_http_methods(["POST"])
 def article_remove(request: HttpRequest, article_id: int) -> HttpResponse:
-    article_delete(article=get_article_for_editor(request, article_id))
+    article_delete(article=get_article_for_editor(request, article_id), actor=request.user)
     messages.success(request, _("Article deleted."))
     return redirect("knowledgebase:manage-list")

@@ -185,3 +185,42 @@ class ApiToken(models.Model):
             tenant=tenant, user=user, name=name, key_hash=_hash_token(key), prefix=key[:8]
         )
         return token, key
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    DELETED = "deleted", _("Deleted")
+
+
+class AuditEvent(TenantOwned):
+    """Who changed which configuration row, when, and what changed (field: [old, new]).
+
+    Written by the services in the same transaction as the change; nothing updates or
+    deletes these rows. Tickets and contracts keep their own, richer timelines.
+    """
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=AuditAction.choices)
+    object_type = models.CharField(_("kind of object"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=40)
+    object_repr = models.CharField(_("object"), max_length=200)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-at"], name="audit_recent"),
+            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"

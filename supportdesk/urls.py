@@ -23,6 +23,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("manage/", views.manage_index, name="manage-index"),
+    path("manage/audit/", views.audit_list, name="audit-list"),
     path("language/", views.language_set, name="language-set"),
     path("account/tokens/", views.token_list, name="token-list"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .access import admin_required, member_required
-from .models import ApiToken, Language
+from .models import ApiToken, AuditEvent, Language
 from .tenancy import all_tenants
 
 
@@ -123,6 +123,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("API tokens"),
                 gettext_lazy("Keys for scripts and integrations"),
             ),
+            (
+                "audit-list",
+                gettext_lazy("Audit trail"),
+                gettext_lazy("Who changed which setting, and when"),
+            ),
         ],
     ),
 ]
@@ -139,6 +144,21 @@ def manage_index(request: HttpRequest) -> HttpResponse:
         if present:
             sections.append((title, present))
     return render(request, "manage_index.html", {"sections": sections})
+
+
+@admin_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """The latest configuration changes: who changed what, when, from what to what."""
+    events = AuditEvent.objects.select_related("actor")
+    kind = request.GET.get("type", "")
+    if kind:
+        events = events.filter(object_type=kind)
+    kinds = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+    return render(
+        request,
+        "audit_list.html",
+        {"events": events[:200], "kinds": sorted(kinds), "kind": kind},
+    )
 
 
 def tenant_index(request: HttpRequest) -> HttpResponse:

@@ -112,7 +112,7 @@ class OrganisationViewSet(
         return Organisation.objects.filter(tenant=_tenant(self.request))
 
     def save_instance(self, instance: Organisation, data: dict[str, Any]) -> Organisation:
-        return services.organisation_save(organisation=instance)
+        return services.organisation_save(organisation=instance, actor=self.request.user)
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -144,7 +144,7 @@ class ContactViewSet(
         return Contact.objects.filter(tenant=_tenant(self.request))
 
     def save_instance(self, instance: Contact, data: dict[str, Any]) -> Contact:
-        return services.contact_save(contact=instance)
+        return services.contact_save(contact=instance, actor=self.request.user)
 
 
 class FeatureViewSet(
@@ -166,7 +166,7 @@ class FeatureViewSet(
         return Feature.objects.filter(tenant=_tenant(self.request))
 
     def save_instance(self, instance: Feature, data: dict[str, Any]) -> Feature:
-        return services.feature_save(feature=instance)
+        return services.feature_save(feature=instance, actor=self.request.user)
 
 
 class SupportPlanViewSet(
@@ -195,7 +195,7 @@ class SupportPlanViewSet(
     def save_instance(self, instance: SupportPlan, data: dict[str, Any]) -> SupportPlan:
         cells = data.get("plan_features")
         matrix = None if cells is None else {c["feature"]["key"]: c["value"] for c in cells}
-        services.plan_save(plan=instance, features=matrix)
+        services.plan_save(plan=instance, features=matrix, actor=self.request.user)
         return self.get_queryset().get(pk=instance.pk)
 
 

@@ -52,7 +52,7 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
             )
 
     def perform_destroy(self, instance: Article) -> None:
-        article_delete(article=instance)
+        article_delete(article=instance, actor=self.request.user)
 
 
 class IsTenantMember(permissions.BasePermission):
