@@ -69,6 +69,12 @@ def _channel_label(channel: str) -> str:
     return str(Channel(channel).label)
 
 
+def _channel_in_sentence(channel: str) -> str:
+    """The channel's name inside a sentence: "by phone", but "by API", not "by api"."""
+    label = _channel_label(channel)
+    return label if label.isupper() else label.lower()
+
+
 def _category_label(category: str) -> str:
     return str(Category(category).label)
 
@@ -224,7 +230,7 @@ def entitlement_check(
     if not plan.allows_channel(channel):
         refusals.append(
             _("The %(plan)s plan does not include support by %(channel)s.")
-            % {"plan": plan.name, "channel": _channel_label(channel).lower()}
+            % {"plan": plan.name, "channel": _channel_in_sentence(channel)}
         )
     if contract is not None and (plan.named_contacts_only or plan.training_required):
         is_named = NamedContact.objects.filter(contract=contract, contact=contact).exists()

@@ -192,9 +192,13 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    """Staff create API tokens for scripts; the key is shown once."""
+    """Staff and customers create API tokens for scripts; the key is shown once.
+
+    A customer's token reaches only the customer API (/api/v1/portal/...), and filing by
+    API still needs a plan that includes the API channel.
+    """
     req: Any = request
-    if req.membership is None:
+    if req.membership is None and req.contact is None:
         raise Http404
     new_key = None
     user: Any = request.user

@@ -37,8 +37,9 @@ def test_a_revoked_token_stops_working(cast: Cast) -> None:
     assert api.get("/api/v1/me/").status_code == 401
 
 
-def test_a_customer_has_no_token_page(cast: Cast) -> None:
-    assert client_for(cast.customer, cast.tenant_a).get("/account/tokens/").status_code == 404
+def test_a_customer_gets_a_token_but_a_stranger_has_no_token_page(cast: Cast) -> None:
+    assert client_for(cast.customer, cast.tenant_a).get("/account/tokens/").status_code == 200
+    assert client_for(cast.agent_b, cast.tenant_a).get("/account/tokens/").status_code == 404
 
 
 def test_the_tenant_list_is_hidden_in_production(db: None) -> None:

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from .views import PortalTicketViewSet
+
+router = SimpleRouter()
+router.register("portal/tickets", PortalTicketViewSet, basename="api-portal-ticket")
+
+urlpatterns = router.urls

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from sla.models import Priority
+from tickets.choices import Category
+from tickets.models import Message, Ticket
+
+
+class PortalTicketSerializer(serializers.ModelSerializer[Ticket]):
+    priority = serializers.CharField(source="priority.key", allow_null=True, default=None)
+    requester = serializers.CharField(source="requester.name")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "status",
+            "status_label",
+            "category",
+            "priority",
+            "channel",
+            "requester",
+            "received_at",
+            "next_due_at",
+        ]
+
+
+class PortalMessageSerializer(serializers.ModelSerializer[Message]):
+    author = serializers.CharField(source="author_name")
+
+    class Meta:
+        model = Message
+        fields = ["id", "author", "body", "created_at"]
+
+
+class PortalTicketDetailSerializer(PortalTicketSerializer):
+    description = serializers.CharField()
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    resolution_due = serializers.DateTimeField(allow_null=True)
+    messages = serializers.SerializerMethodField()
+
+    class Meta(PortalTicketSerializer.Meta):
+        fields = [
+            *PortalTicketSerializer.Meta.fields,
+            "description",
+            "first_response_due",
+            "resolution_due",
+            "messages",
+        ]
+
+    def get_messages(self, ticket: Ticket) -> list[dict[str, Any]]:
+        public = ticket.messages.filter(is_public=True).select_related("author", "author_contact")
+        return PortalMessageSerializer(public.order_by("created_at", "id"), many=True).data  # type: ignore[return-value]
+
+
+class PortalTicketCreateSerializer(serializers.Serializer[Any]):
+    subject = serializers.CharField(max_length=300)
+    description = serializers.CharField()
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.QUESTION)
+    priority = serializers.CharField(
+        required=False, allow_blank=True, help_text="The tenant's priority key, e.g. P2."
+    )
+    accepted_billable = serializers.BooleanField(
+        default=False, help_text="Accept the charge when the request is billable."
+    )
+
+    def validate_priority(self, value: str) -> Priority | None:
+        if not value:
+            return None
+        priority = Priority.objects.filter(key=value).first()
+        if priority is None:
+            raise serializers.ValidationError(f"Unknown priority {value!r}.")
+        return priority
+
+
+class PortalReplySerializer(serializers.Serializer[Any]):
+    body = serializers.CharField()

@@ -1,0 +1,123 @@
+"""The customer API: a contact files and follows tickets from a script (channel "API").
+
+The token decides the tenant and the contact; the entitlement check decides, as in the
+portal, whether the plan allows the API channel and the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tickets.choices import Channel
+from tickets.services import AcceptanceRequired, TicketRefused, ticket_create, ticket_reply
+
+from ..access import tickets_for_contact
+from .serializers import (
+    PortalMessageSerializer,
+    PortalReplySerializer,
+    PortalTicketCreateSerializer,
+    PortalTicketDetailSerializer,
+    PortalTicketSerializer,
+)
+
+Refusal = inline_serializer(
+    "Refusal",
+    {
+        "detail": serializers.CharField(),
+        "reasons": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class IsTenantContact(permissions.BasePermission):
+    """A customer contact of the request's tenant (token or session)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        req = request._request
+        if req.tenant is None or not request.user.is_authenticated:
+            return False  # DRF answers 401 and asks for credentials
+        if req.contact is None:
+            raise NotFound  # staff or strangers: the same answer as "does not exist"
+        return True
+
+
+class Newest(CursorPagination):
+    ordering = ("-received_at", "-id")
+    page_size = 25
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+
+class PortalTicketViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):  # type: ignore[type-arg]
+    """Tickets the contact may see: their own, and their organisation's for named contacts."""
+
+    permission_classes = [IsTenantContact]
+    pagination_class = Newest
+    lookup_url_kwarg = "ticket_id"
+
+    def get_queryset(self) -> Any:
+        return tickets_for_contact(self.request._request).select_related("priority", "requester")
+
+    def get_serializer_class(self) -> Any:
+        return PortalTicketDetailSerializer if self.action == "retrieve" else PortalTicketSerializer
+
+    @extend_schema(
+        request=PortalTicketCreateSerializer,
+        responses={201: PortalTicketDetailSerializer, 400: Refusal, 403: Refusal},
+    )
+    def create(self, request: Request) -> Response:
+        """File a ticket. Refused (403) with the reasons when the contract does not allow it;
+        a billable request needs ``accepted_billable: true`` (400 otherwise)."""
+        data = PortalTicketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        req: Any = request._request
+        try:
+            ticket = ticket_create(
+                tenant=req.tenant,
+                requester=req.contact,
+                subject=data.validated_data["subject"],
+                description=data.validated_data["description"],
+                channel=Channel.API,
+                category=data.validated_data["category"],
+                priority=data.validated_data.get("priority"),
+                actor=None,
+                accepted_billable=data.validated_data["accepted_billable"],
+            )
+        except AcceptanceRequired as exc:
+            return Response(
+                {"detail": "This request is billable; send accepted_billable: true to file it.",
+                 "reasons": exc.entitlement.reasons},
+                status=status.HTTP_400_BAD_REQUEST,
+            )  # fmt: skip
+        except TicketRefused as exc:
+            return Response(
+                {"detail": "This request cannot be filed.", "reasons": exc.entitlement.reasons},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        return Response(PortalTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PortalReplySerializer, responses={201: PortalMessageSerializer})
+    @action(detail=True, methods=["post"])
+    def replies(self, request: Request, ticket_id: int) -> Response:
+        """Add a reply to the ticket, as the customer."""
+        ticket = self.get_object()
+        data = PortalReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = ticket_reply(
+            ticket=ticket,
+            body=data.validated_data["body"],
+            public=True,
+            channel=Channel.API,
+            author_contact=request._request.contact,  # type: ignore[attr-defined]
+        )
+        return Response(PortalMessageSerializer(message).data, status=status.HTTP_201_CREATED)
