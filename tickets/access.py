@@ -1,4 +1,8 @@
-"""Fetching tickets per role: "not yours" and "does not exist" are the same 404."""
+"""Fetching tickets for staff: "not yours" and "does not exist" are the same 404.
+
+The customer side's helpers (``get_ticket_for_contact`` and friends) live in
+``tickets/portal/access.py`` beside the portal views that use them.
+"""
 
 from __future__ import annotations
 
@@ -18,23 +22,6 @@ def get_ticket_for_agent(request: HttpRequest, ticket_id: int) -> Ticket:
         Ticket.objects.select_related(
             "requester", "organisation", "priority", "assignee", "sla_policy", "tenant"
         )
-        .filter(tenant=req.tenant, pk=ticket_id)
-        .first()
-    )
-    if ticket is None:
-        raise Http404
-    return ticket
-
-
-def get_ticket_for_contact(request: HttpRequest, ticket_id: int) -> Ticket:
-    """A ticket the logged-in customer may see (own, copied, or their organisation's as a
-    named contact)."""
-    req: Any = request
-    if req.contact is None:
-        raise Http404
-    ticket = (
-        Ticket.objects.for_contact(req.contact)
-        .select_related("requester", "organisation", "priority")
         .filter(tenant=req.tenant, pk=ticket_id)
         .first()
     )
