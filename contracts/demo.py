@@ -319,7 +319,7 @@ def _synerity(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _name(contract, named)
     return [
         ("customer", _portal_user(customer, "synerity-customer")),
-        ("customer", _portal_user(named, "synerity-named")),
+        ("named", _portal_user(named, "synerity-named")),
     ]
 
 
@@ -471,7 +471,7 @@ def _stratsys(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _contact(tenant, lindqvist, "Hugo Lindqvist", "hugo@lindqvistbygg.example.se")
     return [
         ("customer", _portal_user(customer, "stratsys-customer")),
-        ("customer", _portal_user(named, "stratsys-named")),
+        ("named", _portal_user(named, "stratsys-named")),
     ]
 
 
@@ -589,7 +589,7 @@ def _softone(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     )
     return [
         ("customer", _portal_user(customer, "softone-customer")),
-        ("customer", _portal_user(named, "softone-named")),
+        ("named", _portal_user(named, "softone-named")),
     ]
 
 
@@ -658,7 +658,7 @@ def _itsl(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _name(contract, named)
     return [
         ("customer", _portal_user(customer, "itsl-customer")),
-        ("customer", _portal_user(named, "itsl-named")),
+        ("named", _portal_user(named, "itsl-named")),
     ]
 
 
@@ -745,7 +745,7 @@ def _syneton(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _name(contract, named)
     return [
         ("customer", _portal_user(customer, "syneton-customer")),
-        ("customer", _portal_user(named, "syneton-named")),
+        ("named", _portal_user(named, "syneton-named")),
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 from django_scopes import scope
 
 from supportdesk.models import Membership, Role, Tenant, User
@@ -74,7 +75,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         logins: list[tuple[str, str, str]] = []
         for spec in TENANTS:
-            with transaction.atomic():
+            # Texts stored with the data (entitlement reasons on tickets, event details) are
+            # written in the tenant's language, as its own staff and customers would.
+            with transaction.atomic(), translation.override(spec["language"]):
                 tenant, _created = Tenant.objects.update_or_create(
                     slug=spec["slug"],
                     defaults={
