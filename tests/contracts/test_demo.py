@@ -25,7 +25,7 @@ def tenants(db: None) -> dict[str, Tenant]:
                 Membership.objects.create(tenant=tenant, user=user, role=role)
             with transaction.atomic():
                 logins = demo.load(tenant)
-            assert logins == [("customer", f"{slug}-customer"), ("customer", f"{slug}-named")]
+            assert logins == [("customer", f"{slug}-customer"), ("named", f"{slug}-named")]
         result[slug] = tenant
     return result
 
