@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required
+from supportdesk.forms import add_service_errors, form_save
 from supportdesk.models import User
 
 from . import services
@@ -67,17 +67,6 @@ def _actor(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def add_service_errors(form: BaseForm, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form; unknown fields become form-wide errors."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target if target != NON_FIELD_ERRORS else None, error)
-    else:
-        form.add_error(None, exc)
-
-
 def _page(request: HttpRequest, queryset: Any) -> Any:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -120,16 +109,14 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     form = OrganisationForm(
         request.POST or None, instance=Organisation(tenant=tenant), tenant=tenant
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            organisation = services.organisation_save(
-                organisation=form.instance, actor=_actor(request)
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Organisation created."))
-            return redirect("contracts:organisation-detail", organisation_id=organisation.pk)
+    organisation = form_save(
+        request,
+        form,
+        lambda: services.organisation_save(organisation=form.instance, actor=_actor(request)),
+    )
+    if organisation is not None:
+        messages.success(request, _("Organisation created."))
+        return redirect("contracts:organisation-detail", organisation_id=organisation.pk)
     return render(request, "contracts/organisation_form.html", {"form": form})
 
 
@@ -158,14 +145,14 @@ def organisation_edit(request: HttpRequest, organisation_id: int) -> HttpRespons
     form = OrganisationForm(
         request.POST or None, instance=organisation, tenant=_req(request).tenant
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.organisation_save(organisation=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Organisation saved."))
-            return redirect("contracts:organisation-detail", organisation_id=organisation.pk)
+    saved = form_save(
+        request,
+        form,
+        lambda: services.organisation_save(organisation=form.instance, actor=_actor(request)),
+    )
+    if saved is not None:
+        messages.success(request, _("Organisation saved."))
+        return redirect("contracts:organisation-detail", organisation_id=organisation.pk)
     return render(
         request, "contracts/organisation_form.html", {"form": form, "organisation": organisation}
     )
@@ -200,18 +187,16 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     form = ContactForm(
         request.POST or None, instance=Contact(tenant=tenant), tenant=tenant, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            contact = services.contact_save(contact=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Contact created."))
-            if contact.organisation_id:
-                return redirect(
-                    "contracts:organisation-detail", organisation_id=contact.organisation_id
-                )
-            return redirect("contracts:contact-list")
+    contact = form_save(
+        request, form, lambda: services.contact_save(contact=form.instance, actor=_actor(request))
+    )
+    if contact is not None:
+        messages.success(request, _("Contact created."))
+        if contact.organisation_id:
+            return redirect(
+                "contracts:organisation-detail", organisation_id=contact.organisation_id
+            )
+        return redirect("contracts:contact-list")
     return render(request, "contracts/contact_form.html", {"form": form})
 
 
@@ -233,14 +218,12 @@ def contact_invite(request: HttpRequest, contact_id: int) -> HttpResponse:
 def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_contact_for_admin(request, contact_id)
     form = ContactForm(request.POST or None, instance=contact, tenant=_req(request).tenant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_save(contact=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Contact saved."))
-            return redirect("contracts:contact-list")
+    saved = form_save(
+        request, form, lambda: services.contact_save(contact=form.instance, actor=_actor(request))
+    )
+    if saved is not None:
+        messages.success(request, _("Contact saved."))
+        return redirect("contracts:contact-list")
     return render(request, "contracts/contact_form.html", {"form": form, "contact": contact})
 
 
@@ -251,14 +234,12 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
 def feature_list(request: HttpRequest) -> HttpResponse:
     tenant = _req(request).tenant
     form = FeatureForm(request.POST or None, instance=Feature(tenant=tenant))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.feature_save(feature=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Feature added."))
-            return redirect("contracts:feature-list")
+    saved = form_save(
+        request, form, lambda: services.feature_save(feature=form.instance, actor=_actor(request))
+    )
+    if saved is not None:
+        messages.success(request, _("Feature added."))
+        return redirect("contracts:feature-list")
     features = Feature.objects.filter(tenant=tenant)
     return render(request, "contracts/feature_list.html", {"form": form, "features": features})
 
@@ -267,14 +248,12 @@ def feature_list(request: HttpRequest) -> HttpResponse:
 def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
     feature = get_feature_for_admin(request, feature_id)
     form = FeatureForm(request.POST or None, instance=feature)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.feature_save(feature=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Feature saved."))
-            return redirect("contracts:feature-list")
+    saved = form_save(
+        request, form, lambda: services.feature_save(feature=form.instance, actor=_actor(request))
+    )
+    if saved is not None:
+        messages.success(request, _("Feature saved."))
+        return redirect("contracts:feature-list")
     return render(request, "contracts/feature_form.html", {"form": form, "feature": feature})
 
 
@@ -301,16 +280,16 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 def _plan_form_view(request: HttpRequest, plan: SupportPlan) -> HttpResponse:
     form = PlanForm(request.POST or None, instance=plan, tenant=_req(request).tenant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.plan_save(
-                plan=form.instance, features=form.feature_matrix(), actor=_actor(request)
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Plan saved."))
-            return redirect("contracts:plan-list")
+    saved = form_save(
+        request,
+        form,
+        lambda: services.plan_save(
+            plan=form.instance, features=form.feature_matrix(), actor=_actor(request)
+        ),
+    )
+    if saved is not None:
+        messages.success(request, _("Plan saved."))
+        return redirect("contracts:plan-list")
     return render(request, "contracts/plan_form.html", {"form": form, "plan": plan})
 
 
@@ -356,14 +335,12 @@ def contract_create(request: HttpRequest) -> HttpResponse:
     form = ContractForm(
         request.POST or None, instance=Contract(tenant=tenant), tenant=tenant, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            contract = services.contract_save(contract=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Contract created."))
-            return redirect("contracts:contract-detail", contract_id=contract.pk)
+    contract = form_save(
+        request, form, lambda: services.contract_save(contract=form.instance, actor=_actor(request))
+    )
+    if contract is not None:
+        messages.success(request, _("Contract created."))
+        return redirect("contracts:contract-detail", contract_id=contract.pk)
     return render(request, "contracts/contract_form.html", {"form": form})
 
 
@@ -391,14 +368,12 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
 def contract_edit(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     form = ContractForm(request.POST or None, instance=contract, tenant=_req(request).tenant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contract_save(contract=form.instance, actor=_actor(request))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Contract saved."))
-            return redirect("contracts:contract-detail", contract_id=contract.pk)
+    saved = form_save(
+        request, form, lambda: services.contract_save(contract=form.instance, actor=_actor(request))
+    )
+    if saved is not None:
+        messages.success(request, _("Contract saved."))
+        return redirect("contracts:contract-detail", contract_id=contract.pk)
     return render(request, "contracts/contract_form.html", {"form": form, "contract": contract})
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from supportdesk.access import agent_required
+from supportdesk.forms import form_save
 
 from .access import get_article_for_editor, get_article_for_reader
 from .forms import ArticleForm
@@ -75,18 +75,16 @@ def article_edit(request: HttpRequest, article_id: int | None = None) -> HttpRes
         else Article(tenant=request.tenant)  # type: ignore[attr-defined]
     )
     form = ArticleForm(request.POST or None, instance=article)
-    if request.method == "POST" and form.is_valid():
-        try:
-            article_save(
-                article=form.save(commit=False),
-                plans=form.cleaned_data["plans"],
-                author=request.user,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Article saved."))
-            return redirect("knowledgebase:manage-list")
+    saved = form_save(
+        request,
+        form,
+        lambda: article_save(
+            article=form.save(commit=False), plans=form.cleaned_data["plans"], author=request.user
+        ),
+    )
+    if saved is not None:
+        messages.success(request, _("Article saved."))
+        return redirect("knowledgebase:manage-list")
     return render(request, "knowledgebase/manage_edit.html", {"form": form, "article": article})
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required
+from supportdesk.forms import form_save
 
 from . import services
 from .access import get_mailbox_for_admin
@@ -19,30 +19,14 @@ from .models import InboundEmail, Mailbox, OutboundEmail, OutboundStatus
 RECENT = 20
 
 
-def _service_errors(form: MailboxForm, exc: ValidationError) -> None:
-    """A service's ValidationError on the form; unknown fields become form-wide errors."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-        for error in errors:
-            form.add_error(target, error)
-
-
 @admin_required
 def mailbox_list(request: HttpRequest) -> HttpResponse:
     """The tenant's mailboxes, a form to add one, and the latest mail in and failed mail out."""
     tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     form = MailboxForm(request.POST or None, instance=Mailbox(tenant=tenant))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.mailbox_save(mailbox=form.instance)
-        except ValidationError as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, _("Mailbox added."))
-            return redirect("mail:mailbox-list")
+    if form_save(request, form, lambda: services.mailbox_save(mailbox=form.instance)) is not None:
+        messages.success(request, _("Mailbox added."))
+        return redirect("mail:mailbox-list")
     context = {
         "form": form,
         "mailboxes": Mailbox.objects.all(),
@@ -58,14 +42,9 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
 def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = get_mailbox_for_admin(request, mailbox_id)
     form = MailboxForm(request.POST or None, instance=mailbox)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.mailbox_save(mailbox=form.instance)
-        except ValidationError as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, _("Mailbox saved."))
-            return redirect("mail:mailbox-list")
+    if form_save(request, form, lambda: services.mailbox_save(mailbox=form.instance)) is not None:
+        messages.success(request, _("Mailbox saved."))
+        return redirect("mail:mailbox-list")
     return render(request, "mail/manage/mailbox_form.html", {"form": form, "mailbox": mailbox})
 
 

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             inbound, created = email_ingest(tenant=tenant, raw=raw)
             if created:
                 inbound = email_process(inbound_id=inbound.pk) or inbound
-        ticket = f" {inbound.ticket.reference}" if inbound.ticket_id else ""
+        ticket = f" {inbound.ticket.reference}" if inbound.ticket is not None else ""
         state = inbound.get_outcome_display() if inbound.outcome else inbound.get_status_display()
         prefix = "" if created else "Already received before. "
         self.stdout.write(f"{prefix}{state}{ticket}")
