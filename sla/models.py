@@ -18,7 +18,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from supportdesk.models import TenantOwned
+from supportdesk.models import Tenant, TenantOwned
 from tickets.choices import SupportLine
 
 if TYPE_CHECKING:
@@ -319,6 +319,13 @@ class Clock(TenantOwned):
     # No single-column indexes on these keys: the composite ones below (all leading with the
     # tenant, as every scoped query does) serve the lookups, and each extra index would be
     # rewritten for every clock a calendar edit recomputes.
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("tenant"),
+        db_index=False,
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket",
         on_delete=models.CASCADE,

@@ -279,25 +279,38 @@ def queue_rows(
     from django.utils.formats import date_format
 
     engines = queue_attach(page.rows, users=choices.agent_users, engines=choices.engines)
+    # Labels translated once per page, not once per row: each lookup of a lazy choice label
+    # goes through gettext, and a page has 50-200 rows.
+    categories = {value: str(label) for value, label in Category.choices}
+    statuses = {value: str(label) for value, label in Status.choices}
+    lines = {value: str(label) for value, label in SupportLine.choices}
+    days: dict[dt.date, str] = {}
     rows = []
     for ticket in page.rows:
         css, left = urgency(ticket, page.now, engines)
-        due = ticket.next_due_at
+        due_text = ""
+        if ticket.next_due_at is not None:
+            # Many tickets fall due on the same day: its (translated) name is formatted once.
+            local = timezone.localtime(ticket.next_due_at, tz)
+            day = days.get(local.date())
+            if day is None:
+                day = days[local.date()] = date_format(local, "D j M")
+            due_text = f"{day} {local:%H:%M}"
         rows.append(
             QueueRow(
                 pk=ticket.pk,
                 url=url_pattern.format(ticket.pk),
                 reference=ticket.reference,
                 subject=ticket.subject,
-                category=str(Category(ticket.category).label),
+                category=categories[ticket.category],
                 requester=ticket.requester.name,
                 organisation=ticket.organisation.name if ticket.organisation else "",
                 priority_key=ticket.priority.key if ticket.priority else "",
                 priority_definition=ticket.priority.definition if ticket.priority else "",
-                status=str(Status(ticket.status).label),
-                line=str(SupportLine(ticket.support_line).label),
+                status=statuses[ticket.status],
+                line=lines[ticket.support_line],
                 assignee=str(ticket.assignee) if ticket.assignee else "",
-                due=date_format(timezone.localtime(due, tz), "D j M H:i") if due else "",
+                due=due_text,
                 css=css,
                 left=left,
             )
