@@ -85,6 +85,14 @@ def _contact(
     return contact
 
 
+def _portal_logins(slug: str, customer: Contact, named: Contact) -> list[tuple[str, str]]:
+    """Each tenant's two portal logins: a plain customer contact and a named contact."""
+    return [
+        ("customer", _portal_user(customer, f"{slug}-customer")),
+        ("named", _portal_user(named, f"{slug}-named")),
+    ]
+
+
 def _portal_user(contact: Contact, username: str) -> str:
     """Give the contact a portal login ``username`` (password "demo")."""
     first, _, last = contact.name.partition(" ")
@@ -317,10 +325,7 @@ def _synerity(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _contact(tenant, fjallgarden, "Oskar Ek", "oskar.ek@fjallgarden.example.se")
     _contact(tenant, ekdal, "Eva Dahl", "eva.dahl@ekdal.example.se")
     _name(contract, named)
-    return [
-        ("customer", _portal_user(customer, "synerity-customer")),
-        ("named", _portal_user(named, "synerity-named")),
-    ]
+    return _portal_logins("synerity", customer, named)
 
 
 # --- Stratsys ----------------------------------------------------------------------------
@@ -469,10 +474,7 @@ def _stratsys(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
         _contact(tenant, solhem, "Greta Wik", "greta.wik@solhem.example.se", trained_on=None),
     )
     _contact(tenant, lindqvist, "Hugo Lindqvist", "hugo@lindqvistbygg.example.se")
-    return [
-        ("customer", _portal_user(customer, "stratsys-customer")),
-        ("named", _portal_user(named, "stratsys-named")),
-    ]
+    return _portal_logins("stratsys", customer, named)
 
 
 # --- SoftOne -----------------------------------------------------------------------------
@@ -587,10 +589,7 @@ def _softone(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _contact(
         tenant, norrsken, "Tove Sjöberg", "tove.sjoberg@norrsken.example.se", trained_on=trained
     )
-    return [
-        ("customer", _portal_user(customer, "softone-customer")),
-        ("named", _portal_user(named, "softone-named")),
-    ]
+    return _portal_logins("softone", customer, named)
 
 
 # --- ITSL --------------------------------------------------------------------------------
@@ -656,10 +655,7 @@ def _itsl(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     )
     _contact(tenant, bank, "Mats Öberg", "mats.oberg@kustbanken.example.se")
     _name(contract, named)
-    return [
-        ("customer", _portal_user(customer, "itsl-customer")),
-        ("named", _portal_user(named, "itsl-named")),
-    ]
+    return _portal_logins("itsl", customer, named)
 
 
 # --- Syneton -----------------------------------------------------------------------------
@@ -743,10 +739,7 @@ def _syneton(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
     _contact(tenant, vandamme, "Wim Claes", "wim.claes@vandamme.example.nl")
     _contact(tenant, peeters, "An Peeters", "an@peeters.example.nl")
     _name(contract, named)
-    return [
-        ("customer", _portal_user(customer, "syneton-customer")),
-        ("named", _portal_user(named, "syneton-named")),
-    ]
+    return _portal_logins("syneton", customer, named)
 
 
 LOADERS = {
