@@ -465,32 +465,3 @@ class Notice(TenantOwned):
 
     def __str__(self) -> str:
         return self.key
-
-
-class ConfigAction(models.TextChoices):
-    CREATED = "created", _("created")
-    CHANGED = "changed", _("changed")
-    DELETED = "deleted", _("deleted")
-
-
-class ConfigEvent(TenantOwned):
-    """Audit log of SLA configuration edits (calendars, policies, targets, priorities, rules)."""
-
-    at = models.DateTimeField(_("when"), default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    object_type = models.CharField(_("object"), max_length=20)
-    object_id = models.BigIntegerField(null=True)
-    object_name = models.CharField(_("name"), max_length=200)
-    action = models.CharField(_("action"), max_length=10, choices=ConfigAction.choices)
-    old = models.JSONField(null=True, blank=True)
-    new = models.JSONField(null=True, blank=True)
-    clocks_recomputed = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["tenant", "at"], name="configevent_at")]
-
-    def __str__(self) -> str:
-        return f"{self.object_type} {self.object_name} {self.action}"

@@ -26,7 +26,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
-from supportdesk.models import Tenant, User
+from supportdesk.models import AuditAction, AuditEvent, Tenant, User
 from tickets.choices import SupportLine
 from tickets.events import enqueue_safely, event_record, events_publish
 from tickets.models import ACTIVE_STATUSES, EventKind, Ticket, TicketEvent
@@ -39,8 +39,6 @@ from .models import (
     Calendar,
     Clock,
     ClockState,
-    ConfigAction,
-    ConfigEvent,
     EscalationRule,
     Metric,
     Notice,
@@ -934,7 +932,7 @@ def _clocks_of_calendar(calendar: Calendar) -> QuerySet[Clock]:
 
 
 # --------------------------------------------------------------------------------------------
-# Configuration edits (admins): each writes a ConfigEvent and recomputes what it moves
+# Configuration edits (admins): each writes an audit event and recomputes what it moves
 # --------------------------------------------------------------------------------------------
 
 
@@ -947,17 +945,21 @@ def _config_event(
     old: Any = None,
     new: Any = None,
     recomputed: int = 0,
-) -> ConfigEvent:
-    return ConfigEvent.objects.create(
+) -> AuditEvent:
+    """One line in the tenant's audit trail (the same trail as every other setting)."""
+    changes: dict[str, Any] = {}
+    if old is not None or new is not None:
+        changes["configuration"] = [old, new]
+    if recomputed:
+        changes["clocks_recomputed"] = [None, recomputed]
+    return AuditEvent.objects.create(
         tenant=tenant,
         actor=actor,
-        object_type=obj._meta.model_name,
-        object_id=obj.pk,
-        object_name=str(obj)[:200],
         action=action,
-        old=old,
-        new=new,
-        clocks_recomputed=recomputed,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        changes=changes,
     )
 
 
@@ -980,7 +982,7 @@ def calendar_create(
         calendar.full_clean()
         calendar.save()
         _config_event(
-            tenant=tenant, actor=actor, obj=calendar, action=ConfigAction.CREATED, new=config
+            tenant=tenant, actor=actor, obj=calendar, action=AuditAction.CREATED, new=config
         )
     return calendar
 
@@ -1014,7 +1016,7 @@ def calendar_update(
             tenant=calendar.tenant,
             actor=actor,
             obj=calendar,
-            action=ConfigAction.CHANGED,
+            action=AuditAction.CHANGED,
             old=old,
             new=config,
             recomputed=count,
@@ -1054,7 +1056,7 @@ def policy_save(
             tenant=tenant,
             actor=actor,
             obj=policy,
-            action=ConfigAction.CREATED if creating else ConfigAction.CHANGED,
+            action=AuditAction.CREATED if creating else AuditAction.CHANGED,
             old=old,
             new={"name": policy.name, "calendar": calendar.pk},
             recomputed=count,
@@ -1122,7 +1124,7 @@ def policy_targets_set(
             tenant=policy.tenant,
             actor=actor,
             obj=policy,
-            action=ConfigAction.CHANGED,
+            action=AuditAction.CHANGED,
             old={"targets": old},
             new={"targets": [_target_json(t) for t in policy.targets.all()]},
             recomputed=count,
@@ -1188,7 +1190,7 @@ def priority_save(
             tenant=tenant,
             actor=actor,
             obj=priority,
-            action=ConfigAction.CREATED if creating else ConfigAction.CHANGED,
+            action=AuditAction.CREATED if creating else AuditAction.CHANGED,
             old=old,
             new=_priority_json(priority),
         )
@@ -1241,7 +1243,7 @@ def escalation_rule_save(
             tenant=tenant,
             actor=actor,
             obj=rule,
-            action=ConfigAction.CREATED if creating else ConfigAction.CHANGED,
+            action=AuditAction.CREATED if creating else AuditAction.CHANGED,
             new={f: getattr(rule, f"{f}_id" if f in ("policy", "priority") else f) for f in fields},
             recomputed=count,
         )

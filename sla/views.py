@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from supportdesk.access import admin_required
+from supportdesk.models import AuditEvent
 
 from . import services
 from .access import (
@@ -33,7 +34,7 @@ from .forms import (
     PriorityForm,
     TargetGridForm,
 )
-from .models import Calendar, ConfigEvent, EscalationRule, Priority, SLAPolicy
+from .models import Calendar, EscalationRule, Priority, SLAPolicy
 
 
 def _apply_errors(form: Any, exc: ValidationError) -> None:
@@ -57,7 +58,9 @@ def index(request: HttpRequest) -> HttpResponse:
             ),
             "priorities": Priority.objects.all(),
             "rules": EscalationRule.objects.select_related("policy", "priority"),
-            "changes": ConfigEvent.objects.select_related("actor")[:20],
+            "changes": AuditEvent.objects.filter(object_type__startswith="sla.").select_related(
+                "actor"
+            )[:20],
         },
     )
 

@@ -10,8 +10,9 @@ import time_machine
 from django.urls import reverse
 from django_scopes import scope
 
-from sla.models import Calendar, Clock, ConfigEvent, EscalationRule, Metric, Priority, SLATarget
+from sla.models import Calendar, Clock, EscalationRule, Metric, Priority, SLATarget
 from supportdesk.celery import app as celery_app
+from supportdesk.models import AuditEvent
 from tests.conftest import Cast, client_for
 from tests.tickets.conftest import OFFICE, Desk, at, build_desk
 from tickets.choices import Channel
@@ -43,7 +44,7 @@ def test_a_bad_calendar_is_refused_with_the_field_named_and_nothing_saved(
     assert "week.mon[0]: malformed interval" in refused.content.decode()
     with scope(tenant=cast.tenant_a):
         assert Calendar.objects.get(pk=desk.office.pk).config == OFFICE
-        assert not ConfigEvent.objects.exists()
+        assert not AuditEvent.objects.exists()
 
 
 @time_machine.travel(at(2026, 3, 2, 9, 0), tick=False)
@@ -83,9 +84,13 @@ def test_saving_a_calendar_recomputes_the_clocks_and_logs_the_edit(cast: Cast, d
     assert response.status_code == 302
     with scope(tenant=cast.tenant_a):
         clock = Clock.objects.get(ticket=ticket, metric=Metric.FIRST_RESPONSE)
-        event = ConfigEvent.objects.get()
+        event = AuditEvent.objects.get()
     assert clock.due_at == at(2026, 3, 4, 9, 0)  # 1 h Mon, 2 h Tue, 1 h Wed
-    assert (event.object_type, event.actor, event.clocks_recomputed) == ("calendar", cast.admin, 2)
+    assert (event.object_type, event.actor, event.changes["clocks_recomputed"]) == (
+        "sla.calendar",
+        cast.admin,
+        [None, 2],
+    )
 
 
 def test_the_policy_grid_sets_targets_per_priority_and_removes_empty_ones(
