@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts.models import Contact, SupportPlan
-from contracts.services import contact_has_feature, plan_for_contact
+from contracts.services import plan_for_contact
 from supportdesk.models import AuditAction
 from supportdesk.services import audit_record, audit_snapshot
 
@@ -38,9 +38,10 @@ def articles_for_reader(*, request: Any) -> ArticleQuerySet:
 def articles_for_contact(*, contact: Contact) -> ArticleQuerySet:
     """What one customer contact may read (see :func:`articles_for_reader`)."""
     articles: ArticleQuerySet = Article.objects.all()
+    # One contract lookup: the plan answers both "which plan" and "knowledge centre?".
+    plan = plan_for_contact(contact=contact)
     return articles.visible_to_customer(
-        plan_for_contact(contact=contact),
-        knowledge_centre=contact_has_feature(contact=contact, key=KNOWLEDGE_CENTRE),
+        plan, knowledge_centre=plan is not None and plan.has_feature(KNOWLEDGE_CENTRE)
     )
 
 

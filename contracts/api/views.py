@@ -89,18 +89,22 @@ class ServiceWriteMixin:
         return {k: v for k, v in data.items() if k != "plan_features"}
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List customer organisations"),
-    create=extend_schema(summary="Create an organisation"),
-)
-class OrganisationViewSet(
+class ServiceViewSet(
     ServiceWriteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
+    """List, read, create and PATCH, every write through the app's service."""
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customer organisations"),
+    create=extend_schema(summary="Create an organisation"),
+)
+class OrganisationViewSet(ServiceViewSet):
     """Customer organisations. Admins write; staff read."""
 
     serializer_class = OrganisationSerializer
@@ -124,14 +128,7 @@ class ContactFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class ContactViewSet(
-    ServiceWriteMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ContactViewSet(ServiceViewSet):
     """Contacts of customer organisations. Agents and admins write; managers read."""
 
     serializer_class = ContactSerializer
@@ -147,14 +144,7 @@ class ContactViewSet(
         return services.contact_save(contact=instance, actor=self.request.user)
 
 
-class FeatureViewSet(
-    ServiceWriteMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class FeatureViewSet(ServiceViewSet):
     """The tenant's feature matrix lines. Admins write; staff read."""
 
     serializer_class = FeatureSerializer
@@ -169,14 +159,7 @@ class FeatureViewSet(
         return services.feature_save(feature=instance, actor=self.request.user)
 
 
-class SupportPlanViewSet(
-    ServiceWriteMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class SupportPlanViewSet(ServiceViewSet):
     """Support plans with their feature matrix (``features``: [{key, value}]).
 
     Sending ``features`` replaces the plan's matrix; unknown keys are refused with 400.
@@ -208,14 +191,7 @@ class ContractFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class ContractViewSet(
-    ServiceWriteMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ContractViewSet(ServiceViewSet):
     """Contracts: organisation + plan + period. Status changes via suspend/resume."""
 
     serializer_class = ContractSerializer
