@@ -96,6 +96,18 @@ def test_a_custom_host_name_routes_to_its_tenant(cast: Cast, settings) -> None: 
     assert client.get("/api/v1/me/").json()["tenant"] == "tenant-a"
 
 
+def test_a_custom_host_name_wins_over_the_slug_form(cast: Cast) -> None:
+    from supportdesk.models import TenantHost
+    from supportdesk.tenancy import tenant_for_host
+
+    assert tenant_for_host("tenant-a.localhost:8000") == cast.tenant_a
+    TenantHost.objects.create(tenant=cast.tenant_b, hostname="tenant-a.localhost")
+    assert tenant_for_host("tenant-a.localhost:8000") == cast.tenant_b
+    assert tenant_for_host("tenant-b.localhost") == cast.tenant_b
+    assert tenant_for_host("nobody.localhost") is None
+    assert tenant_for_host("a.b.localhost") is None
+
+
 def test_password_reset_mails_a_link_on_the_tenants_own_host(cast: Cast) -> None:
     from django.core import mail
 
