@@ -22,7 +22,7 @@ from django_scopes import ScopedManager
 
 from contracts.models import Contact, Organisation
 from sla.models import Calendar, Priority, SLAPolicy
-from supportdesk.models import TenantOwned
+from supportdesk.models import Tenant, TenantOwned
 
 from .choices import Category, Channel, Status, SupportLine
 
@@ -114,18 +114,34 @@ class TicketManager(models.Manager["Ticket"]):
 
 
 class Ticket(TenantOwned):
-    """A request from a customer contact, with its reference number and SLA state."""
+    """A request from a customer contact, with its reference number and SLA state.
+
+    Few indexes, on purpose: a calendar edit rewrites the due time of every open ticket of a
+    tenant, and each index is one more entry to write per ticket. The foreign keys that only
+    a rare delete follows (tenant, priority, policy, assignee, calendar) have no index of their
+    own; the tenant-leading indexes below serve every list.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
 
     number = models.PositiveIntegerField(_("number"), editable=False)
     reference = models.CharField(_("reference"), max_length=24, editable=False)
     subject = models.CharField(_("subject"), max_length=300)
     description = models.TextField(_("description"), blank=True)
+    # Their own indexes would repeat the tenant-leading ticket_requester / ticket_organisation.
     requester = models.ForeignKey(
-        Contact, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("requester")
+        Contact,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("requester"),
+        db_index=False,
     )
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="tickets",
@@ -141,6 +157,7 @@ class Ticket(TenantOwned):
     priority = models.ForeignKey(
         Priority,
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="tickets",
@@ -152,6 +169,7 @@ class Ticket(TenantOwned):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
+        db_index=False,
         null=True,
         blank=True,
         related_name="assigned_tickets",
@@ -171,6 +189,7 @@ class Ticket(TenantOwned):
     sla_policy = models.ForeignKey(
         SLAPolicy,
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="tickets",
@@ -186,8 +205,10 @@ class Ticket(TenantOwned):
     # Denormalised from the running clocks by sla.services so the queue is one index scan.
     next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
     next_due_calendar = models.ForeignKey(
-        Calendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Calendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
+    # The earliest threshold of its clocks still to act on: the breach sweep's range scan.
+    next_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1)
 
     objects = ScopedManager(tenant="tenant", _manager_class=TicketManager)
@@ -214,6 +235,12 @@ class Ticket(TenantOwned):
                 fields=["tenant", "id"],
                 condition=Q(next_due_at__isnull=True),
                 name="ticket_queue_undated",
+            ),
+            # The breach sweep crosses tenants deliberately: one range scan over all of them.
+            models.Index(
+                fields=["next_alert_at"],
+                condition=Q(next_alert_at__isnull=False),
+                name="ticket_next_alert",
             ),
             models.Index(fields=["tenant", "status", "id"], name="ticket_status"),
             models.Index(fields=["tenant", "requester"], name="ticket_requester"),

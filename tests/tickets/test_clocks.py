@@ -8,7 +8,15 @@ import datetime as dt
 import pytest
 import time_machine
 
-from sla.models import Clock, ClockState, Metric, SLAPolicy, SLATarget, TargetUnit
+from sla.models import (
+    Clock,
+    ClockState,
+    EscalationRule,
+    Metric,
+    SLAPolicy,
+    SLATarget,
+    TargetUnit,
+)
 from sla.services import TargetSpec, calendar_update, policy_targets_set
 from tests.conftest import Cast
 from tickets.choices import Channel, Status
@@ -200,6 +208,9 @@ def test_a_plan_without_a_promise_drops_the_clocks(
 def test_a_calendar_edit_recomputes_running_and_paused_clocks_in_bulk(
     cast: Cast, desk: Desk, in_tenant_a: object
 ) -> None:
+    EscalationRule.objects.create(
+        tenant=cast.tenant_a, name="Warn", metric=Metric.RESOLUTION, threshold_percent=50
+    )
     with time_machine.travel(at(2026, 3, 2, 9, 0), tick=False) as traveller:
         running = _new(cast)
         paused = _status(_new(cast), Status.PENDING, cast)
@@ -212,17 +223,23 @@ def test_a_calendar_edit_recomputes_running_and_paused_clocks_in_bulk(
             calendar=desk.office, name="Office", config=shorter, is_default=True, actor=cast.admin
         )
         assert count == 4
-        expected = {
-            c.pk: (c.due_at, c.state) for c in Clock.objects.filter(ticket__in=[running, paused])
-        }
-        # The bulk path agrees with deriving each ticket from its history.
+
+        def figures() -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+            clocks = Clock.objects.filter(ticket__in=[running, paused])
+            tickets = Ticket.objects.filter(pk__in=[running.pk, paused.pk])
+            return (
+                {(c.pk, c.due_at, c.state, c.next_alert_at) for c in clocks},
+                {(t.pk, t.next_due_at, t.next_due_calendar_id, t.next_alert_at) for t in tickets},
+            )
+
+        expected = figures()
+        # The bulk path agrees with deriving each ticket from its history: clocks, the
+        # queue's due time and the sweep's next threshold alike.
         from sla.services import tickets_refresh
 
         tickets_refresh(tickets=Ticket.objects.filter(pk__in=[running.pk, paused.pk]))
-    derived = {
-        c.pk: (c.due_at, c.state) for c in Clock.objects.filter(ticket__in=[running, paused])
-    }
-    assert derived == expected
+    assert figures() == expected
+    assert any(alert is not None for *_rest, alert in expected[1])
     assert _clock(running).due_at == at(2026, 3, 3, 9, 0)  # 3 h on Monday, 1 h on Tuesday
     running.refresh_from_db()
     assert running.next_due_at == at(2026, 3, 3, 9, 0)

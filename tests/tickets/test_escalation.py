@@ -89,6 +89,9 @@ def test_a_warning_is_sent_once_however_often_the_sweep_runs(
             ticket_assign(ticket=ticket, assignee=cast.agent, actor=cast.admin)
         clock = Clock.objects.get(ticket=tickets[0], metric=Metric.FIRST_RESPONSE)
         assert clock.next_alert_at == at(2026, 3, 2, 12, 0)
+        # The sweep finds tickets by their earliest pending threshold, kept on the ticket row.
+        tickets[0].refresh_from_db()
+        assert tickets[0].next_alert_at == at(2026, 3, 2, 12, 0)
         traveller.move_to(at(2026, 3, 2, 11, 59))
         with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
             assert sla_sweep() == 0
@@ -103,6 +106,8 @@ def test_a_warning_is_sent_once_however_often_the_sweep_runs(
     assert Notice.objects.count() == 3
     clock.refresh_from_db()
     assert clock.next_alert_at == at(2026, 3, 2, 13, 0)  # the breach is next
+    tickets[0].refresh_from_db()
+    assert tickets[0].next_alert_at == at(2026, 3, 2, 13, 0)
 
 
 def test_a_breach_is_recorded_on_the_ticket_even_without_rules(

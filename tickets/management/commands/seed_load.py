@@ -197,6 +197,20 @@ class Command(BaseCommand):
         res_due = figures[Metric.RESOLUTION][1].due_epoch
         next_due = np.where(paused, np.nan, np.fmin(fr_due, res_due))
         next_cal = calendar.pk
+        # As if the sweep had run all along: thresholds already passed were acted on (Alert
+        # rows), and each running clock waits for its next threshold in the future.
+        fr75 = engine.add_many(received[:open_count].astype(np.float64), FR_BUDGET * 0.75)
+        marks = {
+            Metric.FIRST_RESPONSE: [(75, fr75), (100, fr_due)],
+            Metric.RESOLUTION: [(100, res_due)],
+        }
+        alerts = {}  # metric -> each clock's next threshold in the future (NaN: none)
+        for metric, thresholds in marks.items():
+            alert = np.full(open_count, np.nan)
+            for _percent, moments in reversed(thresholds):
+                alert = np.where(moments > now_s, moments, alert)
+            alerts[metric] = np.where(paused, np.nan, alert)
+        next_alert = np.fmin(alerts[Metric.FIRST_RESPONSE], alerts[Metric.RESOLUTION])
 
         statuses_open = [Status.NEW, Status.OPEN, Status.OPEN, Status.ON_HOLD]
         ticket_rows = []
@@ -237,6 +251,7 @@ class Command(BaseCommand):
                     None if is_open or status == Status.SOLVED else r + dt.timedelta(days=2),
                     None if due != due else _ts(due),
                     None if due != due else next_cal,
+                    None if not is_open or next_alert[k] != next_alert[k] else _ts(next_alert[k]),
                     1,
                 )
             )
@@ -248,7 +263,7 @@ class Command(BaseCommand):
                 "support_line", "billable", "billing_accepted", "vendor_reference",
                 "sla_policy_id", "entitlement_reasons", "received_at", "created_at",
                 "updated_at", "first_responded_at", "solved_at", "closed_at", "next_due_at",
-                "next_due_calendar_id", "version",
+                "next_due_calendar_id", "next_alert_at", "version",
             ],
             ticket_rows,
         )  # fmt: skip
@@ -278,13 +293,6 @@ class Command(BaseCommand):
              "new_value", "is_public", "data"],
             event_rows,
         )  # fmt: skip
-        # As if the sweep had run all along: thresholds already passed were acted on (Alert
-        # rows), and each running clock waits for its next threshold in the future.
-        fr75 = engine.add_many(received[:open_count].astype(np.float64), FR_BUDGET * 0.75)
-        marks = {
-            Metric.FIRST_RESPONSE: [(75, fr75), (100, fr_due)],
-            Metric.RESOLUTION: [(100, res_due)],
-        }
         clock_rows = []
         alert_rows = []
         for metric, target in ((Metric.FIRST_RESPONSE, fr), (Metric.RESOLUTION, res)):
@@ -293,7 +301,7 @@ class Command(BaseCommand):
                 state = "paused" if paused[k] else "running"
                 due = fig.due_epoch[k]
                 breached = fig.breached_epoch[k]
-                alert = np.nan
+                alert = alerts[metric][k]
                 if not paused[k]:
                     for percent, instants in marks[metric]:
                         moment = float(instants[k])
@@ -302,8 +310,6 @@ class Command(BaseCommand):
                                 (tenant.pk, ids[1001 + k], metric, percent,
                                  None if due != due else _ts(due), _ts(moment))
                             )  # fmt: skip
-                        elif alert != alert:
-                            alert = moment
                 clock_rows.append(
                     (
                         tenant.pk,
