@@ -146,7 +146,7 @@ def bench_sweep() -> None:
         running = Clock.objects.filter(state=ClockState.RUNNING).count()
     print(f"\nBreach sweep over all tenants ({running:,} running clocks)")
     p50, p95, due = timed(lambda: due_clocks(now=now))
-    row("index range scan on next_alert_at", p50, p95, f"{len(due)} due now")
+    row("index range scan on Ticket.next_alert_at", p50, p95, f"{len(due)} due now")
     for label, ahead in (("hour", 1), ("day", 24)):
         later = now + timezone.timedelta(hours=ahead)
         p50, p95, due_later = timed(lambda later=later: due_clocks(now=later), 30)
