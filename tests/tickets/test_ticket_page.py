@@ -186,3 +186,16 @@ def test_phone_intake_names_an_unknown_caller(cast: Cast, desk: Desk) -> None:
         {"contact": "nobody@example.test", "subject": "x", "category": Category.QUESTION},
     )
     assert "No contact has this e-mail address." in response.content.decode()
+
+
+def test_the_timeline_names_statuses_in_the_readers_language(cast: Cast, desk: Desk) -> None:
+    ticket = _ticket(cast)
+    cast.agent.language = "sv"
+    cast.agent.save(update_fields=["language"])
+    client = client_for(cast.agent, cast.tenant_a)
+    client.post(reverse("tickets:ticket-status", args=[ticket.pk]), {"status": Status.PENDING})
+    page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    export = client.get(reverse("tickets:ticket-history", args=[ticket.pk])).content.decode()
+    for text in (page, export):
+        assert "Nytt → Väntar på kund" in text or "Nytt -> Väntar på kund" in text
+        assert ": new" not in text and "pending" not in text
