@@ -30,7 +30,7 @@ from django_scopes import scope, scopes_disabled
 from supportdesk.models import AuditAction, AuditEvent, Tenant, User
 from tickets.choices import SupportLine
 from tickets.events import enqueue_safely, event_record, events_publish
-from tickets.models import ACTIVE_STATUSES, EventKind, Ticket, TicketEvent
+from tickets.models import ACTIVE_STATUSES, EventKind, Ticket, TicketEvent, TicketSchedule
 
 from . import clocks as engine_rules
 from .calendar import BusinessCalendar
@@ -202,16 +202,24 @@ def sla_refresh(
         Clock.objects.filter(pk__in=[c.pk for c in dropped]).delete()
     running = [d.clock for d in derived if d.clock.state == ClockState.RUNNING and d.clock.due_at]
     nearest = min(running, key=lambda c: c.due_at) if running else None  # type: ignore[arg-type, return-value]
-    ticket.next_due_at = nearest.due_at if nearest else None
-    ticket.next_due_calendar = nearest.calendar if nearest else None
     alerts = [d.clock.next_alert_at for d in derived if d.clock.next_alert_at is not None]
-    ticket.next_alert_at = min(alerts) if alerts else None
+    schedule = TicketSchedule(
+        ticket=ticket,
+        tenant_id=ticket.tenant_id,
+        due_at=nearest.due_at if nearest else None,
+        calendar=nearest.calendar if nearest else None,
+        alert_at=min(alerts) if alerts else None,
+    )
+    fields = {
+        "due_at": schedule.due_at,
+        "calendar": schedule.calendar,
+        "alert_at": schedule.alert_at,
+    }
+    if not TicketSchedule.objects.filter(pk=ticket.pk).update(**fields):
+        schedule.save(force_insert=True)
+    ticket.schedule = schedule
     Ticket.objects.filter(pk=ticket.pk).update(
-        next_due_at=ticket.next_due_at,
-        next_due_calendar=ticket.next_due_calendar,
-        next_alert_at=ticket.next_alert_at,
-        support_line=ticket.support_line,
-        version=ticket.version,
+        support_line=ticket.support_line, version=ticket.version
     )
     if events:
         events_publish(events)
@@ -479,16 +487,16 @@ def notice_mail_send(*, mail_id: int, tenant: Tenant) -> bool:
 
 def due_clocks(*, now: dt.datetime, limit: int = 5000) -> list[tuple[int, int]]:
     """(tenant_id, ticket_id) of every ticket with a threshold due: one index range scan on
-    the tickets' earliest pending threshold (``Ticket.next_alert_at``).
+    the tickets' earliest pending threshold (``TicketSchedule.alert_at``).
 
     Deliberately across tenants (the sweep serves them all); callers re-enter each tenant's
     scope before touching its tickets.
     """
     with scopes_disabled():
         return list(
-            Ticket.objects.filter(next_alert_at__lte=now)
-            .order_by("next_alert_at")
-            .values_list("tenant_id", "id")[:limit]
+            TicketSchedule.objects.filter(alert_at__lte=now)
+            .order_by("alert_at")
+            .values_list("tenant_id", "ticket_id")[:limit]
         )
 
 
@@ -910,20 +918,20 @@ def _write_clock_figures(figures: _ClockFigures, now: dt.datetime) -> set[int]:
 
 
 def _refresh_next_due(ticket_ids: Iterable[int], tenant_id: int) -> None:
-    """Store each ticket's nearest running due time and earliest pending threshold,
-    set-based."""
+    """Store each ticket's nearest running due time and earliest pending threshold in its
+    :class:`TicketSchedule` row, set-based; the ticket rows themselves are not touched."""
     ids = sorted(ticket_ids)
     if not ids:
         return
     if connection.vendor == "postgresql":
         # One join and one hash aggregate rather than a lookup per ticket: the nearest running
         # due time (with its calendar) and the earliest pending threshold of each ticket.
-        # Sorted by id, the ticket rows are rewritten in table order.
+        # Sorted by id, the schedule rows are rewritten in table order.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(
-                "UPDATE tickets_ticket t SET next_due_at = n.due_at,"
-                " next_due_calendar_id = n.calendar_id, next_alert_at = n.alert_at"
+                "UPDATE tickets_ticketschedule t SET due_at = n.due_at,"
+                " calendar_id = n.calendar_id, alert_at = n.alert_at"
                 " FROM (SELECT u.id,"
                 "  MIN(c.due_at) FILTER (WHERE c.state = 'running') AS due_at,"
                 "  (ARRAY_AGG(c.calendar_id ORDER BY c.due_at)"
@@ -933,26 +941,26 @@ def _refresh_next_due(ticket_ids: Iterable[int], tenant_id: int) -> None:
                 "  FROM unnest(%s::bigint[]) AS u(id)"
                 "  LEFT JOIN sla_clock c ON c.tenant_id = %s AND c.ticket_id = u.id"
                 "  GROUP BY u.id) n"
-                " WHERE t.tenant_id = %s AND t.id = n.id"
-                " AND (t.next_due_at IS DISTINCT FROM n.due_at"
-                "  OR t.next_due_calendar_id IS DISTINCT FROM n.calendar_id"
-                "  OR t.next_alert_at IS DISTINCT FROM n.alert_at)",
+                " WHERE t.tenant_id = %s AND t.ticket_id = n.id"
+                " AND (t.due_at IS DISTINCT FROM n.due_at"
+                "  OR t.calendar_id IS DISTINCT FROM n.calendar_id"
+                "  OR t.alert_at IS DISTINCT FROM n.alert_at)",
                 [ids, tenant_id, tenant_id],
             )
         return
-    nearest = Clock.objects.filter(ticket_id=OuterRef("pk"), state=ClockState.RUNNING).order_by(
-        "due_at"
-    )
+    nearest = Clock.objects.filter(
+        ticket_id=OuterRef("ticket_id"), state=ClockState.RUNNING, due_at__isnull=False
+    ).order_by("due_at")
     alert = (
-        Clock.objects.filter(ticket_id=OuterRef("pk"), next_alert_at__isnull=False)
+        Clock.objects.filter(ticket_id=OuterRef("ticket_id"), next_alert_at__isnull=False)
         .order_by("next_alert_at")
         .values("next_alert_at")[:1]
     )
     for start in range(0, len(ids), 500):
-        Ticket.objects.filter(pk__in=ids[start : start + 500]).update(
-            next_due_at=Subquery(nearest.values("due_at")[:1]),
-            next_due_calendar=Subquery(nearest.values("calendar_id")[:1]),
-            next_alert_at=Subquery(alert),
+        TicketSchedule.objects.filter(pk__in=ids[start : start + 500]).update(
+            due_at=Subquery(nearest.values("due_at")[:1]),
+            calendar=Subquery(nearest.values("calendar_id")[:1]),
+            alert_at=Subquery(alert),
         )
 
 

@@ -71,8 +71,8 @@ def _contact_is_named(contact: Contact) -> bool:
 
 QUEUE_COLUMNS = (
     "id", "tenant_id", "number", "reference", "subject", "status", "category", "channel",
-    "support_line", "next_due_at", "version", "received_at", "requester_id", "organisation_id",
-    "priority_id", "assignee_id", "next_due_calendar_id",
+    "support_line", "version", "received_at", "requester_id", "organisation_id",
+    "priority_id", "assignee_id", "schedule__due_at", "schedule__calendar_id",
     "requester__name", "requester__email", "organisation__name",
     "priority__key", "priority__name", "priority__rank", "priority__definition",
 )  # fmt: skip
@@ -92,14 +92,16 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         visible = Q(requester=contact) | Q(Exists(cc))
         if contact.organisation_id is not None and _contact_is_named(contact):
             visible |= Q(organisation_id=contact.organisation_id)
-        return self.filter(visible)
+        return self.filter(visible).select_related("schedule")
 
     def due_before(self, moment: dt.datetime) -> TicketQuerySet:
-        return self.filter(next_due_at__lte=moment)
+        return self.filter(schedule__due_at__lte=moment)
 
     def for_queue(self) -> TicketQuerySet:
         """With what a queue row shows, in one query, and only those columns."""
-        return self.select_related("requester", "organisation", "priority").only(*QUEUE_COLUMNS)
+        return self.select_related("requester", "organisation", "priority", "schedule").only(
+            *QUEUE_COLUMNS
+        )
 
 
 class TicketManager(models.Manager["Ticket"]):
@@ -202,13 +204,6 @@ class Ticket(TenantOwned):
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    # Denormalised from the running clocks by sla.services so the queue is one index scan.
-    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
-    next_due_calendar = models.ForeignKey(
-        Calendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
-    )
-    # The earliest threshold of its clocks still to act on: the breach sweep's range scan.
-    next_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1)
 
     objects = ScopedManager(tenant="tenant", _manager_class=TicketManager)
@@ -220,27 +215,11 @@ class Ticket(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "reference"], name="ticket_unique_reference"),
         ]
         indexes = [
+            # "Mine": an agent's tickets being worked on, then ordered by their schedule.
             models.Index(
-                fields=["tenant", "next_due_at", "id"],
+                fields=["tenant", "assignee", "id"],
                 condition=Q(status__in=ACTIVE_STATUSES),
-                name="ticket_queue",
-            ),
-            models.Index(
-                fields=["tenant", "assignee", "next_due_at", "id"],
-                condition=Q(status__in=ACTIVE_STATUSES),
-                name="ticket_queue_assignee",
-            ),
-            # "All statuses" lists the undated tickets (mostly closed) after the dated ones.
-            models.Index(
-                fields=["tenant", "id"],
-                condition=Q(next_due_at__isnull=True),
-                name="ticket_queue_undated",
-            ),
-            # The breach sweep crosses tenants deliberately: one range scan over all of them.
-            models.Index(
-                fields=["next_alert_at"],
-                condition=Q(next_alert_at__isnull=False),
-                name="ticket_next_alert",
+                name="ticket_assignee_active",
             ),
             models.Index(fields=["tenant", "status", "id"], name="ticket_status"),
             models.Index(fields=["tenant", "requester"], name="ticket_requester"),
@@ -253,6 +232,30 @@ class Ticket(TenantOwned):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    def _schedule(self) -> TicketSchedule | None:
+        try:
+            return self.schedule  # type: ignore[no-any-return]
+        except TicketSchedule.DoesNotExist:
+            return None
+
+    @property
+    def next_due_at(self) -> dt.datetime | None:
+        """The nearest due time of the ticket's running clocks (None: nothing due)."""
+        schedule = self._schedule()
+        return schedule.due_at if schedule else None
+
+    @property
+    def next_due_calendar_id(self) -> int | None:
+        """The calendar that due time counts in."""
+        schedule = self._schedule()
+        return schedule.calendar_id if schedule else None
+
+    @property
+    def next_alert_at(self) -> dt.datetime | None:
+        """The earliest threshold of the ticket's clocks still to act on."""
+        schedule = self._schedule()
+        return schedule.alert_at if schedule else None
 
     @property
     def is_overdue(self) -> bool:
@@ -406,6 +409,51 @@ class TimeEntry(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.minutes} min"
+
+
+class TicketSchedule(TenantOwned):
+    """When a ticket is next due and next acted on, derived from its clocks by ``sla.services``.
+
+    A narrow row of its own, one per ticket: the queue's keyset index and the breach sweep's
+    index live here, so a calendar edit that moves the due times of 100,000 tickets rewrites
+    100,000 small rows with three small indexes, and never a ticket row with its dozen.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="schedule"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The nearest due time of the running clocks: only a ticket being worked on has one.
+    due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+    calendar = models.ForeignKey(
+        Calendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    # The earliest threshold of the clocks still to act on.
+    alert_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The queue: nearest due first, keyset from (due_at, ticket).
+            models.Index(
+                fields=["tenant", "due_at", "ticket"],
+                condition=Q(due_at__isnull=False),
+                name="schedule_queue",
+            ),
+            # After the dated tickets, the undated ones (waiting on the customer, no SLA,
+            # and with "all statuses" the closed ones), by id.
+            models.Index(
+                fields=["tenant", "ticket"],
+                condition=Q(due_at__isnull=True),
+                name="schedule_undated",
+            ),
+            # The breach sweep crosses tenants deliberately: one range scan over all of them.
+            models.Index(
+                fields=["alert_at"], condition=Q(alert_at__isnull=False), name="schedule_alert"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.due_at}"
 
 
 class EventKind(models.TextChoices):

@@ -1,8 +1,9 @@
 """The agent queue: filters, ordering by the nearest due time, keyset pagination.
 
 Order is ``(next_due_at NULLS LAST, id)``. A page is one index range scan on
-``ticket_queue (tenant, next_due_at, id) WHERE active`` from the cursor, plus at most one more
-scan into the tickets without a due time: at most two queries however deep the page.
+``schedule_queue (tenant, due_at, ticket) WHERE due_at IS NOT NULL`` from the cursor, plus at
+most one more scan into the tickets without a due time: at most two queries however deep the
+page.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,8 +23,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django_scopes import get_scope
 
 from sla.explanations import business_left
 
@@ -95,9 +97,9 @@ def queue_queryset(
     elif filters.line:
         qs = qs.filter(support_line=int(filters.line))
     if filters.breached:
-        qs = qs.filter(next_due_at__lte=now)
+        qs = qs.filter(schedule__due_at__lte=now)
     if filters.due_within is not None:
-        qs = qs.filter(next_due_at__lte=now + dt.timedelta(minutes=filters.due_within))
+        qs = qs.filter(schedule__due_at__lte=now + dt.timedelta(minutes=filters.due_within))
     if filters.priority is not None:
         qs = qs.filter(priority_id=filters.priority)
     if filters.organisation is not None:
@@ -143,28 +145,35 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime | None, int] | None:
 
 
 def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePage:
-    """One page after ``cursor`` in (next_due_at NULLS LAST, id) order; two queries at most."""
+    """One page after ``cursor`` in (next_due_at NULLS LAST, id) order; two queries at most.
+
+    Both parts walk an index of the tickets' schedule rows (``schedule_queue`` for the dated,
+    ``schedule_undated`` for the rest) and join each ticket by its key. Caller holds the
+    tenant's scope.
+    """
     size = max(1, min(size, MAX_PAGE_SIZE))
     position = decode_cursor(cursor) if cursor else None
     rows: list[Ticket] = []
     in_null_part = position is not None and position[0] is None
+    # Said of the schedule too, so that the planner walks the schedule's tenant-leading index.
+    scheduled = qs.filter(schedule__tenant=get_scope()["tenant"])
     if not in_null_part:
-        # Only tickets being worked on have a due time (sla.services keeps it so); saying it
-        # lets the planner use the partial queue index even when the filter is "all".
-        due_part = qs.filter(next_due_at__isnull=False, status__in=ACTIVE_STATUSES)
+        # Only tickets being worked on have a due time (sla.services keeps it so).
+        due_part = scheduled.filter(schedule__due_at__isnull=False, status__in=ACTIVE_STATUSES)
         if position is not None:
             due, last_id = position
             # A row comparison, so the index seeks straight to (due, id): many tickets share
             # a due time (everything that arrived overnight is due at the same minute).
             after = RawSQL(
-                '("tickets_ticket"."next_due_at", "tickets_ticket"."id") > (%s, %s)',
+                '("tickets_ticketschedule"."due_at", "tickets_ticketschedule"."ticket_id")'
+                " > (%s, %s)",
                 (connection.ops.adapt_datetimefield_value(due), last_id),
                 output_field=BooleanField(),
             )
             due_part = due_part.filter(after)
-        rows = list(due_part.order_by("next_due_at", "id")[: size + 1])
+        rows = list(due_part.order_by("schedule__due_at", "id")[: size + 1])
     if len(rows) <= size:
-        null_part = qs.filter(next_due_at__isnull=True)
+        null_part = scheduled.filter(schedule__due_at__isnull=True)
         if in_null_part and position is not None:
             null_part = null_part.filter(id__gt=position[1])
         rows += list(null_part.order_by("id")[: size + 1 - len(rows)])
@@ -244,31 +253,28 @@ class QueueRow:
 
     def as_html(self) -> SafeString:
         """The table row. Built here rather than in the template: a page has 50-200 rows,
-        and the template engine's per-row cost was most of the page's time."""
+        and the template engine's per-row cost was most of the page's time. Every value is
+        escaped (``html.escape`` escapes what Django's ``escape`` does)."""
         from .templatetags.ticket_tags import business_time
 
-        return format_html(
-            '<tr><td><input type="checkbox" name="tickets" value="{}" aria-label="{}"></td>'
-            '<td><span class="badge {}">{}</span>{}</td>'
-            '<td><a href="{}">{}</a> {}<br><small>{}</small></td>'
-            "<td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            self.pk,
-            self.reference,
-            self.css,
-            business_time(self.left),
-            format_html("<br><small>{}</small>", self.due) if self.due else "",
-            self.url,
-            self.reference,
-            self.subject,
-            self.category,
-            self.requester,
-            format_html("<br><small>{}</small>", self.organisation) if self.organisation else "",
-            format_html('<span title="{}">{}</span>', self.priority_definition, self.priority_key)
+        e = html.escape
+        due = f"<br><small>{e(self.due)}</small>" if self.due else ""
+        organisation = f"<br><small>{e(self.organisation)}</small>" if self.organisation else ""
+        priority = (
+            f'<span title="{e(self.priority_definition)}">{e(self.priority_key)}</span>'
             if self.priority_key
-            else "–",
-            self.status,
-            self.line,
-            self.assignee or "–",
+            else "–"
+        )
+        reference = e(self.reference)
+        return mark_safe(  # noqa: S308 - every value above is escaped
+            f'<tr><td><input type="checkbox" name="tickets" value="{self.pk}"'
+            f' aria-label="{reference}"></td>'
+            f'<td><span class="badge {e(self.css)}">{e(business_time(self.left))}</span>{due}</td>'
+            f'<td><a href="{e(self.url)}">{reference}</a> {e(self.subject)}'
+            f"<br><small>{e(self.category)}</small></td>"
+            f"<td>{e(self.requester)}{organisation}</td><td>{priority}</td>"
+            f"<td>{e(self.status)}</td><td>{e(self.line)}</td>"
+            f"<td>{e(self.assignee or '–')}</td></tr>"
         )
 
 

@@ -227,3 +227,17 @@ def test_a_contact_name_search_is_case_insensitive(cast: Cast, desk: Desk) -> No
         )
     rows = _api_rows(api_client_for(cast.agent, cast.tenant_a).get("/api/v1/tickets/?q=o%40orga"))
     assert [r["reference"] for r in rows] == [ticket.reference]
+
+
+def test_the_queue_page_escapes_what_customers_wrote(cast: Cast, desk: Desk) -> None:
+    with scope(tenant=cast.tenant_a):
+        ticket_create(
+            tenant=cast.tenant_a,
+            requester=cast.customer_contact,
+            subject="<script>alert(\"x\")</script> & 'quotes'",
+            description="",
+            channel=Channel.EMAIL,
+        )
+    page = client_for(cast.agent, cast.tenant_a).get(reverse("tickets:queue")).content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;quotes&#x27;" in page

@@ -214,6 +214,7 @@ class Command(BaseCommand):
 
         statuses_open = [Status.NEW, Status.OPEN, Status.OPEN, Status.ON_HOLD]
         ticket_rows = []
+        schedule_rows = []
         for k in range(count):
             number = 1001 + k
             is_open = k < open_count
@@ -249,10 +250,15 @@ class Command(BaseCommand):
                     None,
                     None if is_open else r + dt.timedelta(hours=5),
                     None if is_open or status == Status.SOLVED else r + dt.timedelta(days=2),
+                    1,
+                )
+            )
+            schedule_rows.append(
+                (
+                    tenant.pk,
                     None if due != due else _ts(due),
                     None if due != due else next_cal,
                     None if not is_open or next_alert[k] != next_alert[k] else _ts(next_alert[k]),
-                    1,
                 )
             )
         _copy(
@@ -262,8 +268,7 @@ class Command(BaseCommand):
                 "organisation_id", "channel", "category", "priority_id", "status", "assignee_id",
                 "support_line", "billable", "billing_accepted", "vendor_reference",
                 "sla_policy_id", "entitlement_reasons", "received_at", "created_at",
-                "updated_at", "first_responded_at", "solved_at", "closed_at", "next_due_at",
-                "next_due_calendar_id", "next_alert_at", "version",
+                "updated_at", "first_responded_at", "solved_at", "closed_at", "version",
             ],
             ticket_rows,
         )  # fmt: skip
@@ -272,6 +277,11 @@ class Command(BaseCommand):
                 "SELECT number, id FROM tickets_ticket WHERE tenant_id = %s", [tenant.pk]
             )
             ids = dict(cursor.fetchall())
+        _copy(
+            "tickets_ticketschedule",
+            ["ticket_id", "tenant_id", "due_at", "calendar_id", "alert_at"],
+            [(ids[1001 + k], *row) for k, row in enumerate(schedule_rows)],
+        )
         event_rows = [
             (tenant.pk, ids[1001 + k], "created", _ts(received[k]), False, "email", "", "new",
              True, "{}")
