@@ -122,7 +122,7 @@ def bench_queue(tenant: Tenant, pages: list[int], query: str = "") -> None:
                 filters: QueueFilters = filters, user: User = user, offset: int = offset
             ) -> list[Ticket]:
                 qs = queue_queryset(filters=filters, user=user).order_by(
-                    F("next_due_at").asc(nulls_last=True), "id"
+                    F("schedule__due_at").asc(nulls_last=True), "id"
                 )
                 return list(qs[offset : offset + PAGE])
 
@@ -146,7 +146,7 @@ def bench_sweep() -> None:
         running = Clock.objects.filter(state=ClockState.RUNNING).count()
     print(f"\nBreach sweep over all tenants ({running:,} running clocks)")
     p50, p95, due = timed(lambda: due_clocks(now=now))
-    row("index range scan on Ticket.next_alert_at", p50, p95, f"{len(due)} due now")
+    row("index range scan on TicketSchedule.alert_at", p50, p95, f"{len(due)} due now")
     for label, ahead in (("hour", 1), ("day", 24)):
         later = now + timezone.timedelta(hours=ahead)
         p50, p95, due_later = timed(lambda later=later: due_clocks(now=later), 30)

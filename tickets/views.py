@@ -39,7 +39,14 @@ from .forms import (
     VendorForm,
 )
 from .models import Ticket
-from .queue import QueueFilters, queue_choices, queue_page, queue_queryset, queue_rows
+from .queue import (
+    QueueFilters,
+    queue_choices,
+    queue_page,
+    queue_queryset,
+    queue_rows,
+    queue_rows_html,
+)
 
 PAGE_SIZE = 50
 
@@ -78,6 +85,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "tickets/queue.html",
         {
             "rows": rows,
+            "rows_html": queue_rows_html(rows),
             "filters": filters,
             "next_cursor": page.next_cursor,
             "query": params.urlencode(),
