@@ -69,18 +69,6 @@ def _contact_is_named(contact: Contact) -> bool:
     return NamedContact.objects.filter(contact=contact).exists()
 
 
-QUEUE_COLUMNS = (
-    "id", "tenant_id", "number", "reference", "subject", "status", "category", "channel",
-    "support_line", "version", "received_at", "requester_id", "organisation_id",
-    "priority_id", "assignee_id", "schedule__due_at", "schedule__calendar_id",
-    "requester__name", "requester__email", "organisation__name",
-    "priority__key", "priority__name", "priority__rank", "priority__definition",
-)  # fmt: skip
-"""The columns a queue row shows: the queue reads nothing else. Assignee and calendar are
-attached from small lookups (:func:`tickets.queue.queue_attach`): with them joined in too,
-PostgreSQL spends longer planning the query than running it."""
-
-
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def active(self) -> TicketQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -96,12 +84,6 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
     def due_before(self, moment: dt.datetime) -> TicketQuerySet:
         return self.filter(schedule__due_at__lte=moment)
-
-    def for_queue(self) -> TicketQuerySet:
-        """With what a queue row shows, in one query, and only those columns."""
-        return self.select_related("requester", "organisation", "priority", "schedule").only(
-            *QUEUE_COLUMNS
-        )
 
 
 class TicketManager(models.Manager["Ticket"]):

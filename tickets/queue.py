@@ -93,7 +93,7 @@ def queue_queryset(
     tenant = get_scope().get("tenant")
     if tenant is None:
         raise ScopeError("the queue needs a tenant in scope")
-    qs = TicketQuerySet(Ticket).filter(schedule__tenant=tenant).for_queue()
+    qs = TicketQuerySet(Ticket).filter(schedule__tenant=tenant)
     if filters.status == "active":
         qs = qs.filter(status__in=ACTIVE_STATUSES)
     elif filters.status != "all":
@@ -151,9 +151,11 @@ class QueueItem:
     next_due_at: dt.datetime | None
     next_due_calendar_id: int | None
     requester: Any
-    organisation: Any
-    priority: Any
-    assignee: Any = None
+    organisation_id: int | None = None
+    priority_id: int | None = None
+    organisation: Any = None  # attached by queue_attach
+    priority: Any = None  # attached by queue_attach
+    assignee: Any = None  # attached by queue_attach
 
     @property
     def pk(self) -> int:
@@ -163,10 +165,11 @@ class QueueItem:
 ITEM_COLUMNS = (
     "id", "tenant_id", "reference", "subject", "status", "category", "channel", "support_line",
     "version", "received_at", "assignee_id", "schedule__due_at", "schedule__calendar_id",
-    "requester_id", "requester__name", "requester__email", "organisation_id",
-    "organisation__name", "priority_id", "priority__key", "priority__name", "priority__rank",
-    "priority__definition",
+    "requester_id", "requester__name", "requester__email", "organisation_id", "priority_id",
 )  # fmt: skip
+"""A queue row's columns. Organisation and priority come from the tenant's small lists
+(:func:`queue_choices`, attached by :func:`queue_attach`): each join more cost PostgreSQL
+more planning time than the page's execution."""
 
 
 def _items(qs: Any) -> list[QueueItem]:
@@ -174,41 +177,15 @@ def _items(qs: Any) -> list[QueueItem]:
     for row in qs.values_list(*ITEM_COLUMNS):
         (pk, tenant_id, reference, subject, status, category, channel, line, version,
          received, assignee_id, due, calendar_id, requester_id, requester_name, email,
-         organisation_id, organisation_name, priority_id, key, name, rank,
-         definition) = row  # fmt: skip
-        items.append(
-            QueueItem(
-                pk,
-                tenant_id,
-                reference,
-                subject,
-                status,
-                category,
-                channel,
-                line,
-                version,
-                received,
-                assignee_id,
-                due,
-                calendar_id,
-                SimpleNamespace(pk=requester_id, id=requester_id, name=requester_name, email=email),
-                None
-                if organisation_id is None
-                else SimpleNamespace(
-                    pk=organisation_id, id=organisation_id, name=organisation_name
-                ),
-                None
-                if priority_id is None
-                else SimpleNamespace(
-                    pk=priority_id,
-                    id=priority_id,
-                    key=key,
-                    name=name,
-                    rank=rank,
-                    definition=definition,
-                ),
-            )  # fmt: skip
-        )
+         organisation_id, priority_id) = row  # fmt: skip
+        item = QueueItem(
+            pk, tenant_id, reference, subject, status, category, channel, line, version,
+            received, assignee_id, due, calendar_id,
+            SimpleNamespace(pk=requester_id, id=requester_id, name=requester_name, email=email),
+        )  # fmt: skip
+        item.organisation_id = organisation_id
+        item.priority_id = priority_id
+        items.append(item)
     return items
 
 
@@ -275,21 +252,22 @@ def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePag
 
 
 def queue_attach(
-    rows: Sequence[Ticket | QueueItem],
-    *,
-    users: dict[int, Any] | None = None,
-    engines: dict[int, Any] | None = None,
+    rows: Sequence[Ticket | QueueItem], *, choices: QueueChoices | None = None
 ) -> dict[int, Any]:
-    """Give the page's tickets their assignees, and return the due-time calendars' engines.
+    """Give the page's rows their assignee, organisation and priority, and return the
+    due-time calendars' engines.
 
-    ``users`` and ``engines`` are what the caller already has (e.g. from
-    :func:`queue_choices`); whatever is missing is loaded with one query each.
+    ``choices`` is the tenant's lists as the caller has them (:func:`queue_choices`); queue
+    rows without them read them in one query. Whatever is still missing (an assignee who is
+    no longer staff) is loaded with one query each. Caller holds the tenant's scope.
     """
     from sla.models import Calendar
     from supportdesk.models import User
 
-    users = dict(users or {})
-    engines = dict(engines or {})
+    if choices is None and any(isinstance(t, QueueItem) for t in rows):
+        choices = queue_choices(user=None)
+    users = dict(choices.agent_users if choices else {})
+    engines = dict(choices.engines if choices else {})
     missing_users = {t.assignee_id for t in rows if t.assignee_id and t.assignee_id not in users}
     if missing_users:
         users.update((u.pk, u) for u in User.objects.filter(pk__in=missing_users))
@@ -302,12 +280,14 @@ def queue_attach(
         for calendar in Calendar.objects.filter(pk__in=missing_calendars).only("id", "config"):
             engines[calendar.pk] = calendar.engine
     assignee = Ticket._meta.get_field("assignee")
+    priorities = choices.priority_rows if choices else {}
+    organisations = choices.organisation_rows if choices else {}
     for ticket in rows:
-        if ticket.assignee_id is None:
-            continue
         if isinstance(ticket, QueueItem):
-            ticket.assignee = users.get(ticket.assignee_id)
-        else:
+            ticket.assignee = users.get(ticket.assignee_id) if ticket.assignee_id else None
+            ticket.organisation = organisations.get(ticket.organisation_id or 0)
+            ticket.priority = priorities.get(ticket.priority_id or 0)
+        elif ticket.assignee_id is not None:
             assignee.set_cached_value(ticket, users.get(ticket.assignee_id))  # type: ignore[attr-defined]
     return engines
 
@@ -386,7 +366,7 @@ def queue_rows(
 
     from .templatetags.ticket_tags import business_time
 
-    engines = queue_attach(page.rows, users=choices.agent_users, engines=choices.engines)
+    engines = queue_attach(page.rows, choices=choices)
     # Labels translated once per page, not once per row: each lookup of a lazy choice label
     # goes through gettext, and a page has 50-200 rows.
     categories = {value: str(label) for value, label in Category.choices}
@@ -447,23 +427,25 @@ class QueueChoices:
     my_line: int
     agent_users: dict[int, Any] = field(default_factory=dict)  # id -> unsaved User (names)
     engines: dict[int, Any] = field(default_factory=dict)  # calendar id -> engine
+    priority_rows: dict[int, Any] = field(default_factory=dict)  # id -> key, name, rank, ...
+    organisation_rows: dict[int, Any] = field(default_factory=dict)  # id -> name
 
 
 QUEUE_CHOICES_SQL = """
-SELECT 1, p.id, p.key || ' ' || p.name, p.definition, CAST(NULL AS integer), p.rank
+SELECT 1, p.id, p.key, p.definition, CAST(NULL AS integer), p.rank, p.name
   FROM sla_priority p WHERE p.tenant_id = %(tenant)s
 UNION ALL
-SELECT 2, o.id, o.name, '', CAST(NULL AS integer), 0
+SELECT 2, o.id, o.name, '', CAST(NULL AS integer), 0, ''
   FROM contracts_organisation o WHERE o.tenant_id = %(tenant)s
 UNION ALL
 SELECT 3, u.id, TRIM(u.first_name || ' ' || u.last_name), u.username,
        (SELECT a.support_line FROM tickets_agentprofile a
-         WHERE a.tenant_id = %(tenant)s AND a.user_id = u.id LIMIT 1), 0
+         WHERE a.tenant_id = %(tenant)s AND a.user_id = u.id LIMIT 1), 0, ''
   FROM supportdesk_user u
  WHERE u.is_active AND u.id IN (SELECT m.user_id FROM supportdesk_membership m
                                  WHERE m.tenant_id = %(tenant)s AND m.role IN ('admin', 'agent'))
 UNION ALL
-SELECT 4, c.id, c.name, CAST(c.config AS text), CAST(NULL AS integer), 0
+SELECT 4, c.id, c.name, CAST(c.config AS text), CAST(NULL AS integer), 0, ''
   FROM sla_calendar c WHERE c.tenant_id = %(tenant)s
 """
 """Written out rather than built with the ORM: composing and compiling the four-part UNION
@@ -482,10 +464,19 @@ def queue_choices(*, user: Any) -> QueueChoices:
     with connection.cursor() as cursor:
         cursor.execute(QUEUE_CHOICES_SQL, {"tenant": tenant.pk})
         rows = sorted(cursor.fetchall(), key=lambda r: (r[0], r[5], r[2] or ""))
-    my_line = next((r[4] for r in rows if r[0] == 3 and r[1] == user.pk and r[4]), None)
+    me = user.pk if user is not None else None
+    my_line = next((r[4] for r in rows if r[0] == 3 and r[1] == me and r[4]), None)
     return QueueChoices(
-        priorities=[(r[1], r[2], r[3]) for r in rows if r[0] == 1],
+        priorities=[(r[1], f"{r[2]} {r[6]}", r[3]) for r in rows if r[0] == 1],
         organisations=[(r[1], r[2]) for r in rows if r[0] == 2],
+        priority_rows={
+            r[1]: SimpleNamespace(pk=r[1], id=r[1], key=r[2], name=r[6], rank=r[5], definition=r[3])
+            for r in rows
+            if r[0] == 1
+        },
+        organisation_rows={
+            r[1]: SimpleNamespace(pk=r[1], id=r[1], name=r[2]) for r in rows if r[0] == 2
+        },
         agents=[(r[1], r[2] or r[3]) for r in rows if r[0] == 3],
         my_line=my_line or SupportLine.FIRST,
         agent_users={
