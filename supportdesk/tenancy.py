@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact
 
@@ -24,10 +24,12 @@ from .models import ApiToken, Membership, Tenant, TenantHost
 PUBLIC_URLCONF = "supportdesk.urls_public"
 
 
-def tenant_for_host(host: str) -> Tenant | None:
+def tenant_for_host(host: str, *, user: Any = None) -> Tenant | None:
     """The tenant a host name routes to, or None: one query on every request.
 
     A custom :class:`TenantHost` wins over the ``<slug>.<TENANT_DOMAIN>`` form when both match.
+    Given a signed-in ``user``, the same query brings their membership of that tenant
+    (``membership_id`` and ``membership_role``, None when they hold none).
     """
     hostname = host.split(":", 1)[0].lower().rstrip(".")
     custom = Exists(TenantHost.objects.filter(tenant=OuterRef("pk"), hostname=hostname))
@@ -36,7 +38,26 @@ def tenant_for_host(host: str) -> Tenant | None:
     slug = hostname[: -len(suffix)] if hostname.endswith(suffix) else ""
     if slug and "." not in slug:
         routed |= Q(slug=slug)
-    return Tenant.objects.filter(routed).order_by(custom.desc(), "pk").first()
+    tenants = Tenant.objects.filter(routed).order_by(custom.desc(), "pk")
+    if user is not None and user.is_authenticated:
+        with scopes_disabled():  # limited to the routed tenant by the outer reference
+            mine = Membership.objects.filter(tenant=OuterRef("pk"), user=user)
+        tenants = tenants.annotate(
+            membership_id=Subquery(mine.values("pk")[:1]),
+            membership_role=Subquery(mine.values("role")[:1]),
+        )
+    return tenants.first()
+
+
+def _membership_of(tenant: Tenant, user: Any) -> Membership | None:
+    """The membership :func:`tenant_for_host` read along with the tenant, as a model."""
+    pk = getattr(tenant, "membership_id", None)
+    if pk is None:
+        return None
+    membership = Membership(pk=pk, tenant=tenant, user=user, role=tenant.membership_role)  # type: ignore[attr-defined]
+    membership._state.adding = False
+    membership._state.db = Tenant.objects.db
+    return membership
 
 
 def token_from_header(request: HttpRequest) -> str | None:
@@ -61,7 +82,7 @@ class TenantMiddleware:
         req.api_token = None
 
         key = token_from_header(request)
-        host_tenant = tenant_for_host(request.get_host())
+        host_tenant = tenant_for_host(request.get_host(), user=None if key else request.user)
         tenant = host_tenant
         if key is not None:
             token = ApiToken.objects.find(key)
@@ -81,7 +102,10 @@ class TenantMiddleware:
         with scope(tenant=tenant):
             user = req.api_token.user if req.api_token else request.user
             if user.is_authenticated:
-                req.membership = Membership.objects.filter(user=user).first()
+                if req.api_token is None:
+                    req.membership = _membership_of(tenant, user)
+                else:
+                    req.membership = Membership.objects.filter(user=user).first()
                 if req.membership is None:
                     # Staff of the tenant are never its customers: one query fewer for them.
                     req.contact = (
