@@ -203,18 +203,12 @@ def sla_refresh(
     running = [d.clock for d in derived if d.clock.state == ClockState.RUNNING and d.clock.due_at]
     nearest = min(running, key=lambda c: c.due_at) if running else None  # type: ignore[arg-type, return-value]
     alerts = [d.clock.next_alert_at for d in derived if d.clock.next_alert_at is not None]
-    schedule = TicketSchedule(
-        ticket=ticket,
-        tenant_id=ticket.tenant_id,
-        due_at=nearest.due_at if nearest else None,
-        calendar=nearest.calendar if nearest else None,
-        alert_at=min(alerts) if alerts else None,
-    )
     fields = {
-        "due_at": schedule.due_at,
-        "calendar": schedule.calendar,
-        "alert_at": schedule.alert_at,
+        "due_at": nearest.due_at if nearest else None,
+        "calendar": nearest.calendar if nearest else None,
+        "alert_at": min(alerts) if alerts else None,
     }
+    schedule = TicketSchedule(ticket=ticket, tenant_id=ticket.tenant_id, **fields)
     if not TicketSchedule.objects.filter(pk=ticket.pk).update(**fields):
         schedule.save(force_insert=True)
     ticket.schedule = schedule

@@ -80,6 +80,14 @@ class QueueFilters:
 REFERENCE = re.compile(r"^(?:[A-Za-z]+-)?(\d{1,9})$")
 
 
+def _scope_tenant() -> Any:
+    """The tenant in scope; none: no queue (fail closed)."""
+    tenant = get_scope().get("tenant")
+    if tenant is None:
+        raise ScopeError("the queue needs a tenant in scope")
+    return tenant
+
+
 def queue_queryset(
     *, filters: QueueFilters, user: Any, now: dt.datetime | None = None
 ) -> TicketQuerySet:
@@ -90,9 +98,7 @@ def queue_queryset(
     # its own tenant). Saying it of the tickets as well, as the scoped manager would, makes
     # PostgreSQL multiply the two selectivities, expect a handful of rows and sort the whole
     # tenant instead of walking the index in order. No tenant in scope: no queue (fail closed).
-    tenant = get_scope().get("tenant")
-    if tenant is None:
-        raise ScopeError("the queue needs a tenant in scope")
+    tenant = _scope_tenant()
     qs = TicketQuerySet(Ticket).filter(schedule__tenant=tenant)
     if filters.status == "active":
         qs = qs.filter(status__in=ACTIVE_STATUSES)
@@ -225,10 +231,9 @@ def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePag
     position = decode_cursor(cursor) if cursor else None
     rows: list[QueueItem] = []
     in_null_part = position is not None and position[0] is None
-    scheduled = qs  # from queue_queryset: already limited to the tenant's schedule rows
     if not in_null_part:
         # Only tickets being worked on have a due time (sla.services keeps it so).
-        due_part = scheduled.filter(schedule__due_at__isnull=False, status__in=ACTIVE_STATUSES)
+        due_part = qs.filter(schedule__due_at__isnull=False, status__in=ACTIVE_STATUSES)
         if position is not None:
             due, last_id = position
             # A row comparison, so the index seeks straight to (due, id): many tickets share
@@ -242,7 +247,7 @@ def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePag
             due_part = due_part.filter(after)
         rows = _items(due_part.order_by("schedule__due_at", "id")[: size + 1])
     if len(rows) <= size:
-        null_part = scheduled.filter(schedule__due_at__isnull=True)
+        null_part = qs.filter(schedule__due_at__isnull=True)
         if in_null_part and position is not None:
             null_part = null_part.filter(id__gt=position[1])
         rows += _items(null_part.order_by("id")[: size + 1 - len(rows)])
@@ -328,13 +333,12 @@ class QueueRow:
     due: str
     css: str
     left: float | None
-    left_words: str = ""  # business_time(left), when the caller has it already
+    left_words: str  # business_time(left), worded once per page by queue_rows
 
     def as_html(self) -> SafeString:
         """The table row. Built here rather than in the template: a page has 50-200 rows,
         and the template engine's per-row cost was most of the page's time. Every value is
         escaped (``html.escape`` escapes what Django's ``escape`` does)."""
-        from .templatetags.ticket_tags import business_time
 
         e = html.escape
         due = f"<br><small>{e(self.due)}</small>" if self.due else ""
@@ -345,11 +349,10 @@ class QueueRow:
             else "–"
         )
         reference = e(self.reference)
-        left = self.left_words or business_time(self.left)
         return mark_safe(  # noqa: S308 - every value above is escaped
             f'<tr><td><input type="checkbox" name="tickets" value="{self.pk}"'
             f' aria-label="{reference}"></td>'
-            f'<td><span class="badge {e(self.css)}">{e(left)}</span>{due}</td>'
+            f'<td><span class="badge {e(self.css)}">{e(self.left_words)}</span>{due}</td>'
             f'<td><a href="{e(self.url)}">{reference}</a> {e(self.subject)}'
             f"<br><small>{e(self.category)}</small></td>"
             f"<td>{e(self.requester)}{organisation}</td><td>{priority}</td>"
@@ -458,9 +461,7 @@ def queue_choices(*, user: Any) -> QueueChoices:
     from sla.calendar import BusinessCalendar
     from supportdesk.models import User
 
-    tenant = get_scope().get("tenant")
-    if tenant is None:
-        raise ScopeError("the queue needs a tenant in scope")
+    tenant = _scope_tenant()
     with connection.cursor() as cursor:
         cursor.execute(QUEUE_CHOICES_SQL, {"tenant": tenant.pk})
         rows = sorted(cursor.fetchall(), key=lambda r: (r[0], r[5], r[2] or ""))
