@@ -202,6 +202,9 @@ except Exception as exc:
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@supportdesk.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Tenant admins choose their mailboxes' IMAP servers; off, only public addresses and the
+# standard IMAP ports are reached, so a mailbox cannot probe the internal network.
+MAIL_ALLOW_INTERNAL_SERVERS = _bool("MAIL_ALLOW_INTERNAL_SERVERS", default=False)
 
 # --- I18N ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

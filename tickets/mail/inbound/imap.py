@@ -8,21 +8,39 @@ between means the next poll fetches them again; storing is idempotent on Message
 from __future__ import annotations
 
 import imaplib
+import ipaddress
+import logging
 import re
+import socket
 import ssl
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
 IMAP_TIMEOUT_SECONDS = 30
 FETCH_LIMIT = 200
 """At most this many messages per poll, so one huge backlog cannot hold a worker forever."""
+
+IMAP_PORTS = (143, 993)
+"""The standard IMAP ports (plain/STARTTLS and SSL); others only when the operator allows."""
 
 _UID_RE = re.compile(rb"UID (\d+)")
 
 
 class MailSourceError(Exception):
     """The mailbox could not be read; the message says why, without the password."""
+
+
+class MailTargetRefused(MailSourceError):
+    """The server is not one a tenant may make us connect to; ``field`` names the culprit."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,91 @@ class ImapSettings:
     username: str
     password: str
     folder: str = "INBOX"
+    allow_internal: bool = False
+    """Allow loopback, private and link-local addresses and any port (an operator setting)."""
+
+
+def address_is_internal(address: str) -> bool:
+    """Whether an IP address is anything but a public unicast one (loopback, private, ...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # fe80::1%eth0 carries a zone
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return not ip.is_global or ip.is_multicast
+
+
+def imap_addresses(host: str, port: int, *, allow_internal: bool) -> list[str]:
+    """The addresses of ``host`` we may connect to on ``port``, all checked.
+
+    Every address the name resolves to must be public, so a name pointing at 127.0.0.1 (or
+    at a public and a private address) is refused as a whole. Raises
+    :class:`MailTargetRefused` for a forbidden host or port and :class:`MailSourceError`
+    when the name does not resolve.
+    """
+    if not allow_internal and port not in IMAP_PORTS:
+        raise MailTargetRefused(
+            _("Only the standard IMAP ports (%(ports)s) are allowed.")
+            % {"ports": ", ".join(map(str, IMAP_PORTS))},
+            field="imap_port",
+        )
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError, OverflowError) as exc:
+        logger.info("IMAP server %r does not resolve: %s", host, exc)
+        raise MailSourceError(_connect_failed(host, port)) from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_internal and any(address_is_internal(address) for address in addresses):
+        raise MailTargetRefused(
+            _(
+                "This server is on a loopback, private or link-local network; only servers "
+                "on the public internet are allowed."
+            ),
+            field="imap_host",
+        )
+    return addresses
+
+
+def _connect_failed(host: str, port: int) -> str:
+    # One message for a refused, timed-out, closed or non-IMAP port: the answer must not
+    # tell a port scanner anything about the ports it probes.
+    return _(
+        "Could not connect to an IMAP server at %(host)s:%(port)s; check the server name, "
+        "the port and the SSL setting."
+    ) % {"host": host, "port": port}
+
+
+def _open_socket(addresses: list[str], port: int, timeout: float | None) -> socket.socket:
+    error: OSError = OSError("no address")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error
+
+
+class _CheckedIMAP4(imaplib.IMAP4):
+    """imaplib connecting to addresses already checked, so DNS cannot change its answer
+    between the check and the connection."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        self._addresses = addresses
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return _open_socket(self._addresses, self.port, timeout)
+
+
+class _CheckedIMAP4_SSL(imaplib.IMAP4_SSL):  # noqa: N801 - imaplib's spelling
+    def __init__(
+        self, host: str, port: int, addresses: list[str], context: ssl.SSLContext, timeout: float
+    ) -> None:
+        self._addresses = addresses
+        self._context = context
+        super().__init__(host, port, ssl_context=context, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = _open_socket(self._addresses, self.port, timeout)
+        return self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 class ImapSource:
@@ -44,14 +147,19 @@ class ImapSource:
 
     def __enter__(self) -> ImapSource:
         s = self.settings
+        addresses = imap_addresses(s.host, s.port, allow_internal=s.allow_internal)
         try:
             if s.use_ssl:
                 context = ssl.create_default_context()
-                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    s.host, s.port, ssl_context=context, timeout=IMAP_TIMEOUT_SECONDS
+                conn: imaplib.IMAP4 = _CheckedIMAP4_SSL(
+                    s.host, s.port, addresses, context, IMAP_TIMEOUT_SECONDS
                 )
             else:
-                conn = imaplib.IMAP4(s.host, s.port, timeout=IMAP_TIMEOUT_SECONDS)
+                conn = _CheckedIMAP4(s.host, s.port, addresses, IMAP_TIMEOUT_SECONDS)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            logger.info("IMAP connection to %s:%s failed: %s", s.host, s.port, exc)
+            raise MailSourceError(_connect_failed(s.host, s.port)) from exc
+        try:
             conn.login(s.username, s.password)
             status, _data = conn.select(_quote(s.folder))
             if status != "OK":

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
@@ -34,7 +35,13 @@ from ..inbound.base import (
     parse_message,
     references_in,
 )
-from ..inbound.imap import ImapSettings, ImapSource, MailSourceError
+from ..inbound.imap import (
+    ImapSettings,
+    ImapSource,
+    MailSourceError,
+    MailTargetRefused,
+    imap_addresses,
+)
 from ..models import (
     EmailBounce,
     InboundEmail,
@@ -544,6 +551,7 @@ def _source_for(mailbox: Mailbox) -> ImapSource:
             username=mailbox.imap_username,
             password=mailbox.imap_password,
             folder=mailbox.imap_folder,
+            allow_internal=settings.MAIL_ALLOW_INTERNAL_SERVERS,
         )
     )
 
@@ -552,6 +560,16 @@ def mailbox_save(*, mailbox: Mailbox) -> Mailbox:
     """Validate and store a new or changed mailbox (one per address and tenant)."""
     mailbox.email_address = mailbox.email_address.strip().lower()
     mailbox.full_clean()
+    try:
+        imap_addresses(
+            mailbox.imap_host,
+            mailbox.imap_port,
+            allow_internal=settings.MAIL_ALLOW_INTERNAL_SERVERS,
+        )
+    except MailTargetRefused as exc:
+        raise ValidationError({exc.field: str(exc)}) from exc
+    except MailSourceError:
+        pass  # a name that does not resolve now may later; the check and the poll say so
     try:
         with transaction.atomic():
             mailbox.save()
