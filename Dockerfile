@@ -8,7 +8,8 @@ COPY pyproject.toml ./
 RUN pip install --no-cache-dir -e . 2>/dev/null || true
 COPY . .
 RUN pip install --no-cache-dir -e . \
-    && SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --noinput \
+    && SECRET_KEY=build-only FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE= \
+       DEBUG=0 python manage.py collectstatic --noinput \
     && useradd --system --home /app app && mkdir -p /data && chown app /data
 USER app
 EXPOSE 8000

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
+from django_scopes import scopes_disabled
 
+from .fields import EncryptedTextField
 from .models import AuditAction, AuditEvent
 
 
@@ -63,3 +66,22 @@ def audit_record(
         object_repr=str(instance)[:200],
         changes=changes,
     )
+
+
+def secrets_rotate() -> int:
+    """Encrypt every stored secret again with the first ``FIELD_ENCRYPTION_KEY``; returns
+    how many values were rewritten. Run it after putting a new key first, then drop the old.
+
+    Crosses tenants (the one caller is a management command), in one transaction.
+    """
+    rewritten = 0
+    with scopes_disabled(), transaction.atomic():
+        for model in apps.get_models():
+            fields = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
+            if not fields:
+                continue
+            rows = model._base_manager.select_for_update().values_list("pk", *fields)
+            for pk, *values in rows:
+                model._base_manager.filter(pk=pk).update(**dict(zip(fields, values, strict=True)))
+                rewritten += sum(1 for value in values if value)
+    return rewritten

@@ -7,10 +7,13 @@ README. A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
 import django_stubs_ext
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +59,28 @@ if not _secret:
         raise _fail("SECRET_KEY", "must be set when DEBUG is off (set DEBUG=1 for development)")
     _secret = "django-insecure-development-only-key-not-for-production-use-0123456789"  # noqa: S105
 SECRET_KEY = _secret
+
+# Secrets stored in the database (mailbox passwords) are encrypted with these Fernet keys;
+# the first encrypts, all decrypt (rotation: docs/email.md, "Mailbox security").
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in env.list("FIELD_ENCRYPTION_KEY", default=[]) if k.strip()
+]
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise _fail(
+            "FIELD_ENCRYPTION_KEY",
+            'must be set when DEBUG is off; make one with python -c "from cryptography.fernet '
+            'import Fernet; print(Fernet.generate_key().decode())"',
+        )
+    _derived = hashlib.sha256(b"supportdesk field encryption:" + SECRET_KEY.encode()).digest()
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise _fail(
+            "FIELD_ENCRYPTION_KEY", "each key must be 32 url-safe base64-encoded bytes"
+        ) from None
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[".localhost", "localhost", "127.0.0.1", "testserver"]

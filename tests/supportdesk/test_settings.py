@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+TEST_FIELD_KEY = "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA="
 GOOD_KEY = "a-production-secret-key-that-is-long-and-random-enough-0123456789-abcdefghij"
 
 
@@ -46,6 +47,18 @@ def test_a_missing_secret_key_in_production_stops_start_up() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_missing_field_encryption_key_in_production_stops_start_up() -> None:
+    result = run_manage("check", SECRET_KEY=GOOD_KEY, FIELD_ENCRYPTION_KEY="")
+    assert result.returncode != 0
+    assert "Configuration error: FIELD_ENCRYPTION_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_development_starts_without_a_field_encryption_key() -> None:
+    result = run_manage("check", DEBUG="1", FIELD_ENCRYPTION_KEY="")
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -54,6 +67,8 @@ def test_a_missing_secret_key_in_production_stops_start_up() -> None:
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("DEBUG", "maybe"),
         ("SITE_PORT", "eighty"),
+        ("FIELD_ENCRYPTION_KEY", "not-a-fernet-key"),
+        ("FIELD_ENCRYPTION_KEY", f"{TEST_FIELD_KEY},short"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from supportdesk.fields import EncryptedTextField
 from supportdesk.models import TenantOwned
 
 from .inbound.base import Automation
@@ -33,7 +34,7 @@ class Mailbox(TenantOwned):
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
     imap_use_ssl = models.BooleanField(_("use SSL/TLS"), default=True)
     imap_username = models.CharField(_("IMAP user name"), max_length=254)
-    imap_password = models.CharField(_("IMAP password"), max_length=254)
+    imap_password = EncryptedTextField(_("IMAP password"))
     imap_folder = models.CharField(_("IMAP folder"), max_length=200, default="INBOX")
     is_active = models.BooleanField(_("poll this mailbox"), default=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
