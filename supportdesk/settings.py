@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -305,6 +306,30 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Login throttling -------------------------------------------------------------------------
+# django-axes counts failed logins per user name and IP address; after LOGIN_FAILURE_LIMIT
+# failures that pair is refused (429 with Retry-After) for LOGIN_LOCKOUT_MINUTES, each new
+# try during the lockout starting the wait again. A successful login resets the count.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=_int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "supportdesk.authentication.login_username"
+AXES_CLIENT_IP_CALLABLE = "supportdesk.authentication.client_ip"
+AXES_LOCKOUT_CALLABLE = "supportdesk.authentication.login_locked_out"
+# Password-reset requests and failed API tokens: DRF's cache throttles (Redis when set).
+THROTTLE_RATES = {"reset-per-ip": "10/hour", "reset-per-address": "3/hour", "bad-api-key": "20/min"}
+# The client address is REMOTE_ADDR unless NUM_PROXIES proxies in front add X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = _int("NUM_PROXIES", default=0)
 
 LOGGING = {
     "version": 1,

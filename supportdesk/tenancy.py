@@ -19,6 +19,7 @@ from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact
 
+from .authentication import token_failure_throttle, too_many, wait_message
 from .models import ApiToken, Membership, Tenant, TenantHost
 
 PUBLIC_URLCONF = "supportdesk.urls_public"
@@ -85,8 +86,13 @@ class TenantMiddleware:
         host_tenant = tenant_for_host(request.get_host(), user=None if key else request.user)
         tenant = host_tenant
         if key is not None:
+            failures = token_failure_throttle(request)
+            if failures.blocked():
+                seconds = int(failures.wait() or 1)
+                return too_many(JsonResponse({"detail": wait_message(seconds)}), seconds)
             token = ApiToken.objects.find(key)
             if token is None or not token.user.is_active:
+                failures.count()
                 return JsonResponse({"detail": "Invalid token."}, status=401)
             if host_tenant is not None and host_tenant.pk != token.tenant_id:
                 # A token of another tenant on this tenant's host: same answer as a miss.

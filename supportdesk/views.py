@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .access import admin_required, member_required
+from .authentication import password_reset_wait, too_many, wait_message
 from .models import ApiToken, AuditEvent, Language
 from .tenancy import all_tenants
 
@@ -247,3 +250,15 @@ def api_me(request: Request) -> Response:
             "role": membership.role if membership else None,
         }
     )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, counted per client address and per e-mail address: beyond
+    the rate the form says when to try again (429 with ``Retry-After``) and sends nothing."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        seconds = password_reset_wait(self.request, email=form.cleaned_data["email"])
+        if seconds is None:
+            return super().form_valid(form)
+        form.add_error(None, wait_message(seconds))
+        return too_many(self.form_invalid(form), seconds)

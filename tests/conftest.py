@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
@@ -115,6 +116,12 @@ def build_cast() -> Cast:
         org_b=org_b,
         contact_b=contact_b,
     )
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Throttle counters (password resets, API keys) live in the cache: none carry over."""
+    cache.clear()
 
 
 @pytest.fixture
