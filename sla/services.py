@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, FloatField, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -638,7 +638,10 @@ def _raw_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list`` query as the driver returns them: 200,000 rows through
     Django's per-value converters cost a calendar edit half a second. Only for columns whose
     raw value is already what the caller wants (numbers, strings; JSON arrives as text)."""
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. ``pk__in=[]``: Django knows without asking the database
+        return []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -1031,8 +1034,13 @@ def calendar_update(
     actor: User | None,
     now: dt.datetime | None = None,
 ) -> int:
-    """Change a calendar and recompute every live clock counted on it; returns that count."""
+    """Change a calendar and recompute every live clock counted on it; returns that count.
+
+    Saving it unchanged is a success that writes nothing (no audit line, no recompute).
+    """
     _validate_calendar_config(config)
+    if (calendar.name, calendar.config, calendar.is_default) == (name.strip(), config, is_default):
+        return 0
     with transaction.atomic():
         old = calendar.config
         if is_default and not calendar.is_default:
@@ -1068,14 +1076,19 @@ def policy_save(
     calendar: Calendar,
     actor: User | None,
 ) -> SLAPolicy:
-    """Create or change a policy's name, description and calendar (recomputing its clocks)."""
+    """Create or change a policy's name, description and calendar (recomputing its clocks).
+
+    Saving it unchanged writes nothing.
+    """
     with transaction.atomic():
         creating = policy is None
         if policy is None:
             policy = SLAPolicy(tenant=tenant)
             old = None
         else:
-            old = {"name": policy.name, "calendar": policy.calendar_id}
+            old = _policy_json(policy)
+            if old == {"name": name.strip(), "description": description, "calendar": calendar.pk}:
+                return policy
         calendar_changed = not creating and policy.calendar_id != calendar.pk
         policy.name = name.strip()
         policy.description = description
@@ -1093,10 +1106,42 @@ def policy_save(
             obj=policy,
             action=AuditAction.CREATED if creating else AuditAction.CHANGED,
             old=old,
-            new={"name": policy.name, "calendar": calendar.pk},
+            new=_policy_json(policy),
             recomputed=count,
         )
     return policy
+
+
+def _policy_json(policy: SLAPolicy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "description": policy.description,
+        "calendar": policy.calendar_id,
+    }
+
+
+def policy_update(
+    *,
+    tenant: Tenant,
+    policy: SLAPolicy,
+    name: str,
+    description: str,
+    calendar: Calendar,
+    targets: Sequence[TargetSpec],
+    actor: User | None,
+) -> int:
+    """The policy page's save: name, description, calendar and the target grid, all or
+    nothing (one transaction). Returns the count of clocks recomputed."""
+    with transaction.atomic():
+        policy_save(
+            tenant=tenant,
+            policy=policy,
+            name=name,
+            description=description,
+            calendar=calendar,
+            actor=actor,
+        )
+        return policy_targets_set(policy=policy, targets=targets, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -1149,10 +1194,14 @@ def policy_targets_set(
             current.save()
             touched.append(current.pk)
         gone = [t for key, t in existing.items() if key not in wanted]
+        if not touched and not gone:
+            return 0  # saved unchanged: nothing to record, nothing to recompute
         if gone:
             shape_changed = True
             SLATarget.objects.filter(pk__in=[t.pk for t in gone]).delete()
-        count = clocks_recompute_bulk(clocks=Clock.objects.filter(target_id__in=touched))
+        count = 0
+        if touched:
+            count = clocks_recompute_bulk(clocks=Clock.objects.filter(target_id__in=touched))
         if shape_changed:
             count += tickets_refresh(tickets=Ticket.objects.active().filter(sla_policy=policy))
         _config_event(
@@ -1203,12 +1252,22 @@ def priority_save(
     is_default: bool,
     actor: User | None,
 ) -> Priority:
-    """Create or change one level of the tenant's priority scheme."""
+    """Create or change one level of the tenant's priority scheme; unchanged, writes nothing."""
     with transaction.atomic():
         creating = priority is None
         if priority is None:
             priority = Priority(tenant=tenant)
         old = None if creating else _priority_json(priority)
+        wanted = {
+            "key": key.strip(),
+            "name": name.strip(),
+            "rank": rank,
+            "is_default": is_default,
+            "definition": definition,
+            "examples": examples,
+        }
+        if old == wanted:
+            return priority
         if is_default:
             Priority.objects.filter(is_default=True).exclude(pk=priority.pk).update(
                 is_default=False
@@ -1238,6 +1297,8 @@ def _priority_json(priority: Priority) -> dict[str, Any]:
         "name": priority.name,
         "rank": priority.rank,
         "is_default": priority.is_default,
+        "definition": priority.definition,
+        "examples": priority.examples,
     }
 
 
@@ -1249,7 +1310,10 @@ def escalation_rule_save(
     notify_users: Sequence[User],
     actor: User | None,
 ) -> EscalationRule:
-    """Create or change an escalation rule; live clocks pick up new thresholds in bulk."""
+    """Create or change an escalation rule; live clocks pick up new thresholds in bulk.
+
+    Saving it unchanged writes nothing.
+    """
     fields = (
         "name",
         "policy",
@@ -1266,6 +1330,12 @@ def escalation_rule_save(
         creating = rule is None
         if rule is None:
             rule = EscalationRule(tenant=tenant)
+        else:
+            unchanged = all(getattr(rule, f) == values[f] for f in fields if f in values) and {
+                u.pk for u in rule.notify_users.all()
+            } == {u.pk for u in notify_users}
+            if unchanged:
+                return rule
         for field_name in fields:
             if field_name in values:
                 setattr(rule, field_name, values[field_name])

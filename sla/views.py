@@ -175,10 +175,13 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     grid = TargetGridForm(data, priorities=priorities, initial=TargetGridForm.initial_for(policy))
     if request.method == "POST" and form.is_valid() and grid.is_valid():
         try:
-            services.policy_save(
-                tenant=req.tenant, policy=policy, actor=req.user, **form.cleaned_data
+            count = services.policy_update(
+                tenant=req.tenant,
+                policy=policy,
+                targets=grid.specs(),
+                actor=req.user,
+                **form.cleaned_data,
             )
-            count = services.policy_targets_set(policy=policy, targets=grid.specs(), actor=req.user)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
