@@ -26,11 +26,18 @@ from .models import Calendar, EscalationRule, Metric, Priority, SLAPolicy, SLATa
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
+# Swedish offices close on Midsommarafton, Julafton and Nyårsafton: in the holidays package
+# those are "de facto" holidays, not public ones. With them closed, SoftOne's short day falls
+# on the working day before (23 and 30 December, the Thursday before Midsummer).
+HOLIDAY_SETS = {"SE": ["public", "de_facto"]}
+
+
 def _office(tz: str, country: str, hours: list[str], **extra: Any) -> dict[str, Any]:
+    categories = HOLIDAY_SETS.get(country, ["public"])
     return {
         "timezone": tz,
         "week": {d: hours for d in WEEKDAYS},
-        "holidays": {"country": country, "categories": ["public"], "extra": [], "exclude": []},
+        "holidays": {"country": country, "categories": categories, "extra": [], "exclude": []},
         **extra,
     }
 
@@ -364,7 +371,7 @@ def _syneton(tenant: Tenant) -> None:
         "timezone": "Europe/Brussels",
         "week": week,
         "holidays": {"country": "BE", "categories": ["public"], "extra": [], "exclude": []},
-        "closures": [{"from": "12-25", "to": "01-01"}],
+        "closures": [{"from": "12-25", "to": "01-01", "name": "Kerstsluiting"}],
     }
     office = _calendar(tenant, "Supporturen", config, default=True)
     p = _priorities(

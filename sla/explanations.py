@@ -7,10 +7,12 @@ explanation cannot drift from the figure it explains.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils import timezone
+import holidays
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -28,6 +30,140 @@ DAY_NAMES = {
     "sat": gettext_lazy("Sat"),
     "sun": gettext_lazy("Sun"),
 }
+
+
+HOLIDAY_CATEGORIES = {
+    "public": gettext_lazy("public holidays"),
+    "de_facto": gettext_lazy("de facto holidays (eves when offices close)"),
+    "bank": gettext_lazy("bank holidays"),
+    "optional": gettext_lazy("optional holidays"),
+}
+# Country names the holiday sets are named by; others are shown by their English name.
+COUNTRY_NAMES = {
+    "SE": gettext_lazy("Sweden"),
+    "BE": gettext_lazy("Belgium"),
+    "NL": gettext_lazy("the Netherlands"),
+}
+
+
+def _holiday_language(country: str) -> str | None:
+    """The reader's language if the holidays package names this country's days in it
+    (``en`` reads ``en_US``), else None: the country's own language."""
+    wanted = translation.get_language() or ""
+    supported = getattr(holidays, country).supported_languages
+    for code in supported:
+        if code == wanted:
+            return str(code)
+    base = wanted.split("-")[0].split("_")[0]
+    return next((str(c) for c in supported if c.split("_")[0] == base), None)
+
+
+@functools.lru_cache(maxsize=512)
+def _named_holidays(
+    country: str, subdiv: str | None, categories: tuple[str, ...], year: int, language: str | None
+) -> dict[dt.date, str]:
+    return dict(
+        holidays.country_holidays(
+            country, subdiv=subdiv, years=year, categories=categories, language=language
+        ).items()
+    )
+
+
+def holiday_words(engine: BusinessCalendar, day: dt.date, name: str) -> str:
+    """The holiday on ``day`` by its name in the reader's language ("Julafton", "Christmas
+    Eve", "Kerstmis"); ``name`` (the engine's) when the package has none."""
+    config = engine.to_dict().get("holidays") or {}
+    country = config.get("country")
+    if country:
+        named = _named_holidays(
+            country,
+            config.get("subdiv"),
+            tuple(config.get("categories") or ("public",)),
+            day.year,
+            _holiday_language(country),
+        )
+        if day in named:
+            return named[day]
+    return _("extra holiday") if name == "extra holiday" else name
+
+
+def holiday_sets(config: dict[str, Any]) -> list[str]:
+    """The holiday sets a calendar closes on, by name: "public holidays of Sweden"."""
+    hol = config.get("holidays")
+    if config.get("always_open") or not hol:
+        return []
+    out = []
+    country = hol.get("country")
+    if country:
+        country_name = (
+            COUNTRY_NAMES.get(country.upper())
+            or getattr(holidays, country.upper()).__mro__[1].__name__
+        )
+        for category in hol.get("categories") or ["public"]:
+            out.append(
+                _("%(set)s of %(country)s")
+                % {"set": HOLIDAY_CATEGORIES.get(category, category), "country": country_name}
+            )
+    if hol.get("extra"):
+        out.append(_("extra holidays: %(days)s") % {"days": ", ".join(hol["extra"])})
+    if hol.get("exclude"):
+        out.append(_("not closed on: %(days)s") % {"days": ", ".join(hol["exclude"])})
+    return out
+
+
+def day_label(engine: BusinessCalendar, day: dt.date, kind: str, name: str) -> str:
+    """Why a closed or short day is so, in the reader's language."""
+    if kind == "holiday":
+        return holiday_words(engine, day, name)
+    if kind == "eve":
+        following = day + dt.timedelta(days=1)
+        _kind, next_name = engine.day_kind(following)
+        return _("day before %(holiday)s") % {
+            "holiday": holiday_words(engine, following, next_name)
+        }
+    if kind == "override":
+        return _("changed hours")
+    if kind == "closed":
+        return _("no opening hours")
+    return name  # a closure: the admin's name, or its range
+
+
+def special_days(
+    engine: BusinessCalendar, a: dt.date, b: dt.date
+) -> list[tuple[dt.date, str, str]]:
+    """Days in ``[a, b]`` whose weekday opens but that are closed or shorter: (date, hours
+    words ("closed" or "08:00–13:00"), why), for an admin checking a calendar at a glance."""
+    if engine.always_open:
+        return []
+    weekly = engine.to_dict()["week"]
+    out = []
+    for ordinal in range(a.toordinal(), b.toordinal() + 1):
+        day = dt.date.fromordinal(ordinal)
+        kind, name = engine.day_kind(day)
+        if kind in ("weekly", "closed"):
+            continue
+        hours = weekly.get(WEEKDAYS[day.weekday()]) or []
+        if not hours:
+            continue
+        spans = engine.intervals_on(day)
+        if spans and kind == "override" and _open_seconds(spans) >= _hours_seconds(hours):
+            continue  # an override that does not shorten the day
+        words = ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in spans) if spans else str(_("closed"))
+        out.append((day, words, day_label(engine, day, kind, name)))
+    return out
+
+
+def _open_seconds(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> float:
+    return sum((e - s).total_seconds() for s, e in spans)
+
+
+def _hours_seconds(hours: Sequence[str]) -> float:
+    total = 0
+    for spec in hours:
+        start, end = spec.split("-")
+        (h1, m1), (h2, m2) = (map(int, start.split(":")), map(int, end.split(":")))
+        total += (h2 * 60 + m2 - h1 * 60 - m1) * 60
+    return total
 
 
 def duration_words(seconds: float) -> str:
