@@ -63,18 +63,28 @@ BREACH_PERCENT = 100
 
 
 def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
-    """The initial status and the changes that move clocks, oldest first, from the event log."""
+    """The initial status and the changes that move clocks, in the order they took effect.
+
+    That is the order they were applied (event ids: each change is written under the
+    ticket's row lock), not the order of their times: a mail received at 10:25 but
+    processed at 10:35 reopens a ticket set pending at 10:30, so its status change takes
+    effect at 10:30, not before the pending it undid. Each change's time is therefore at
+    least the previous one's; then the clock state always follows the ticket's status.
+    """
     rows = (
         TicketEvent.objects.filter(
             ticket=ticket,
             kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.REPLIED],
         )
-        .order_by("at", "id")
+        .order_by("id")
         .values_list("kind", "at", "new_value", "by_staff", "is_public", "data")
     )
     initial = ticket.status
     changes: list[Change] = []
-    for kind, at, new_value, by_staff, is_public, data in rows:
+    latest: dt.datetime | None = None
+    for kind, event_at, new_value, by_staff, is_public, data in rows:
+        at = event_at if latest is None or event_at > latest else latest
+        latest = at
         if kind == EventKind.CREATED:
             initial = new_value or initial
             if data.get("responded"):
@@ -169,6 +179,22 @@ def _apply(clock: Clock, timeline: Timeline, figures: Figures, now: dt.datetime)
     clock.computed_at = now
 
 
+def _keep_recorded_breaches(
+    derived: list[_Derived], alerts: Iterable[tuple[str, int, dt.datetime | None]]
+) -> None:
+    """A breach once recorded (event written, notices sent) is never undone: the clock keeps
+    a breach time and a stopped clock counts as missed, whatever the history says now."""
+    recorded = {metric: due for metric, percent, due in alerts if percent == BREACH_PERCENT}
+    for item in derived:
+        clock = item.clock
+        if clock.metric not in recorded:
+            continue
+        if clock.breached_at is None:
+            clock.breached_at = recorded[clock.metric] or clock.due_at
+        if clock.state == ClockState.STOPPED:
+            clock.met = False
+
+
 def _next_alert(item: _Derived, fired: set[tuple[str, int]]) -> dt.datetime | None:
     if item.figures.state != ClockState.RUNNING:
         return None
@@ -193,7 +219,11 @@ def sla_refresh(
     """
     now = now or timezone.now()
     derived, dropped = _derive(ticket, now)
-    fired = set(Alert.objects.filter(ticket=ticket).values_list("metric", "threshold_percent"))
+    alerts_fired = list(
+        Alert.objects.filter(ticket=ticket).values_list("metric", "threshold_percent", "due_at")
+    )
+    fired = {(metric, percent) for metric, percent, _due in alerts_fired}
+    _keep_recorded_breaches(derived, alerts_fired)
     events = _fire(ticket, derived, fired, now)
     for item in derived:
         item.clock.next_alert_at = _next_alert(item, fired)
@@ -232,11 +262,14 @@ def _fire(
 ) -> list[TicketEvent]:
     events: list[TicketEvent] = []
     for item in derived:
-        if item.figures.state != ClockState.RUNNING:
+        running = item.figures.state == ClockState.RUNNING
+        if not running and item.figures.breached_at is None:
             continue
         metric = item.clock.metric
-        for percent in item.thresholds:
-            moment = item.figures.thresholds.get(percent)
+        # A clock stopped or paused after its due time breached as surely as a running one:
+        # the breach is recorded (so ``met`` and the record agree), warnings are not.
+        for percent in item.thresholds if running else [BREACH_PERCENT]:
+            moment = item.figures.thresholds.get(percent) if running else item.figures.breached_at
             if moment is None or moment > now or (metric, percent) in fired:
                 continue
             try:
@@ -592,11 +625,14 @@ def clocks_recompute_bulk(
     rules = list(EscalationRule.objects.filter(is_active=True))
     ticket_ids = {r[1] for r in simple} | {r[1] for r in general}
     fired: dict[tuple[int, str], set[int]] = defaultdict(set)
-    for ticket_id, metric, percent in Alert.objects.filter(
+    recorded: dict[tuple[int, str], float] = {}  # breaches recorded: never undone
+    for ticket_id, metric, percent, alert_due in Alert.objects.filter(
         ticket__status__in=ACTIVE_STATUSES
-    ).values_list("ticket_id", "metric", "threshold_percent"):
+    ).values_list("ticket_id", "metric", "threshold_percent", "due_at"):
         if ticket_id in ticket_ids:
             fired[(ticket_id, metric)].add(percent)
+            if percent == BREACH_PERCENT and alert_due is not None:
+                recorded[(ticket_id, metric)] = alert_due.timestamp()
     rule_cache: dict[tuple[int | None, int | None, str], list[int]] = {}
 
     def next_threshold(row: Sequence[Any]) -> int | None:
@@ -625,6 +661,13 @@ def clocks_recompute_bulk(
         parts.append(_bulk_general(general_rows, calendar_id, engine, targets, next_threshold, now))
     # In id order, each batch's UPDATE walks the table (and its primary key) forwards once.
     figures = _ClockFigures.concatenate(parts).sorted_by_id()
+    if recorded:
+        kept = [
+            (r[0], recorded[(r[1], r[2])]) for r in (*simple, *general) if (r[1], r[2]) in recorded
+        ]
+        at = np.searchsorted(figures.ids, np.array([k[0] for k in kept], dtype=np.int64))
+        undone = np.isnan(figures.breached[at])
+        figures.breached[at[undone]] = np.array([k[1] for k in kept])[undone]
     changed_tickets: set[int] = set()
     for start in range(0, len(figures.ids), batch):
         changed_tickets |= _write_clock_figures(figures.take(slice(start, start + batch)), now)

@@ -375,10 +375,10 @@ def ticket_reply(
     by_staff = author_contact is None and is_staff(author)
     if author_contact is None and not by_staff:
         raise ValidationError({"author": _("Only staff of this organisation can write as staff.")})
-    now = timezone.now()
-    at = at or now
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
+        at = at or now
         if locked.status == Status.CLOSED:
             raise ValidationError(
                 {"ticket": _("%(reference)s is closed; write a new ticket instead.")
@@ -508,9 +508,9 @@ def ticket_change_status(
     _validate_choice("channel", channel, Channel)
     if contact is None and not is_staff(actor):
         raise ValidationError({"actor": _("Only staff or the customer can change the status.")})
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         if contact is not None and not (
             locked.is_participant(contact) or _named_for(contact, locked)
         ):
@@ -683,9 +683,9 @@ def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) ->
 def _one_change(ticket: Ticket, actor: User | None, channel: str, apply: Any, *args: Any) -> Ticket:
     _validate_choice("channel", channel, Channel)
     agent = _require_agent(actor)
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         result = apply(locked, *args, agent, channel)
         events = [e for e in (result if isinstance(result, list) else [result]) if e is not None]
         if not events:
@@ -745,9 +745,9 @@ def ticket_change_sla_policy(
     """Put the ticket under another SLA policy (a plan change); its clocks are re-derived."""
     if policy is not None and policy.tenant_id != ticket.tenant_id:
         raise ValidationError({"sla_policy": _("Unknown SLA policy.")})
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         if locked.sla_policy_id == (policy.pk if policy else None):
             return locked
         old = locked.sla_policy
@@ -781,9 +781,9 @@ def ticket_update(
     """
     _validate_choice("channel", channel, Channel)
     agent = _require_agent(actor)
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         if locked.version != expected_version:
             raise VersionConflict(locked.version)
         events: list[TicketEvent | None] = []
@@ -871,9 +871,9 @@ def time_entry_log(
     _require_agent(agent)
     if not 1 <= minutes <= 24 * 60:
         raise ValidationError({"minutes": _("Log between 1 minute and 24 hours.")})
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         entry = TimeEntry.objects.create(
             tenant_id=locked.tenant_id,
             ticket=locked,
