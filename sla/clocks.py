@@ -72,6 +72,9 @@ class Timeline:
     segments: tuple[tuple[int, int | None], ...]
     stopped_at: int | None
     pauses: tuple[Pause, ...]
+    # The first-response clock stopped by a solve or close with no public staff reply: the
+    # response was not needed (neither met nor missed, unless it had breached before).
+    unanswered: bool = False
 
     @property
     def state(self) -> str:
@@ -90,6 +93,7 @@ def clock_timeline(
     segments: list[tuple[int, int | None]] = []
     pauses: list[Pause] = []
     done_for_good = False  # the first-response clock after a response or a solve
+    answered = False
     status = initial_status
     run_start: int | None = None
     idle_start: int | None = None
@@ -131,6 +135,7 @@ def clock_timeline(
     for change in changes:
         at = max(to_epoch(change.at), received)
         if metric == FIRST_RESPONSE and change.responded:
+            answered = answered or not done_for_good
             done_for_good = True
         if change.status:
             status = change.status
@@ -142,7 +147,8 @@ def clock_timeline(
     elif idle_reason == "pending":
         pauses.append(Pause(idle_start or received, None, "pending"))
     stopped_at = idle_start if idle_reason == "stopped" else None
-    return Timeline(tuple(segments), stopped_at, tuple(pauses))
+    unanswered = metric == FIRST_RESPONSE and stopped_at is not None and not answered
+    return Timeline(tuple(segments), stopped_at, tuple(pauses), unanswered)
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,8 @@ def clock_figures(
     ran_until = now if state == RUNNING else (None if last_end is None else from_epoch(last_end))
     breached_at = crossing if crossing is not None and ran_until and crossing < ran_until else None
     met = (breached_at is None) if state == STOPPED else None
+    if met and timeline.unanswered:
+        met = None  # solved before the response was due and without one: not needed
     marks = {p: instant(budget_seconds * p / 100, open_last=state == RUNNING) for p in thresholds}
     return Figures(
         state=state,

@@ -329,6 +329,10 @@ def _status_words(clock: Clock, engine: BusinessCalendar) -> str:
         due = moment_words(clock.due_at, engine) if clock.due_at else "-"
         if clock.met:
             return _("Met: stopped %(stop)s, due %(due)s.") % {"stop": stop, "due": due}
+        if clock.met is None:
+            return _(
+                "Not needed: solved %(stop)s, before the response was due, without a reply."
+            ) % {"stop": stop}
         return _("Missed: due %(due)s, stopped %(stop)s.") % {"stop": stop, "due": due}
     assert clock.due_at is not None  # noqa: S101 - a running clock always has a due time
     due = moment_words(clock.due_at, engine)

@@ -132,6 +132,14 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
             policy.target_for(metric=metric, priority_id=ticket.priority_id) if policy else None
         )
         clock = existing.get(metric)
+        timeline = engine_rules.clock_timeline(
+            metric=metric, received_at=ticket.received_at, initial_status=initial, changes=changes
+        )
+        if clock is not None and _frozen(clock, timeline):
+            # An outcome reached is final: a later priority, plan, policy or calendar change
+            # does not turn last month's met response into a missed one.
+            derived.append(_Derived(clock, _stored_figures(clock), [], []))
+            continue
         if target is None:
             if clock is not None:
                 dropped.append(clock)
@@ -141,9 +149,6 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
         engine = _engine(calendar)
         start = engine_rules.from_epoch(engine_rules.to_epoch(ticket.received_at))
         budget = target.budget(start=start, engine=engine).total_seconds()
-        timeline = engine_rules.clock_timeline(
-            metric=metric, received_at=ticket.received_at, initial_status=initial, changes=changes
-        )
         applicable = [
             r
             for r in rules
@@ -164,6 +169,27 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
         _apply(clock, timeline, figures, now)
         derived.append(_Derived(clock, figures, applicable, thresholds))
     return derived, dropped
+
+
+def _frozen(clock: Clock, timeline: Timeline) -> bool:
+    """Whether ``clock`` reached its outcome and the history still ends it there."""
+    return (
+        clock.pk is not None
+        and clock.state == ClockState.STOPPED
+        and timeline.stopped_at is not None
+        and clock.stopped_at is not None
+        and engine_rules.to_epoch(clock.stopped_at) == timeline.stopped_at
+    )
+
+
+def _stored_figures(clock: Clock) -> Figures:
+    return Figures(
+        state=ClockState.STOPPED,
+        due_at=clock.due_at,
+        elapsed_seconds=clock.elapsed_seconds,
+        breached_at=clock.breached_at,
+        met=clock.met,
+    )
 
 
 def _apply(clock: Clock, timeline: Timeline, figures: Figures, now: dt.datetime) -> None:
@@ -268,7 +294,8 @@ def _fire(
         metric = item.clock.metric
         # A clock stopped or paused after its due time breached as surely as a running one:
         # the breach is recorded (so ``met`` and the record agree), warnings are not.
-        for percent in item.thresholds if running else [BREACH_PERCENT]:
+        # (A frozen outcome has no thresholds: acted on when it was reached, if ever.)
+        for percent in item.thresholds if running else item.thresholds[-1:]:
             moment = item.figures.thresholds.get(percent) if running else item.figures.breached_at
             if moment is None or moment > now or (metric, percent) in fired:
                 continue
