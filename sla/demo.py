@@ -3,9 +3,10 @@
 
 Choices where the sources are silent (also in docs/sla.md):
 
-- Synerity "Guld": 2 business hours for every ticket, and 1 hour around the clock (24/7
-  calendar) for P1 "Akut" ("snabbare responstid vid akuta incidenter"). Response only: the
-  tiers promise no resolution time.
+- Synerity "Guld": 2 business hours for every ticket, and 1 business hour for P1 "Akut"
+  ("snabbare responstid vid akuta incidenter"): faster, but not around the clock, since
+  support answers weekdays 08-17. The "Dygnet runt" calendar stays configured so an admin
+  can choose a 24/7 promise visibly. Response only: the tiers promise no resolution time.
 - Stratsys: the page gives no hours; we assume weekdays 08:00-17:00, Swedish holidays.
 - SoftOne: "påbörjar arbetet" is modelled as the first-response target (work started).
 - ITSL: P2 resolution "1-2 arbetsdagar" is taken at its outer bound, 2 working days; P4
@@ -128,7 +129,7 @@ def _warnings(tenant: Tenant, *, breach_to_account_manager: bool = False) -> Non
 
 def _synerity(tenant: Tenant) -> None:
     office = _calendar(tenant, "Kontorstid", SE_OFFICE, default=True)
-    always = _calendar(tenant, "Dygnet runt", AROUND_THE_CLOCK, default=False)
+    _calendar(tenant, "Dygnet runt", AROUND_THE_CLOCK, default=False)
     p = _priorities(
         tenant,
         [
@@ -168,11 +169,11 @@ def _synerity(tenant: Tenant) -> None:
     _policy(
         tenant,
         "Guld",
-        ("Garanterad svarstid 2 timmar; akuta incidenter 1 timme dygnet runt."),
+        ("Garanterad svarstid 2 timmar; akuta incidenter 1 timme (helgfria vardagar 08-17)."),
         office,
         [
             (FR, None, 2, H, None),
-            (FR, p["P1"], 1, H, always),
+            (FR, p["P1"], 1, H, None),
         ],
     )
     _warnings(tenant, breach_to_account_manager=True)

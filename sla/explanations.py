@@ -13,7 +13,7 @@ from typing import Any
 
 import holidays
 from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -181,6 +181,44 @@ def duration_words(seconds: float) -> str:
     return " ".join(parts[:2])
 
 
+@functools.lru_cache(maxsize=256)
+def working_day_seconds(engine: BusinessCalendar) -> float:
+    """The business seconds of an average open weekday of the calendar's weekly hours."""
+    week = engine.to_dict().get("week") or {}
+    lengths = [sum(_hours_seconds([h]) for h in hours) for hours in week.values() if hours]
+    return sum(lengths) / len(lengths) if lengths else 0.0
+
+
+def business_duration_words(seconds: float, engine: BusinessCalendar | None) -> str:
+    """Business time in business units: "45 business minutes", "11 business hours 30 min
+    (about 1.5 working days)"; never 48 business hours as "2 days". On a 24/7 calendar (or
+    none) hours are plain hours and days are days."""
+    text, about = business_duration_parts(seconds, engine)
+    return f"{text} ({about})" if about else text
+
+
+def business_duration_parts(seconds: float, engine: BusinessCalendar | None) -> tuple[str, str]:
+    """:func:`business_duration_words` as (the business time, "about n working days" or "")."""
+    if engine is None or engine.always_open:
+        return duration_words(seconds), ""
+    minutes = int(abs(seconds) // 60)
+    hours, mins = divmod(minutes, 60)
+    if not hours:
+        return ngettext("%(n)d business minute", "%(n)d business minutes", mins) % {"n": mins}, ""
+    text = ngettext("%(n)d business hour", "%(n)d business hours", hours) % {"n": hours}
+    if mins:
+        text = _("%(hours)s %(minutes)d min") % {"hours": text, "minutes": mins}
+    day = working_day_seconds(engine)
+    if not day or abs(seconds) < day:
+        return text, ""
+    days = round(abs(seconds) / day * 2) / 2  # to the half day: "about" is honest
+    shown = number_format(days, decimal_pos=0 if days.is_integer() else 1)
+    about = ngettext(
+        "about %(days)s working day", "about %(days)s working days", 1 if days == 1 else 2
+    ) % {"days": shown}
+    return text, about
+
+
 def moment_words(moment: dt.datetime, engine: BusinessCalendar) -> str:
     local = timezone.localtime(moment, engine.timezone)
     return date_format(local, "l j F Y H:i")
@@ -297,12 +335,7 @@ def clock_explain(
     if until > start and not engine.always_open:
         local_a = timezone.localtime(start, engine.timezone).date()
         local_b = timezone.localtime(until, engine.timezone).date()
-        closed = engine.closed_days(local_a, local_b)
-        if closed:
-            names = ", ".join(
-                f"{date_format(d, 'j F')} ({name or kind})" for d, kind, name in closed[:12]
-            )
-            lines.append(_("Closed days skipped: %(days)s.") % {"days": names})
+        lines.extend(_special_day_words(engine, local_a, local_b))
         has_weekend = any(
             not (calendar.config.get("week") or {}).get(day) for day in ("sat", "sun")
         )
@@ -310,6 +343,43 @@ def clock_explain(
             lines.append(_("Weekends are not counted."))
     lines.append(_status_words(clock, engine))
     return lines
+
+
+def _special_day_words(engine: BusinessCalendar, a: dt.date, b: dt.date) -> list[str]:
+    """ "Closed days skipped: Julstängning 25 December–1 January, 6 January (Trettondedag
+    jul)." and "Short days: Wed 23 Dec closes at 13:00, day before Julafton.", named in the
+    reader's language (closures by the name the admin gave them)."""
+    days = special_days(engine, a, b)
+    closed: list[list[Any]] = []  # [first, last, label, is_closure]
+    short = []
+    for day, _hours, why in days:
+        if engine.intervals_on(day):
+            closes = engine.intervals_on(day)[-1][1]
+            short.append(
+                _("%(day)s closes at %(time)s, %(why)s")
+                % {"day": date_format(day, "D j M"), "time": f"{closes:%H:%M}", "why": why}
+            )
+            continue
+        is_closure = engine.day_kind(day)[0] == "closure"
+        if closed and is_closure and closed[-1][3] and closed[-1][2] == why:
+            closed[-1][1] = day  # the same closure goes on (over a weekend, say)
+        else:
+            closed.append([day, day, why, is_closure])
+    out = []
+    if closed:
+        parts = []
+        for first, last, why, is_closure in closed[:12]:
+            if is_closure:
+                span = date_format(first, "j F")
+                if last != first:
+                    span += "–" + date_format(last, "j F")
+                parts.append(f"{why} {span}")
+            else:
+                parts.append(f"{date_format(first, 'j F')} ({why})")
+        out.append(_("Closed days skipped: %(days)s.") % {"days": ", ".join(parts)})
+    if short:
+        out.append(_("Short days: %(days)s.") % {"days": "; ".join(short[:12])})
+    return out
 
 
 def _spans_weekend(a: dt.date, b: dt.date) -> bool:
@@ -321,8 +391,8 @@ def _status_words(clock: Clock, engine: BusinessCalendar) -> str:
     now = timezone.now()
     left = clock.budget_seconds - clock.elapsed_seconds
     if clock.state == ClockState.PAUSED:
-        return _("%(left)s of business time will be left when the clock resumes.") % {
-            "left": duration_words(max(left, 0))
+        return _("%(left)s will be left when the clock resumes.") % {
+            "left": business_duration_words(max(left, 0), engine)
         }
     if clock.state == ClockState.STOPPED:
         stop = moment_words(clock.stopped_at, engine) if clock.stopped_at else "-"
@@ -338,14 +408,14 @@ def _status_words(clock: Clock, engine: BusinessCalendar) -> str:
     due = moment_words(clock.due_at, engine)
     if clock.due_at <= now:
         over = engine.between(clock.due_at, now).total_seconds()
-        return _("Due %(due)s: overdue by %(over)s of business time.") % {
+        return _("Due %(due)s: overdue by %(over)s.") % {
             "due": due,
-            "over": duration_words(over),
+            "over": business_duration_words(over, engine),
         }
     left_now = engine.between(now, clock.due_at).total_seconds()
-    return _("Due %(due)s: %(left)s of business time left.") % {
+    return _("Due %(due)s: %(left)s left.") % {
         "due": due,
-        "left": duration_words(left_now),
+        "left": business_duration_words(left_now, engine),
     }
 
 
