@@ -8,6 +8,7 @@ Web views, the API, the portal and the e-mail channel all call these functions.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from sla.services import notice_queue, notices_flush_on_commit, sla_refresh
 from supportdesk.models import Membership, Role, Tenant, User
 
 from .choices import Category, Channel, Status, SupportLine
-from .events import event_record, events_publish
+from .events import enqueue_safely, event_record, events_publish
 from .models import (
     ALLOWED_ATTACHMENT_EXTENSIONS,
     MAX_ATTACHMENT_BYTES,
@@ -906,3 +907,51 @@ def agent_line_set(*, tenant: Tenant, user: User, support_line: int) -> AgentPro
         tenant=tenant, user=user, defaults={"support_line": support_line}
     )
     return profile
+
+
+logger = logging.getLogger(__name__)
+
+
+def tickets_sla_policy_recompute(*, tenant: Tenant, organisation_ids: Sequence[int]) -> int:
+    """Put every open ticket of the organisations under the SLA policy their contract now
+    gives (after a plan change Guld -> Silver, a plan's policy replaced, a contract
+    suspended, expired or resumed); returns how many tickets moved.
+
+    Each ticket moves under its row lock through :func:`ticket_change_sla_policy`, so its
+    clocks are derived again with outcomes already reached kept. Progress is logged every
+    500 tickets for large tenants. Caller holds the tenant's scope.
+    """
+    now = timezone.now()
+    ids = list(
+        Ticket.objects.active()
+        .filter(organisation_id__in=list(organisation_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    moved = 0
+    for done, ticket_id in enumerate(ids, start=1):
+        ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
+        if ticket is None:
+            continue
+        entitlement = _entitlement(
+            requester=ticket.requester, channel=ticket.channel, category=ticket.category, at=now
+        )
+        policy = entitlement.sla_policy
+        if (policy.pk if policy else None) != ticket.sla_policy_id:
+            ticket_change_sla_policy(
+                ticket=ticket, policy=policy, actor=None, reason=" ".join(entitlement.reasons)
+            )
+            moved += 1
+        if done % 500 == 0:
+            logger.info(
+                "SLA policy recompute, tenant %s: %d/%d tickets", tenant.slug, done, len(ids)
+            )
+    return moved
+
+
+def tickets_sla_policy_recompute_enqueue(tenant_id: int, organisation_ids: list[int]) -> None:
+    """After a contract or plan change: recompute those organisations' open tickets in a
+    Celery task (a large tenant's tickets are not moved inside the admin's request)."""
+    from .tasks import tickets_sla_policy_recompute_task
+
+    enqueue_safely(tickets_sla_policy_recompute_task, tenant_id, organisation_ids)
