@@ -19,10 +19,12 @@ from django_scopes import scope
 
 from sla.models import Clock, ClockState, Metric
 from tests.conftest import Cast
+from tests.sla.test_frozen_outcomes import file_at
 from tests.tickets.conftest import Desk, at, build_desk
+from tickets import services
 from tickets.choices import Channel
 from tickets.models import EventKind, Ticket, TicketEvent
-from tickets.services import ticket_change_status, ticket_create, ticket_reply
+from tickets.services import ticket_change_status, ticket_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -79,14 +81,7 @@ def test_clock_state_follows_the_status_in_every_processing_order(
 ) -> None:
     desk: Desk = build_desk(cast)
     with scope(tenant=cast.tenant_a):
-        with time_machine.travel(at(2026, 3, 2, 10, 0), tick=False):
-            ticket = ticket_create(
-                tenant=cast.tenant_a,
-                requester=cast.customer_contact,
-                subject="Export fails",
-                description="x",
-                channel=Channel.PORTAL,
-            )
+        ticket = file_at(cast, at(2026, 3, 2, 10, 0))
         for name, minute in ((first, 30), (second, 35)):
             with time_machine.travel(at(2026, 3, 2, 10, minute), tick=False):
                 try:
@@ -109,20 +104,19 @@ def test_clock_state_follows_the_status_in_every_processing_order(
 
 
 def test_events_are_timed_after_the_row_lock_so_the_log_reads_in_the_order_applied(
-    cast: Cast,
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_desk(cast)
     with scope(tenant=cast.tenant_a):
-        with time_machine.travel(at(2026, 3, 2, 10, 0), tick=False):
-            ticket = ticket_create(
-                tenant=cast.tenant_a,
-                requester=cast.customer_contact,
-                subject="Export fails",
-                description="x",
-                channel=Channel.PORTAL,
-            )
-        with time_machine.travel(at(2026, 3, 2, 10, 30), tick=True):
+        ticket = file_at(cast, at(2026, 3, 2, 10, 0))
+        with time_machine.travel(at(2026, 3, 2, 10, 30), tick=False) as clock:
+            locked = services._locked
+
+            def slow_lock(ticket: Ticket) -> Ticket:
+                clock.shift(60)  # another transaction held the row for a minute
+                return locked(ticket)
+
+            monkeypatch.setattr(services, "_locked", slow_lock)
             _status("pending")(cast, ticket)
-            _status("open")(cast, Ticket.objects.get(pk=ticket.pk))
-        rows = list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("at"))
-        assert rows == sorted(rows)
+        event = TicketEvent.objects.filter(ticket=ticket).latest("id")
+        assert event.at == at(2026, 3, 2, 10, 31)

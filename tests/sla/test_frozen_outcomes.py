@@ -23,7 +23,8 @@ from tickets.services import (
 pytestmark = pytest.mark.django_db
 
 
-def _file(cast: Cast, moment: object) -> Ticket:
+def file_at(cast: Cast, moment: object) -> Ticket:
+    """A ticket from tenant A's customer, filed at ``moment``."""
     with time_machine.travel(moment, tick=False):
         return ticket_create(
             tenant=cast.tenant_a,
@@ -41,7 +42,7 @@ def _clock(ticket: Ticket, metric: str = Metric.FIRST_RESPONSE) -> Clock:
 def test_raising_the_priority_after_the_first_response_keeps_it_met(cast: Cast) -> None:
     desk: Desk = build_desk(cast)
     with scope(tenant=cast.tenant_a):
-        ticket = _file(cast, at(2026, 3, 2, 9, 0))  # P3: first response within 4 h
+        ticket = file_at(cast, at(2026, 3, 2, 9, 0))  # P3: first response within 4 h
         with time_machine.travel(at(2026, 3, 2, 10, 30), tick=False):
             ticket_reply(
                 ticket=ticket, body="On it.", public=True, channel=Channel.PORTAL, author=cast.agent
@@ -67,7 +68,7 @@ def test_raising_the_priority_after_the_first_response_keeps_it_met(cast: Cast) 
 def test_a_first_response_on_a_ticket_solved_without_a_reply_is_not_needed(cast: Cast) -> None:
     build_desk(cast)
     with scope(tenant=cast.tenant_a):
-        ticket = _file(cast, at(2026, 3, 2, 9, 0))
+        ticket = file_at(cast, at(2026, 3, 2, 9, 0))
         with time_machine.travel(at(2026, 3, 2, 9, 30), tick=False):
             ticket_change_status(
                 ticket=ticket, status="solved", actor=cast.agent, channel=Channel.PORTAL
@@ -82,7 +83,7 @@ def test_a_first_response_on_a_ticket_solved_without_a_reply_is_not_needed(cast:
 def test_a_first_response_solved_after_its_breach_without_a_reply_is_missed(cast: Cast) -> None:
     build_desk(cast)
     with scope(tenant=cast.tenant_a):
-        ticket = _file(cast, at(2026, 3, 2, 9, 0))
+        ticket = file_at(cast, at(2026, 3, 2, 9, 0))
         with time_machine.travel(at(2026, 3, 2, 15, 0), tick=False):
             ticket_change_status(
                 ticket=ticket, status="solved", actor=cast.agent, channel=Channel.PORTAL

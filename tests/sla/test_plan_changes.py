@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import time_machine
 from django_scopes import scope
 
 from contracts.models import SupportPlan
@@ -22,10 +21,10 @@ from contracts.services import (
 from sla.models import Clock, Metric, SLAPolicy, SLATarget, TargetUnit
 from supportdesk.celery import app as celery_app
 from tests.conftest import Cast
+from tests.sla.test_frozen_outcomes import file_at
 from tests.tickets.conftest import Desk, at, build_desk
-from tickets.choices import Category, Channel
+from tickets.choices import Category
 from tickets.models import Ticket
-from tickets.services import ticket_create
 
 pytestmark = pytest.mark.django_db
 
@@ -54,17 +53,6 @@ def _silver(cast: Cast, desk: Desk) -> tuple[SLAPolicy, SupportPlan]:
     return basic, silver
 
 
-def _open_ticket(cast: Cast) -> Ticket:
-    with time_machine.travel(at(2026, 3, 2, 9, 0), tick=False):
-        return ticket_create(
-            tenant=cast.tenant_a,
-            requester=cast.customer_contact,
-            subject="Reports are slow",
-            description="x",
-            channel=Channel.PORTAL,
-        )
-
-
 def _budget(ticket: Ticket) -> float | None:
     clock = Clock.objects.filter(ticket=ticket, metric=Metric.FIRST_RESPONSE).first()
     return None if clock is None else clock.budget_seconds
@@ -83,7 +71,7 @@ def test_contract_and_plan_changes_move_open_tickets_to_the_policy_in_force(
 ) -> None:
     with scope(tenant=cast.tenant_a):
         basic, silver = _silver(cast, desk)
-        ticket = _open_ticket(cast)
+        ticket = file_at(cast, at(2026, 3, 2, 9, 0))
         assert _budget(ticket) == 4 * 3600
         with django_capture_on_commit_callbacks(execute=True):
             _move_plan(desk, silver)()
