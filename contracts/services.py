@@ -8,7 +8,7 @@ before a ticket is filed; feature gates (knowledge centre, monthly reports) call
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -334,6 +334,30 @@ def _save_or_conflict(instance: Any) -> None:
         ) from exc
 
 
+EntitlementsChanged = Callable[[int, list[int]], None]
+_entitlement_listeners: list[EntitlementsChanged] = []
+
+
+def entitlements_changed_subscribe(listener: EntitlementsChanged) -> None:
+    """Call ``listener(tenant_id, organisation_ids)`` after each commit that may have changed
+    what those organisations are entitled to (a contract's plan or status, a plan's SLA
+    policy). The tickets app subscribes to move open tickets to the policy now in force;
+    this app never imports it (it is a higher layer)."""
+    if listener not in _entitlement_listeners:
+        _entitlement_listeners.append(listener)
+
+
+def _entitlements_changed(*, tenant_id: int, organisation_ids: list[int]) -> None:
+    if not organisation_ids:
+        return
+
+    def notify() -> None:
+        for listener in list(_entitlement_listeners):
+            listener(tenant_id, sorted(set(organisation_ids)))
+
+    transaction.on_commit(notify)
+
+
 def _event(
     contract: Contract,
     kind: str,
@@ -349,6 +373,8 @@ def _event(
         detail=detail[:300],
         at=at or timezone.now(),
     )
+    # Every change of a contract may change its organisation's SLA policy.
+    _entitlements_changed(tenant_id=contract.tenant_id, organisation_ids=[contract.organisation_id])
 
 
 @transaction.atomic
@@ -419,6 +445,11 @@ def plan_save(
     before = audit_snapshot(plan)
     matrix_before = _matrix(plan)
     _save_or_conflict(plan)
+    if before is not None and before.get("sla_policy_id") != plan.sla_policy_id:
+        _entitlements_changed(
+            tenant_id=plan.tenant_id,
+            organisation_ids=list(plan.contracts.values_list("organisation_id", flat=True)),
+        )
     if features is not None:
         PlanFeature.objects.filter(plan=plan).exclude(feature__key__in=list(features)).delete()
         for key, value in features.items():

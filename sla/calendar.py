@@ -142,7 +142,8 @@ class _Closure:
     recurring: bool
     start: tuple[int, int] | date
     end: tuple[int, int] | date
-    label: str
+    label: str  # the range as configured, "12-25..01-01"
+    name: str = ""  # the admin's name for it, "Julstängning"
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,12 @@ def _parse_closures(raw: Any) -> tuple[_Closure, ...]:
         if not isinstance(item, Mapping):
             raise ValueError(f"{where}: expected an object with 'from' and 'to'")
         for key in item:
-            if key not in ("from", "to"):
+            if key not in ("from", "to", "name"):
                 raise ValueError(f"{where}.{key}: unknown key")
+        name = item.get("name") or ""
+        if not isinstance(name, str) or len(name) > 100:
+            raise ValueError(f"{where}.name: expected a text of at most 100 characters")
+        name = name.strip()
         for key in ("from", "to"):
             if not isinstance(item.get(key), str):
                 raise ValueError(f"{where}.{key}: expected 'MM-DD' or 'YYYY-MM-DD'")
@@ -241,7 +246,7 @@ def _parse_closures(raw: Any) -> tuple[_Closure, ...]:
             md_from = _parse_month_day(frm, f"{where}.from")
             md_to = _parse_month_day(to, f"{where}.to")
             label = f"{md_from[0]:02d}-{md_from[1]:02d}..{md_to[0]:02d}-{md_to[1]:02d}"
-            out.append(_Closure(True, md_from, md_to, label))
+            out.append(_Closure(True, md_from, md_to, label, name))
         elif len(frm) == 5 or len(to) == 5:
             raise ValueError(f"{where}: 'from' and 'to' must both be MM-DD or both YYYY-MM-DD")
         else:
@@ -250,7 +255,7 @@ def _parse_closures(raw: Any) -> tuple[_Closure, ...]:
             if d_to < d_from:
                 raise ValueError(f"{where}.to: {to!r} is before 'from' {frm!r}")
             label = f"{d_from.isoformat()}..{d_to.isoformat()}"
-            out.append(_Closure(False, d_from, d_to, label))
+            out.append(_Closure(False, d_from, d_to, label, name))
     return tuple(out)
 
 
@@ -330,7 +335,9 @@ def _config_to_dict(cfg: _Config) -> dict[str, Any]:
         },
         "eve_hours": None if cfg.eve_hours is None else _fmt_intervals(cfg.eve_hours),
         "closures": [
-            {"from": c.label.split("..")[0], "to": c.label.split("..")[1]} for c in cfg.closures
+            {"from": c.label.split("..")[0], "to": c.label.split("..")[1]}
+            | ({"name": c.name} if c.name else {})
+            for c in cfg.closures
         ],
         "overrides": {d.isoformat(): _fmt_intervals(ivs) for d, ivs in cfg.overrides.items()},
         "always_open": cfg.always_open,
@@ -451,9 +458,9 @@ class BusinessCalendar:
         # Closures as (recurring, first, last, label) with ordinals for one-off ranges; checked
         # in configuration order so the first matching closure names the day.
         self._closures: list[tuple[bool, Any, Any, str]] = [
-            (True, c.start, c.end, c.label)
+            (True, c.start, c.end, c.name or c.label)
             if c.recurring
-            else (False, c.start.toordinal(), c.end.toordinal(), c.label)  # type: ignore[union-attr]
+            else (False, c.start.toordinal(), c.end.toordinal(), c.name or c.label)  # type: ignore[union-attr]
             for c in self._cfg.closures
         ]
 

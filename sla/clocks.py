@@ -72,6 +72,9 @@ class Timeline:
     segments: tuple[tuple[int, int | None], ...]
     stopped_at: int | None
     pauses: tuple[Pause, ...]
+    # The first-response clock stopped by a solve or close with no public staff reply: the
+    # response was not needed (neither met nor missed, unless it had breached before).
+    unanswered: bool = False
 
     @property
     def state(self) -> str:
@@ -90,6 +93,7 @@ def clock_timeline(
     segments: list[tuple[int, int | None]] = []
     pauses: list[Pause] = []
     done_for_good = False  # the first-response clock after a response or a solve
+    answered = False
     status = initial_status
     run_start: int | None = None
     idle_start: int | None = None
@@ -131,6 +135,7 @@ def clock_timeline(
     for change in changes:
         at = max(to_epoch(change.at), received)
         if metric == FIRST_RESPONSE and change.responded:
+            answered = answered or not done_for_good
             done_for_good = True
         if change.status:
             status = change.status
@@ -142,7 +147,8 @@ def clock_timeline(
     elif idle_reason == "pending":
         pauses.append(Pause(idle_start or received, None, "pending"))
     stopped_at = idle_start if idle_reason == "stopped" else None
-    return Timeline(tuple(segments), stopped_at, tuple(pauses))
+    unanswered = metric == FIRST_RESPONSE and stopped_at is not None and not answered
+    return Timeline(tuple(segments), stopped_at, tuple(pauses), unanswered)
 
 
 @dataclass(frozen=True)
@@ -181,9 +187,13 @@ def clock_figures(
         cum.append(cum[-1] + seconds)
 
     def instant(amount: float, *, open_last: bool) -> dt.datetime | None:
-        """When ``amount`` business seconds had been used; None if not (yet) reached."""
+        """When ``amount`` business seconds had been used; None if not (yet) reached.
+
+        The earliest such instant: a budget that runs out exactly when a segment's business
+        time does is due at that moment (the closing time), not at the next segment's start.
+        """
         for i, seconds in enumerate(closed):
-            if amount < cum[i] + seconds:
+            if amount <= cum[i] + seconds:
                 return engine.add(starts[i], dt.timedelta(seconds=amount - cum[i]))
         if open_last and segments:
             last = len(segments) - 1
@@ -197,12 +207,15 @@ def clock_figures(
         used += engine.between(starts[-1], max(now, starts[-1])).total_seconds()
     elapsed_before_last = cum[len(segments) - 1] if segments else 0.0
     due_at = None if state == PAUSED else instant(budget_seconds, open_last=True)
-    if state == RUNNING:
-        crossing = instant(budget_seconds, open_last=True)
-        breached_at = crossing if crossing is not None and crossing < now else None
-    else:
-        breached_at = instant(budget_seconds, open_last=False) if used > budget_seconds else None
-    met = (used <= budget_seconds) if state == STOPPED else None
+    # One rule for every state: breached when the clock was still running after the instant
+    # its budget ran out (``now`` for a running clock, else when it last stopped running).
+    crossing = instant(budget_seconds, open_last=state == RUNNING)
+    last_end = segments[-1][1] if segments else None
+    ran_until = now if state == RUNNING else (None if last_end is None else from_epoch(last_end))
+    breached_at = crossing if crossing is not None and ran_until and crossing < ran_until else None
+    met = (breached_at is None) if state == STOPPED else None
+    if met and timeline.unanswered:
+        met = None  # solved before the response was due and without one: not needed
     marks = {p: instant(budget_seconds * p / 100, open_last=state == RUNNING) for p in thresholds}
     return Figures(
         state=state,
@@ -287,7 +300,9 @@ def clock_figures_many(
     now_epoch = now.timestamp()
     remaining = budgets - before_last
     has_segments = np.array([bool(r.segments) for r in rows], dtype=bool)
-    ok = (remaining >= 0) & has_segments
+    # remaining == 0 with earlier segments: the budget ran out when one of them ended, which
+    # the scalar crossing finds (not the last segment's start).
+    ok = (remaining > 0) & has_segments
     due = np.full(n, np.nan)
     if ok.any():
         due[ok] = engine.add_many(last_start[ok], remaining[ok])
@@ -298,9 +313,13 @@ def clock_figures_many(
     breached = np.full(n, np.nan)
     run_breach = running & (due < now_epoch)
     breached[run_breach] = due[run_breach]
-    done_breach = ~running & (closed_total > budgets)
+    # Stopped or paused: breached when it ran on after its budget ran out (the rule of
+    # :func:`clock_figures`); used == budget is a breach only if it ran past that instant.
+    done_breach = ~running & has_segments & (closed_total >= budgets)
     for i in np.flatnonzero(done_breach).tolist():
-        breached[i] = _scalar_crossing(rows[i].segments, budgets[i], engine)
+        crossing = _scalar_crossing(rows[i].segments, budgets[i], engine)
+        if crossing < rows[i].segments[-1][1]:
+            breached[i] = crossing
     met: list[bool | None] = [None] * n
     next_alert = np.full(n, np.nan)
     pct = np.array(
@@ -311,7 +330,7 @@ def clock_figures_many(
         amount = budgets[want] * pct[want] / 100 - before_last[want]
         starts = last_start[want]
         result = np.zeros(len(amount))
-        pos = amount >= 0
+        pos = amount > 0
         if pos.any():
             result[pos] = engine.add_many(starts[pos], amount[pos])
         # A threshold passed in an earlier segment: find that crossing exactly (rare).
@@ -322,7 +341,7 @@ def clock_figures_many(
         next_alert[want] = result
     for i in range(n):
         if not running[i]:
-            met[i] = bool(closed_total[i] <= budgets[i])
+            met[i] = bool(math.isnan(breached[i]))
     return BulkFigures(
         due_epoch=due,
         elapsed_seconds=used,
@@ -341,7 +360,7 @@ def _scalar_crossing(
         if e is None:
             return engine.add(start, dt.timedelta(seconds=budget - used)).timestamp()
         seconds = engine.between(start, from_epoch(e)).total_seconds()
-        if budget < used + seconds:
+        if budget <= used + seconds:
             return engine.add(start, dt.timedelta(seconds=budget - used)).timestamp()
         used += seconds
     return math.nan

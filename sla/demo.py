@@ -3,9 +3,10 @@
 
 Choices where the sources are silent (also in docs/sla.md):
 
-- Synerity "Guld": 2 business hours for every ticket, and 1 hour around the clock (24/7
-  calendar) for P1 "Akut" ("snabbare responstid vid akuta incidenter"). Response only: the
-  tiers promise no resolution time.
+- Synerity "Guld": 2 business hours for every ticket, and 1 business hour for P1 "Akut"
+  ("snabbare responstid vid akuta incidenter"): faster, but not around the clock, since
+  support answers weekdays 08-17. The "Dygnet runt" calendar stays configured so an admin
+  can choose a 24/7 promise visibly. Response only: the tiers promise no resolution time.
 - Stratsys: the page gives no hours; we assume weekdays 08:00-17:00, Swedish holidays.
 - SoftOne: "påbörjar arbetet" is modelled as the first-response target (work started).
 - ITSL: P2 resolution "1-2 arbetsdagar" is taken at its outer bound, 2 working days; P4
@@ -26,11 +27,18 @@ from .models import Calendar, EscalationRule, Metric, Priority, SLAPolicy, SLATa
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
+# Swedish offices close on Midsommarafton, Julafton and Nyårsafton: in the holidays package
+# those are "de facto" holidays, not public ones. With them closed, SoftOne's short day falls
+# on the working day before (23 and 30 December, the Thursday before Midsummer).
+HOLIDAY_SETS = {"SE": ["public", "de_facto"]}
+
+
 def _office(tz: str, country: str, hours: list[str], **extra: Any) -> dict[str, Any]:
+    categories = HOLIDAY_SETS.get(country, ["public"])
     return {
         "timezone": tz,
         "week": {d: hours for d in WEEKDAYS},
-        "holidays": {"country": country, "categories": ["public"], "extra": [], "exclude": []},
+        "holidays": {"country": country, "categories": categories, "extra": [], "exclude": []},
         **extra,
     }
 
@@ -121,7 +129,7 @@ def _warnings(tenant: Tenant, *, breach_to_account_manager: bool = False) -> Non
 
 def _synerity(tenant: Tenant) -> None:
     office = _calendar(tenant, "Kontorstid", SE_OFFICE, default=True)
-    always = _calendar(tenant, "Dygnet runt", AROUND_THE_CLOCK, default=False)
+    _calendar(tenant, "Dygnet runt", AROUND_THE_CLOCK, default=False)
     p = _priorities(
         tenant,
         [
@@ -161,11 +169,11 @@ def _synerity(tenant: Tenant) -> None:
     _policy(
         tenant,
         "Guld",
-        ("Garanterad svarstid 2 timmar; akuta incidenter 1 timme dygnet runt."),
+        ("Garanterad svarstid 2 timmar; akuta incidenter 1 timme (helgfria vardagar 08-17)."),
         office,
         [
             (FR, None, 2, H, None),
-            (FR, p["P1"], 1, H, always),
+            (FR, p["P1"], 1, H, None),
         ],
     )
     _warnings(tenant, breach_to_account_manager=True)
@@ -364,7 +372,7 @@ def _syneton(tenant: Tenant) -> None:
         "timezone": "Europe/Brussels",
         "week": week,
         "holidays": {"country": "BE", "categories": ["public"], "extra": [], "exclude": []},
-        "closures": [{"from": "12-25", "to": "01-01"}],
+        "closures": [{"from": "12-25", "to": "01-01", "name": "Kerstsluiting"}],
     }
     office = _calendar(tenant, "Supporturen", config, default=True)
     p = _priorities(

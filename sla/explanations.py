@@ -7,11 +7,13 @@ explanation cannot drift from the figure it explains.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils import timezone
-from django.utils.formats import date_format
+import holidays
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -30,6 +32,140 @@ DAY_NAMES = {
 }
 
 
+HOLIDAY_CATEGORIES = {
+    "public": gettext_lazy("public holidays"),
+    "de_facto": gettext_lazy("de facto holidays (eves when offices close)"),
+    "bank": gettext_lazy("bank holidays"),
+    "optional": gettext_lazy("optional holidays"),
+}
+# Country names the holiday sets are named by; others are shown by their English name.
+COUNTRY_NAMES = {
+    "SE": gettext_lazy("Sweden"),
+    "BE": gettext_lazy("Belgium"),
+    "NL": gettext_lazy("the Netherlands"),
+}
+
+
+def _holiday_language(country: str) -> str | None:
+    """The reader's language if the holidays package names this country's days in it
+    (``en`` reads ``en_US``), else None: the country's own language."""
+    wanted = translation.get_language() or ""
+    supported = getattr(holidays, country).supported_languages
+    for code in supported:
+        if code == wanted:
+            return str(code)
+    base = wanted.split("-")[0].split("_")[0]
+    return next((str(c) for c in supported if c.split("_")[0] == base), None)
+
+
+@functools.lru_cache(maxsize=512)
+def _named_holidays(
+    country: str, subdiv: str | None, categories: tuple[str, ...], year: int, language: str | None
+) -> dict[dt.date, str]:
+    return dict(
+        holidays.country_holidays(
+            country, subdiv=subdiv, years=year, categories=categories, language=language
+        ).items()
+    )
+
+
+def holiday_words(engine: BusinessCalendar, day: dt.date, name: str) -> str:
+    """The holiday on ``day`` by its name in the reader's language ("Julafton", "Christmas
+    Eve", "Kerstmis"); ``name`` (the engine's) when the package has none."""
+    config = engine.to_dict().get("holidays") or {}
+    country = config.get("country")
+    if country:
+        named = _named_holidays(
+            country,
+            config.get("subdiv"),
+            tuple(config.get("categories") or ("public",)),
+            day.year,
+            _holiday_language(country),
+        )
+        if day in named:
+            return named[day]
+    return _("extra holiday") if name == "extra holiday" else name
+
+
+def holiday_sets(config: dict[str, Any]) -> list[str]:
+    """The holiday sets a calendar closes on, by name: "public holidays of Sweden"."""
+    hol = config.get("holidays")
+    if config.get("always_open") or not hol:
+        return []
+    out = []
+    country = hol.get("country")
+    if country:
+        country_name = (
+            COUNTRY_NAMES.get(country.upper())
+            or getattr(holidays, country.upper()).__mro__[1].__name__
+        )
+        for category in hol.get("categories") or ["public"]:
+            out.append(
+                _("%(set)s of %(country)s")
+                % {"set": HOLIDAY_CATEGORIES.get(category, category), "country": country_name}
+            )
+    if hol.get("extra"):
+        out.append(_("extra holidays: %(days)s") % {"days": ", ".join(hol["extra"])})
+    if hol.get("exclude"):
+        out.append(_("not closed on: %(days)s") % {"days": ", ".join(hol["exclude"])})
+    return out
+
+
+def day_label(engine: BusinessCalendar, day: dt.date, kind: str, name: str) -> str:
+    """Why a closed or short day is so, in the reader's language."""
+    if kind == "holiday":
+        return holiday_words(engine, day, name)
+    if kind == "eve":
+        following = day + dt.timedelta(days=1)
+        _kind, next_name = engine.day_kind(following)
+        return _("day before %(holiday)s") % {
+            "holiday": holiday_words(engine, following, next_name)
+        }
+    if kind == "override":
+        return _("changed hours")
+    if kind == "closed":
+        return _("no opening hours")
+    return name  # a closure: the admin's name, or its range
+
+
+def special_days(
+    engine: BusinessCalendar, a: dt.date, b: dt.date
+) -> list[tuple[dt.date, str, str]]:
+    """Days in ``[a, b]`` whose weekday opens but that are closed or shorter: (date, hours
+    words ("closed" or "08:00–13:00"), why), for an admin checking a calendar at a glance."""
+    if engine.always_open:
+        return []
+    weekly = engine.to_dict()["week"]
+    out = []
+    for ordinal in range(a.toordinal(), b.toordinal() + 1):
+        day = dt.date.fromordinal(ordinal)
+        kind, name = engine.day_kind(day)
+        if kind in ("weekly", "closed"):
+            continue
+        hours = weekly.get(WEEKDAYS[day.weekday()]) or []
+        if not hours:
+            continue
+        spans = engine.intervals_on(day)
+        if spans and kind == "override" and _open_seconds(spans) >= _hours_seconds(hours):
+            continue  # an override that does not shorten the day
+        words = ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in spans) if spans else str(_("closed"))
+        out.append((day, words, day_label(engine, day, kind, name)))
+    return out
+
+
+def _open_seconds(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> float:
+    return sum((e - s).total_seconds() for s, e in spans)
+
+
+def _hours_seconds(hours: Sequence[str]) -> float:
+    total = 0
+    for spec in hours:
+        start, end = spec.split("-")
+        (h1, m1), (h2, m2) = (map(int, start.split(":")), map(int, end.split(":")))
+        total += (h2 * 60 + m2 - h1 * 60 - m1) * 60
+    return total
+
+
 def duration_words(seconds: float) -> str:
     """ "2 h 15 min", "3 days 4 h" (24-hour days), "0 min"."""
     minutes = int(abs(seconds) // 60)
@@ -43,6 +179,44 @@ def duration_words(seconds: float) -> str:
     if mins or not parts:
         parts.append(_("%(n)d min") % {"n": mins})
     return " ".join(parts[:2])
+
+
+@functools.lru_cache(maxsize=256)
+def working_day_seconds(engine: BusinessCalendar) -> float:
+    """The business seconds of an average open weekday of the calendar's weekly hours."""
+    week = engine.to_dict().get("week") or {}
+    lengths = [sum(_hours_seconds([h]) for h in hours) for hours in week.values() if hours]
+    return sum(lengths) / len(lengths) if lengths else 0.0
+
+
+def business_duration_words(seconds: float, engine: BusinessCalendar | None) -> str:
+    """Business time in business units: "45 business minutes", "11 business hours 30 min
+    (about 1.5 working days)"; never 48 business hours as "2 days". On a 24/7 calendar (or
+    none) hours are plain hours and days are days."""
+    text, about = business_duration_parts(seconds, engine)
+    return f"{text} ({about})" if about else text
+
+
+def business_duration_parts(seconds: float, engine: BusinessCalendar | None) -> tuple[str, str]:
+    """:func:`business_duration_words` as (the business time, "about n working days" or "")."""
+    if engine is None or engine.always_open:
+        return duration_words(seconds), ""
+    minutes = int(abs(seconds) // 60)
+    hours, mins = divmod(minutes, 60)
+    if not hours:
+        return ngettext("%(n)d business minute", "%(n)d business minutes", mins) % {"n": mins}, ""
+    text = ngettext("%(n)d business hour", "%(n)d business hours", hours) % {"n": hours}
+    if mins:
+        text = _("%(hours)s %(minutes)d min") % {"hours": text, "minutes": mins}
+    day = working_day_seconds(engine)
+    if not day or abs(seconds) < day:
+        return text, ""
+    days = round(abs(seconds) / day * 2) / 2  # to the half day: "about" is honest
+    shown = number_format(days, decimal_pos=0 if days.is_integer() else 1)
+    about = ngettext(
+        "about %(days)s working day", "about %(days)s working days", 1 if days == 1 else 2
+    ) % {"days": shown}
+    return text, about
 
 
 def moment_words(moment: dt.datetime, engine: BusinessCalendar) -> str:
@@ -161,12 +335,7 @@ def clock_explain(
     if until > start and not engine.always_open:
         local_a = timezone.localtime(start, engine.timezone).date()
         local_b = timezone.localtime(until, engine.timezone).date()
-        closed = engine.closed_days(local_a, local_b)
-        if closed:
-            names = ", ".join(
-                f"{date_format(d, 'j F')} ({name or kind})" for d, kind, name in closed[:12]
-            )
-            lines.append(_("Closed days skipped: %(days)s.") % {"days": names})
+        lines.extend(_special_day_words(engine, local_a, local_b))
         has_weekend = any(
             not (calendar.config.get("week") or {}).get(day) for day in ("sat", "sun")
         )
@@ -174,6 +343,43 @@ def clock_explain(
             lines.append(_("Weekends are not counted."))
     lines.append(_status_words(clock, engine))
     return lines
+
+
+def _special_day_words(engine: BusinessCalendar, a: dt.date, b: dt.date) -> list[str]:
+    """ "Closed days skipped: Julstängning 25 December–1 January, 6 January (Trettondedag
+    jul)." and "Short days: Wed 23 Dec closes at 13:00, day before Julafton.", named in the
+    reader's language (closures by the name the admin gave them)."""
+    days = special_days(engine, a, b)
+    closed: list[list[Any]] = []  # [first, last, label, is_closure]
+    short = []
+    for day, _hours, why in days:
+        if engine.intervals_on(day):
+            closes = engine.intervals_on(day)[-1][1]
+            short.append(
+                _("%(day)s closes at %(time)s, %(why)s")
+                % {"day": date_format(day, "D j M"), "time": f"{closes:%H:%M}", "why": why}
+            )
+            continue
+        is_closure = engine.day_kind(day)[0] == "closure"
+        if closed and is_closure and closed[-1][3] and closed[-1][2] == why:
+            closed[-1][1] = day  # the same closure goes on (over a weekend, say)
+        else:
+            closed.append([day, day, why, is_closure])
+    out = []
+    if closed:
+        parts = []
+        for first, last, why, is_closure in closed[:12]:
+            if is_closure:
+                span = date_format(first, "j F")
+                if last != first:
+                    span += "–" + date_format(last, "j F")
+                parts.append(f"{why} {span}")
+            else:
+                parts.append(f"{date_format(first, 'j F')} ({why})")
+        out.append(_("Closed days skipped: %(days)s.") % {"days": ", ".join(parts)})
+    if short:
+        out.append(_("Short days: %(days)s.") % {"days": "; ".join(short[:12])})
+    return out
 
 
 def _spans_weekend(a: dt.date, b: dt.date) -> bool:
@@ -185,27 +391,31 @@ def _status_words(clock: Clock, engine: BusinessCalendar) -> str:
     now = timezone.now()
     left = clock.budget_seconds - clock.elapsed_seconds
     if clock.state == ClockState.PAUSED:
-        return _("%(left)s of business time will be left when the clock resumes.") % {
-            "left": duration_words(max(left, 0))
+        return _("%(left)s will be left when the clock resumes.") % {
+            "left": business_duration_words(max(left, 0), engine)
         }
     if clock.state == ClockState.STOPPED:
         stop = moment_words(clock.stopped_at, engine) if clock.stopped_at else "-"
         due = moment_words(clock.due_at, engine) if clock.due_at else "-"
         if clock.met:
             return _("Met: stopped %(stop)s, due %(due)s.") % {"stop": stop, "due": due}
+        if clock.met is None:
+            return _(
+                "Not needed: solved %(stop)s, before the response was due, without a reply."
+            ) % {"stop": stop}
         return _("Missed: due %(due)s, stopped %(stop)s.") % {"stop": stop, "due": due}
     assert clock.due_at is not None  # noqa: S101 - a running clock always has a due time
     due = moment_words(clock.due_at, engine)
     if clock.due_at <= now:
         over = engine.between(clock.due_at, now).total_seconds()
-        return _("Due %(due)s: overdue by %(over)s of business time.") % {
+        return _("Due %(due)s: overdue by %(over)s.") % {
             "due": due,
-            "over": duration_words(over),
+            "over": business_duration_words(over, engine),
         }
     left_now = engine.between(now, clock.due_at).total_seconds()
-    return _("Due %(due)s: %(left)s of business time left.") % {
+    return _("Due %(due)s: %(left)s left.") % {
         "due": due,
-        "left": duration_words(left_now),
+        "left": business_duration_words(left_now, engine),
     }
 
 

@@ -18,7 +18,7 @@ from .services import TargetSpec
 EXAMPLE_CONFIG: dict[str, Any] = {
     "timezone": "Europe/Stockholm",
     "week": {d: ["08:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "holidays": {"country": "SE", "categories": ["public"], "extra": [], "exclude": []},
+    "holidays": {"country": "SE", "categories": ["public", "de_facto"], "extra": [], "exclude": []},
     "eve_hours": None,
     "closures": [],
     "overrides": {},

@@ -207,6 +207,20 @@ class SLATarget(TenantOwned):
         """The promise in words: "4 business hours", "next working day", "5 working days"."""
         from django.utils.translation import gettext, ngettext
 
+        calendar = self.effective_calendar()
+        if calendar.config.get("always_open") and self.unit != TargetUnit.WORKING_DAYS:
+            # Not "business hours": every hour counts.
+            if self.unit == TargetUnit.HOURS:
+                return ngettext(
+                    "within %(n)d hour, around the clock",
+                    "within %(n)d hours, around the clock",
+                    self.amount,
+                ) % {"n": self.amount}
+            return ngettext(
+                "within %(n)d minute, around the clock",
+                "within %(n)d minutes, around the clock",
+                self.amount,
+            ) % {"n": self.amount}
         if self.unit == TargetUnit.WORKING_DAYS:
             if self.amount == 1:
                 return gettext("by the end of the next working day")

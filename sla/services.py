@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, FloatField, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -63,18 +63,28 @@ BREACH_PERCENT = 100
 
 
 def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
-    """The initial status and the changes that move clocks, oldest first, from the event log."""
+    """The initial status and the changes that move clocks, in the order they took effect.
+
+    That is the order they were applied (event ids: each change is written under the
+    ticket's row lock), not the order of their times: a mail received at 10:25 but
+    processed at 10:35 reopens a ticket set pending at 10:30, so its status change takes
+    effect at 10:30, not before the pending it undid. Each change's time is therefore at
+    least the previous one's; then the clock state always follows the ticket's status.
+    """
     rows = (
         TicketEvent.objects.filter(
             ticket=ticket,
             kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.REPLIED],
         )
-        .order_by("at", "id")
+        .order_by("id")
         .values_list("kind", "at", "new_value", "by_staff", "is_public", "data")
     )
     initial = ticket.status
     changes: list[Change] = []
-    for kind, at, new_value, by_staff, is_public, data in rows:
+    latest: dt.datetime | None = None
+    for kind, event_at, new_value, by_staff, is_public, data in rows:
+        at = event_at if latest is None or event_at > latest else latest
+        latest = at
         if kind == EventKind.CREATED:
             initial = new_value or initial
             if data.get("responded"):
@@ -122,6 +132,14 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
             policy.target_for(metric=metric, priority_id=ticket.priority_id) if policy else None
         )
         clock = existing.get(metric)
+        timeline = engine_rules.clock_timeline(
+            metric=metric, received_at=ticket.received_at, initial_status=initial, changes=changes
+        )
+        if clock is not None and _frozen(clock, timeline):
+            # An outcome reached is final: a later priority, plan, policy or calendar change
+            # does not turn last month's met response into a missed one.
+            derived.append(_Derived(clock, _stored_figures(clock), [], []))
+            continue
         if target is None:
             if clock is not None:
                 dropped.append(clock)
@@ -131,9 +149,6 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
         engine = _engine(calendar)
         start = engine_rules.from_epoch(engine_rules.to_epoch(ticket.received_at))
         budget = target.budget(start=start, engine=engine).total_seconds()
-        timeline = engine_rules.clock_timeline(
-            metric=metric, received_at=ticket.received_at, initial_status=initial, changes=changes
-        )
         applicable = [
             r
             for r in rules
@@ -156,6 +171,27 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
     return derived, dropped
 
 
+def _frozen(clock: Clock, timeline: Timeline) -> bool:
+    """Whether ``clock`` reached its outcome and the history still ends it there."""
+    return (
+        clock.pk is not None
+        and clock.state == ClockState.STOPPED
+        and timeline.stopped_at is not None
+        and clock.stopped_at is not None
+        and engine_rules.to_epoch(clock.stopped_at) == timeline.stopped_at
+    )
+
+
+def _stored_figures(clock: Clock) -> Figures:
+    return Figures(
+        state=ClockState.STOPPED,
+        due_at=clock.due_at,
+        elapsed_seconds=clock.elapsed_seconds,
+        breached_at=clock.breached_at,
+        met=clock.met,
+    )
+
+
 def _apply(clock: Clock, timeline: Timeline, figures: Figures, now: dt.datetime) -> None:
     clock.state = figures.state
     clock.segments = timeline.as_json()
@@ -167,6 +203,22 @@ def _apply(clock: Clock, timeline: Timeline, figures: Figures, now: dt.datetime)
     clock.breached_at = figures.breached_at
     clock.met = figures.met
     clock.computed_at = now
+
+
+def _keep_recorded_breaches(
+    derived: list[_Derived], alerts: Iterable[tuple[str, int, dt.datetime | None]]
+) -> None:
+    """A breach once recorded (event written, notices sent) is never undone: the clock keeps
+    a breach time and a stopped clock counts as missed, whatever the history says now."""
+    recorded = {metric: due for metric, percent, due in alerts if percent == BREACH_PERCENT}
+    for item in derived:
+        clock = item.clock
+        if clock.metric not in recorded:
+            continue
+        if clock.breached_at is None:
+            clock.breached_at = recorded[clock.metric] or clock.due_at
+        if clock.state == ClockState.STOPPED:
+            clock.met = False
 
 
 def _next_alert(item: _Derived, fired: set[tuple[str, int]]) -> dt.datetime | None:
@@ -193,7 +245,11 @@ def sla_refresh(
     """
     now = now or timezone.now()
     derived, dropped = _derive(ticket, now)
-    fired = set(Alert.objects.filter(ticket=ticket).values_list("metric", "threshold_percent"))
+    alerts_fired = list(
+        Alert.objects.filter(ticket=ticket).values_list("metric", "threshold_percent", "due_at")
+    )
+    fired = {(metric, percent) for metric, percent, _due in alerts_fired}
+    _keep_recorded_breaches(derived, alerts_fired)
     events = _fire(ticket, derived, fired, now)
     for item in derived:
         item.clock.next_alert_at = _next_alert(item, fired)
@@ -232,11 +288,15 @@ def _fire(
 ) -> list[TicketEvent]:
     events: list[TicketEvent] = []
     for item in derived:
-        if item.figures.state != ClockState.RUNNING:
+        running = item.figures.state == ClockState.RUNNING
+        if not running and item.figures.breached_at is None:
             continue
         metric = item.clock.metric
-        for percent in item.thresholds:
-            moment = item.figures.thresholds.get(percent)
+        # A clock stopped or paused after its due time breached as surely as a running one:
+        # the breach is recorded (so ``met`` and the record agree), warnings are not.
+        # (A frozen outcome has no thresholds: acted on when it was reached, if ever.)
+        for percent in item.thresholds if running else item.thresholds[-1:]:
+            moment = item.figures.thresholds.get(percent) if running else item.figures.breached_at
             if moment is None or moment > now or (metric, percent) in fired:
                 continue
             try:
@@ -592,11 +652,14 @@ def clocks_recompute_bulk(
     rules = list(EscalationRule.objects.filter(is_active=True))
     ticket_ids = {r[1] for r in simple} | {r[1] for r in general}
     fired: dict[tuple[int, str], set[int]] = defaultdict(set)
-    for ticket_id, metric, percent in Alert.objects.filter(
+    recorded: dict[tuple[int, str], float] = {}  # breaches recorded: never undone
+    for ticket_id, metric, percent, alert_due in Alert.objects.filter(
         ticket__status__in=ACTIVE_STATUSES
-    ).values_list("ticket_id", "metric", "threshold_percent"):
+    ).values_list("ticket_id", "metric", "threshold_percent", "due_at"):
         if ticket_id in ticket_ids:
             fired[(ticket_id, metric)].add(percent)
+            if percent == BREACH_PERCENT and alert_due is not None:
+                recorded[(ticket_id, metric)] = alert_due.timestamp()
     rule_cache: dict[tuple[int | None, int | None, str], list[int]] = {}
 
     def next_threshold(row: Sequence[Any]) -> int | None:
@@ -625,6 +688,13 @@ def clocks_recompute_bulk(
         parts.append(_bulk_general(general_rows, calendar_id, engine, targets, next_threshold, now))
     # In id order, each batch's UPDATE walks the table (and its primary key) forwards once.
     figures = _ClockFigures.concatenate(parts).sorted_by_id()
+    if recorded:
+        kept = [
+            (r[0], recorded[(r[1], r[2])]) for r in (*simple, *general) if (r[1], r[2]) in recorded
+        ]
+        at = np.searchsorted(figures.ids, np.array([k[0] for k in kept], dtype=np.int64))
+        undone = np.isnan(figures.breached[at])
+        figures.breached[at[undone]] = np.array([k[1] for k in kept])[undone]
     changed_tickets: set[int] = set()
     for start in range(0, len(figures.ids), batch):
         changed_tickets |= _write_clock_figures(figures.take(slice(start, start + batch)), now)
@@ -638,7 +708,10 @@ def _raw_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list`` query as the driver returns them: 200,000 rows through
     Django's per-value converters cost a calendar edit half a second. Only for columns whose
     raw value is already what the caller wants (numbers, strings; JSON arrives as text)."""
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. ``pk__in=[]``: Django knows without asking the database
+        return []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -1031,8 +1104,13 @@ def calendar_update(
     actor: User | None,
     now: dt.datetime | None = None,
 ) -> int:
-    """Change a calendar and recompute every live clock counted on it; returns that count."""
+    """Change a calendar and recompute every live clock counted on it; returns that count.
+
+    Saving it unchanged is a success that writes nothing (no audit line, no recompute).
+    """
     _validate_calendar_config(config)
+    if (calendar.name, calendar.config, calendar.is_default) == (name.strip(), config, is_default):
+        return 0
     with transaction.atomic():
         old = calendar.config
         if is_default and not calendar.is_default:
@@ -1068,14 +1146,19 @@ def policy_save(
     calendar: Calendar,
     actor: User | None,
 ) -> SLAPolicy:
-    """Create or change a policy's name, description and calendar (recomputing its clocks)."""
+    """Create or change a policy's name, description and calendar (recomputing its clocks).
+
+    Saving it unchanged writes nothing.
+    """
     with transaction.atomic():
         creating = policy is None
         if policy is None:
             policy = SLAPolicy(tenant=tenant)
             old = None
         else:
-            old = {"name": policy.name, "calendar": policy.calendar_id}
+            old = _policy_json(policy)
+            if old == {"name": name.strip(), "description": description, "calendar": calendar.pk}:
+                return policy
         calendar_changed = not creating and policy.calendar_id != calendar.pk
         policy.name = name.strip()
         policy.description = description
@@ -1093,10 +1176,42 @@ def policy_save(
             obj=policy,
             action=AuditAction.CREATED if creating else AuditAction.CHANGED,
             old=old,
-            new={"name": policy.name, "calendar": calendar.pk},
+            new=_policy_json(policy),
             recomputed=count,
         )
     return policy
+
+
+def _policy_json(policy: SLAPolicy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "description": policy.description,
+        "calendar": policy.calendar_id,
+    }
+
+
+def policy_update(
+    *,
+    tenant: Tenant,
+    policy: SLAPolicy,
+    name: str,
+    description: str,
+    calendar: Calendar,
+    targets: Sequence[TargetSpec],
+    actor: User | None,
+) -> int:
+    """The policy page's save: name, description, calendar and the target grid, all or
+    nothing (one transaction). Returns the count of clocks recomputed."""
+    with transaction.atomic():
+        policy_save(
+            tenant=tenant,
+            policy=policy,
+            name=name,
+            description=description,
+            calendar=calendar,
+            actor=actor,
+        )
+        return policy_targets_set(policy=policy, targets=targets, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -1149,10 +1264,14 @@ def policy_targets_set(
             current.save()
             touched.append(current.pk)
         gone = [t for key, t in existing.items() if key not in wanted]
+        if not touched and not gone:
+            return 0  # saved unchanged: nothing to record, nothing to recompute
         if gone:
             shape_changed = True
             SLATarget.objects.filter(pk__in=[t.pk for t in gone]).delete()
-        count = clocks_recompute_bulk(clocks=Clock.objects.filter(target_id__in=touched))
+        count = 0
+        if touched:
+            count = clocks_recompute_bulk(clocks=Clock.objects.filter(target_id__in=touched))
         if shape_changed:
             count += tickets_refresh(tickets=Ticket.objects.active().filter(sla_policy=policy))
         _config_event(
@@ -1203,12 +1322,22 @@ def priority_save(
     is_default: bool,
     actor: User | None,
 ) -> Priority:
-    """Create or change one level of the tenant's priority scheme."""
+    """Create or change one level of the tenant's priority scheme; unchanged, writes nothing."""
     with transaction.atomic():
         creating = priority is None
         if priority is None:
             priority = Priority(tenant=tenant)
         old = None if creating else _priority_json(priority)
+        wanted = {
+            "key": key.strip(),
+            "name": name.strip(),
+            "rank": rank,
+            "is_default": is_default,
+            "definition": definition,
+            "examples": examples,
+        }
+        if old == wanted:
+            return priority
         if is_default:
             Priority.objects.filter(is_default=True).exclude(pk=priority.pk).update(
                 is_default=False
@@ -1238,6 +1367,8 @@ def _priority_json(priority: Priority) -> dict[str, Any]:
         "name": priority.name,
         "rank": priority.rank,
         "is_default": priority.is_default,
+        "definition": priority.definition,
+        "examples": priority.examples,
     }
 
 
@@ -1249,7 +1380,10 @@ def escalation_rule_save(
     notify_users: Sequence[User],
     actor: User | None,
 ) -> EscalationRule:
-    """Create or change an escalation rule; live clocks pick up new thresholds in bulk."""
+    """Create or change an escalation rule; live clocks pick up new thresholds in bulk.
+
+    Saving it unchanged writes nothing.
+    """
     fields = (
         "name",
         "policy",
@@ -1266,6 +1400,12 @@ def escalation_rule_save(
         creating = rule is None
         if rule is None:
             rule = EscalationRule(tenant=tenant)
+        else:
+            unchanged = all(getattr(rule, f) == values[f] for f in fields if f in values) and {
+                u.pk for u in rule.notify_users.all()
+            } == {u.pk for u in notify_users}
+            if unchanged:
+                return rule
         for field_name in fields:
             if field_name in values:
                 setattr(rule, field_name, values[field_name])

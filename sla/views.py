@@ -25,7 +25,7 @@ from .access import (
     get_rule_for_admin,
 )
 from .calendar import BusinessCalendar
-from .explanations import deadline_preview, moment_words, week_table
+from .explanations import deadline_preview, holiday_sets, moment_words, special_days, week_table
 from .forms import (
     EXAMPLE_CONFIG,
     CalendarForm,
@@ -73,11 +73,11 @@ def _calendar_context(calendar: Calendar | None, config: dict[str, Any]) -> dict
         return {}
     now = timezone.now()
     today = timezone.localtime(now, engine.timezone).date()
-    closed = engine.closed_days(today, today + dt.timedelta(days=120))
     return {
         "week": week_table(config),
         "eve_hours": config.get("eve_hours"),
-        "closed_days": closed,
+        "holiday_sets": holiday_sets(engine.to_dict()),
+        "special_days": special_days(engine, today, today + dt.timedelta(days=365)),
         "now_words": moment_words(now, engine),
         "preview": deadline_preview(calendar=calendar, engine=engine, now=now) if calendar else [],
     }
@@ -175,10 +175,13 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     grid = TargetGridForm(data, priorities=priorities, initial=TargetGridForm.initial_for(policy))
     if request.method == "POST" and form.is_valid() and grid.is_valid():
         try:
-            services.policy_save(
-                tenant=req.tenant, policy=policy, actor=req.user, **form.cleaned_data
+            count = services.policy_update(
+                tenant=req.tenant,
+                policy=policy,
+                targets=grid.specs(),
+                actor=req.user,
+                **form.cleaned_data,
             )
-            count = services.policy_targets_set(policy=policy, targets=grid.specs(), actor=req.user)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:

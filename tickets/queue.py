@@ -378,12 +378,19 @@ def queue_rows(
     days: dict[dt.date, str] = {}
     rows = []
     # "3 h 20 min left" depends on whole minutes only: worded once per distinct value.
-    words: dict[tuple[bool, int] | None, str] = {}
+    words: dict[tuple[bool, int, int | None] | None, str] = {}
     for ticket in page.rows:
         css, left = urgency(ticket, page.now, engines)
-        key = None if left is None else (math.copysign(1.0, left) < 0, int(abs(left) // 60))
+        calendar_id = ticket.next_due_calendar_id
+        engine = engines.get(calendar_id) if calendar_id is not None else None
+        # The words name business hours (and working days) of the ticket's calendar.
+        key = (
+            None
+            if left is None
+            else (math.copysign(1.0, left) < 0, int(abs(left) // 60), calendar_id)
+        )
         if key not in words:
-            words[key] = business_time(left)
+            words[key] = business_time(left, engine)
         due_text = ""
         if ticket.next_due_at is not None:
             # Many tickets fall due on the same day: its (translated) name is formatted once.

@@ -8,6 +8,7 @@ Web views, the API, the portal and the e-mail channel all call these functions.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from sla.services import notice_queue, notices_flush_on_commit, sla_refresh
 from supportdesk.models import Membership, Role, Tenant, User
 
 from .choices import Category, Channel, Status, SupportLine
-from .events import event_record, events_publish
+from .events import enqueue_safely, event_record, events_publish
 from .models import (
     ALLOWED_ATTACHMENT_EXTENSIONS,
     MAX_ATTACHMENT_BYTES,
@@ -375,10 +376,10 @@ def ticket_reply(
     by_staff = author_contact is None and is_staff(author)
     if author_contact is None and not by_staff:
         raise ValidationError({"author": _("Only staff of this organisation can write as staff.")})
-    now = timezone.now()
-    at = at or now
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
+        at = at or now
         if locked.status == Status.CLOSED:
             raise ValidationError(
                 {"ticket": _("%(reference)s is closed; write a new ticket instead.")
@@ -508,9 +509,9 @@ def ticket_change_status(
     _validate_choice("channel", channel, Channel)
     if contact is None and not is_staff(actor):
         raise ValidationError({"actor": _("Only staff or the customer can change the status.")})
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         if contact is not None and not (
             locked.is_participant(contact) or _named_for(contact, locked)
         ):
@@ -683,9 +684,9 @@ def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) ->
 def _one_change(ticket: Ticket, actor: User | None, channel: str, apply: Any, *args: Any) -> Ticket:
     _validate_choice("channel", channel, Channel)
     agent = _require_agent(actor)
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         result = apply(locked, *args, agent, channel)
         events = [e for e in (result if isinstance(result, list) else [result]) if e is not None]
         if not events:
@@ -745,9 +746,9 @@ def ticket_change_sla_policy(
     """Put the ticket under another SLA policy (a plan change); its clocks are re-derived."""
     if policy is not None and policy.tenant_id != ticket.tenant_id:
         raise ValidationError({"sla_policy": _("Unknown SLA policy.")})
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         if locked.sla_policy_id == (policy.pk if policy else None):
             return locked
         old = locked.sla_policy
@@ -781,9 +782,9 @@ def ticket_update(
     """
     _validate_choice("channel", channel, Channel)
     agent = _require_agent(actor)
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         if locked.version != expected_version:
             raise VersionConflict(locked.version)
         events: list[TicketEvent | None] = []
@@ -871,9 +872,9 @@ def time_entry_log(
     _require_agent(agent)
     if not 1 <= minutes <= 24 * 60:
         raise ValidationError({"minutes": _("Log between 1 minute and 24 hours.")})
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(ticket)
+        now = timezone.now()  # after the lock, so events are timed in the order applied
         entry = TimeEntry.objects.create(
             tenant_id=locked.tenant_id,
             ticket=locked,
@@ -906,3 +907,51 @@ def agent_line_set(*, tenant: Tenant, user: User, support_line: int) -> AgentPro
         tenant=tenant, user=user, defaults={"support_line": support_line}
     )
     return profile
+
+
+logger = logging.getLogger(__name__)
+
+
+def tickets_sla_policy_recompute(*, tenant: Tenant, organisation_ids: Sequence[int]) -> int:
+    """Put every open ticket of the organisations under the SLA policy their contract now
+    gives (after a plan change Guld -> Silver, a plan's policy replaced, a contract
+    suspended, expired or resumed); returns how many tickets moved.
+
+    Each ticket moves under its row lock through :func:`ticket_change_sla_policy`, so its
+    clocks are derived again with outcomes already reached kept. Progress is logged every
+    500 tickets for large tenants. Caller holds the tenant's scope.
+    """
+    now = timezone.now()
+    ids = list(
+        Ticket.objects.active()
+        .filter(organisation_id__in=list(organisation_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    moved = 0
+    for done, ticket_id in enumerate(ids, start=1):
+        ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
+        if ticket is None:
+            continue
+        entitlement = _entitlement(
+            requester=ticket.requester, channel=ticket.channel, category=ticket.category, at=now
+        )
+        policy = entitlement.sla_policy
+        if (policy.pk if policy else None) != ticket.sla_policy_id:
+            ticket_change_sla_policy(
+                ticket=ticket, policy=policy, actor=None, reason=" ".join(entitlement.reasons)
+            )
+            moved += 1
+        if done % 500 == 0:
+            logger.info(
+                "SLA policy recompute, tenant %s: %d/%d tickets", tenant.slug, done, len(ids)
+            )
+    return moved
+
+
+def tickets_sla_policy_recompute_enqueue(tenant_id: int, organisation_ids: list[int]) -> None:
+    """After a contract or plan change: recompute those organisations' open tickets in a
+    Celery task (a large tenant's tickets are not moved inside the admin's request)."""
+    from .tasks import tickets_sla_policy_recompute_task
+
+    enqueue_safely(tickets_sla_policy_recompute_task, tenant_id, organisation_ids)

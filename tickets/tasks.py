@@ -25,3 +25,16 @@ def ticket_events_dispatch(tenant_id: int, event_ids: list[int]) -> int:
         )
         events_handle(events)
     return len(events)
+
+
+@shared_task(acks_late=True)
+def tickets_sla_policy_recompute_task(tenant_id: int, organisation_ids: list[int]) -> int:
+    """Move the organisations' open tickets to the SLA policy now in force (see
+    :func:`tickets.services.tickets_sla_policy_recompute`); returns how many moved."""
+    from .services import tickets_sla_policy_recompute
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with scope(tenant=tenant):
+        return tickets_sla_policy_recompute(tenant=tenant, organisation_ids=organisation_ids)

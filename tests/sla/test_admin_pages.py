@@ -120,6 +120,47 @@ def test_the_policy_grid_sets_targets_per_priority_and_removes_empty_ones(
     }
 
 
+def _grid_of(desk: Desk) -> dict[str, object]:
+    """The policy page's form as the browser sends it, unchanged."""
+    data: dict[str, object] = {"name": "Standard", "description": "", "calendar": desk.office.pk}
+    with scope(tenant=desk.policy.tenant):
+        for t in SLATarget.objects.all():
+            prefix = f"{t.metric}-{t.priority_id or 'all'}"
+            data[f"{prefix}-amount"] = str(t.amount)
+            data[f"{prefix}-unit"] = t.unit
+            data[f"{prefix}-calendar"] = t.calendar_id or ""
+    return data
+
+
+def test_a_policy_saved_unchanged_or_with_a_new_description_or_a_target_cleared_is_saved(
+    cast: Cast, desk: Desk
+) -> None:
+    client = client_for(cast.admin, cast.tenant_a)
+    url = reverse("sla:policy", args=[desk.policy.pk])
+    with scope(tenant=cast.tenant_a):
+        ticket_create(
+            tenant=cast.tenant_a,
+            requester=cast.customer_contact,
+            subject="Clocks to recompute",
+            description="x",
+            channel=Channel.PORTAL,
+        )
+    unchanged = client.post(url, _grid_of(desk))
+    assert unchanged.status_code == 302
+    with scope(tenant=cast.tenant_a):
+        assert not AuditEvent.objects.exists()
+    described = client.post(url, {**_grid_of(desk), "description": "Office hours"})
+    assert described.status_code == 302
+    cleared = client.post(
+        url, {**_grid_of(desk), "description": "Office hours", "resolution-all-amount": ""}
+    )
+    assert cleared.status_code == 302
+    with scope(tenant=cast.tenant_a):
+        assert not SLATarget.objects.filter(metric=Metric.RESOLUTION, priority=None).exists()
+        assert not Clock.objects.filter(metric=Metric.RESOLUTION).exists()
+        assert AuditEvent.objects.count() == 2
+
+
 def test_priorities_and_rules_are_created_with_clear_errors(cast: Cast, desk: Desk) -> None:
     client = client_for(cast.admin, cast.tenant_a)
     duplicate = client.post(reverse("sla:priority-new"), {"key": "P1", "name": "Again", "rank": 9})

@@ -169,7 +169,7 @@ def test_the_bulk_path_agrees_with_the_scalar_path(
         else:
             assert breached == one.breached_at.timestamp()
         assert bulk.elapsed_seconds[i] == one.elapsed_seconds
-        if tl.state == "stopped":
+        if tl.state == "stopped" and not tl.unanswered:  # the bulk path sees live clocks only
             assert bulk.met[i] == one.met
         if tl.state == "running":
             assert bulk.next_alert_epoch[i] == one.thresholds[100].timestamp()  # type: ignore[union-attr]

@@ -8,19 +8,24 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
-from sla.explanations import duration_words
+from sla.explanations import business_duration_parts
 
 register = template.Library()
 
 
 @register.filter
-def business_time(seconds: float | None) -> str:
-    """Signed business seconds as words: "2 h 15 min left" / "overdue by 40 min"."""
+def business_time(seconds: float | None, engine: Any = None) -> str:
+    """Signed business seconds of ``engine``'s calendar as words: "11 business hours left
+    (about 1.5 working days)" / "overdue by 40 business minutes"; around the clock, plain
+    hours and days."""
     if seconds is None:
         return _("no due time")
+    time, about = business_duration_parts(abs(seconds), engine)
     if math.copysign(1.0, seconds) < 0:  # -0.0 too: due passed while support was closed
-        return _("overdue by %(time)s") % {"time": duration_words(-seconds)}
-    return _("%(time)s left") % {"time": duration_words(seconds)}
+        words = _("overdue by %(time)s") % {"time": time}
+    else:
+        words = _("%(time)s left") % {"time": time}
+    return f"{words} ({about})" if about else words
 
 
 @register.filter

@@ -34,7 +34,7 @@ from tickets.models import TicketCounter
 OFFICE = {
     "timezone": "Europe/Stockholm",
     "week": {d: ["08:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "holidays": {"country": "SE", "categories": ["public"]},
+    "holidays": {"country": "SE", "categories": ["public", "de_facto"]},
 }
 FR_BUDGET = 4 * 3600.0
 OPEN_SHARE = 0.35
