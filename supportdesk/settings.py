@@ -162,10 +162,28 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise _fail("REDIS_URL", "must start with redis://, rediss:// or unix://")
 
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+
+def redis_cache_settings(url: str) -> dict[str, object]:
+    """The cache on Redis, degrading to misses while Redis is away (logged, never a 500).
+
+    Sessions read through the cache fall back to the database on a miss, so pages and the
+    login keep working during an outage. Short socket timeouts keep a blackholed Redis from
+    holding every request for the operating system's TCP timeout.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
     }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+if REDIS_URL:
+    CACHES = {"default": redis_cache_settings(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions are read from the cache (Redis when configured) and written through to the
