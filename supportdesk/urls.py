@@ -57,3 +57,8 @@ urlpatterns = [
     path("", include("tickets.mail.urls")),
     path("", include("knowledgebase.urls")),
 ]
+
+handler400 = "supportdesk.errors.bad_request"
+handler403 = "supportdesk.errors.permission_denied"
+handler404 = "supportdesk.errors.page_not_found"
+handler500 = "supportdesk.errors.server_error"

@@ -14,3 +14,8 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", views.api_needs_token, name="api-needs-token"),
 ]
+
+handler400 = "supportdesk.errors.bad_request"
+handler403 = "supportdesk.errors.permission_denied"
+handler404 = "supportdesk.errors.page_not_found"
+handler500 = "supportdesk.errors.server_error"
