@@ -7,6 +7,7 @@ from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from contracts.models import Organisation
 from supportdesk import urls as real
 
 SECRET = "internal-detail-Xy9"
@@ -23,6 +24,12 @@ def forbidden(request: HttpRequest) -> HttpResponse:
 
 def suspicious(request: HttpRequest) -> HttpResponse:
     raise SuspiciousOperation(SECRET)
+
+
+def create_then_fail(request: HttpRequest) -> HttpResponse:
+    """An effect, then a failure: what a 500 after the write looks like."""
+    Organisation.objects.create(tenant=request.tenant, name=SECRET)  # type: ignore[attr-defined]
+    raise RuntimeError(SECRET)
 
 
 def database_lost(request: HttpRequest) -> HttpResponse:
@@ -46,6 +53,7 @@ failing = [
     path("forbidden/", forbidden),
     path("suspicious/", suspicious),
     path("database-lost/", database_lost),
+    path("create-then-fail/", create_then_fail),
 ]
 urlpatterns = [
     *[path(f"test{p.pattern}", p.callback) for p in failing],
