@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "supportdesk.limits.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -246,6 +247,9 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+# Any request body over this is refused from its Content-Length, unread (413); set the
+# proxy's limit (nginx client_max_body_size) to the same. Room for a reply with attachments.
+REQUEST_MAX_BYTES = _int("REQUEST_MAX_BYTES", default=40 * 1024 * 1024)
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
