@@ -21,7 +21,6 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("manage/", views.manage_index, name="manage-index"),
     path("manage/audit/", views.audit_list, name="audit-list"),
     path("language/", views.language_set, name="language-set"),
