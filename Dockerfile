@@ -9,7 +9,7 @@ RUN pip install --no-cache-dir -e . 2>/dev/null || true
 COPY . .
 RUN pip install --no-cache-dir -e . \
     && SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --noinput \
-    && useradd --system --home /app app && mkdir -p /data && chown app /data
+    && useradd --system --home /app app && mkdir -p /data/media /data/beat && chown -R app /data
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "supportdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
