@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 from typing import Any
 
 import pytest
 import time_machine
 from django.apps import apps
 from django.core import serializers
+from django.db import connection
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
@@ -211,3 +213,31 @@ def test_a_post_that_fails_after_its_write_leaves_nothing_for_the_retry(cast: Ca
     client.post(url, {}, content_type="application/json")
     with scope(tenant=cast.tenant_a):  # without a key the write stays: the test can fail
         assert Organisation.objects.filter(name=SECRET).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_posts_with_one_key_file_one_ticket(cast: Cast, desk: Desk) -> None:
+    """The second waits on the key's unique index until the first commits, then replays it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent connections to one database")
+    barrier = threading.Barrier(2)
+    responses: list[Any] = []
+    _token, key = ApiToken.issue(tenant=cast.tenant_a, user=cast.customer, name="both")
+
+    def post() -> None:
+        client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {key}")
+        barrier.wait()
+        try:
+            responses.append(_file(client, **{"Idempotency-Key": "together"}))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in responses] == [201, 201]
+    assert responses[0].content == responses[1].content
+    with scope(tenant=cast.tenant_a):
+        assert Ticket.objects.count() == 1
