@@ -10,7 +10,7 @@ COPY . .
 RUN pip install --no-cache-dir -e . \
     && SECRET_KEY=build-only FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE= \
        DEBUG=0 python manage.py collectstatic --noinput \
-    && useradd --system --home /app app && mkdir -p /data && chown app /data
+    && useradd --system --home /app app && mkdir -p /data/media /data/beat && chown -R app /data
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "supportdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

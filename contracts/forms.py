@@ -15,6 +15,7 @@ from sla.models import SLAPolicy
 from supportdesk.models import Tenant
 from tickets.choices import Category, Channel
 
+from .imports import import_size_check
 from .models import Contact, Contract, Feature, Organisation, SupportPlan
 from .services import staff_choices
 
@@ -225,6 +226,11 @@ class ImportForm(forms.Form):
         label=_("CSV file"),
         help_text=_("UTF-8 or Windows-1252, separated by commas or semicolons."),
     )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        import_size_check(upload.size)
+        return upload
 
 
 class EntitlementCheckForm(forms.Form):

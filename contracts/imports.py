@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from supportdesk.models import Language, Tenant
@@ -34,6 +35,18 @@ OPTIONAL_COLUMNS = (
     "trained_on",
 )
 MAX_ROWS = 5000
+# 5,000 rows of a dozen columns fit in well under 5 MB; a bigger file is refused unread.
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+def import_size_check(size: int) -> None:
+    """Refuse an import file over :data:`MAX_IMPORT_BYTES` before it is read."""
+    if size > MAX_IMPORT_BYTES:
+        raise ValidationError(
+            _("The file is %(size)s; import at most %(max)s at a time.")
+            % {"size": filesizeformat(size), "max": filesizeformat(MAX_IMPORT_BYTES)}
+        )
+
 
 _TRUE = {"1", "yes", "y", "true", "ja", "j", "x"}
 _FALSE = {"", "0", "no", "n", "false", "nej", "nee"}
@@ -228,6 +241,7 @@ def contacts_import_csv(
     is saved. Each row then runs in its own savepoint. ``progress(done, total)`` is called
     after every row. Caller holds the tenant's scope.
     """
+    import_size_check(len(data))
     text = decode_csv(data)
     header, reader = _reader(text)
     _check_header(header)

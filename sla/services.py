@@ -1423,3 +1423,24 @@ def escalation_rule_save(
             recomputed=count,
         )
     return rule
+
+
+def sla_rebuild(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Rebuild every ticket's clocks and schedule row from its history; returns the count.
+
+    For repairs after a restore or a migration that lost derived rows: each ticket goes
+    through :func:`sla_refresh` in its own short transaction under its row lock, so the desk
+    keeps working meanwhile. Thresholds already acted on are not acted on again (alerts are
+    kept); one notice flush per tenant at the end. Caller is outside any transaction.
+    """
+    now = now or timezone.now()
+    count = 0
+    with scope(tenant=tenant):
+        for ticket_id in Ticket.objects.order_by("pk").values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
+                sla_refresh(ticket=ticket, now=now, flush_notices=False)
+            count += 1
+        with transaction.atomic():
+            notices_flush_on_commit(tenant_id=tenant.pk)
+    return count

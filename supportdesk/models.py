@@ -224,3 +224,27 @@ class AuditEvent(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_repr}"
+
+
+class IdempotencyKey(TenantOwned):
+    """The first response to an API POST sent with an ``Idempotency-Key`` header.
+
+    Written in the same transaction as the request's effects, so a stored response means
+    the effect happened and no stored response means it did not. Kept 24 hours.
+    """
+
+    owner = models.CharField(max_length=40)  # "token:<id>" or "user:<id>"
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of the path and the body
+    status_code = models.PositiveSmallIntegerField(default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "owner", "key"], name="idempotency_key_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

@@ -5,8 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from django_scopes import scopes_disabled
-from drf_spectacular import plumbing
+from drf_spectacular import openapi, plumbing
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import OpenApiParameter
+
+from .idempotency import HEADER, KEEP_FOR, MAX_KEY_LENGTH
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        f"Any unique string (1 to {MAX_KEY_LENGTH} characters, e.g. a UUID) that makes a retry "
+        f"safe: for {KEEP_FOR.total_seconds() / 3600:.0f} hours a repeat with the same key and "
+        "the same body returns the first response (status and body, with the header "
+        "`Idempotent-Replayed: true`) without doing anything again; the same key with a "
+        "different body is answered 422. Kept per tenant and token (or signed-in user)."
+    ),
+)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """spectacular's schema, with the ``Idempotency-Key`` header on every POST."""
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST":
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters
 
 
 class TenantSchemaGenerator(SchemaGenerator):

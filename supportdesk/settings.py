@@ -116,6 +116,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "supportdesk.observability.RequestIdMiddleware",
+    "supportdesk.observability.HealthMiddleware",
+    "supportdesk.limits.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,7 +126,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "supportdesk.tenancy.TenantMiddleware",
+    "supportdesk.observability.TenantLogMiddleware",
     "supportdesk.tenancy.LanguageMiddleware",
+    "supportdesk.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -188,10 +193,28 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise _fail("REDIS_URL", "must start with redis://, rediss:// or unix://")
 
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+
+def redis_cache_settings(url: str) -> dict[str, object]:
+    """The cache on Redis, degrading to misses while Redis is away (logged, never a 500).
+
+    Sessions read through the cache fall back to the database on a miss, so pages and the
+    login keep working during an outage. Short socket timeouts keep a blackholed Redis from
+    holding every request for the operating system's TCP timeout.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
     }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+if REDIS_URL:
+    CACHES = {"default": redis_cache_settings(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions are read from the cache (Redis when configured) and written through to the
@@ -256,6 +279,9 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+# Any request body over this is refused from its Content-Length, unread (413); set the
+# proxy's limit (nginx client_max_body_size) to the same. Room for a reply with attachments.
+REQUEST_MAX_BYTES = _int("REQUEST_MAX_BYTES", default=40 * 1024 * 1024)
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -264,7 +290,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["supportdesk.access.IsTenantStaff"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "supportdesk.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -331,9 +357,28 @@ THROTTLE_RATES = {"reset-per-ip": "10/hour", "reset-per-address": "3/hour", "bad
 # The client address is REMOTE_ADDR unless NUM_PROXIES proxies in front add X-Forwarded-For.
 REST_FRAMEWORK["NUM_PROXIES"] = _int("NUM_PROXIES", default=0)
 
+# Every record names its request id and tenant; LOG_FORMAT=json for one JSON object a line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise _fail("LOG_FORMAT", f"expected text or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "supportdesk.observability.RequestContextFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s"
+        },
+        "json": {"()": "supportdesk.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# /metrics (Prometheus text format) answers only "Authorization: Bearer <this>"; unset: 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

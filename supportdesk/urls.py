@@ -21,7 +21,6 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("manage/", views.manage_index, name="manage-index"),
     path("manage/audit/", views.audit_list, name="audit-list"),
     path("language/", views.language_set, name="language-set"),
@@ -57,3 +56,8 @@ urlpatterns = [
     path("", include("tickets.mail.urls")),
     path("", include("knowledgebase.urls")),
 ]
+
+handler400 = "supportdesk.errors.bad_request"
+handler403 = "supportdesk.errors.permission_denied"
+handler404 = "supportdesk.errors.page_not_found"
+handler500 = "supportdesk.errors.server_error"

@@ -155,3 +155,20 @@ def test_the_command_stops_with_a_message_on_a_bad_file(cast: Cast, tmp_path: Pa
         call_command("import_contacts", "nope", str(path))
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_contacts", cast.tenant_a.slug, str(tmp_path / "missing.csv"))
+
+
+def test_an_oversized_file_is_refused_with_its_size_and_saves_nothing(cast: Cast) -> None:
+    from contracts.imports import MAX_IMPORT_BYTES
+
+    data = (GOOD + "Padding AB,,,Pad,pad@pad.example.se,,,\n" * (MAX_IMPORT_BYTES // 30)).encode()
+    assert len(data) > MAX_IMPORT_BYTES
+    upload = SimpleUploadedFile("big.csv", data, content_type="text/csv")
+    response = client_for(cast.admin, cast.tenant_a).post(
+        reverse("contracts:contact-import"), {"file": upload}
+    )
+    assert response.status_code == 200
+    assert "import at most 5.0" in response.content.decode()
+    with scope(tenant=cast.tenant_a):
+        assert Organisation.objects.count() == 1
+        with pytest.raises(ValidationError, match="import at most"):
+            contacts_import_csv(tenant=cast.tenant_a, data=data)

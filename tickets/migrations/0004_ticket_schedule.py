@@ -42,7 +42,13 @@ class Migration(migrations.Migration):
             " (SELECT MIN(c.next_alert_at) FROM sla_clock c"
             "  WHERE c.tenant_id = t.tenant_id AND c.ticket_id = t.id)"
             " FROM tickets_ticket t",
-            migrations.RunSQL.noop,
+            # Back: the ticket columns are there again (their removal is undone first); give
+            # them the schedule's values, so a round trip loses no due time.
+            "UPDATE tickets_ticket SET"
+            " next_due_at = (SELECT s.due_at FROM tickets_ticketschedule s"
+            "  WHERE s.ticket_id = tickets_ticket.id),"
+            " next_due_calendar_id = (SELECT s.calendar_id FROM tickets_ticketschedule s"
+            "  WHERE s.ticket_id = tickets_ticket.id)",
         ),
         migrations.RemoveIndex(
             model_name='ticket',

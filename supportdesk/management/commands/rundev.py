@@ -1,16 +1,89 @@
-"""Web server, Celery worker and beat together; Ctrl-C stops all three."""
+"""Web server, Celery worker and beat together; Ctrl-C stops all three.
+
+A child that dies (the worker after a broker outage, say) is started again after a pause
+that doubles with each quick failure (1, 2, 4 … 30 s) and is logged; one that ran for a
+minute before dying starts again after 1 s.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    quick_failures: int = 0
+
+
+class Supervisor:
+    """Keep every child running; restart one that exits, with backoff, and log it."""
+
+    def __init__(
+        self,
+        children: list[Child],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        stable_after: float = 60.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.children = children
+        self.sleep, self.clock = sleep, clock
+        self.stable_after, self.max_backoff = stable_after, max_backoff
+
+    def start(self, child: Child) -> None:
+        child.process = subprocess.Popen(child.command, env=os.environ.copy())  # noqa: S603
+        child.started_at = self.clock()
+
+    def start_all(self) -> None:
+        for child in self.children:
+            self.start(child)
+
+    def poll_once(self) -> None:
+        """Restart each child that has exited since the last call."""
+        for child in self.children:
+            code = child.process.poll() if child.process is not None else None
+            if code is None:
+                continue
+            ran = self.clock() - child.started_at
+            child.quick_failures = child.quick_failures + 1 if ran < self.stable_after else 1
+            delay = min(self.max_backoff, 2.0 ** (child.quick_failures - 1))
+            logger.warning(
+                "%s exited with code %s after %.0f s; starting it again in %.0f s",
+                child.name,
+                code,
+                ran,
+                delay,
+            )
+            self.sleep(delay)
+            self.start(child)
+
+    def stop_all(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 class Command(BaseCommand):
@@ -21,24 +94,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
-        commands = [
-            [python, "manage.py", "runserver", options["addr"]],
-            [python, "-m", "celery", "-A", "supportdesk", "worker", "-l", "info", "-c", "2"],
-            [python, "-m", "celery", "-A", "supportdesk", "beat", "-l", "info"],
-        ]
-        children = [subprocess.Popen(c, env=os.environ.copy()) for c in commands]  # noqa: S603
+        celery = [python, "-m", "celery", "-A", "supportdesk"]
+        supervisor = Supervisor(
+            [
+                Child("web", [python, "manage.py", "runserver", options["addr"]]),
+                Child("worker", [*celery, "worker", "-l", "info", "-c", "2"]),
+                Child("beat", [*celery, "beat", "-l", "info"]),
+            ]
+        )
+        supervisor.start_all()
         self.stdout.write(f"Open http://synerity.localhost:{settings.SITE_PORT}/ (Ctrl-C stops)")
         try:
-            while all(child.poll() is None for child in children):
+            while True:
+                supervisor.poll_once()
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            supervisor.stop_all()
