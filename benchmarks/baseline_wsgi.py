@@ -1,0 +1,21 @@
+"""The WSGI application with one part put back to its previous shape, for a baseline.
+
+``BENCH_BASELINE=kb``: knowledge-base search parses every article's text per query.
+"""
+
+from __future__ import annotations
+
+import os
+
+from supportdesk.wsgi import application
+
+match os.environ.get("BENCH_BASELINE", ""):
+    case "kb":
+        from benchmarks.bench_kb import old_search
+        from knowledgebase.managers import ArticleQuerySet
+
+        ArticleQuerySet.search = old_search  # type: ignore[assignment,method-assign]
+    case other:
+        raise SystemExit(f"BENCH_BASELINE: unknown baseline {other!r}")
+
+__all__ = ["application"]
