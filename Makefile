@@ -47,6 +47,15 @@ bench-kb: $(VENV)/.installed
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_KB_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_KB_DB) $(PY) -m benchmarks.bench_kb
 
+# Needs PostgreSQL and Redis: files tickets by the portal API at 8 and 32 connections (gunicorn
+# on a loopback port), beside the counter locked for the whole filing; checks gap-free numbers.
+BENCH_FILING_DB ?= supportdesk_bench_filing
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
+bench-filing: $(VENV)/.installed
+	createdb -h 127.0.0.1 -U postgres $(BENCH_FILING_DB) 2>/dev/null || true
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_FILING_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_FILING_DB) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m benchmarks.bench_filing
+
 messages: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py makemessages -l sv -l nl --ignore=.venv --ignore=data
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
