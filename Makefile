@@ -56,6 +56,11 @@ bench-filing: $(VENV)/.installed
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_FILING_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_FILING_DB) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m benchmarks.bench_filing
 
+# Needs the load data of bench-queue (seeded there once): the monthly report of a small and
+# the big tenant inside the 1,000,000-ticket database, beside the old join.
+bench-reports: $(VENV)/.installed
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m benchmarks.bench_reports
+
 messages: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py makemessages -l sv -l nl --ignore=.venv --ignore=data
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
