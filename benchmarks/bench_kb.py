@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -34,7 +31,7 @@ from django.db import connection, models  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
-from benchmarks.http_load import load, load_average, served  # noqa: E402
+from benchmarks.http_load import load, load_average, served, timed  # noqa: E402
 from contracts.models import Contract, Feature, PlanFeature, SupportPlan  # noqa: E402
 from knowledgebase.managers import ArticleQuerySet, search_terms  # noqa: E402
 from knowledgebase.models import Article, Visibility  # noqa: E402
@@ -150,17 +147,6 @@ def old_search(qs: ArticleQuerySet, text: str, language: str = "en") -> ArticleQ
         .filter(models.Q(rank__gt=0) | prefix)
         .order_by("-rank", "title")
     )
-
-
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def in_process(tenant: Tenant) -> None:

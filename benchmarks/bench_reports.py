@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -33,7 +30,7 @@ from django.db.models.functions import TruncMonth  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
-from benchmarks.http_load import load_average  # noqa: E402
+from benchmarks.http_load import load_average, timed  # noqa: E402
 from contracts.models import Organisation  # noqa: E402
 from sla.models import Clock, Metric  # noqa: E402
 from sla.reports.services import month_bounds, sla_report_build  # noqa: E402
@@ -42,17 +39,6 @@ from tickets.choices import Status  # noqa: E402
 from tickets.models import Ticket  # noqa: E402
 
 RUNS = 15
-
-
-def timed(fn: Callable[[], Any], runs: int = RUNS) -> tuple[float, float]:
-    fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def old_clock_counts(
@@ -116,7 +102,8 @@ def bench_tenant(tenant: Tenant, now: dt.datetime) -> None:
             p50, p95 = timed(
                 lambda who=who: sla_report_build(
                     tenant=tenant, month=month, organisation=who, now=now
-                )
+                ),
+                RUNS,
             )
             b50, b95 = timed(
                 lambda who=who: old_clock_counts(

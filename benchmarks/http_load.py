@@ -1,8 +1,10 @@
-"""A bounded HTTP load loop against gunicorn on a loopback port, for the benchmarks.
+"""Measuring for the benchmarks: in-process timings, and a bounded HTTP load loop against
+gunicorn on a loopback port.
 
-``served()`` starts gunicorn the way the Dockerfile does (three sync workers) on a free port of
-127.0.0.1, with the benchmark's database; ``load()`` sends requests from a number of parallel
-connections until a count or a time is reached, whichever comes first, and stops by itself.
+``timed()`` times in-process calls. ``served()`` starts gunicorn the way the Dockerfile does
+(three sync workers) on a free port of 127.0.0.1, with the benchmark's database; ``load()``
+sends requests from a number of parallel connections until a count or a time is reached,
+whichever comes first, and stops by itself.
 Traffic only ever goes to 127.0.0.1.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -20,6 +23,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 HOST = "127.0.0.1"
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    """(p50 ms, p95 ms) of ``runs`` in-process calls after one warm-up."""
+    fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def load_average() -> str:

@@ -48,6 +48,16 @@ def test_filing_by_api_costs_a_fixed_number_of_statements_and_locks_the_counter_
         assert after[1].startswith("RELEASE SAVEPOINT") or after[1] == "COMMIT"
 
 
+def _create(cast: Cast, subject: str) -> Ticket:
+    return services.ticket_create(
+        tenant=cast.tenant_a,
+        requester=cast.customer_contact,
+        subject=subject,
+        description="",
+        channel=Channel.EMAIL,
+    )
+
+
 def test_a_filing_that_fails_leaves_no_gap_in_the_numbers(
     cast: Cast, desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,30 +65,12 @@ def test_a_filing_that_fails_leaves_no_gap_in_the_numbers(
         raise RuntimeError("the database went away")
 
     with scope(tenant=cast.tenant_a):
-        first = services.ticket_create(
-            tenant=cast.tenant_a,
-            requester=cast.customer_contact,
-            subject="One",
-            description="",
-            channel=Channel.EMAIL,
-        )
+        first = _create(cast, "One")
         with monkeypatch.context() as patched:
             patched.setattr(services, "sla_refresh", fail)
             with pytest.raises(RuntimeError):
-                services.ticket_create(
-                    tenant=cast.tenant_a,
-                    requester=cast.customer_contact,
-                    subject="Lost",
-                    description="",
-                    channel=Channel.EMAIL,
-                )
-        second = services.ticket_create(
-            tenant=cast.tenant_a,
-            requester=cast.customer_contact,
-            subject="Two",
-            description="",
-            channel=Channel.EMAIL,
-        )
+                _create(cast, "Lost")
+        second = _create(cast, "Two")
         assert (first.number, second.number) == (1001, 1002)
         assert second.reference == "TA-1002"
         assert TicketCounter.objects.get().last_number == 1002
