@@ -18,18 +18,9 @@ match os.environ.get("BENCH_BASELINE", ""):
 
         ArticleQuerySet.search = old_search  # type: ignore[assignment,method-assign]
     case "filing":
-        from typing import Any
+        from benchmarks.bench_filing import lock_counter_first
 
-        from tickets.models import Ticket, TicketCounter
-
-        manager: Any = Ticket.objects
-        create = manager.create
-
-        def locked_create(**fields: Any) -> Ticket:
-            TicketCounter.objects.select_for_update().filter(tenant=fields["tenant"]).first()
-            return create(**fields)  # type: ignore[no-any-return]
-
-        manager.create = locked_create
+        lock_counter_first()
     case other:
         raise SystemExit(f"BENCH_BASELINE: unknown baseline {other!r}")
 

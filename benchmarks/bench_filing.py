@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
@@ -24,15 +28,18 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
 from benchmarks.http_load import load, load_average, served  # noqa: E402
+from contracts.models import Contact  # noqa: E402
 from supportdesk.models import ApiToken, Tenant, User  # noqa: E402
 from tests.conftest import build_cast  # noqa: E402
 from tests.tickets.conftest import build_desk  # noqa: E402
-from tickets.models import Ticket  # noqa: E402
+from tickets.choices import Channel  # noqa: E402
+from tickets.models import Ticket, TicketCounter  # noqa: E402
+from tickets.services import ticket_create  # noqa: E402
 
 SECONDS = 20.0
 MAX_REQUESTS = 3000
@@ -50,6 +57,55 @@ def tenant_and_token() -> tuple[Tenant, str]:
             tenant=tenant, user=User.objects.get(username="a-customer"), name="bench"
         )
     return tenant, key
+
+
+def lock_counter_first() -> Callable[[], None]:
+    """Put the old lock shape back: the counter row locked just before the ticket is
+    inserted (where ``_next_number`` used to lock it), so it is held to the commit. Returns
+    the undo."""
+    manager: Any = Ticket.objects
+    create = manager.create
+
+    def locked_create(**fields: Any) -> Ticket:
+        TicketCounter.objects.select_for_update().filter(tenant=fields["tenant"]).first()
+        return create(**fields)  # type: ignore[no-any-return]
+
+    manager.create = locked_create
+    return lambda: setattr(manager, "create", create)
+
+
+def lock_held(tenant: Tenant, runs: int = 30) -> tuple[float, int]:
+    """Median ms from the first statement on the counter row to the commit, and the number of
+    statements in between, of ``runs`` filings in this process (one connection)."""
+    marks: list[float] = []
+    ends: list[float] = []
+    counted: list[int] = []
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "tickets_ticketcounter" in sql and not marks[-1]:
+            marks[-1] = time.perf_counter()
+            # Registered before the filing's own handlers: runs first, right after COMMIT.
+            transaction.on_commit(lambda: ends.append(time.perf_counter()))
+        if marks[-1]:
+            counted[-1] += 1
+        return execute(sql, params, many, context)
+
+    held = []
+    with scope(tenant=tenant):
+        contact = Contact.objects.get(email="carla@orga.example.test")
+        for n in range(runs):
+            marks.append(0.0)
+            counted.append(0)
+            with connection.execute_wrapper(watch):
+                ticket_create(
+                    tenant=tenant,
+                    requester=contact,
+                    subject=f"Lock {n}",
+                    description="Since the update.",
+                    channel=Channel.API,
+                )
+            held.append((ends[-1] - marks[-1]) * 1000)
+    return statistics.median(held), counted[-1]
 
 
 def gap_free(tenant: Tenant) -> str:
@@ -77,6 +133,16 @@ def main() -> None:
     def request(index: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
         body = {"subject": f"Export fails {index}-{n}", "description": "Since the update."}
         return "POST", "/api/v1/portal/tickets/", json.dumps(body).encode(), headers
+
+    print("\nThe tenant's counter row, locked per filing (in-process, one connection)")
+    for label, old_shape in (
+        ("number taken last", False),
+        ("baseline: counter locked for the whole filing", True),
+    ):
+        undo = lock_counter_first() if old_shape else (lambda: None)
+        ms, statements = lock_held(tenant)
+        undo()
+        print(f"  {label:<46} {ms:8.2f} ms held, {statements} statements under the lock")
 
     print("\nPOST /api/v1/portal/tickets/, one tenant")
     for label, app, env in (
