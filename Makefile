@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck bench bench-queue messages clean
+.PHONY: run test lint typecheck bench bench-queue bench-kb bench-filing bench-reports messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,28 @@ bench-queue: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=1 $(PY) manage.py seed_load --tenants 100 --tickets 1000000 --big-open 100000 || echo "(load data already seeded)"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m benchmarks.bench_queue
+
+# Needs PostgreSQL: 2 x 10,000 articles in their own database (seeded on the first run), then
+# suggest and search in-process and over HTTP (gunicorn on a loopback port), beside the old query.
+BENCH_KB_DB ?= supportdesk_bench_kb
+bench-kb: $(VENV)/.installed
+	createdb -h 127.0.0.1 -U postgres $(BENCH_KB_DB) 2>/dev/null || true
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_KB_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_KB_DB) $(PY) -m benchmarks.bench_kb
+
+# Needs PostgreSQL and Redis: files tickets by the portal API at 8 and 32 connections (gunicorn
+# on a loopback port), beside the counter locked for the whole filing; checks gap-free numbers.
+BENCH_FILING_DB ?= supportdesk_bench_filing
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
+bench-filing: $(VENV)/.installed
+	createdb -h 127.0.0.1 -U postgres $(BENCH_FILING_DB) 2>/dev/null || true
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_FILING_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_FILING_DB) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m benchmarks.bench_filing
+
+# Needs the load data of bench-queue (seeded there once): the monthly report of a small and
+# the big tenant inside the 1,000,000-ticket database, beside the old join.
+bench-reports: $(VENV)/.installed
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m benchmarks.bench_reports
 
 messages: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py makemessages -l sv -l nl --ignore=.venv --ignore=data

@@ -46,7 +46,8 @@ ACTIVE_STATUSES: tuple[str, ...] = (Status.NEW, Status.OPEN, Status.PENDING, Sta
 
 
 class TicketCounter(TenantOwned):
-    """The last ticket number a tenant handed out; locked per creation, so numbers have no gaps."""
+    """The last ticket number a tenant handed out; locked at the end of each filing, so numbers
+    have no gaps."""
 
     last_number = models.PositiveIntegerField(default=1000)
 
@@ -110,8 +111,15 @@ class Ticket(TenantOwned):
         Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
     )
 
-    number = models.PositiveIntegerField(_("number"), editable=False)
-    reference = models.CharField(_("reference"), max_length=24, editable=False)
+    # Empty (NULL, which unique constraints let repeat) only inside the filing transaction,
+    # until its last step takes the number (tickets.services._number_take); never once filed,
+    # so the types say int and str.
+    number: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(  # type: ignore[misc]
+        _("number"), null=True, editable=False
+    )
+    reference: models.CharField[str, str] = models.CharField(  # type: ignore[misc]
+        _("reference"), max_length=24, null=True, editable=False
+    )
     subject = models.CharField(_("subject"), max_length=300)
     description = models.TextField(_("description"), blank=True)
     # Their own indexes would repeat the tenant-leading ticket_requester / ticket_organisation.
@@ -250,7 +258,8 @@ class Ticket(TenantOwned):
         return self.cc.filter(pk=contact.pk).exists()
 
     def clock(self, metric: str) -> Clock | None:
-        return self.clocks.filter(metric=metric).first()
+        # From the prefetched clocks when the caller prefetched them (a ticket has two or three).
+        return next((c for c in self.clocks.all() if c.metric == metric), None)
 
     def first_response_due(self) -> dt.datetime | None:
         """When the first response is due, for "you will hear from us by ..."; None when no

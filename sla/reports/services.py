@@ -23,7 +23,7 @@ from supportdesk.models import Membership, Role, Tenant
 from tickets.choices import Category, Status
 from tickets.models import Ticket
 
-from ..models import Metric
+from ..models import Clock, Metric
 
 MONTHLY_REPORTS = "monthly_reports"
 """The plan feature that entitles an organisation to a report by e-mail."""
@@ -103,21 +103,17 @@ def month_bounds(*, tenant: Tenant, month: dt.date) -> tuple[dt.datetime, dt.dat
 
 
 def _decided(metric: str, now: dt.datetime) -> dict[str, Count]:
-    """Met and breached counts for one metric; a running clock past due counts as breached.
+    """Met and breached counts of one metric's clocks; a running clock past due counts as
+    breached.
 
     The sweep stamps ``breached_at`` within a minute, but the report must not depend on it
     having run, so a running clock is also judged by its due time against ``now``.
     """
-    mine = Q(clocks__metric=metric)
-    overdue = Q(clocks__met__isnull=True) & (
-        Q(clocks__breached_at__isnull=False) | Q(clocks__due_at__lt=now)
-    )
+    mine = Q(metric=metric)
+    overdue = Q(met__isnull=True) & (Q(breached_at__isnull=False) | Q(due_at__lt=now))
     return {
-        f"{metric}_met": Count("clocks", filter=mine & Q(clocks__met=True)),
-        f"{metric}_breached": Count(
-            "clocks",
-            filter=mine & (Q(clocks__met=False) | overdue),
-        ),
+        f"{metric}_met": Count("id", filter=mine & Q(met=True)),
+        f"{metric}_breached": Count("id", filter=mine & (Q(met=False) | overdue)),
     }
 
 
@@ -138,10 +134,13 @@ def sla_report_build(
         tickets = tickets.filter(organisation=organisation)
 
     rows: dict[int | None, ReportRow] = defaultdict(lambda: ReportRow(label=""))
-    by_category = tickets.values("organisation", "category").annotate(n=Count("id"))
+    by_category = tickets.values("organisation", "category").annotate(
+        n=Count("id"), solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED]))
+    )
     for entry in by_category:
         row = rows[entry["organisation"]]
         row.received += entry["n"]
+        row.solved += entry["solved"]
         if entry["category"] == Category.QUESTION:
             row.questions += entry["n"]
         elif entry["category"] in (Category.INCIDENT, Category.PROBLEM):
@@ -149,14 +148,20 @@ def sla_report_build(
         else:
             row.other += entry["n"]
 
-    clocks = tickets.values("organisation").annotate(
-        solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED]), distinct=True),
-        **_decided(Metric.FIRST_RESPONSE, now),
-        **_decided(Metric.RESOLUTION, now),
+    # From the clocks, joined to their tickets by tenant and id: PostgreSQL reads the month's
+    # tickets of this tenant and each one's clocks by the (tenant, ticket, metric) key, where a
+    # join on the ticket alone read every tenant's clocks (a Seq Scan, 15x slower for a small
+    # tenant inside a big database). Each clock counted once: no DISTINCT to spill to disk.
+    clocks = Clock.objects.filter(
+        ticket__tenant=tenant, ticket__received_at__gte=start, ticket__received_at__lt=end
     )
-    for entry in clocks:
-        row = rows[entry["organisation"]]
-        row.solved = entry["solved"]
+    if organisation is not None:
+        clocks = clocks.filter(ticket__organisation=organisation)
+    decided = clocks.values("ticket__organisation").annotate(
+        **_decided(Metric.FIRST_RESPONSE, now), **_decided(Metric.RESOLUTION, now)
+    )
+    for entry in decided:
+        row = rows[entry["ticket__organisation"]]
         row.first_response_met = entry[f"{Metric.FIRST_RESPONSE}_met"]
         row.first_response_breached = entry[f"{Metric.FIRST_RESPONSE}_breached"]
         row.resolution_met = entry[f"{Metric.RESOLUTION}_met"]

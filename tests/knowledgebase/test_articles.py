@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django_scopes import scope
 
 from contracts.models import Contract, Feature, PlanFeature, SupportPlan
@@ -191,3 +192,61 @@ def test_the_filing_form_asks_for_suggestions_as_the_subject_is_typed(
     assert 'hx-get="/kb/suggest/"' in form and 'id="kb-suggestions"' in form
     fragment = client.get("/kb/suggest/", {"subject": "password reset"}).content.decode()
     assert "Reset your password" in fragment
+
+
+@pytest.mark.parametrize("who", ["anonymous", "customer", "agent"])
+@pytest.mark.parametrize(
+    "url", ["/kb/suggest/?q=password+triggers", "/api/v1/kb/suggest/?q=password", "/kb/?q=password"]
+)
+def test_search_and_suggestions_cost_a_fixed_number_of_queries(
+    kb: dict[str, Article], cast: Cast, who: str, url: str, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    if who == "anonymous" and url.startswith("/api/"):
+        pytest.skip("the API needs a member of the tenant")
+    user = {"anonymous": None, "customer": cast.customer, "agent": cast.agent}[who]
+    client = client_for(user, cast.tenant_a)
+    client.get(url)  # the session and the tenant's hosts, read once per connection
+    for _ in range(3):
+        with scope(tenant=cast.tenant_a):
+            Article.objects.create(
+                tenant=cast.tenant_a,
+                title=f"More password help {_}",
+                body="password",
+                visibility="public",
+            )
+        # However many articles match: the reader is resolved, then one query for the articles.
+        expected = {"anonymous": 2, "customer": 7, "agent": 3}[who]
+        with django_assert_num_queries(expected):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert "More password help" in response.content.decode()
+
+
+def test_a_word_being_typed_already_finds_its_article(kb: dict[str, Article], cast: Cast) -> None:
+    fragment = client_for(None, cast.tenant_a).get("/kb/suggest/", {"q": "passw"}).content.decode()
+    assert "Reset your password" in fragment
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="stemming is PostgreSQL's full-text search"
+)
+@pytest.mark.parametrize("reader", ["en", "sv", "nl"])
+def test_an_article_is_found_by_its_own_languages_word_forms_whatever_the_reader(
+    cast: Cast, reader: str
+) -> None:
+    with scope(tenant=cast.tenant_a):
+        for language, title, body in (
+            ("en", "Printing invoices", "Choose the printer in the settings."),
+            ("sv", "Skriva ut fakturor", "Välj skrivaren bland inställningarna."),
+        ):
+            Article.objects.create(
+                tenant=cast.tenant_a,
+                title=title,
+                body=body,
+                language=language,
+                visibility=Visibility.PUBLIC,
+            )
+    client = client_for(None, cast.tenant_a)
+    client.cookies["django_language"] = reader
+    assert "Printing invoices" in client.get("/kb/", {"q": "printed invoice"}).content.decode()
+    assert "Skriva ut fakturor" in client.get("/kb/", {"q": "fakturorna"}).content.decode()

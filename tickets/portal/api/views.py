@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -107,6 +108,7 @@ class PortalTicketViewSet(
                 {"detail": "This request cannot be filed.", "reasons": exc.entitlement.reasons},
                 status=status.HTTP_403_FORBIDDEN,
             )
+        prefetch_related_objects([ticket], "clocks")  # both due times from one query
         return Response(PortalTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PortalReplySerializer, responses={201: PortalMessageSerializer})
