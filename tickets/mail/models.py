@@ -3,17 +3,17 @@
 Inbound mail is stored raw before anything else happens (:class:`InboundEmail`), so a crash
 while turning it into a ticket loses nothing and a retry starts from the same bytes.
 Outbound mail is an outbox (:class:`OutboundEmail`): one row per notification with a unique
-key, sent by a Celery task; the Message-ID is derived from the row, so a retried send
-carries the same id and mail clients thread it once.
+key, sent by a Celery task; the Message-ID is stored on the row, so a retried send carries
+the same id and mail clients thread it once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.models import TenantOwned
@@ -190,9 +190,17 @@ class OutboundEmail(TenantOwned):
 
     @staticmethod
     def message_id_for(*, tenant_id: int, key: str, domain: str) -> str:
-        """The Message-ID of the notification with this key: the same on every retry."""
-        digest = hashlib.sha256(f"{tenant_id}:{key}".encode()).hexdigest()[:32]
-        return f"sd.{tenant_id}.{digest}@{domain}"
+        """The Message-ID of the notification with this key: the same on every retry.
+
+        A keyed MAC of the key with a per-tenant secret derived from ``SECRET_KEY``: keys are
+        small sequential numbers anyone can guess, the MAC is not. Threading looks up the id
+        stored on the row, never recomputes it, so ids sent under an earlier scheme (or an
+        earlier ``SECRET_KEY``) keep working for the people who received them.
+        """
+        mac = salted_hmac(
+            f"supportdesk.mail.message-id:{tenant_id}", key, algorithm="sha256"
+        ).hexdigest()[:32]
+        return f"sd.{tenant_id}.{mac}@{domain}"
 
 
 class AutoReplyLog(TenantOwned):

@@ -3,8 +3,8 @@
 :func:`mailbox_poll` fetches from IMAP and stores each message with :func:`email_ingest`
 (raw bytes, de-duplicated on the tenant and Message-ID); a task then calls
 :func:`email_process`, which decides: our own mail, a bounce, other automatic mail, a reply
-to a ticket (threaded by our Message-IDs, or by the reference in the subject only for the
-ticket's participants), or a new ticket. Only humans get automatic answers.
+to a ticket (named by our Message-IDs or the reference in the subject, and joined only if
+the sender may see that ticket), or a new ticket. Only humans get automatic answers.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts.models import Contact, Organisation
-from supportdesk.models import Tenant
+from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Channel, Status
 
 from ..inbound.base import (
@@ -199,9 +199,13 @@ def _process(inbound: InboundEmail) -> None:
         .select_related("organisation", "user")
         .first()
     )
-    ticket = _ticket_by_message_ids(parsed.thread_ids())
-    if ticket is None and contact is not None:
-        ticket = _ticket_by_reference(parsed.subject, tenant, contact)
+    named = _tickets_named(parsed, tenant)
+    if contact is None and named:
+        agent = _staff_sender(parsed.from_address)
+        if agent is not None and _staff_note_add(
+            inbound=inbound, parsed=parsed, named=named, agent=agent
+        ):
+            return
 
     new_account = False
     if contact is None:
@@ -210,6 +214,8 @@ def _process(inbound: InboundEmail) -> None:
             _sender_reject(inbound=inbound, parsed=parsed)
             return
         new_account = True
+    # Naming a ticket is no right to it: it must be one the sender may see in the portal.
+    ticket = _ticket_for_sender(named, contact)
 
     if ticket is not None and ticket.status != Status.CLOSED:
         _reply_add(inbound=inbound, parsed=parsed, ticket=ticket, contact=contact)
@@ -222,38 +228,119 @@ def _process(inbound: InboundEmail) -> None:
         )  # fmt: skip
 
 
-def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
-    """The ticket one of our mails (or a mail already on a ticket) with these ids belongs to."""
+MAX_THREAD_IDS = 100
+"""Message-IDs of In-Reply-To and References looked up, the most direct first. Real mail
+clients send a handful; a message listing hundreds is guessing."""
+
+
+def _tickets_named(parsed: ParsedEmail, tenant: Tenant) -> list[int]:
+    """Ids of the tickets a message names, the most direct first: by the Message-IDs it
+    answers (ours as stored in the outbox, or a mail already on a ticket), then by ticket
+    references in the subject. Only ids stored here count, none is recomputed.
+
+    Naming a ticket grants nothing: :func:`_ticket_for_sender` decides which one, if any,
+    the message may join.
+    """
     from tickets.models import Message, Ticket
 
-    if not ids:
-        return None
-    ticket_id = (
-        OutboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False)
-        .values_list("ticket_id", flat=True)
-        .first()
-        or Message.objects.filter(email_message_id__in=ids)
-        .values_list("ticket_id", flat=True)
-        .first()
-        or InboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False)
-        .values_list("ticket_id", flat=True)
-        .first()
-    )
-    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+    ids = parsed.thread_ids()[:MAX_THREAD_IDS]
+    found: dict[str, list[int]] = {}
+    if ids:
+        # Our outbox first: a sender choosing one of our ids as their own Message-ID must
+        # not make it point at their ticket instead of the one we sent it about.
+        pairs = [
+            *OutboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
+                "message_id", "ticket_id"
+            ),
+            *Message.objects.filter(email_message_id__in=ids).values_list(
+                "email_message_id", "ticket_id"
+            ),
+            *InboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
+                "message_id", "ticket_id"
+            ),
+        ]
+        for message_id, ticket_id in pairs:
+            found.setdefault(message_id, []).append(ticket_id)
+    named = [ticket_id for message_id in ids for ticket_id in found.get(message_id, [])]
+    references = references_in(parsed.subject, tenant.ticket_prefix)[:10]
+    if references:
+        by_reference = Q()
+        for reference in references:
+            by_reference |= Q(reference__iexact=reference)
+        numbered = dict(Ticket.objects.filter(by_reference).values_list("reference", "pk"))
+        upper = {key.upper(): pk for key, pk in numbered.items()}
+        named += [upper[r.upper()] for r in references if r.upper() in upper]
+    return list(dict.fromkeys(named))
 
 
-def _ticket_by_reference(subject: str, tenant: Tenant, contact: Contact) -> Ticket | None:
-    """A ticket named in the subject, only if the sender takes part in it.
-
-    Anyone can type a reference; only its participants may write into it by doing so.
-    """
+def _ticket_for_sender(named: list[int], contact: Contact) -> Ticket | None:
+    """The first named ticket the sender may see, by the portal's one rule
+    (``Ticket.objects.for_contact``: requester, copied, or a named contact of its
+    organisation). Anyone else's message becomes their own new ticket."""
     from tickets.models import Ticket
 
-    for reference in references_in(subject, tenant.ticket_prefix):
-        ticket = Ticket.objects.filter(reference__iexact=reference).first()
-        if ticket is not None and ticket.is_participant(contact):
-            return ticket
-    return None
+    if not named:
+        return None
+    visible = {t.pk: t for t in Ticket.objects.for_contact(contact).filter(pk__in=named)}
+    return next((visible[pk] for pk in named if pk in visible), None)
+
+
+def _staff_sender(address: str) -> User | None:
+    """The tenant's agent or admin writing from this address, if any."""
+    membership = (
+        Membership.objects.filter(
+            user__email__iexact=address, user__is_active=True, role__in=(Role.ADMIN, Role.AGENT)
+        )
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    return membership.user if membership is not None else None
+
+
+def _staff_note_add(
+    *, inbound: InboundEmail, parsed: ParsedEmail, named: list[int], agent: User
+) -> bool:
+    """An agent answering one of our mails from their mail client: an internal note on the
+    first named ticket still open. Internal, because a From header is easily forged and
+    nothing written by mail may reach a customer as staff's word. False when none is open."""
+    from tickets.models import Ticket
+    from tickets.services import ticket_reply
+
+    open_ids = set(
+        Ticket.objects.filter(pk__in=named)
+        .exclude(status=Status.CLOSED)
+        .values_list("pk", flat=True)
+    )
+    ticket_id = next((pk for pk in named if pk in open_ids), None)
+    if ticket_id is None:
+        return False
+    ticket = Ticket.objects.get(pk=ticket_id)
+    files, notes = _attachments_and_notes(parsed, inbound.tenant)
+    message = ticket_reply(
+        ticket=ticket,
+        body=_with_notes(parsed.reply_text or _("(no text)"), notes),
+        public=False,
+        channel=Channel.EMAIL,
+        author=agent,
+        attachments=files,
+        email_message_id=parsed.message_id,
+        at=inbound.received_at,
+    )
+    _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
+    return True
+
+
+def _may_follow_by_mail(ticket: Ticket, contact: Contact) -> bool:
+    """Whether writing by mail may copy the sender on the ticket: only a contact of the
+    ticket's organisation whose plan admits support by mail."""
+    from contracts.services import entitlement_check
+
+    if contact.organisation_id is None or contact.organisation_id != ticket.organisation_id:
+        return False
+    return entitlement_check(
+        contact=contact, channel=Channel.EMAIL, category=ticket.category
+    ).allowed
 
 
 def _organisation_for_address(address: str) -> Organisation | None:
@@ -377,6 +464,7 @@ def _reply_add(
         attachments=files,
         email_message_id=parsed.message_id,
         at=inbound.received_at,
+        copy_author=ticket.is_participant(contact) or _may_follow_by_mail(ticket, contact),
     )
     _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
 
