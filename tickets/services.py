@@ -448,6 +448,39 @@ def ticket_reply(
     return message
 
 
+def ticket_note_automatic(
+    *, ticket: Ticket, body: str, channel: str, email_message_id: str = "", at: dt.datetime
+) -> Message:
+    """An internal note nobody wrote: automatic mail kept on the ticket, a confirmation that
+    was not sent. It changes nothing else (status, participants, clocks, version) and, being
+    internal, is mailed to nobody. Caller holds the tenant's scope."""
+    _validate_choice("channel", channel, Channel)
+    with transaction.atomic():
+        locked = _locked(ticket)
+        message = Message.objects.create(
+            tenant_id=locked.tenant_id,
+            ticket=locked,
+            body=body_sanitize(body),
+            is_public=False,
+            channel=channel,
+            email_message_id=email_message_id[:255],
+            created_at=at,
+        )
+        events_publish(
+            [
+                event_record(
+                    ticket=locked,
+                    kind=EventKind.NOTE_ADDED,
+                    channel=channel,
+                    message=message,
+                    is_public=False,
+                    at=at,
+                )
+            ]
+        )
+    return message
+
+
 def _touch(ticket: Ticket, now: dt.datetime) -> None:
     ticket.version += 1
     ticket.updated_at = now

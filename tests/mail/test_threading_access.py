@@ -33,14 +33,12 @@ from contracts.models import Contact, Contract, Organisation
 from supportdesk.models import Tenant, User
 from tests.conftest import Cast, client_for
 from tests.mail.conftest import SUPPORT_ADDRESS
-from tests.mail.servers import ImapServer, SmtpCapture
+from tests.mail.servers import SmtpCapture
 from tests.portal.conftest import Desk, stockholm
 from tickets.choices import Channel, Status
-from tickets.mail import services, tasks
 from tickets.mail.models import (
     InboundEmail,
     InboundOutcome,
-    Mailbox,
     OutboundEmail,
     OutboundKind,
 )
@@ -130,45 +128,6 @@ def _legacy(tenant: Tenant, outbound: OutboundEmail) -> str:
     legacy = old_message_id(tenant.pk, outbound.key)
     OutboundEmail.objects.filter(pk=outbound.pk).update(message_id=legacy)
     return legacy
-
-
-@pytest.fixture(params=["ingest", "imap"])
-def transport(
-    request: Any, cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
-) -> Callable[[bytes], InboundEmail]:
-    """How a message reaches us: piped into ``email_ingest``, or polled from Dovecot."""
-    if request.param == "imap":
-        imap: ImapServer = request.getfixturevalue("imap")
-        mailbox: Mailbox = request.getfixturevalue("mailbox")
-
-        def send(raw: bytes) -> InboundEmail:
-            imap.deliver(raw)
-            with django_capture_on_commit_callbacks(execute=True):
-                tasks.mailbox_poll.delay(cast.tenant_a.pk, mailbox.pk)
-            assert imap.unseen() == 0
-            with scope(tenant=cast.tenant_a):
-                return InboundEmail.objects.latest("id")
-
-        return send
-
-    with scope(tenant=cast.tenant_a):
-        Mailbox.objects.create(
-            tenant=cast.tenant_a,
-            name="Support",
-            email_address=SUPPORT_ADDRESS,
-            imap_host="127.0.0.1",
-            imap_username="x",
-            imap_password="x",
-        )
-
-    def ingest(raw: bytes) -> InboundEmail:
-        with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):
-            inbound, created = services.email_ingest(tenant=cast.tenant_a, raw=raw)
-        assert created
-        with scope(tenant=cast.tenant_a):
-            return InboundEmail.objects.get(pk=inbound.pk)
-
-    return ingest
 
 
 @pytest.fixture

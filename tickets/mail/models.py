@@ -62,6 +62,7 @@ class InboundOutcome(models.TextChoices):
     TICKET_CREATED = "ticket_created", _("New ticket")
     REPLY_ADDED = "reply_added", _("Added to a ticket")
     AUTOMATED = "automated", _("Automatic mail, ignored")
+    AUTOMATIC_NOTE = "automatic_note", _("Automatic mail, kept as a note on a ticket")
     BOUNCE = "bounce", _("Delivery failure recorded")
     OWN_MAIL = "own_mail", _("Our own mail, ignored")
     SENDER_REJECTED = "sender_rejected", _("Unknown sender, rejected")
@@ -125,6 +126,7 @@ class OutboundKind(models.TextChoices):
     SOLVED = "solved", _("Ticket solved")
     AGENT_NEW_TICKET = "agent_new_ticket", _("New ticket (to agents)")
     AGENT_CUSTOMER_REPLY = "agent_customer_reply", _("Customer reply (to agents)")
+    RELAYED_REPLY = "relayed_reply", _("Customer reply (to the others copied)")
     LOGIN_LINK = "login_link", _("Portal login link")
     SLA_REPORT = "sla_report", _("Monthly SLA report")
 
@@ -207,6 +209,7 @@ class AutoReplyLog(TenantOwned):
     """An automatic answer sent to an address; at most a few per address per hour."""
 
     address = models.CharField(_("address"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     outbound = models.ForeignKey(
         OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -220,10 +223,14 @@ class AutoReplyLog(TenantOwned):
         return f"{self.address} at {self.sent_at:%Y-%m-%d %H:%M}"
 
     @classmethod
-    def recent_count(cls, *, address: str, within: timedelta = timedelta(hours=1)) -> int:
-        return cls.objects.filter(
-            address=address.lower(), sent_at__gte=timezone.now() - within
-        ).count()
+    def recent_count(
+        cls, *, address: str, subject: str | None = None, within: timedelta = timedelta(hours=1)
+    ) -> int:
+        """Answers to ``address`` within the last hour; only those about ``subject`` if given."""
+        recent = cls.objects.filter(address=address.lower(), sent_at__gte=timezone.now() - within)
+        if subject is not None:
+            recent = recent.filter(subject=subject[:500])
+        return recent.count()
 
 
 class EmailBounce(TenantOwned):

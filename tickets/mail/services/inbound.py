@@ -10,7 +10,7 @@ the sender may see that ticket), or a new ticket. Only humans get automatic answ
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -27,6 +27,7 @@ from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Channel, Status
 
 from ..inbound.base import (
+    NOTED_AUTOMATIONS,
     Automation,
     ParsedEmail,
     clean_subject,
@@ -48,6 +49,7 @@ from ..models import (
 from .outbox import (
     address_domain,
     auto_answer,
+    auto_answer_withheld,
     contact_language,
     own_addresses,
     tenant_url,
@@ -175,12 +177,21 @@ def _process(inbound: InboundEmail) -> None:
 
     tenant = inbound.tenant
     parsed = parse_message(bytes(inbound.raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
-    if parsed.automation == Automation.OWN_MAIL or parsed.from_address in own_addresses():
+    ours = own_addresses()
+    # X-Loop naming one of our addresses: our mail came back through someone's system.
+    if (
+        parsed.automation == Automation.OWN_MAIL
+        or parsed.from_address in ours
+        or ours.intersection(parsed.loop_addresses)
+    ):
         _finish(inbound, InboundOutcome.OWN_MAIL, automation=Automation.OWN_MAIL)
         return
     if parsed.automation == Automation.BOUNCE:
         note = _bounce_record(inbound=inbound, parsed=parsed)
         _finish(inbound, InboundOutcome.BOUNCE, note=note, automation=Automation.BOUNCE)
+        return
+    if parsed.automation in NOTED_AUTOMATIONS:
+        _automatic_keep(inbound=inbound, parsed=parsed, automation=parsed.automation)
         return
     if parsed.automation is not None:
         _finish(
@@ -219,6 +230,8 @@ def _process(inbound: InboundEmail) -> None:
 
     if ticket is not None and ticket.status != Status.CLOSED:
         _reply_add(inbound=inbound, parsed=parsed, ticket=ticket, contact=contact)
+    elif _is_repeat(inbound, parsed):
+        _automatic_keep(inbound=inbound, parsed=parsed, automation=Automation.REPEAT)
     else:
         # A reply to a closed ticket opens a new one: closed is final (tickets.services).
         follows = ticket.reference if ticket is not None else ""
@@ -343,6 +356,98 @@ def _may_follow_by_mail(ticket: Ticket, contact: Contact) -> bool:
     ).allowed
 
 
+REPEAT_WINDOW = timedelta(hours=12)
+"""The same text from the same sender within this long is a robot repeating itself."""
+
+
+def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
+    """Whether the sender sent this same text within :data:`REPEAT_WINDOW` (a new Message-ID
+    each time, so it is no duplicate: an unmarked autoresponder answering every mail)."""
+    from tickets.models import MAX_ATTACHMENT_BYTES
+
+    text = " ".join(parsed.text.split())
+    if not text or not parsed.from_address:
+        return False
+    earlier = (
+        InboundEmail.objects.filter(
+            sender__iexact=parsed.from_address,
+            received_at__gte=inbound.received_at - REPEAT_WINDOW,
+            status=InboundStatus.PROCESSED,
+        )
+        .exclude(pk=inbound.pk)
+        .order_by("-received_at")
+        .values_list("raw", flat=True)[:20]
+    )
+    for raw in earlier:
+        before = parse_message(bytes(raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
+        if " ".join(before.text.split()) == text:
+            return True
+    return False
+
+
+def _ticket_for_automatic(parsed: ParsedEmail, tenant: Tenant) -> Ticket | None:
+    """The open ticket an automatic mail belongs on, if any: one it names that its sender
+    may see, else the sender's newest open ticket; for a robot that is no contact (a
+    customer's ticket system), a ticket it names whose people or mail share its domain."""
+    from tickets.models import ACTIVE_STATUSES, Ticket
+
+    named = _tickets_named(parsed, tenant)
+    contact = Contact.objects.filter(email__iexact=parsed.from_address).first()
+    if contact is not None:
+        ticket = _ticket_for_sender(named, contact)
+        if ticket is not None and ticket.is_active:
+            return ticket
+        return (
+            Ticket.objects.for_contact(contact)
+            .filter(Q(requester=contact) | Q(cc=contact), status__in=ACTIVE_STATUSES)
+            .order_by("-received_at", "-pk")
+            .first()
+        )
+    domain = "@" + address_domain(parsed.from_address)
+    sharing = set(
+        Ticket.objects.filter(pk__in=named, status__in=ACTIVE_STATUSES)
+        .filter(
+            Q(requester__email__iendswith=domain)
+            | Q(cc__email__iendswith=domain)
+            | Q(outbound_emails__to_address__iendswith=domain)
+        )
+        .values_list("pk", flat=True)
+    )
+    ticket_id = next((pk for pk in named if pk in sharing), None)
+    return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+
+
+def _automatic_keep(*, inbound: InboundEmail, parsed: ParsedEmail, automation: str) -> None:
+    """Automatic mail a person would want to see (another ticket system's acknowledgement,
+    an out-of-office, a repeat): an internal note on the sender's open ticket, or stored
+    only. Never answered, never a contact, a participant, a reply or a reopened ticket."""
+    from tickets.services import ticket_note_automatic
+
+    tenant = inbound.tenant
+    label = str(Automation(automation).label)
+    ticket = _ticket_for_automatic(parsed, tenant)
+    if ticket is None:
+        _finish(inbound, InboundOutcome.AUTOMATED, note=label, automation=automation)
+        return
+    with translation.override(tenant.default_language):
+        heading = _("Automatic mail from %(sender)s (%(why)s), not answered: %(subject)s") % {
+            "sender": parsed.from_address,
+            "why": Automation(automation).label,
+            "subject": parsed.subject,
+        }
+    message = ticket_note_automatic(
+        ticket=ticket,
+        body=heading + "\n\n" + (parsed.reply_text or "")[:4000],
+        channel=Channel.EMAIL,
+        email_message_id=parsed.message_id,
+        at=inbound.received_at,
+    )
+    _finish(
+        inbound, InboundOutcome.AUTOMATIC_NOTE, note=label, ticket=ticket, message=message,
+        automation=automation,
+    )  # fmt: skip
+
+
 def _organisation_for_address(address: str) -> Organisation | None:
     domain = address_domain(address)
     for organisation in Organisation.objects.filter(email_domains__icontains=domain):
@@ -396,6 +501,7 @@ def _sender_reject(*, inbound: InboundEmail, parsed: ParsedEmail) -> None:
             context={"subject": parsed.subject},
             language=language,
             in_reply_to=parsed.message_id,
+            subject=parsed.subject,
         )
     _finish(inbound, InboundOutcome.SENDER_REJECTED, note=parsed.from_address)
 
@@ -516,7 +622,7 @@ def _ticket_open(
     if parsed.may_auto_reply:
         _ticket_confirm(
             inbound=inbound, ticket=ticket, contact=contact, language=language,
-            new_account=new_account, message_id=parsed.message_id,
+            new_account=new_account, message_id=parsed.message_id, subject=parsed.subject,
         )  # fmt: skip
     _finish(inbound, InboundOutcome.TICKET_CREATED, ticket=ticket)
 
@@ -529,11 +635,20 @@ def _ticket_confirm(
     language: str,
     new_account: bool,
     message_id: str,
+    subject: str,
 ) -> None:
-    """The automatic confirmation with the ticket number and the promised first response."""
+    """The automatic confirmation with the ticket number and the promised first response;
+    when it is withheld (a repeat), the ticket says so."""
     from tickets.portal.services import login_link_url, promise_text
+    from tickets.services import ticket_note_automatic
 
     tenant = inbound.tenant
+    withheld = auto_answer_withheld(tenant=tenant, address=contact.email, subject=subject)
+    if withheld:
+        ticket_note_automatic(
+            ticket=ticket, body=withheld, channel=Channel.EMAIL, at=inbound.received_at
+        )
+        return
     login_url = ""
     if new_account and contact.user_id is not None:
         login_url = login_link_url(tenant=tenant, user=contact.user)  # type: ignore[arg-type]
@@ -557,6 +672,7 @@ def _ticket_confirm(
         language=language,
         ticket=ticket,
         in_reply_to=message_id,
+        subject=subject,
     )
 
 
@@ -585,6 +701,7 @@ def _refusal_answer(
         },
         language=contact_language(contact),
         in_reply_to=parsed.message_id,
+        subject=parsed.subject,
     )
 
 
