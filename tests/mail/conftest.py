@@ -92,6 +92,19 @@ def mailbox(cast: Cast, desk: Desk, imap: ImapServer) -> Mailbox:
         )
 
 
+def sender_mailbox(cast: Cast) -> Mailbox:
+    """Tenant A's mailbox only as the address our mail comes from (never polled)."""
+    with scope(tenant=cast.tenant_a):
+        return Mailbox.objects.create(
+            tenant=cast.tenant_a,
+            name="Support",
+            email_address=SUPPORT_ADDRESS,
+            imap_host="127.0.0.1",
+            imap_username="x",
+            imap_password="x",
+        )
+
+
 @pytest.fixture(params=["ingest", "imap"])
 def transport(
     request: Any, cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
@@ -111,15 +124,7 @@ def transport(
 
         return send
 
-    with scope(tenant=cast.tenant_a):
-        Mailbox.objects.create(
-            tenant=cast.tenant_a,
-            name="Support",
-            email_address=SUPPORT_ADDRESS,
-            imap_host="127.0.0.1",
-            imap_username="x",
-            imap_password="x",
-        )
+    sender_mailbox(cast)
 
     def ingest(raw: bytes) -> InboundEmail:
         with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):

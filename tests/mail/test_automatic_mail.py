@@ -22,7 +22,7 @@ from django_scopes import scope
 from contracts.models import Contact
 from supportdesk.models import User
 from tests.conftest import Cast
-from tests.mail.conftest import SUPPORT_ADDRESS, corpus
+from tests.mail.conftest import SUPPORT_ADDRESS, corpus, sender_mailbox
 from tests.mail.servers import SmtpCapture
 from tests.portal.conftest import Desk, stockholm
 from tickets.choices import Channel, Status
@@ -32,7 +32,6 @@ from tickets.mail.models import (
     AUTO_REPLIED_KINDS,
     InboundEmail,
     InboundOutcome,
-    Mailbox,
     OutboundEmail,
     OutboundKind,
 )
@@ -231,11 +230,7 @@ def test_every_mail_no_person_wrote_says_it_is_automatic(
     cast: Cast, desk: Desk, smtp: SmtpCapture, kind: OutboundKind,
     django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
-    with scope(tenant=cast.tenant_a):
-        Mailbox.objects.create(
-            tenant=cast.tenant_a, name="Support", email_address=SUPPORT_ADDRESS,
-            imap_host="127.0.0.1", imap_username="x", imap_password="x",
-        )  # fmt: skip
+    sender_mailbox(cast)
     with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):
         services.mail_enqueue(
             tenant=cast.tenant_a, key=f"kind:{kind}", kind=kind, to=CARLA, subject="S", body="B"

@@ -318,7 +318,6 @@ def _staff_note_add(
     first named ticket still open. Internal, because a From header is easily forged and
     nothing written by mail may reach a customer as staff's word. False when none is open."""
     from tickets.models import Ticket
-    from tickets.services import ticket_reply
 
     open_ids = set(
         Ticket.objects.filter(pk__in=named)
@@ -328,19 +327,7 @@ def _staff_note_add(
     ticket_id = next((pk for pk in named if pk in open_ids), None)
     if ticket_id is None:
         return False
-    ticket = Ticket.objects.get(pk=ticket_id)
-    files, notes = _attachments_and_notes(parsed, inbound.tenant)
-    message = ticket_reply(
-        ticket=ticket,
-        body=_with_notes(parsed.reply_text or _("(no text)"), notes),
-        public=False,
-        channel=Channel.EMAIL,
-        author=agent,
-        attachments=files,
-        email_message_id=parsed.message_id,
-        at=inbound.received_at,
-    )
-    _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
+    _reply_add(inbound=inbound, parsed=parsed, ticket=Ticket.objects.get(pk=ticket_id), agent=agent)
     return True
 
 
@@ -555,8 +542,14 @@ def _with_notes(text: str, notes: list[str]) -> str:
 
 
 def _reply_add(
-    *, inbound: InboundEmail, parsed: ParsedEmail, ticket: Ticket, contact: Contact
+    *,
+    inbound: InboundEmail,
+    parsed: ParsedEmail,
+    ticket: Ticket,
+    contact: Contact | None = None,
+    agent: User | None = None,
 ) -> None:
+    """A contact's reply (public), or an agent's from their mail client (internal)."""
     from tickets.services import ticket_reply
 
     files, notes = _attachments_and_notes(parsed, inbound.tenant)
@@ -564,13 +557,15 @@ def _reply_add(
     message = ticket_reply(
         ticket=ticket,
         body=body,
-        public=True,
+        public=contact is not None,
         channel=Channel.EMAIL,
+        author=agent,
         author_contact=contact,
         attachments=files,
         email_message_id=parsed.message_id,
         at=inbound.received_at,
-        copy_author=ticket.is_participant(contact) or _may_follow_by_mail(ticket, contact),
+        copy_author=contact is not None
+        and (ticket.is_participant(contact) or _may_follow_by_mail(ticket, contact)),
     )
     _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
 
