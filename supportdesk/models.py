@@ -55,6 +55,14 @@ class Tenant(models.Model):
             "Otherwise only senders whose address or domain belongs to a known organisation."
         ),
     )
+    auto_reply_repeat_limit = models.PositiveSmallIntegerField(
+        _("confirmations per hour for the same sender and subject"),
+        default=3,
+        help_text=_(
+            "Every distinct e-mail gets its confirmation; beyond this many about the same "
+            "subject to the same address in an hour, the ticket notes that none was sent."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -401,12 +401,16 @@ def ticket_reply(
     attachments: Sequence[UploadedFile] = (),
     email_message_id: str = "",
     at: dt.datetime | None = None,
+    copy_author: bool = True,
 ) -> Message:
     """Add a public reply or (staff only) an internal note.
 
     A customer's reply reopens a ticket waiting on them or solved; the first public staff
-    reply stops the first-response clock and opens a new ticket. Whoever writes becomes a
-    participant. Closed tickets take no messages. Caller holds the tenant's scope.
+    reply stops the first-response clock and opens a new ticket. A contact may write only on
+    a ticket they may see (the portal's rule, ``Ticket.objects.for_contact``); one who is not
+    yet a participant is copied on it only if they belong to the ticket's organisation and
+    ``copy_author`` is left on. Closed tickets take no messages. Caller holds the tenant's
+    scope.
     """
     clean = body_sanitize(body)
     if not clean and not attachments:
@@ -431,6 +435,8 @@ def ticket_reply(
                 {"ticket": _("%(reference)s is closed; write a new ticket instead.")
                  % {"reference": locked.reference}}
             )  # fmt: skip
+        if author_contact is not None and not _named_for(author_contact, locked):
+            raise ValidationError({"author_contact": _("Unknown ticket.")})
         message = Message.objects.create(
             tenant_id=locked.tenant_id,
             ticket=locked,
@@ -456,7 +462,13 @@ def ticket_reply(
                 at=at,
             )
         ]
-        if author_contact is not None and author_contact.pk != locked.requester_id:
+        if (
+            copy_author
+            and author_contact is not None
+            and author_contact.pk != locked.requester_id
+            and author_contact.organisation_id is not None
+            and author_contact.organisation_id == locked.organisation_id
+        ):
             locked.cc.add(author_contact)
         new_status = None
         if author_contact is not None and locked.status in (Status.PENDING, Status.SOLVED):
@@ -480,6 +492,39 @@ def ticket_reply(
         _touch(locked, now)
         sla_refresh(ticket=locked, now=now)
         events_publish(events)
+    return message
+
+
+def ticket_note_automatic(
+    *, ticket: Ticket, body: str, channel: str, email_message_id: str = "", at: dt.datetime
+) -> Message:
+    """An internal note nobody wrote: automatic mail kept on the ticket, a confirmation that
+    was not sent. It changes nothing else (status, participants, clocks, version) and, being
+    internal, is mailed to nobody. Caller holds the tenant's scope."""
+    _validate_choice("channel", channel, Channel)
+    with transaction.atomic():
+        locked = _locked(ticket)
+        message = Message.objects.create(
+            tenant_id=locked.tenant_id,
+            ticket=locked,
+            body=body_sanitize(body),
+            is_public=False,
+            channel=channel,
+            email_message_id=email_message_id[:255],
+            created_at=at,
+        )
+        events_publish(
+            [
+                event_record(
+                    ticket=locked,
+                    kind=EventKind.NOTE_ADDED,
+                    channel=channel,
+                    message=message,
+                    is_public=False,
+                    at=at,
+                )
+            ]
+        )
     return message
 
 

@@ -6,7 +6,7 @@ mailbox on that IMAP server, and the portal tests' support desk (plans, SLA, cal
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ from supportdesk.celery import app as celery_app
 from tests.conftest import Cast
 from tests.mail.servers import DOVECOT, ImapServer, SmtpCapture, start_dovecot
 from tests.portal.conftest import Desk, build_desk
-from tickets.mail.models import Mailbox
+from tickets.mail import services, tasks
+from tickets.mail.models import InboundEmail, Mailbox
 
 CORPUS = Path(__file__).parent / "corpus"
 SUPPORT_ADDRESS = "support@tenant-a.example.test"
@@ -89,3 +90,47 @@ def mailbox(cast: Cast, desk: Desk, imap: ImapServer) -> Mailbox:
             imap_username=imap.username,
             imap_password=imap.password,
         )
+
+
+def sender_mailbox(cast: Cast) -> Mailbox:
+    """Tenant A's mailbox only as the address our mail comes from (never polled)."""
+    with scope(tenant=cast.tenant_a):
+        return Mailbox.objects.create(
+            tenant=cast.tenant_a,
+            name="Support",
+            email_address=SUPPORT_ADDRESS,
+            imap_host="127.0.0.1",
+            imap_username="x",
+            imap_password="x",
+        )
+
+
+@pytest.fixture(params=["ingest", "imap"])
+def transport(
+    request: Any, cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> Callable[[bytes], InboundEmail]:
+    """How a message reaches us: piped into ``email_ingest``, or polled from Dovecot."""
+    if request.param == "imap":
+        imap: ImapServer = request.getfixturevalue("imap")
+        mailbox: Mailbox = request.getfixturevalue("mailbox")
+
+        def send(raw: bytes) -> InboundEmail:
+            imap.deliver(raw)
+            with django_capture_on_commit_callbacks(execute=True):
+                tasks.mailbox_poll.delay(cast.tenant_a.pk, mailbox.pk)
+            assert imap.unseen() == 0
+            with scope(tenant=cast.tenant_a):
+                return InboundEmail.objects.latest("id")
+
+        return send
+
+    sender_mailbox(cast)
+
+    def ingest(raw: bytes) -> InboundEmail:
+        with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):
+            inbound, created = services.email_ingest(tenant=cast.tenant_a, raw=raw)
+        assert created
+        with scope(tenant=cast.tenant_a):
+            return InboundEmail.objects.get(pk=inbound.pk)
+
+    return ingest

@@ -217,25 +217,44 @@ def test_a_customer_closing_their_own_ticket_gets_no_mail_about_it(
     assert len(mails(smtp, CARLA)) == 1  # the confirmation only
 
 
-def _new_mail(n: int) -> bytes:
+def _new_mail(n: int, subject: str = "") -> bytes:
     return (
-        f"From: {CARLA}\r\nTo: {SUPPORT_ADDRESS}\r\nSubject: Question {n}\r\n"
+        f"From: {CARLA}\r\nTo: {SUPPORT_ADDRESS}\r\nSubject: {subject or f'Question {n}'}\r\n"
         f"Message-ID: <q{n}@mail.orga.example.test>\r\n\r\nQuestion number {n}.\r\n"
     ).encode()
 
 
-def test_at_most_three_automatic_answers_per_sender_and_hour(
+def test_every_distinct_mail_gets_its_ticket_number(
     cast: Cast, sender: Mailbox, smtp: SmtpCapture, django_capture_on_commit_callbacks: Any
 ) -> None:
+    # ITSL promises a confirmation with the ticket number for every e-mail.
+    with time_machine.travel(NOW, tick=False):
+        for n in range(8):
+            receive(cast, _new_mail(n), django_capture_on_commit_callbacks)
+    assert len(mails(smtp, CARLA)) == 8
+    with scope(tenant=cast.tenant_a):
+        assert Ticket.objects.count() == 8
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_repeats_about_one_subject_are_confirmed_up_to_the_tenants_limit_and_noted(
+    cast: Cast, sender: Mailbox, smtp: SmtpCapture, django_capture_on_commit_callbacks: Any,
+    limit: int,
+) -> None:  # fmt: skip
+    cast.tenant_a.auto_reply_repeat_limit = limit
+    cast.tenant_a.save()
     with time_machine.travel(NOW, tick=False) as clock:
         for n in range(5):
-            receive(cast, _new_mail(n), django_capture_on_commit_callbacks)
-        assert len(mails(smtp, CARLA)) == 3
+            receive(cast, _new_mail(n, "Re: Printer on fire"), django_capture_on_commit_callbacks)
+        assert len(mails(smtp, CARLA)) == limit
         with scope(tenant=cast.tenant_a):
             assert Ticket.objects.count() == 5  # every mail is still a ticket
+            notes = Message.objects.filter(is_public=False, author__isnull=True)
+            assert notes.count() == 5 - limit  # each withheld confirmation is on its ticket
+            assert all("No confirmation was sent to carla@" in m.body for m in notes)
         clock.shift(3601)
-        receive(cast, _new_mail(5), django_capture_on_commit_callbacks)
-    assert len(mails(smtp, CARLA)) == 4
+        receive(cast, _new_mail(5, "Printer on fire"), django_capture_on_commit_callbacks)
+    assert len(mails(smtp, CARLA)) == limit + 1
 
 
 @time_machine.travel(NOW, tick=False)

@@ -59,9 +59,10 @@ def test_robot_senders_are_never_answered(sender: str) -> None:
     assert not parse_message(raw).may_auto_reply
 
 
-def test_a_request_not_to_answer_automatically_is_honoured_without_ignoring_the_mail() -> None:
+def test_a_request_not_to_answer_automatically_marks_another_system() -> None:
+    # People's mail clients do not send it; ticket systems and Exchange robots do (#11).
     parsed = parse_message(headers(X_Auto_Response_Suppress="OOF, AutoReply"))
-    assert parsed.automation is None
+    assert parsed.automation == Automation.TICKET_SYSTEM
     assert not parsed.may_auto_reply
 
 

@@ -112,13 +112,15 @@ def _reply(event: TicketEvent, message: Message) -> None:
         kind=OutboundKind.AGENT_CUSTOMER_REPLY,
         context={"text": message_text(message), "author": message.author_name},
     )
-    # Others copied on the ticket see what the customer wrote, like on a mailing thread.
+    # Others copied on the ticket see what the customer wrote, like on a mailing thread; we
+    # relay it, no person at our end wrote it, so it says it is automatic (RELAYED_REPLY).
+    # Only public messages get here: automatic mail is kept as internal notes, never relayed.
     for contact in _contacts(ticket, exclude=message.author_contact):
         ticket_mail_to_contact(
             ticket=ticket,
             contact=contact,
             key=f"event:{event.pk}:to:{contact.pk}",
-            kind=OutboundKind.REPLY,
+            kind=OutboundKind.RELAYED_REPLY,
             template="reply",
             context={"text": message_text(message), "author": message.author_name},
         )

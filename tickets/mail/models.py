@@ -3,17 +3,17 @@
 Inbound mail is stored raw before anything else happens (:class:`InboundEmail`), so a crash
 while turning it into a ticket loses nothing and a retry starts from the same bytes.
 Outbound mail is an outbox (:class:`OutboundEmail`): one row per notification with a unique
-key, sent by a Celery task; the Message-ID is derived from the row, so a retried send
-carries the same id and mail clients thread it once.
+key, sent by a Celery task; the Message-ID is stored on the row, so a retried send carries
+the same id and mail clients thread it once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.fields import EncryptedTextField
@@ -63,6 +63,7 @@ class InboundOutcome(models.TextChoices):
     TICKET_CREATED = "ticket_created", _("New ticket")
     REPLY_ADDED = "reply_added", _("Added to a ticket")
     AUTOMATED = "automated", _("Automatic mail, ignored")
+    AUTOMATIC_NOTE = "automatic_note", _("Automatic mail, kept as a note on a ticket")
     BOUNCE = "bounce", _("Delivery failure recorded")
     OWN_MAIL = "own_mail", _("Our own mail, ignored")
     SENDER_REJECTED = "sender_rejected", _("Unknown sender, rejected")
@@ -126,6 +127,7 @@ class OutboundKind(models.TextChoices):
     SOLVED = "solved", _("Ticket solved")
     AGENT_NEW_TICKET = "agent_new_ticket", _("New ticket (to agents)")
     AGENT_CUSTOMER_REPLY = "agent_customer_reply", _("Customer reply (to agents)")
+    RELAYED_REPLY = "relayed_reply", _("Customer reply (to the others copied)")
     LOGIN_LINK = "login_link", _("Portal login link")
     SLA_REPORT = "sla_report", _("Monthly SLA report")
 
@@ -191,15 +193,24 @@ class OutboundEmail(TenantOwned):
 
     @staticmethod
     def message_id_for(*, tenant_id: int, key: str, domain: str) -> str:
-        """The Message-ID of the notification with this key: the same on every retry."""
-        digest = hashlib.sha256(f"{tenant_id}:{key}".encode()).hexdigest()[:32]
-        return f"sd.{tenant_id}.{digest}@{domain}"
+        """The Message-ID of the notification with this key: the same on every retry.
+
+        A keyed MAC of the key with a per-tenant secret derived from ``SECRET_KEY``: keys are
+        small sequential numbers anyone can guess, the MAC is not. Threading looks up the id
+        stored on the row, never recomputes it, so ids sent under an earlier scheme (or an
+        earlier ``SECRET_KEY``) keep working for the people who received them.
+        """
+        mac = salted_hmac(
+            f"supportdesk.mail.message-id:{tenant_id}", key, algorithm="sha256"
+        ).hexdigest()[:32]
+        return f"sd.{tenant_id}.{mac}@{domain}"
 
 
 class AutoReplyLog(TenantOwned):
     """An automatic answer sent to an address; at most a few per address per hour."""
 
     address = models.CharField(_("address"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     outbound = models.ForeignKey(
         OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -213,10 +224,14 @@ class AutoReplyLog(TenantOwned):
         return f"{self.address} at {self.sent_at:%Y-%m-%d %H:%M}"
 
     @classmethod
-    def recent_count(cls, *, address: str, within: timedelta = timedelta(hours=1)) -> int:
-        return cls.objects.filter(
-            address=address.lower(), sent_at__gte=timezone.now() - within
-        ).count()
+    def recent_count(
+        cls, *, address: str, subject: str | None = None, within: timedelta = timedelta(hours=1)
+    ) -> int:
+        """Answers to ``address`` within the last hour; only those about ``subject`` if given."""
+        recent = cls.objects.filter(address=address.lower(), sent_at__gte=timezone.now() - within)
+        if subject is not None:
+            recent = recent.filter(subject=subject[:500])
+        return recent.count()
 
 
 class EmailBounce(TenantOwned):

@@ -3,31 +3,32 @@
 :func:`mailbox_poll` fetches from IMAP and stores each message with :func:`email_ingest`
 (raw bytes, de-duplicated on the tenant and Message-ID); a task then calls
 :func:`email_process`, which decides: our own mail, a bounce, other automatic mail, a reply
-to a ticket (threaded by our Message-IDs, or by the reference in the subject only for the
-ticket's participants), or a new ticket. Only humans get automatic answers.
+to a ticket (named by our Message-IDs or the reference in the subject, and joined only if
+the sender may see that ticket), or a new ticket. Only humans get automatic answers.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts.models import Contact, Organisation
-from supportdesk.models import Tenant
+from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Channel, Status
 
 from ..inbound.base import (
+    NOTED_AUTOMATIONS,
     Automation,
     ParsedEmail,
     clean_subject,
@@ -55,6 +56,7 @@ from ..models import (
 from .outbox import (
     address_domain,
     auto_answer,
+    auto_answer_withheld,
     contact_language,
     own_addresses,
     tenant_url,
@@ -182,12 +184,21 @@ def _process(inbound: InboundEmail) -> None:
 
     tenant = inbound.tenant
     parsed = parse_message(bytes(inbound.raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
-    if parsed.automation == Automation.OWN_MAIL or parsed.from_address in own_addresses():
+    ours = own_addresses()
+    # X-Loop naming one of our addresses: our mail came back through someone's system.
+    if (
+        parsed.automation == Automation.OWN_MAIL
+        or parsed.from_address in ours
+        or ours.intersection(parsed.loop_addresses)
+    ):
         _finish(inbound, InboundOutcome.OWN_MAIL, automation=Automation.OWN_MAIL)
         return
     if parsed.automation == Automation.BOUNCE:
         note = _bounce_record(inbound=inbound, parsed=parsed)
         _finish(inbound, InboundOutcome.BOUNCE, note=note, automation=Automation.BOUNCE)
+        return
+    if parsed.automation in NOTED_AUTOMATIONS:
+        _automatic_keep(inbound=inbound, parsed=parsed, automation=parsed.automation)
         return
     if parsed.automation is not None:
         _finish(
@@ -206,9 +217,13 @@ def _process(inbound: InboundEmail) -> None:
         .select_related("organisation", "user")
         .first()
     )
-    ticket = _ticket_by_message_ids(parsed.thread_ids())
-    if ticket is None and contact is not None:
-        ticket = _ticket_by_reference(parsed.subject, tenant, contact)
+    named = _tickets_named(parsed, tenant)
+    if contact is None and named:
+        agent = _staff_sender(parsed.from_address)
+        if agent is not None and _staff_note_add(
+            inbound=inbound, parsed=parsed, named=named, agent=agent
+        ):
+            return
 
     new_account = False
     if contact is None:
@@ -217,9 +232,13 @@ def _process(inbound: InboundEmail) -> None:
             _sender_reject(inbound=inbound, parsed=parsed)
             return
         new_account = True
+    # Naming a ticket is no right to it: it must be one the sender may see in the portal.
+    ticket = _ticket_for_sender(named, contact)
 
     if ticket is not None and ticket.status != Status.CLOSED:
         _reply_add(inbound=inbound, parsed=parsed, ticket=ticket, contact=contact)
+    elif _is_repeat(inbound, parsed):
+        _automatic_keep(inbound=inbound, parsed=parsed, automation=Automation.REPEAT)
     else:
         # A reply to a closed ticket opens a new one: closed is final (tickets.services).
         follows = ticket.reference if ticket is not None else ""
@@ -229,38 +248,198 @@ def _process(inbound: InboundEmail) -> None:
         )  # fmt: skip
 
 
-def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
-    """The ticket one of our mails (or a mail already on a ticket) with these ids belongs to."""
+MAX_THREAD_IDS = 100
+"""Message-IDs of In-Reply-To and References looked up, the most direct first. Real mail
+clients send a handful; a message listing hundreds is guessing."""
+
+
+def _tickets_named(parsed: ParsedEmail, tenant: Tenant) -> list[int]:
+    """Ids of the tickets a message names, the most direct first: by the Message-IDs it
+    answers (ours as stored in the outbox, or a mail already on a ticket), then by ticket
+    references in the subject. Only ids stored here count, none is recomputed.
+
+    Naming a ticket grants nothing: :func:`_ticket_for_sender` decides which one, if any,
+    the message may join.
+    """
     from tickets.models import Message, Ticket
 
-    if not ids:
+    ids = parsed.thread_ids()[:MAX_THREAD_IDS]
+    found: dict[str, list[int]] = {}
+    if ids:
+        # Our outbox first: a sender choosing one of our ids as their own Message-ID must
+        # not make it point at their ticket instead of the one we sent it about.
+        pairs = [
+            *OutboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
+                "message_id", "ticket_id"
+            ),
+            *Message.objects.filter(email_message_id__in=ids).values_list(
+                "email_message_id", "ticket_id"
+            ),
+            *InboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
+                "message_id", "ticket_id"
+            ),
+        ]
+        for message_id, ticket_id in pairs:
+            found.setdefault(message_id, []).append(ticket_id)
+    named = [ticket_id for message_id in ids for ticket_id in found.get(message_id, [])]
+    references = references_in(parsed.subject, tenant.ticket_prefix)[:10]
+    if references:
+        by_reference = Q()
+        for reference in references:
+            by_reference |= Q(reference__iexact=reference)
+        numbered = dict(Ticket.objects.filter(by_reference).values_list("reference", "pk"))
+        upper = {key.upper(): pk for key, pk in numbered.items()}
+        named += [upper[r.upper()] for r in references if r.upper() in upper]
+    return list(dict.fromkeys(named))
+
+
+def _ticket_for_sender(named: list[int], contact: Contact) -> Ticket | None:
+    """The first named ticket the sender may see, by the portal's one rule
+    (``Ticket.objects.for_contact``: requester, copied, or a named contact of its
+    organisation). Anyone else's message becomes their own new ticket."""
+    from tickets.models import Ticket
+
+    if not named:
         return None
-    ticket_id = (
-        OutboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False)
-        .values_list("ticket_id", flat=True)
-        .first()
-        or Message.objects.filter(email_message_id__in=ids)
-        .values_list("ticket_id", flat=True)
-        .first()
-        or InboundEmail.objects.filter(message_id__in=ids, ticket__isnull=False)
-        .values_list("ticket_id", flat=True)
+    visible = {t.pk: t for t in Ticket.objects.for_contact(contact).filter(pk__in=named)}
+    return next((visible[pk] for pk in named if pk in visible), None)
+
+
+def _staff_sender(address: str) -> User | None:
+    """The tenant's agent or admin writing from this address, if any."""
+    membership = (
+        Membership.objects.filter(
+            user__email__iexact=address, user__is_active=True, role__in=(Role.ADMIN, Role.AGENT)
+        )
+        .select_related("user")
+        .order_by("pk")
         .first()
     )
+    return membership.user if membership is not None else None
+
+
+def _staff_note_add(
+    *, inbound: InboundEmail, parsed: ParsedEmail, named: list[int], agent: User
+) -> bool:
+    """An agent answering one of our mails from their mail client: an internal note on the
+    first named ticket still open. Internal, because a From header is easily forged and
+    nothing written by mail may reach a customer as staff's word. False when none is open."""
+    from tickets.models import Ticket
+
+    open_ids = set(
+        Ticket.objects.filter(pk__in=named)
+        .exclude(status=Status.CLOSED)
+        .values_list("pk", flat=True)
+    )
+    ticket_id = next((pk for pk in named if pk in open_ids), None)
+    if ticket_id is None:
+        return False
+    _reply_add(inbound=inbound, parsed=parsed, ticket=Ticket.objects.get(pk=ticket_id), agent=agent)
+    return True
+
+
+def _may_follow_by_mail(ticket: Ticket, contact: Contact) -> bool:
+    """Whether writing by mail may copy the sender on the ticket: only a contact of the
+    ticket's organisation whose plan admits support by mail."""
+    from contracts.services import entitlement_check
+
+    if contact.organisation_id is None or contact.organisation_id != ticket.organisation_id:
+        return False
+    return entitlement_check(
+        contact=contact, channel=Channel.EMAIL, category=ticket.category
+    ).allowed
+
+
+REPEAT_WINDOW = timedelta(hours=12)
+"""The same text from the same sender within this long is a robot repeating itself."""
+
+
+def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
+    """Whether the sender sent this same text within :data:`REPEAT_WINDOW` (a new Message-ID
+    each time, so it is no duplicate: an unmarked autoresponder answering every mail)."""
+    from tickets.models import MAX_ATTACHMENT_BYTES
+
+    text = " ".join(parsed.text.split())
+    if not text or not parsed.from_address:
+        return False
+    earlier = (
+        InboundEmail.objects.filter(
+            sender__iexact=parsed.from_address,
+            received_at__gte=inbound.received_at - REPEAT_WINDOW,
+            status=InboundStatus.PROCESSED,
+        )
+        .exclude(pk=inbound.pk)
+        .order_by("-received_at")
+        .values_list("raw", flat=True)[:20]
+    )
+    for raw in earlier:
+        before = parse_message(bytes(raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
+        if " ".join(before.text.split()) == text:
+            return True
+    return False
+
+
+def _ticket_for_automatic(parsed: ParsedEmail, tenant: Tenant) -> Ticket | None:
+    """The open ticket an automatic mail belongs on, if any: one it names that its sender
+    may see, else the sender's newest open ticket; for a robot that is no contact (a
+    customer's ticket system), a ticket it names whose people or mail share its domain."""
+    from tickets.models import ACTIVE_STATUSES, Ticket
+
+    named = _tickets_named(parsed, tenant)
+    contact = Contact.objects.filter(email__iexact=parsed.from_address).first()
+    if contact is not None:
+        ticket = _ticket_for_sender(named, contact)
+        if ticket is not None and ticket.is_active:
+            return ticket
+        return (
+            Ticket.objects.for_contact(contact)
+            .filter(Q(requester=contact) | Q(cc=contact), status__in=ACTIVE_STATUSES)
+            .order_by("-received_at", "-pk")
+            .first()
+        )
+    domain = "@" + address_domain(parsed.from_address)
+    sharing = set(
+        Ticket.objects.filter(pk__in=named, status__in=ACTIVE_STATUSES)
+        .filter(
+            Q(requester__email__iendswith=domain)
+            | Q(cc__email__iendswith=domain)
+            | Q(outbound_emails__to_address__iendswith=domain)
+        )
+        .values_list("pk", flat=True)
+    )
+    ticket_id = next((pk for pk in named if pk in sharing), None)
     return Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
 
 
-def _ticket_by_reference(subject: str, tenant: Tenant, contact: Contact) -> Ticket | None:
-    """A ticket named in the subject, only if the sender takes part in it.
+def _automatic_keep(*, inbound: InboundEmail, parsed: ParsedEmail, automation: str) -> None:
+    """Automatic mail a person would want to see (another ticket system's acknowledgement,
+    an out-of-office, a repeat): an internal note on the sender's open ticket, or stored
+    only. Never answered, never a contact, a participant, a reply or a reopened ticket."""
+    from tickets.services import ticket_note_automatic
 
-    Anyone can type a reference; only its participants may write into it by doing so.
-    """
-    from tickets.models import Ticket
-
-    for reference in references_in(subject, tenant.ticket_prefix):
-        ticket = Ticket.objects.filter(reference__iexact=reference).first()
-        if ticket is not None and ticket.is_participant(contact):
-            return ticket
-    return None
+    tenant = inbound.tenant
+    label = str(Automation(automation).label)
+    ticket = _ticket_for_automatic(parsed, tenant)
+    if ticket is None:
+        _finish(inbound, InboundOutcome.AUTOMATED, note=label, automation=automation)
+        return
+    with translation.override(tenant.default_language):
+        heading = _("Automatic mail from %(sender)s (%(why)s), not answered: %(subject)s") % {
+            "sender": parsed.from_address,
+            "why": Automation(automation).label,
+            "subject": parsed.subject,
+        }
+    message = ticket_note_automatic(
+        ticket=ticket,
+        body=heading + "\n\n" + (parsed.reply_text or "")[:4000],
+        channel=Channel.EMAIL,
+        email_message_id=parsed.message_id,
+        at=inbound.received_at,
+    )
+    _finish(
+        inbound, InboundOutcome.AUTOMATIC_NOTE, note=label, ticket=ticket, message=message,
+        automation=automation,
+    )  # fmt: skip
 
 
 def _organisation_for_address(address: str) -> Organisation | None:
@@ -316,6 +495,7 @@ def _sender_reject(*, inbound: InboundEmail, parsed: ParsedEmail) -> None:
             context={"subject": parsed.subject},
             language=language,
             in_reply_to=parsed.message_id,
+            subject=parsed.subject,
         )
     _finish(inbound, InboundOutcome.SENDER_REJECTED, note=parsed.from_address)
 
@@ -369,8 +549,14 @@ def _with_notes(text: str, notes: list[str]) -> str:
 
 
 def _reply_add(
-    *, inbound: InboundEmail, parsed: ParsedEmail, ticket: Ticket, contact: Contact
+    *,
+    inbound: InboundEmail,
+    parsed: ParsedEmail,
+    ticket: Ticket,
+    contact: Contact | None = None,
+    agent: User | None = None,
 ) -> None:
+    """A contact's reply (public), or an agent's from their mail client (internal)."""
     from tickets.services import ticket_reply
 
     files, notes = _attachments_and_notes(parsed, inbound.tenant)
@@ -378,12 +564,15 @@ def _reply_add(
     message = ticket_reply(
         ticket=ticket,
         body=body,
-        public=True,
+        public=contact is not None,
         channel=Channel.EMAIL,
+        author=agent,
         author_contact=contact,
         attachments=files,
         email_message_id=parsed.message_id,
         at=inbound.received_at,
+        copy_author=contact is not None
+        and (ticket.is_participant(contact) or _may_follow_by_mail(ticket, contact)),
     )
     _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
 
@@ -435,7 +624,7 @@ def _ticket_open(
     if parsed.may_auto_reply:
         _ticket_confirm(
             inbound=inbound, ticket=ticket, contact=contact, language=language,
-            new_account=new_account, message_id=parsed.message_id,
+            new_account=new_account, message_id=parsed.message_id, subject=parsed.subject,
         )  # fmt: skip
     _finish(inbound, InboundOutcome.TICKET_CREATED, ticket=ticket)
 
@@ -448,11 +637,20 @@ def _ticket_confirm(
     language: str,
     new_account: bool,
     message_id: str,
+    subject: str,
 ) -> None:
-    """The automatic confirmation with the ticket number and the promised first response."""
+    """The automatic confirmation with the ticket number and the promised first response;
+    when it is withheld (a repeat), the ticket says so."""
     from tickets.portal.services import login_link_url, promise_text
+    from tickets.services import ticket_note_automatic
 
     tenant = inbound.tenant
+    withheld = auto_answer_withheld(tenant=tenant, address=contact.email, subject=subject)
+    if withheld:
+        ticket_note_automatic(
+            ticket=ticket, body=withheld, channel=Channel.EMAIL, at=inbound.received_at
+        )
+        return
     login_url = ""
     if new_account and contact.user_id is not None:
         login_url = login_link_url(tenant=tenant, user=contact.user)  # type: ignore[arg-type]
@@ -476,6 +674,7 @@ def _ticket_confirm(
         language=language,
         ticket=ticket,
         in_reply_to=message_id,
+        subject=subject,
     )
 
 
@@ -504,6 +703,7 @@ def _refusal_answer(
         },
         language=contact_language(contact),
         in_reply_to=parsed.message_id,
+        subject=parsed.subject,
     )
 
 

@@ -19,6 +19,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from contracts.models import Contact
@@ -27,6 +28,7 @@ from supportdesk.models import Tenant
 from ..inbound.base import (
     LOOP_HEADER,
     REPLY_MARKER,
+    clean_subject,
 )
 from ..models import (
     AUTO_REPLIED_KINDS,
@@ -42,7 +44,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_AUTO_REPLIES_PER_HOUR = 3
+MAX_AUTO_REPLIES_PER_HOUR = 20
+"""Automatic answers to one address in an hour, whatever the subjects: more distinct mails
+than this from one address in an hour is a robot we did not recognise, not a person. Repeats
+(same address and subject) are limited by the tenant's ``auto_reply_repeat_limit``."""
 
 
 class MailDeliveryError(Exception):
@@ -247,8 +252,28 @@ def thread_ids(ticket: Ticket, to: str) -> tuple[str, list[str]]:
     return (references[-1] if references else ""), references
 
 
-def auto_answer_allowed(address: str) -> bool:
-    return AutoReplyLog.recent_count(address=address) < MAX_AUTO_REPLIES_PER_HOUR
+def auto_answer_withheld(*, tenant: Tenant, address: str, subject: str) -> str:
+    """Why no automatic answer about ``subject`` may go to ``address`` now ("" when one may),
+    in the tenant's language, for the ticket's log. Distinct mails are all answered; only
+    repeats and robot-like volumes are not."""
+    address = address.lower()
+    repeats = AutoReplyLog.recent_count(address=address, subject=_subject_key(subject))
+    with translation.override(tenant.default_language):
+        if repeats >= tenant.auto_reply_repeat_limit:
+            return _(
+                "No confirmation was sent to %(address)s: %(count)d already went to this "
+                "address about the same subject within the hour."
+            ) % {"address": address, "count": repeats}
+        if AutoReplyLog.recent_count(address=address) >= MAX_AUTO_REPLIES_PER_HOUR:
+            return _(
+                "No confirmation was sent to %(address)s: it had %(count)d automatic answers "
+                "within the hour, which only a robot sends mail for."
+            ) % {"address": address, "count": MAX_AUTO_REPLIES_PER_HOUR}
+    return ""
+
+
+def _subject_key(subject: str) -> str:
+    return " ".join(clean_subject(subject).lower().split())[:500]
 
 
 def auto_answer(
@@ -262,28 +287,33 @@ def auto_answer(
     language: str,
     ticket: Ticket | None = None,
     in_reply_to: str = "",
+    subject: str = "",
 ) -> OutboundEmail | None:
-    """An automatic answer to a human's mail, unless the address had enough this hour."""
+    """An automatic answer to a human's mail about ``subject``, unless
+    :func:`auto_answer_withheld` says no."""
     address = to.lower()
     if OutboundEmail.objects.filter(key=key).exists():
         return None
-    if not auto_answer_allowed(address):
-        logger.info("not answering %s automatically: rate limit reached", address)
+    reason = auto_answer_withheld(tenant=tenant, address=address, subject=subject)
+    if reason:
+        logger.info("not answering %s automatically: %s", address, reason)
         return None
-    subject, body = render_mail(template, context, language, tenant)
+    mail_subject, body = render_mail(template, context, language, tenant)
     references: list[str] = [in_reply_to] if in_reply_to else []
     outbound = mail_enqueue(
         tenant=tenant,
         key=key,
         kind=kind,
         to=address,
-        subject=subject,
+        subject=mail_subject,
         body=body,
         ticket=ticket,
         in_reply_to=in_reply_to,
         references=references,
     )
-    AutoReplyLog.objects.create(tenant=tenant, address=address, outbound=outbound)
+    AutoReplyLog.objects.create(
+        tenant=tenant, address=address, subject=_subject_key(subject), outbound=outbound
+    )
     return outbound
 
 
