@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supportdesk', '0002_auditevent'),
+        ('supportdesk', '0003_idempotency_key'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mail', '0002_alter_outboundemail_kind'),
+        ('mail', '0003_encrypt_mailbox_passwords'),
     ]
 
     operations = [
