@@ -13,11 +13,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO
 
 from django.conf import settings
 
+from supportdesk.celery import WORKER_FLAGS
 from supportdesk.celery import app as celery_app
 
 
@@ -45,13 +46,14 @@ def worker_start(
     env: dict[str, str],
     concurrency: int = 1,
     log: IO[bytes] | int = subprocess.DEVNULL,
+    flags: Sequence[str] = WORKER_FLAGS,
 ) -> subprocess.Popen[bytes]:
-    """Start the worker ``name`` on ``queue``; ``env`` adds to this process's environment."""
+    """Start the worker ``name`` on ``queue`` with production's ``flags``; ``env`` adds to
+    this process's environment."""
     pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"-c{concurrency}"]
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", *pool, "-Q", queue,
-         "-n", f"{name}@%h", "-l", "warning", "--without-mingle", "--without-gossip",
-         "--without-heartbeat"],
+         "-n", f"{name}@%h", "-l", "warning", *flags, "--without-heartbeat"],
         env={**os.environ, **env},
         stdout=log,
         stderr=log,

@@ -34,6 +34,7 @@ from tests.celery_workers import (
 )
 
 pytestmark = [
+    pytest.mark.broker,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         broker_kind() == "filesystem" or connection.vendor != "postgresql",

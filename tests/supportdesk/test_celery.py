@@ -4,9 +4,12 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
-from supportdesk.celery import app
-from tests.supportdesk.test_settings import GOOD_KEY, run_manage
+from supportdesk.celery import WORKER_FLAGS, app
+from tests.supportdesk.test_settings import GOOD_KEY, ROOT, run_manage
+
+pytestmark = pytest.mark.broker
 
 
 def test_every_beat_entry_names_a_registered_task() -> None:
@@ -92,3 +95,10 @@ def test_an_unknown_broker_stops_start_up_naming_the_variable() -> None:
     result = run_manage("check", SECRET_KEY=GOOD_KEY, CELERY_BROKER_URL="kafka://127.0.0.1")
     assert result.returncode != 0
     assert "Configuration error: CELERY_BROKER_URL" in result.stderr
+
+
+def test_every_worker_we_start_runs_without_gossip_and_mingle() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert set(WORKER_FLAGS) <= set(compose["services"]["worker"]["command"])
+    rundev = (ROOT / "supportdesk/management/commands/rundev.py").read_text()
+    assert "*WORKER_FLAGS" in rundev

@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from supportdesk.celery import WORKER_FLAGS
+
 
 class Command(BaseCommand):
     help = "Run the development web server, a Celery worker and Celery beat together."
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         python = sys.executable
         commands = [
             [python, "manage.py", "runserver", options["addr"]],
-            [python, "-m", "celery", "-A", "supportdesk", "worker", "-l", "info", "-c", "2"],
+            [python, "-m", "celery", "-A", "supportdesk", "worker", "-linfo", "-c2", *WORKER_FLAGS],
             [python, "-m", "celery", "-A", "supportdesk", "beat", "-l", "info"],
         ]
         children = [subprocess.Popen(c, env=os.environ.copy()) for c in commands]  # noqa: S603
