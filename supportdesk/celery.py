@@ -10,10 +10,11 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 # Flags for every worker we start (compose, `make run`, the tests). Gossip and mingle swap
-# worker state over broadcast queues nothing here reads; on Redis, closing the Gossip channel
-# after the broker went away raises inside kombu (AttributeError on a connection already
-# torn down: "Error on restarting Gossip", the failure of kombu #582/#970), which at worst
-# ends the worker. tests/supportdesk/test_broker_outage.py shows it with the flags removed.
+# worker state over broadcast queues nothing here reads. On Redis, closing the Gossip channel
+# after the broker stopped raised inside kombu in 6 of 14 outages ("Error on restarting
+# Gossip", AttributeError on a connection already torn down: the path of kombu #582/#970,
+# which ended a worker in issue 13); without gossip that path does not exist. Figures in
+# docs/operations.md, "Brokers".
 WORKER_FLAGS = ("--without-gossip", "--without-mingle")
 
 app = Celery("supportdesk")

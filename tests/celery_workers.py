@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO
 
+import pytest
 from django.conf import settings
+from django.db import connection
 
 from supportdesk.celery import WORKER_FLAGS
 from supportdesk.celery import app as celery_app
@@ -28,6 +30,14 @@ def broker_kind() -> str:
     if scheme in ("amqp", "amqps", "pyamqp"):
         return "amqp"
     return "filesystem" if scheme == "filesystem" else "redis"
+
+
+needs_a_real_broker = pytest.mark.skipif(
+    broker_kind() == "filesystem" or connection.vendor != "postgresql",
+    reason="needs a real broker and a shared database: set REDIS_URL or an amqp:// "
+    "CELERY_BROKER_URL, and a postgres:// DATABASE_URL",
+)
+"""For tests with real workers: they share the test database and the broker with the test."""
 
 
 def database_url() -> str:
@@ -47,13 +57,14 @@ def worker_start(
     concurrency: int = 1,
     log: IO[bytes] | int = subprocess.DEVNULL,
     flags: Sequence[str] = WORKER_FLAGS,
+    loglevel: str = "warning",
 ) -> subprocess.Popen[bytes]:
     """Start the worker ``name`` on ``queue`` with production's ``flags``; ``env`` adds to
     this process's environment."""
     pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"-c{concurrency}"]
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", *pool, "-Q", queue,
-         "-n", f"{name}@%h", "-l", "warning", *flags, "--without-heartbeat"],
+         "-n", f"{name}@%h", "-l", loglevel, *flags],
         env={**os.environ, **env},
         stdout=log,
         stderr=log,

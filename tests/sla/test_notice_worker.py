@@ -15,7 +15,6 @@ from email import message_from_bytes
 from typing import Any
 
 import pytest
-from django.db import connection
 from django_scopes import scope
 
 from sla.models import NoticeMail
@@ -25,6 +24,7 @@ from supportdesk.models import Tenant, User
 from tests.celery_workers import (
     broker_kind,
     database_url,
+    needs_a_real_broker,
     queue_delete,
     wait_until,
     worker_kill,
@@ -36,11 +36,7 @@ from tests.celery_workers import (
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        broker_kind() == "filesystem" or connection.vendor != "postgresql",
-        reason="needs a real broker and a shared database: set REDIS_URL or an amqp:// "
-        "CELERY_BROKER_URL, and a postgres:// DATABASE_URL",
-    ),
+    needs_a_real_broker,
 ]
 
 RECOVERY_LIMIT = 120.0

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django_scopes import scope
 
 from sla.models import NoticeMail
@@ -34,6 +33,7 @@ from tests.brokers import (
 from tests.celery_workers import (
     broker_kind,
     database_url,
+    needs_a_real_broker,
     wait_until,
     worker_start,
     worker_stop,
@@ -42,11 +42,7 @@ from tests.celery_workers import (
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        broker_kind() == "filesystem" or connection.vendor != "postgresql",
-        reason="needs a real broker kind and a shared database: set REDIS_URL or an amqp:// "
-        "CELERY_BROKER_URL, and a postgres:// DATABASE_URL",
-    ),
+    needs_a_real_broker,
 ]
 
 OUTAGES = 2
