@@ -32,12 +32,16 @@ def broker_kind() -> str:
     return "filesystem" if scheme == "filesystem" else "redis"
 
 
-needs_a_real_broker = pytest.mark.skipif(
-    broker_kind() == "filesystem" or connection.vendor != "postgresql",
-    reason="needs a real broker and a shared database: set REDIS_URL or an amqp:// "
-    "CELERY_BROKER_URL, and a postgres:// DATABASE_URL",
-)
-"""For tests with real workers: they share the test database and the broker with the test."""
+real_worker_test = [
+    pytest.mark.broker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        broker_kind() == "filesystem" or connection.vendor != "postgresql",
+        reason="needs a real broker and a shared database: set REDIS_URL or an amqp:// "
+        "CELERY_BROKER_URL, and a postgres:// DATABASE_URL",
+    ),
+]
+"""``pytestmark`` of tests with real workers, which share the test's database and broker."""
 
 
 def database_url() -> str:

@@ -24,8 +24,8 @@ from supportdesk.models import Tenant, User
 from tests.celery_workers import (
     broker_kind,
     database_url,
-    needs_a_real_broker,
     queue_delete,
+    real_worker_test,
     wait_until,
     worker_kill,
     worker_ready,
@@ -33,11 +33,7 @@ from tests.celery_workers import (
     worker_stop,
 )
 
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.django_db(transaction=True),
-    needs_a_real_broker,
-]
+pytestmark = real_worker_test
 
 RECOVERY_LIMIT = 120.0
 """Seconds from a worker's kill -9 to its task finished by another worker (issue 13 item 3)."""

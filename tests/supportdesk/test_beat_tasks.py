@@ -7,24 +7,18 @@ import re
 import uuid
 from pathlib import Path
 
-import pytest
-
 from supportdesk.celery import app as celery_app
 from tests.celery_workers import (
     database_url,
-    needs_a_real_broker,
     queue_delete,
+    real_worker_test,
     wait_until,
     worker_ready,
     worker_start,
     worker_stop,
 )
 
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.django_db(transaction=True),
-    needs_a_real_broker,
-]
+pytestmark = real_worker_test
 
 
 def test_every_beat_task_succeeds_on_a_real_worker(tmp_path: Path) -> None:

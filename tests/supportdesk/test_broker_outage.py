@@ -1,7 +1,8 @@
 """The broker goes away while a worker is sending; the worker stays up and every notice is
 sent, once. The broker is a private one of the configured kind (a ``redis-server`` or a
-``rabbitmq-server`` node on its own port), killed and restarted; the shared ones are never
-touched. Skipped on the filesystem broker or SQLite, or when no private broker can start."""
+``rabbitmq-server`` node on its own port), stopped as ``docker stop`` does and restarted on
+its own data; the shared ones are never touched. Skipped on the filesystem broker or SQLite,
+or when no private broker can start."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from django_scopes import scope
 
 from sla.models import NoticeMail
 from sla.tasks import sla_notice_mail_send
-from supportdesk.celery import WORKER_FLAGS
 from supportdesk.celery import app as celery_app
 from supportdesk.models import Tenant, User
 from tests.brokers import (
@@ -33,22 +33,17 @@ from tests.brokers import (
 from tests.celery_workers import (
     broker_kind,
     database_url,
-    needs_a_real_broker,
+    real_worker_test,
     wait_until,
     worker_start,
     worker_stop,
 )
 
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.django_db(transaction=True),
-    needs_a_real_broker,
-]
+pytestmark = real_worker_test
 
 OUTAGES = 2
 OUTAGE_SECONDS = 5
 MAILS_PER_ROUND = 4
-FLAGS = WORKER_FLAGS
 REDIS_VISIBILITY = float(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 0)))
 
 
@@ -118,7 +113,7 @@ def test_a_worker_rides_out_broker_outages_and_sends_every_notice_once(
         "CELERY_BROKER_URL": private_broker.url,
     }
     log = (private_broker.folder / "worker.log").open("wb")
-    worker = worker_start(queue, name="outage", env=env, concurrency=2, log=log, flags=FLAGS)
+    worker = worker_start(queue, name="outage", env=env, concurrency=2, log=log)
     try:
         for round_ in range(OUTAGES):
             batch = mails[round_ * MAILS_PER_ROUND : (round_ + 1) * MAILS_PER_ROUND]
