@@ -51,6 +51,7 @@ def _child(broker_url: str) -> dict[str, Any]:
 
     django.setup()
     from aiosmtpd.controller import Controller
+    from django.conf import settings
     from django_scopes import scope, scopes_disabled
 
     from sla.models import NoticeMail
@@ -91,6 +92,7 @@ def _child(broker_url: str) -> dict[str, Any]:
                 self.accepted.append((time.monotonic(), mail_id))
             return "250 2.0.0 OK"
 
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     sink, port = Sink(), free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
@@ -142,12 +144,15 @@ def _child(broker_url: str) -> dict[str, Any]:
             workers.append(start())
             worker_ready(workers[-1][0])  # the next victim is a worker that got to work
         with scope(tenant=tenant):
-            wait_until(
-                lambda: not NoticeMail.objects.filter(sent_at__isnull=True).exists(),
-                900,
-                "every mail to be sent",
-            )
-        drained = time.monotonic() - began
+            unsent = NoticeMail.objects.filter(sent_at__isnull=True)
+            # What is still unsent once Redis's visibility timeout (and a margin) has passed
+            # after the last kill was lost by the broker; no later sweep brings it back.
+            patience = float(str(options.get("visibility_timeout", 0))) + 120
+            try:
+                wait_until(lambda: not unsent.exists(), patience, "every mail to be sent")
+            except AssertionError:
+                pass
+            lost = unsent.count()
     finally:
         for _name, worker in workers:
             worker_stop(worker)
@@ -167,8 +172,8 @@ def _child(broker_url: str) -> dict[str, Any]:
         "recovery_median_s": statistics.median(recoveries) if recoveries else None,
         "recovery_max_s": max(recoveries) if recoveries else None,
         "duplicates_per_1000": (len(delivered) - len(set(delivered))) * 1000 / MAILS,
-        "lost": MAILS - len(set(delivered)),
-        "drain_s": drained,
+        "lost": lost,
+        "drain_s": max(t for t, _ in sink.accepted) - began,
     }
 
 
@@ -197,8 +202,8 @@ def main(broker_urls: list[str]) -> None:
         ("kill -> its sends done elsewhere, median", lambda r: _seconds(r["recovery_median_s"])),
         ("kill -> its sends done elsewhere, worst", lambda r: _seconds(r["recovery_max_s"])),
         (f"duplicates per 1,000 ({MAILS} mails)", lambda r: f"{r['duplicates_per_1000']:.1f}"),
-        ("mails never sent", lambda r: str(r["lost"])),
-        ("all mails sent after", lambda r: _seconds(r["drain_s"])),
+        ("mails lost (never sent)", lambda r: str(r["lost"])),
+        ("last mail accepted after", lambda r: _seconds(r["drain_s"])),
     ]
     width = max(len(label) for label, _ in rows)
     print(f"\n{'':{width}}  " + "  ".join(f"{r['broker']:>10}" for r in results))

@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 # worker state over broadcast queues nothing here reads. On Redis, closing the Gossip channel
 # after the broker stopped raised inside kombu in 6 of 14 outages ("Error on restarting
 # Gossip", AttributeError on a connection already torn down: the path of kombu #582/#970,
-# which ended a worker in issue 13); without gossip, 0 of 6: that path does not exist.
+# which ended a worker in issue 13); without gossip, 0 of 8: that path does not exist.
 # Figures in docs/operations.md, "Brokers".
 WORKER_FLAGS = ("--without-gossip", "--without-mingle")
 
