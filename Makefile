@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck bench bench-queue bench-kb bench-filing bench-reports messages clean
+.PHONY: run test lint typecheck bench bench-queue bench-kb bench-filing bench-reports bench-worker-kill messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,15 @@ bench-filing: $(VENV)/.installed
 # the big tenant inside the 1,000,000-ticket database, beside the old join.
 bench-reports: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m benchmarks.bench_reports
+
+# Needs PostgreSQL and both brokers: kill -9s Celery workers on each broker while they send
+# 1,000 notice mails, and prints recovery times and duplicates side by side (about 5 minutes).
+BENCH_KILL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/supportdesk_bench_kill
+BENCH_BROKERS ?= amqp://guest:guest@127.0.0.1:5672// redis://127.0.0.1:6379/1
+bench-worker-kill: $(VENV)/.installed
+	createdb -h 127.0.0.1 -U postgres $(notdir $(BENCH_KILL_DATABASE_URL)) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_KILL_DATABASE_URL) DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_KILL_DATABASE_URL) $(PY) -m benchmarks.bench_worker_kill $(BENCH_BROKERS)
 
 messages: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py makemessages -l sv -l nl --ignore=.venv --ignore=data

@@ -235,6 +235,40 @@ if CELERY_BROKER_URL == "filesystem://":
     # kombu does not create these, and a task enqueued on a fresh checkout would fail.
     for _folder in ("queue", "processed", "control"):
         (_queue / _folder).mkdir(parents=True, exist_ok=True)
+# --- Broker: RabbitMQ (recommended in production), Redis, or the serverless filesystem ---------
+# docs/operations.md ("Brokers") has the measured recovery after a worker kill on each.
+_broker_scheme = CELERY_BROKER_URL.partition("://")[0]
+_amqp, _redis = ("amqp", "amqps", "pyamqp"), ("redis", "rediss", "redis+socket", "unix")
+if _broker_scheme not in ("filesystem", *_amqp, *_redis):
+    raise _fail(
+        "CELERY_BROKER_URL",
+        "must start with amqp://, amqps://, redis:// or rediss:// (or be unset)",
+    )
+# No task may outlive Redis's visibility timeout (below): one that would is stopped, never
+# handed to a second worker while the first still runs it. Every task is a small unit of
+# work (one mail, one mailbox, one tenant's sweep), so this limit is far from reached.
+CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 10)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if _broker_scheme in _amqp:
+    # RabbitMQ requeues a dead consumer's unacknowledged messages the moment its connection
+    # drops. Publisher confirms: a publish returns once the broker has the message. Quorum
+    # queues are durable and replicated; countdowns and retries use RabbitMQ's native delayed
+    # delivery, which quorum queues need and which needs topic exchanges.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+    CELERY_TASK_CREATE_MISSING_QUEUE_EXCHANGE_TYPE = "topic"
+elif _broker_scheme in _redis:
+    # Redis hands a killed worker's task to another worker once it has been unacknowledged
+    # for visibility_timeout (kombu's default is an hour); the sweep looks every 5 s. So a
+    # kill is recovered within about 100 s + 5 s, and no running task reaches the timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 10,
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

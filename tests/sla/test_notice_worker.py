@@ -1,14 +1,12 @@
-"""Exactly one mail although the worker sending it is killed mid-send: a real Celery worker
-on the Redis broker, a real SMTP server, PostgreSQL. Skipped without REDIS_URL/PostgreSQL."""
+"""Exactly one mail although the worker sending it is killed mid-send, and the kill is
+recovered in under two minutes: real Celery workers on the configured broker (RabbitMQ or
+Redis, with the production broker settings), a real SMTP server, PostgreSQL. Skipped on the
+filesystem broker or SQLite."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,23 +15,28 @@ from email import message_from_bytes
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django_scopes import scope
 
 from sla.models import NoticeMail
 from sla.tasks import sla_notice_mail_send
 from supportdesk.celery import app as celery_app
 from supportdesk.models import Tenant, User
+from tests.celery_workers import (
+    broker_kind,
+    database_url,
+    queue_delete,
+    real_worker_test,
+    wait_until,
+    worker_kill,
+    worker_ready,
+    worker_start,
+    worker_stop,
+)
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL") or connection.vendor != "postgresql",
-        reason="needs a real broker and a shared database: set REDIS_URL and a postgres:// "
-        "DATABASE_URL",
-    ),
-]
+pytestmark = real_worker_test
+
+RECOVERY_LIMIT = 120.0
+"""Seconds from a worker's kill -9 to its task finished by another worker (issue 13 item 3)."""
 
 
 class Recorder:
@@ -76,34 +79,16 @@ def smtp() -> Iterator[tuple[Recorder, int]]:
     controller.stop()
 
 
-def _worker(queue: str, port: int) -> subprocess.Popen[bytes]:
-    db = settings.DATABASES["default"]
+def _worker(queue: str, name: str, port: int) -> Any:
     env = {
-        **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.sla.worker_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "NOTICE_TEST_SMTP_PORT": str(port),
     }
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "--pool=solo", "-Q",
-         queue, "-l", "warning", "--without-mingle", "--without-gossip", "--without-heartbeat"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+    return worker_start(queue, name=name, env=env)
 
 
-def _wait(check: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_a_worker_killed_mid_send_still_leads_to_exactly_one_mail(
+def test_a_worker_killed_mid_send_still_leads_to_exactly_one_mail_within_two_minutes(
     smtp: tuple[Recorder, int],
 ) -> None:
     recorder, port = smtp
@@ -115,25 +100,33 @@ def test_a_worker_killed_mid_send_still_leads_to_exactly_one_mail(
         )
     queue = f"notice-test-{uuid.uuid4().hex}"
     celery_app.conf.task_always_eager = False
-    first = _worker(queue, port)
+    first = _worker(queue, "first", port)
     second = None
     try:
         sla_notice_mail_send.apply_async((tenant.pk, mail.pk), queue=queue)
-        _wait(recorder.stalled.is_set, 60, "the first worker to start sending")
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(10)
+        wait_until(recorder.stalled.is_set, 60, "the first worker to start sending")
+        # The second worker is already consuming when the first dies: recovery is the
+        # broker handing the task over, not a restart.
+        second = _worker(queue, "second", port)
+        worker_ready("second")
+        killed_at = time.monotonic()
+        worker_kill(first)
         recorder.release.set()
         with scope(tenant=tenant):
             mail.refresh_from_db()
             assert mail.sent_at is None  # its transaction died with it
-            second = _worker(queue, port)
-            _wait(lambda: NoticeMail.objects.filter(pk=mail.pk, sent_at__isnull=False).exists(),
-                  90, "the redelivered task to send the mail")  # fmt: skip
+            sent_at = wait_until(
+                lambda: NoticeMail.objects.filter(pk=mail.pk, sent_at__isnull=False).exists(),
+                RECOVERY_LIMIT + 60,
+                "the redelivered task to send the mail",
+            )
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(20)
+        worker_stop(first)
+        worker_stop(second)
+        queue_delete(queue)
+    recovery = sent_at - killed_at
+    print(f"{broker_kind()}: worker kill -9 to the mail sent by another worker: {recovery:.1f} s")
+    assert recovery < RECOVERY_LIMIT
     assert len(recorder.messages) == 1
     sent = message_from_bytes(recorder.messages[0])
     assert sent["Message-ID"] == f"<notice-{mail.pk}@worker-test.supportdesk>"

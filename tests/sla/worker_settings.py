@@ -1,6 +1,7 @@
 """Settings of the real Celery worker that ``test_notice_worker.py`` starts and kills.
 
 The test passes the test database, the SMTP port and a private queue in the environment.
+The broker settings are the production ones, so the measured recovery is production's.
 """
 
 from __future__ import annotations
@@ -17,10 +18,4 @@ EMAIL_USE_SSL = False
 EMAIL_HOST_USER = ""
 EMAIL_HOST_PASSWORD = ""
 EMAIL_TIMEOUT = 60
-# Redeliver an unacknowledged task soon after its worker died (the default is an hour).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3,
-    "unacked_restore_interval": 1,
-    "unacked_restore_throttle": 1,
-}
 CELERY_TASK_ALWAYS_EAGER = False

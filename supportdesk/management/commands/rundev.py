@@ -20,6 +20,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from supportdesk.celery import WORKER_FLAGS
+
 logger = logging.getLogger(__name__)
 
 
@@ -98,7 +100,7 @@ class Command(BaseCommand):
         supervisor = Supervisor(
             [
                 Child("web", [python, "manage.py", "runserver", options["addr"]]),
-                Child("worker", [*celery, "worker", "-l", "info", "-c", "2"]),
+                Child("worker", [*celery, "worker", "-l", "info", "-c", "2", *WORKER_FLAGS]),
                 Child("beat", [*celery, "beat", "-l", "info"]),
             ]
         )
