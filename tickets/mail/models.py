@@ -56,6 +56,7 @@ class InboundStatus(models.TextChoices):
     RECEIVED = "received", _("Received, not yet processed")
     PROCESSED = "processed", _("Processed")
     FAILED = "failed", _("Processing failed")
+    DISCARDED = "discarded", _("Discarded by an administrator")
 
 
 class InboundOutcome(models.TextChoices):
@@ -76,6 +77,7 @@ class InboundEmail(TenantOwned):
         Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
     )
     message_id = models.CharField(_("Message-ID"), max_length=255)
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True)
     raw = models.BinaryField(_("raw message"))
     size = models.PositiveIntegerField(_("size in bytes"), default=0)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
@@ -92,6 +94,7 @@ class InboundEmail(TenantOwned):
     )
     note = models.TextField(_("note"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     ticket = models.ForeignKey(
         "tickets.Ticket",
@@ -107,12 +110,20 @@ class InboundEmail(TenantOwned):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "message_id"], name="inboundemail_unique_id"),
+            # A duplicate has the same Message-ID *and* content: scanners reuse one fixed id.
+            models.UniqueConstraint(
+                fields=["tenant", "message_id", "content_hash"], name="inboundemail_unique_content"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="inboundemail_status")]
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.subject}"
+
+    @property
+    def gave_up(self) -> bool:
+        """Failed and no automatic retry left: waits for an administrator."""
+        return self.status == InboundStatus.FAILED and self.next_attempt_at is None
 
 
 class OutboundKind(models.TextChoices):

@@ -10,13 +10,13 @@ ticket's participants), or a new ticket. Only humans get automatic answers.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -30,6 +30,9 @@ from ..inbound.base import (
     Automation,
     ParsedEmail,
     clean_subject,
+    clean_text,
+    content_hash,
+    derived_message_id,
     parse_envelope,
     parse_message,
     references_in,
@@ -64,33 +67,53 @@ def email_ingest(
 ) -> tuple[InboundEmail, bool]:
     """Store a received message, raw, before doing anything with it.
 
-    Returns ``(row, created)``; a message already stored (same tenant and Message-ID, or the
-    same bytes when it has no Message-ID) is not stored again. Processing is enqueued after
-    commit. Caller holds the tenant scope.
+    Returns ``(row, created)``; a message already stored (same tenant, Message-ID and
+    content hash, or the same bytes when it has no Message-ID) is not stored again. The
+    headers read here are cleaned of NUL and raw 8-bit bytes; should they still not fit,
+    the bytes are stored under an id derived from them, marked failed with the reason, so
+    nothing received is ever lost. Processing is enqueued after commit. Caller holds the
+    tenant scope.
     """
     from .. import tasks
 
-    message_id, sender, subject = parse_envelope(raw)
-    existing = InboundEmail.objects.filter(message_id=message_id).first()
+    digest = content_hash(raw)
+    try:
+        message_id, sender, subject = parse_envelope(raw)
+    except Exception:  # headers the parser cannot read: the bytes are still worth keeping
+        message_id, sender, subject = derived_message_id(raw), "", ""
+    existing = InboundEmail.objects.filter(message_id=message_id, content_hash=digest).first()
     if existing is not None:
         return existing, False
+    fields = {"message_id": message_id, "sender": sender[:254], "subject": subject[:500]}
     try:
-        with transaction.atomic():
-            inbound = InboundEmail.objects.create(
-                tenant=tenant,
-                mailbox=mailbox,
-                message_id=message_id,
-                raw=raw,
-                size=len(raw),
-                sender=sender[:254],
-                subject=subject[:500],
-            )
+        inbound = _inbound_store(tenant=tenant, mailbox=mailbox, raw=raw, digest=digest, **fields)
     except IntegrityError:
         # Another poll stored it first (two workers on one mailbox): same message.
-        return InboundEmail.objects.get(message_id=message_id), False
+        return InboundEmail.objects.get(message_id=message_id, content_hash=digest), False
+    except DatabaseError as exc:
+        logger.exception("storing inbound mail failed; keeping its bytes under a derived id")
+        inbound = _inbound_store(
+            tenant=tenant, mailbox=mailbox, raw=raw, digest=digest,
+            message_id=derived_message_id(raw), sender="", subject="",
+            status=InboundStatus.FAILED, note=_error_note(exc), next_attempt_at=timezone.now(),
+        )  # fmt: skip
     tenant_id, inbound_id = tenant.pk, inbound.pk
-    transaction.on_commit(lambda: tasks.inbound_process.delay(tenant_id, inbound_id))
+    # robust: a broker that is down must not undo the poll; mail.requeue_stuck enqueues later.
+    transaction.on_commit(lambda: tasks.inbound_process.delay(tenant_id, inbound_id), robust=True)
     return inbound, True
+
+
+def _inbound_store(
+    *, tenant: Tenant, mailbox: Mailbox | None, raw: bytes, digest: str, **fields: Any
+) -> InboundEmail:
+    with transaction.atomic():
+        return InboundEmail.objects.create(
+            tenant=tenant, mailbox=mailbox, raw=raw, size=len(raw), content_hash=digest, **fields
+        )
+
+
+def _error_note(exc: BaseException) -> str:
+    return clean_text(f"{type(exc).__name__}: {exc}")[:2000]
 
 
 def mailbox_poll(*, mailbox: Mailbox) -> int:
@@ -106,7 +129,15 @@ def mailbox_poll(*, mailbox: Mailbox) -> int:
         with source:
             taken: list[str] = []
             for uid, raw in source.fetch():
-                _inbound, created = email_ingest(tenant=mailbox.tenant, raw=raw, mailbox=mailbox)
+                try:
+                    _inbound, created = email_ingest(
+                        tenant=mailbox.tenant, raw=raw, mailbox=mailbox
+                    )
+                except Exception as exc:  # the other messages must still be stored
+                    # Left unseen on the server: the next poll fetches it again.
+                    logger.exception("storing message %s of mailbox %s failed", uid, mailbox.pk)
+                    error = f"message {uid}: {_error_note(exc)}"[:2000]
+                    continue
                 stored += int(created)
                 taken.append(uid)
             source.acknowledge(taken)
@@ -132,17 +163,62 @@ def email_process(*, inbound_id: int) -> InboundEmail | None:
                 .filter(pk=inbound_id)
                 .first()
             )
-            if inbound is None or inbound.status == InboundStatus.PROCESSED:
+            if inbound is None or inbound.status in DONE:
                 return inbound
             _process(inbound)
             return inbound
     except Exception as exc:
-        InboundEmail.objects.filter(pk=inbound_id).update(
-            status=InboundStatus.FAILED,
-            attempts=F("attempts") + 1,
-            note=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        _failure_record(inbound_id=inbound_id, exc=exc)
         raise
+
+
+DONE = (InboundStatus.PROCESSED, InboundStatus.DISCARDED)
+INBOUND_MAX_ATTEMPTS = 6
+INBOUND_RETRY_BASE = timedelta(minutes=10)
+"""Failed mail is tried again after 10, 20, 40, 80 and 160 minutes (about five hours in
+all, enough for a deploy or a database restart), then waits for an administrator."""
+
+
+def _failure_record(*, inbound_id: int, exc: BaseException) -> None:
+    """Mark the row failed with the reason and when the beat task tries it again."""
+    row = InboundEmail.objects.filter(pk=inbound_id).values("attempts").first()
+    if row is None:
+        return
+    attempts = row["attempts"] + 1
+    retry_at = None
+    if attempts < INBOUND_MAX_ATTEMPTS:
+        retry_at = timezone.now() + INBOUND_RETRY_BASE * 2 ** (attempts - 1)
+    else:
+        logger.error("giving up on inbound mail %s after %s attempts", inbound_id, attempts)
+    InboundEmail.objects.filter(pk=inbound_id).update(
+        status=InboundStatus.FAILED,
+        attempts=F("attempts") + 1,
+        note=_error_note(exc),
+        next_attempt_at=retry_at,
+    )
+
+
+def inbound_retry(*, inbound: InboundEmail) -> InboundEmail:
+    """Process a stored message now (an administrator's retry, or the pipe command) and
+    return the row as it ended: processed, or failed with the reason and its next attempt.
+    Never raises for the message's sake. Caller holds the tenant scope."""
+    try:
+        email_process(inbound_id=inbound.pk)
+    except Exception:  # recorded on the row, which the admin sees
+        logger.exception("retrying inbound mail %s failed", inbound.pk)
+    inbound.refresh_from_db()
+    return inbound
+
+
+def inbound_discard(*, inbound: InboundEmail) -> InboundEmail:
+    """An administrator drops a failed message: no more retries; its bytes stay stored."""
+    if inbound.status != InboundStatus.FAILED:
+        raise ValidationError(_("Only mail whose processing failed can be discarded."))
+    InboundEmail.objects.filter(pk=inbound.pk).update(
+        status=InboundStatus.DISCARDED, next_attempt_at=None
+    )
+    inbound.refresh_from_db()
+    return inbound
 
 
 def _finish(
@@ -334,6 +410,15 @@ def _attachments_and_notes(parsed: ParsedEmail, tenant: Tenant) -> tuple[list[An
                 _("Attachment %(name)s (%(size)s) was not kept: it is larger than %(limit)s.")
                 % {"name": skipped.filename, "size": size(skipped.size), "limit": limit}
             )
+        for container in parsed.unreadable_attachments:
+            notes.append(
+                _(
+                    "Attachment %(name)s (Outlook rich text, TNEF) could not be read; the "
+                    "files in it are missing. Ask the sender to send them as ordinary "
+                    "attachments."
+                )
+                % {"name": container}
+            )
         for attachment in parsed.attachments:
             extension = "." + attachment.filename.rsplit(".", 1)[-1].lower()
             if "." not in attachment.filename or extension not in ALLOWED_ATTACHMENT_EXTENSIONS:
@@ -377,6 +462,7 @@ def _reply_add(
         attachments=files,
         email_message_id=parsed.message_id,
         at=inbound.received_at,
+        plain_text=True,  # the parser's text is always plain: HTML mail is converted
     )
     _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
 
@@ -410,6 +496,7 @@ def _ticket_open(
                 attachments=files,
                 received_at=inbound.received_at,
                 email_message_id=parsed.message_id,
+                plain_text=True,
             )
     except AcceptanceRequired as exc:
         _refusal_answer(
@@ -527,10 +614,12 @@ def _bounce_record(*, inbound: InboundEmail, parsed: ParsedEmail) -> str:
 
 
 def inbound_pending(*, older_than: datetime) -> list[int]:
-    """Stored messages still waiting for processing (their task was lost); caller holds scope."""
+    """Stored messages still waiting for processing (their task was lost), and failed ones
+    due for another attempt; caller holds scope."""
     return list(
         InboundEmail.objects.filter(
-            status=InboundStatus.RECEIVED, received_at__lt=older_than
+            Q(status=InboundStatus.RECEIVED, received_at__lt=older_than)
+            | Q(status=InboundStatus.FAILED, next_attempt_at__lte=timezone.now())
         ).values_list("pk", flat=True)[:500]
     )
 
