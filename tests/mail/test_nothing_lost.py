@@ -518,3 +518,34 @@ def _encodes(codec: Any, ch: str) -> bool:
         return codec.decode(codec.encode(ch)[0])[0] == ch
     except (UnicodeError, ValueError):
         return False
+
+
+# --- 11. SoftOne: a first-time colleague gets the account and its link ----------------------
+
+
+@pytest.mark.parametrize("named_only", [True, False], ids=["refused", "billable"])
+def test_a_colleague_writing_first_gets_a_portal_account_and_the_link_in_their_language(
+    intake: Intake, desk: Desk, named_only: bool
+) -> None:
+    cast = intake.cast
+    with scope(tenant=cast.tenant_a):
+        cast.org_a.language = "sv"
+        cast.org_a.save()
+        if named_only:
+            desk.plan.named_contacts_only = True
+        else:
+            desk.plan.included_categories = []
+        desk.plan.save()
+    intake.deliver(corpus("unknown_colleague_not_named.eml"))
+    (inbound,) = intake.inbound()
+    assert inbound.outcome == (
+        InboundOutcome.REFUSED if named_only else InboundOutcome.NEEDS_ACCEPTANCE
+    )
+    with scope(tenant=cast.tenant_a):
+        britt = Contact.objects.select_related("user").get(email="britt.lind@orga.example.test")
+    assert britt.name == "Britt Lind" and britt.user is not None
+    (answer,) = [message_from_bytes(m.raw) for m in intake.smtp.to(britt.email)]
+    text = answer.get_payload(decode=True).decode()
+    assert "Hej Britt Lind," in text
+    assert "Vi har skapat ett konto åt dig" in text
+    assert re.search(r"https?://\S+/portal/login/\S+", text)

@@ -501,14 +501,14 @@ def _ticket_open(
     except AcceptanceRequired as exc:
         _refusal_answer(
             inbound=inbound, parsed=parsed, contact=contact, kind=OutboundKind.NEEDS_ACCEPTANCE,
-            reasons=exc.entitlement.reasons,
+            reasons=exc.entitlement.reasons, new_account=new_account,
         )  # fmt: skip
         _finish(inbound, InboundOutcome.NEEDS_ACCEPTANCE, note=str(exc))
         return
     except TicketRefused as exc:
         _refusal_answer(
             inbound=inbound, parsed=parsed, contact=contact, kind=OutboundKind.REFUSED,
-            reasons=exc.entitlement.reasons,
+            reasons=exc.entitlement.reasons, new_account=new_account,
         )  # fmt: skip
         _finish(inbound, InboundOutcome.REFUSED, note=str(exc))
         return
@@ -566,10 +566,18 @@ def _refusal_answer(
     contact: Contact,
     kind: str,
     reasons: list[str],
+    new_account: bool = False,
 ) -> None:
+    """The answer to a request the contract does not cover; a first-time sender given a
+    portal account gets its login link here too (SoftOne: every unknown sender does)."""
+    from tickets.portal.services import login_link_url
+
     if not parsed.may_auto_reply:
         return
     tenant = inbound.tenant
+    login_url = ""
+    if new_account and contact.user_id is not None:
+        login_url = login_link_url(tenant=tenant, user=contact.user)  # type: ignore[arg-type]
     auto_answer(
         tenant=tenant,
         key=f"{kind}:{inbound.pk}",
@@ -581,6 +589,7 @@ def _refusal_answer(
             "subject": parsed.subject,
             "reasons": reasons,
             "new_ticket_url": tenant_url(tenant, reverse("portal:ticket-new")),
+            "login_url": login_url,
         },
         language=contact_language(contact),
         in_reply_to=parsed.message_id,
