@@ -12,7 +12,7 @@ from tickets.mail.inbound.base import content_hash
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("mail", "0002_alter_outboundemail_kind")
-AFTER = ("mail", "0003_inbound_content_hash_and_retry")
+AFTER = ("mail", "0003_nothing_lost_and_mailbox_smtp")
 
 
 def _raw(page: str) -> bytes:

@@ -21,6 +21,12 @@ from supportdesk.models import TenantOwned
 from .inbound.base import Automation
 
 
+class SmtpSecurity(models.TextChoices):
+    STARTTLS = "starttls", _("STARTTLS")
+    SSL = "ssl", _("SSL/TLS")
+    NONE = "none", _("None (a relay on the local network)")
+
+
 class Mailbox(TenantOwned):
     """An IMAP folder a tenant's customers write to; its address is also our sender."""
 
@@ -38,6 +44,33 @@ class Mailbox(TenantOwned):
     is_active = models.BooleanField(_("poll this mailbox"), default=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True, editable=False)
+    # Outgoing mail from this address: the tenant's own server, else the shared EMAIL_URL.
+    smtp_host = models.CharField(
+        _("SMTP server"),
+        max_length=253,
+        blank=True,
+        help_text=_("Leave empty to send through the shared server."),
+    )
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(
+        _("SMTP security"),
+        max_length=10,
+        choices=SmtpSecurity.choices,
+        default=SmtpSecurity.STARTTLS,
+    )
+    smtp_username = models.CharField(_("SMTP user name"), max_length=254, blank=True)
+    smtp_password = models.CharField(_("SMTP password"), max_length=254, blank=True)
+    dkim_selector = models.CharField(
+        _("DKIM selector"),
+        max_length=63,
+        blank=True,
+        help_text=_("Publish the public key as TXT record <selector>._domainkey.<domain>."),
+    )
+    dkim_private_key = models.TextField(
+        _("DKIM private key"),
+        blank=True,
+        help_text=_("PEM; mail from this address is signed when a selector and key are set."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -50,6 +83,10 @@ class Mailbox(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email_address}>"
+
+    @property
+    def signs_mail(self) -> bool:
+        return bool(self.dkim_selector and self.dkim_private_key)
 
 
 class InboundStatus(models.TextChoices):

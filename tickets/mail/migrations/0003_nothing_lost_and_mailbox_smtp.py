@@ -1,4 +1,5 @@
-"""Duplicates are recognised by Message-ID *and* content; failed mail is retried on a schedule.
+"""Duplicates are recognised by Message-ID *and* content; failed mail is retried on a schedule;
+a mailbox may send through its own SMTP server and sign with DKIM.
 
 The data step fills ``content_hash`` of stored messages from their raw bytes and schedules
 rows that failed before this migration for one more automatic attempt. Backwards, messages
@@ -84,6 +85,41 @@ class Migration(migrations.Migration):
                 max_length=16,
                 verbose_name="status",
             ),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='dkim_private_key',
+            field=models.TextField(blank=True, help_text='PEM; mail from this address is signed when a selector and key are set.', verbose_name='DKIM private key'),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='dkim_selector',
+            field=models.CharField(blank=True, help_text='Publish the public key as TXT record <selector>._domainkey.<domain>.', max_length=63, verbose_name='DKIM selector'),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='smtp_host',
+            field=models.CharField(blank=True, help_text='Leave empty to send through the shared server.', max_length=253, verbose_name='SMTP server'),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='smtp_password',
+            field=models.CharField(blank=True, max_length=254, verbose_name='SMTP password'),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='smtp_port',
+            field=models.PositiveIntegerField(default=587, verbose_name='SMTP port'),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='smtp_security',
+            field=models.CharField(choices=[('starttls', 'STARTTLS'), ('ssl', 'SSL/TLS'), ('none', 'None (a relay on the local network)')], default='starttls', max_length=10, verbose_name='SMTP security'),
+        ),
+        migrations.AddField(
+            model_name='mailbox',
+            name='smtp_username',
+            field=models.CharField(blank=True, max_length=254, verbose_name='SMTP user name'),
         ),
         migrations.RunPython(hashes_fill, message_ids_separate),
         migrations.AddConstraint(
