@@ -27,7 +27,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from contracts.models import Contact
-from tests.conftest import Cast, client_for
+from tests.conftest import Cast, api_client_for, client_for
 from tests.mail.conftest import SUPPORT_ADDRESS, corpus
 from tests.mail.servers import SmtpCapture
 from tests.portal.conftest import Desk, stockholm
@@ -355,6 +355,10 @@ def test_plain_text_is_stored_as_written_and_escaped_when_shown(intake: Intake) 
     assert "&lt;soap:Fault&gt;" in page and "<script>alert(1)" not in page
     history = agent.get(f"/agent/tickets/{ticket.pk}/history.txt").content.decode()
     assert "as soon as <hubs-prod-2> takes the call" in history
+    # API clients are told the body is text, to escape, not HTML to insert.
+    api = api_client_for(intake.cast.agent, intake.cast.tenant_a)
+    (created,) = [e for e in api.get(f"/api/v1/tickets/{ticket.pk}/events/").json() if e["message"]]
+    assert created["message"]["is_plain_text"] is True
 
 
 @pytest.mark.parametrize(
