@@ -7,6 +7,7 @@ Writes go through :mod:`tickets.services`; nothing here sends mail or recomputes
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.html import linebreaks
+from django.utils.html import linebreaks, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
@@ -290,7 +291,8 @@ class Ticket(TenantOwned):
 
 
 class Message(TenantOwned):
-    """A public reply or an internal note; ``body`` is stored sanitised."""
+    """A public reply or an internal note; ``body`` is stored sanitised HTML, or, for a
+    plain-text e-mail, as the customer wrote it (``is_plain_text``, escaped when shown)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(
@@ -310,6 +312,7 @@ class Message(TenantOwned):
         verbose_name=_("author (contact)"),
     )
     body = models.TextField(_("message"))
+    is_plain_text = models.BooleanField(_("plain text"), default=False)
     is_public = models.BooleanField(_("public"), default=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     email_message_id = models.CharField(_("e-mail Message-ID"), max_length=255, blank=True)
@@ -333,9 +336,17 @@ class Message(TenantOwned):
 
     def body_html(self) -> SafeString:
         """The stored (already sanitised) body with its line breaks kept."""
+        if self.is_plain_text:
+            return mark_safe(linebreaks(self.body, autoescape=True))  # noqa: S308 - escaped
         if "<p" in self.body or "<br" in self.body:
             return mark_safe(self.body)  # noqa: S308 - sanitised by nh3 when stored
         return mark_safe(linebreaks(mark_safe(self.body)))  # noqa: S308 - sanitised when stored
+
+    def body_text(self) -> str:
+        """The body as plain text (for text files and mails)."""
+        if self.is_plain_text:
+            return self.body
+        return html.unescape(strip_tags(self.body))
 
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

@@ -263,6 +263,7 @@ def ticket_create(
     received_at: dt.datetime | None = None,
     enforce_entitlement: bool = True,
     email_message_id: str = "",
+    plain_text: bool = False,
 ) -> Ticket:
     """File a ticket for ``requester`` and start its SLA clocks.
 
@@ -271,8 +272,9 @@ def ticket_create(
     (skip both with ``enforce_entitlement=False``, e.g. an agent overriding; the plan's SLA
     policy and billability still apply). The description becomes the first message, carrying
     the attachments and ``email_message_id``. A phone call logged by staff counts as the
-    first response. Bad input raises ``ValidationError`` naming the field; nothing is saved.
-    Caller holds the tenant's scope.
+    first response. ``plain_text`` (a plain-text e-mail) stores the description as written,
+    escaped when shown, instead of sanitizing it as HTML. Bad input raises
+    ``ValidationError`` naming the field; nothing is saved. Caller holds the tenant's scope.
     """
     subject = " ".join(subject.split())
     if not subject:
@@ -300,7 +302,7 @@ def ticket_create(
         if entitlement.requires_acceptance and not accepted_billable:
             raise AcceptanceRequired(entitlement)
     by_staff = is_staff(actor)
-    body = body_sanitize(description)
+    body = description.strip() if plain_text else body_sanitize(description)
     with transaction.atomic():
         if priority is None:
             priority = Priority.objects.filter(is_default=True).first()
@@ -333,6 +335,7 @@ def ticket_create(
                 author=actor if by_staff else None,
                 author_contact=None if by_staff else requester,
                 body=body,
+                is_plain_text=plain_text,
                 is_public=True,
                 channel=channel,
                 email_message_id=email_message_id[:255],
@@ -402,6 +405,7 @@ def ticket_reply(
     email_message_id: str = "",
     at: dt.datetime | None = None,
     copy_author: bool = True,
+    plain_text: bool = False,
 ) -> Message:
     """Add a public reply or (staff only) an internal note.
 
@@ -412,7 +416,7 @@ def ticket_reply(
     ``copy_author`` is left on. Closed tickets take no messages. Caller holds the tenant's
     scope.
     """
-    clean = body_sanitize(body)
+    clean = body.strip() if plain_text else body_sanitize(body)
     if not clean and not attachments:
         raise ValidationError({"body": _("Write a message.")})
     _validate_choice("channel", channel, Channel)
@@ -443,6 +447,7 @@ def ticket_reply(
             author=author if by_staff or author_contact is None else author,
             author_contact=author_contact,
             body=clean,
+            is_plain_text=plain_text,
             is_public=public,
             channel=channel,
             email_message_id=email_message_id[:255],

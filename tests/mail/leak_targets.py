@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
-from tickets.mail.models import Mailbox
+from tickets.mail.models import InboundEmail, InboundStatus, Mailbox
 
 
 def make_b_objects(cast: Cast) -> dict[str, object]:
@@ -18,4 +18,14 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             imap_username=B_MARKER,
             imap_password=B_MARKER,
         )
-    return {"mailbox_id": mailbox.pk}
+        inbound = InboundEmail.objects.create(
+            tenant=cast.tenant_b,
+            mailbox=mailbox,
+            message_id=f"{B_MARKER}@tenant-b.example.test",
+            raw=f"Subject: {B_MARKER}\n\n{B_MARKER}\n".encode(),
+            sender=f"{B_MARKER}@tenant-b.example.test",
+            subject=B_MARKER,
+            status=InboundStatus.FAILED,
+            note=B_MARKER,
+        )
+    return {"mailbox_id": mailbox.pk, "inbound_id": inbound.pk}

@@ -265,7 +265,11 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 
     class Meta:
         model = Message
-        fields = ["id", "author", "body", "is_public", "channel", "created_at", "attachments"]
+        # is_plain_text: body is text as the customer wrote it (escape it), else sanitized HTML.
+        fields = [
+            "id", "author", "body", "is_plain_text", "is_public", "channel", "created_at",
+            "attachments",
+        ]  # fmt: skip
 
 
 class ReplySerializer(serializers.Serializer[Any]):

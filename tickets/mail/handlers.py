@@ -36,6 +36,8 @@ def message_text(message: Message) -> str:
     """A message body as plain text for a mail. Bodies are stored sanitized: HTML, or text
     whose line breaks are the only structure (and whose ``&`` is ``&amp;``)."""
     body = message.body
+    if message.is_plain_text:
+        return body
     if not _BLOCK_TAG.search(body):
         paragraphs = re.split(r"\n\s*\n", body.strip())
         body = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)

@@ -22,6 +22,12 @@ from supportdesk.models import TenantOwned
 from .inbound.base import Automation
 
 
+class SmtpSecurity(models.TextChoices):
+    STARTTLS = "starttls", _("STARTTLS")
+    SSL = "ssl", _("SSL/TLS")
+    NONE = "none", _("None (a relay on the local network)")
+
+
 class Mailbox(TenantOwned):
     """An IMAP folder a tenant's customers write to; its address is also our sender."""
 
@@ -39,6 +45,33 @@ class Mailbox(TenantOwned):
     is_active = models.BooleanField(_("poll this mailbox"), default=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True, editable=False)
+    # Outgoing mail from this address: the tenant's own server, else the shared EMAIL_URL.
+    smtp_host = models.CharField(
+        _("SMTP server"),
+        max_length=253,
+        blank=True,
+        help_text=_("Leave empty to send through the shared server."),
+    )
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(
+        _("SMTP security"),
+        max_length=10,
+        choices=SmtpSecurity.choices,
+        default=SmtpSecurity.STARTTLS,
+    )
+    smtp_username = models.CharField(_("SMTP user name"), max_length=254, blank=True)
+    smtp_password = EncryptedTextField(_("SMTP password"), blank=True)
+    dkim_selector = models.CharField(
+        _("DKIM selector"),
+        max_length=63,
+        blank=True,
+        help_text=_("Publish the public key as TXT record <selector>._domainkey.<domain>."),
+    )
+    dkim_private_key = EncryptedTextField(
+        _("DKIM private key"),
+        blank=True,
+        help_text=_("PEM; mail from this address is signed when a selector and key are set."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -52,11 +85,16 @@ class Mailbox(TenantOwned):
     def __str__(self) -> str:
         return f"{self.name} <{self.email_address}>"
 
+    @property
+    def signs_mail(self) -> bool:
+        return bool(self.dkim_selector and self.dkim_private_key)
+
 
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", _("Received, not yet processed")
     PROCESSED = "processed", _("Processed")
     FAILED = "failed", _("Processing failed")
+    DISCARDED = "discarded", _("Discarded by an administrator")
 
 
 class InboundOutcome(models.TextChoices):
@@ -78,6 +116,7 @@ class InboundEmail(TenantOwned):
         Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
     )
     message_id = models.CharField(_("Message-ID"), max_length=255)
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True)
     raw = models.BinaryField(_("raw message"))
     size = models.PositiveIntegerField(_("size in bytes"), default=0)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
@@ -94,6 +133,7 @@ class InboundEmail(TenantOwned):
     )
     note = models.TextField(_("note"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     ticket = models.ForeignKey(
         "tickets.Ticket",
@@ -109,12 +149,20 @@ class InboundEmail(TenantOwned):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "message_id"], name="inboundemail_unique_id"),
+            # A duplicate has the same Message-ID *and* content: scanners reuse one fixed id.
+            models.UniqueConstraint(
+                fields=["tenant", "message_id", "content_hash"], name="inboundemail_unique_content"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="inboundemail_status")]
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.subject}"
+
+    @property
+    def gave_up(self) -> bool:
+        """Failed and no automatic retry left: waits for an administrator."""
+        return self.status == InboundStatus.FAILED and self.next_attempt_at is None
 
 
 class OutboundKind(models.TextChoices):

@@ -23,7 +23,6 @@ from .models import Mailbox
 logger = logging.getLogger(__name__)
 
 SEND_MAX_RETRIES = 8
-PROCESS_MAX_RETRIES = 3
 
 
 @shared_task(name="mail.mailboxes_poll")
@@ -49,20 +48,19 @@ def mailbox_poll(tenant_id: int, mailbox_id: int) -> int:
         return services.mailbox_poll(mailbox=mailbox)
 
 
-@shared_task(
-    name="mail.inbound_process", bind=True, acks_late=True, max_retries=PROCESS_MAX_RETRIES
-)
-def inbound_process(self: Task, tenant_id: int, inbound_id: int) -> str:
-    """Turn one stored message into a ticket or reply; retried a few times on errors."""
+@shared_task(name="mail.inbound_process", acks_late=True)
+def inbound_process(tenant_id: int, inbound_id: int) -> str:
+    """Turn one stored message into a ticket or reply. A failure is kept on the row, which
+    :func:`mail_requeue_stuck` tries again with back-off and the admin page shows."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return "gone"
     with scope(tenant=tenant):
         try:
             inbound = services.email_process(inbound_id=inbound_id)
-        except Exception as exc:
+        except Exception:  # recorded on the row with its retry time; raising adds nothing
             logger.exception("processing inbound mail %s failed", inbound_id)
-            raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+            return "failed"
     return inbound.outcome if inbound is not None else "gone"
 
 
@@ -85,7 +83,8 @@ def outbound_send(self: Task, tenant_id: int, outbound_id: int) -> str:
 
 @shared_task(name="mail.requeue_stuck")
 def mail_requeue_stuck() -> int:
-    """Beat: re-enqueue mail whose task was lost (broker restart, crash before enqueue)."""
+    """Beat: re-enqueue mail whose task was lost (broker restart, crash before enqueue), and
+    failed inbound mail whose next attempt is due (back-off in ``services.inbound``)."""
     cutoff = timezone.now() - timedelta(minutes=10)
     count = 0
     for tenant in Tenant.objects.all():

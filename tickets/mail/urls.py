@@ -11,4 +11,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("manage/mailboxes/", views.mailbox_list, name="mailbox-list"),
     path("manage/mailboxes/<int:mailbox_id>/", views.mailbox_edit, name="mailbox-edit"),
     path("manage/mailboxes/<int:mailbox_id>/check/", views.mailbox_check, name="mailbox-check"),
+    path(
+        "manage/mailboxes/inbound/<int:inbound_id>/retry/",
+        views.inbound_retry,
+        name="inbound-retry",
+    ),
+    path(
+        "manage/mailboxes/inbound/<int:inbound_id>/discard/",
+        views.inbound_discard,
+        name="inbound-discard",
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,9 +13,9 @@ from supportdesk.access import admin_required
 from supportdesk.forms import form_save
 
 from . import services
-from .access import get_mailbox_for_admin
+from .access import get_inbound_for_admin, get_mailbox_for_admin
 from .forms import MailboxForm
-from .models import InboundEmail, Mailbox, OutboundEmail, OutboundStatus
+from .models import InboundEmail, InboundStatus, Mailbox, OutboundEmail, OutboundStatus
 
 RECENT = 20
 
@@ -31,6 +32,7 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "mailboxes": Mailbox.objects.all(),
         "inbound": InboundEmail.objects.select_related("ticket").defer("raw")[:RECENT],
+        "unprocessed": InboundEmail.objects.filter(status=InboundStatus.FAILED).defer("raw"),
         "failed": OutboundEmail.objects.filter(
             status__in=(OutboundStatus.FAILED, OutboundStatus.BOUNCED)
         ).select_related("ticket")[:RECENT],
@@ -59,3 +61,31 @@ def mailbox_check(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The mailbox can be read."))
     return redirect("mail:mailbox-edit", mailbox_id=mailbox.pk)
+
+
+@require_POST
+@admin_required
+def inbound_retry(request: HttpRequest, inbound_id: int) -> HttpResponse:
+    """Process a failed message again now and say how it ended."""
+    inbound = services.inbound_retry(inbound=get_inbound_for_admin(request, inbound_id))
+    if inbound.status == InboundStatus.FAILED:
+        messages.error(request, _("Still failing: %(error)s") % {"error": inbound.note})
+    else:
+        messages.success(
+            request, _("Processed: %(outcome)s") % {"outcome": inbound.get_outcome_display()}
+        )
+    return redirect("mail:mailbox-list")
+
+
+@require_POST
+@admin_required
+def inbound_discard(request: HttpRequest, inbound_id: int) -> HttpResponse:
+    """Stop retrying a failed message; it stays stored but leaves the list."""
+    inbound = get_inbound_for_admin(request, inbound_id)
+    try:
+        services.inbound_discard(inbound=inbound)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Discarded; the message stays stored."))
+    return redirect("mail:mailbox-list")

@@ -12,10 +12,12 @@ import hashlib
 import html
 import mimetypes
 import re
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.header import decode_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -24,6 +26,8 @@ from html.parser import HTMLParser
 from typing import Protocol
 
 import nh3
+import tnefparse
+import webencodings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -135,6 +139,8 @@ class ParsedEmail:
     html: str
     attachments: list[Attachment] = field(default_factory=list)
     skipped_attachments: list[SkippedAttachment] = field(default_factory=list)
+    unreadable_attachments: list[str] = field(default_factory=list)
+    """Names of containers (Outlook's ``winmail.dat``) whose files could not be taken out."""
     automation: Automation | None = None
     suppress_auto_reply: bool = False
     bounce: Bounce | None = None
@@ -166,17 +172,43 @@ class MailSource(Protocol):
 # --- Headers ---------------------------------------------------------------------------------
 
 
+def _decode_as(data: bytes, label: str) -> str:
+    """Decode with a charset label as browsers read it (WHATWG Encoding): ``iso-8859-1``
+    and ``us-ascii`` mean windows-1252, which is what Outlook really sends under them (its
+    dashes and quotes are 0x80-0x9F, control characters in true Latin-1). Labels the WHATWG
+    table does not know, or maps to "replacement", go to Python's codec of that name."""
+    encoding = webencodings.lookup(label)
+    if encoding is None or encoding.name == "replacement":
+        return data.decode(label)
+    text, _length = encoding.codec_info.decode(data)
+    return text
+
+
 def _decode_bytes(data: bytes, charset: str | None = None) -> str:
     """Decode text whose charset may be missing, wrong or unknown to Python."""
     for candidate in (charset, "utf-8"):
         if not candidate:
             continue
         try:
-            return data.decode(candidate)
+            return _decode_as(data, candidate)
         except (LookupError, ValueError):  # unknown, wrong or malformed (NUL) charset
             continue
     # Windows-1252 is what unlabelled 8-bit mail almost always is in practice.
     return data.decode("cp1252", errors="replace")
+
+
+def clean_text(value: str) -> str:
+    """Text that any database stores: raw 8-bit bytes (which the parser keeps as surrogate
+    escapes) decoded as UTF-8, else Windows-1252; no NUL (PostgreSQL refuses it in text)."""
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raw = value.encode("utf-8", "surrogateescape") if _only_escapes(value) else b""
+        value = _decode_bytes(raw) if raw else value.encode("utf-8", "replace").decode()
+    return value.replace("\x00", "")
+
+
+def _only_escapes(value: str) -> bool:
+    """Whether every surrogate in ``value`` stands for one raw byte (U+DC80-U+DCFF)."""
+    return all(not "\ud800" <= ch <= "\udfff" or "\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def _header(msg: Message, name: str) -> str:
@@ -185,13 +217,36 @@ def _header(msg: Message, name: str) -> str:
     if raw is None:
         return ""
     if any("\udc80" <= ch <= "\udcff" for ch in raw):
-        decoded = _decode_bytes(raw.encode("ascii", "surrogateescape"))
-        return " ".join(decoded.split())
+        return " ".join(clean_text(raw).split())
+    if "=?" in raw:
+        value = _decode_words(raw)
+    else:
+        try:
+            value = str(msg[name])
+        except Exception:  # a malformed header the policy cannot parse: keep its raw text
+            value = raw
+    return " ".join(clean_text(value).split())
+
+
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _c1_as_cp1252(match: re.Match[str]) -> str:
+    """A C1 control character in a display name is an ``iso-8859-1`` encoded word that
+    meant windows-1252 (the header parser decodes those labels as true Latin-1)."""
+    return match.group().encode("latin-1").decode("cp1252", errors="replace")
+
+
+def _decode_words(raw: str) -> str:
+    """RFC 2047 encoded words, each decoded with its label read the WHATWG way."""
     try:
-        value = str(msg[name])
-    except Exception:  # a malformed header the policy cannot parse: keep its raw text
-        value = raw
-    return " ".join(value.split())
+        pieces = decode_header(raw)
+    except Exception:  # malformed encoded words: the raw text is the best we have
+        return raw
+    return "".join(
+        _decode_bytes(part, charset) if isinstance(part, bytes) else part
+        for part, charset in pieces
+    )
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
@@ -202,7 +257,8 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         parsed: Iterable[Address] = getattr(header, "addresses", ()) if header else ()
         for addr in parsed:
             if addr.addr_spec and "@" in addr.addr_spec:
-                out.append((addr.display_name, addr.addr_spec.lower()))
+                name = _C1.sub(_c1_as_cp1252, clean_text(addr.display_name))
+                out.append((name, clean_text(addr.addr_spec).lower()))
     except Exception:  # malformed header: fall back to the lenient parser
         out = []
     if not out:
@@ -236,6 +292,22 @@ def derived_message_id(raw: bytes) -> str:
     return "sha256-" + hashlib.sha256(raw).hexdigest()[:40] + "@derived.invalid"
 
 
+def content_hash(raw: bytes) -> str:
+    """SHA-256 of what a message says rather than how it travelled: its body (line endings
+    and trailing blank lines normalised) with its Date, From and Subject. Two deliveries of
+    one message differ only in ``Received``/``Delivered-To`` and hash the same; two scans a
+    scanner sends under one fixed Message-ID differ in their content and do not."""
+    data = raw.replace(b"\r\n", b"\n")
+    _head, _sep, body = data.partition(b"\n\n")
+    msg = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
+    digest = hashlib.sha256()
+    for name in ("Date", "From", "Subject"):
+        digest.update(" ".join(str(msg.get(name, "")).split()).encode("utf-8", "replace"))
+        digest.update(b"\n")
+    digest.update(body.rstrip(b"\n"))
+    return digest.hexdigest()
+
+
 # --- Bodies ----------------------------------------------------------------------------------
 
 
@@ -244,6 +316,32 @@ def _part_text(part: Message) -> str:
     if not isinstance(payload, bytes):
         return ""
     return _decode_bytes(payload, part.get_content_charset()).replace("\r\n", "\n")
+
+
+def _inline_texts(msg: Message, body: Message) -> list[Message]:
+    """The plain-text parts a reader sees, in order: ``body`` and, when a client put text
+    after an attachment or an attached message (Apple Mail does), that text too."""
+    found: list[Message] = []
+
+    def visit(part: Message) -> None:
+        if part.get_content_maintype() == "message":
+            return  # an attached message keeps its own text
+        if part.is_multipart():
+            subs = [p for p in part.get_payload() if isinstance(p, Message)]  # type: ignore[union-attr]
+            if part.get_content_subtype() == "alternative":
+                subs = [p for p in subs if p.get_content_type() == "text/plain"][:1]
+            for sub in subs:
+                visit(sub)
+        elif (
+            part.get_content_type() == "text/plain"
+            and part.get_content_disposition() != "attachment"
+            and not part.get_filename()
+        ):
+            found.append(part)
+
+    if msg.get_content_type() == "multipart/mixed":
+        visit(msg)
+    return found if any(p is body for p in found) else [body]
 
 
 _SAFE_TAGS = {
@@ -398,7 +496,7 @@ _FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
 def _safe_filename(name: str | None, content_type: str, index: int) -> str:
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = clean_text(name or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _FILENAME_BAD.sub("_", name).strip(" .")[:200]
     if not name:
         ext = mimetypes.guess_extension(content_type) or ".bin"
@@ -412,6 +510,7 @@ def _collect(
     max_bytes: int,
     kept: list[Attachment],
     skipped: list[SkippedAttachment],
+    unreadable: list[str],
 ) -> None:
     content_type = part.get_content_type()
     disposition = (part.get_content_disposition() or "").lower()
@@ -425,7 +524,7 @@ def _collect(
     if part.is_multipart():
         for sub in part.get_payload():  # type: ignore[union-attr]
             if isinstance(sub, Message):
-                _collect(sub, body_parts, max_bytes, kept, skipped)
+                _collect(sub, body_parts, max_bytes, kept, skipped, unreadable)
         return
     if id(part) in body_parts:
         return
@@ -437,7 +536,54 @@ def _collect(
     if not isinstance(payload, bytes):
         return
     filename = _safe_filename(part.get_filename(), content_type, len(kept) + len(skipped) + 1)
+    if content_type == "application/ms-tnef" or filename.lower() == "winmail.dat":
+        files = _tnef_files(payload)
+        if files is None:
+            unreadable.append(filename)
+        for name, data in files or []:
+            _keep(name, _guess_type(name), data, max_bytes, kept, skipped)
+        return
     _keep(filename, content_type, payload, max_bytes, kept, skipped)
+
+
+def _tnef_files(data: bytes) -> list[tuple[str, bytes]] | None:
+    """The files inside Outlook's TNEF ``winmail.dat``, or None when it cannot be read."""
+    if not _tnef_complete(data):
+        return None
+    try:
+        tnef = tnefparse.TNEF(data, do_checksum=False)
+        files = []
+        for index, attachment in enumerate(tnef.attachments, start=1):
+            files.append((_safe_filename(_tnef_name(attachment), "", index), attachment.data))
+    except Exception:  # tnefparse raises anything (ValueError, IndexError, struct.error...)
+        return None
+    return files
+
+
+def _tnef_complete(data: bytes) -> bool:
+    """Whether the objects' declared lengths add up to the data: tnefparse silently keeps
+    a truncated ``winmail.dat`` (cut by a gateway), losing the files at its end."""
+    offset = 6
+    while offset + 9 <= len(data):
+        (length,) = struct.unpack_from("<I", data, offset + 5)
+        offset += 9 + length + 2
+    return len(data) > 6 and offset == len(data)
+
+
+def _tnef_name(attachment: tnefparse.tnef.TNEFAttachment) -> str:
+    """The file's name; the short title is in Outlook's code page, which tnefparse reads
+    as UTF-8 (and raises on "Löner.txt"), so it is decoded here when needed."""
+    try:
+        name = attachment.long_filename()
+    except UnicodeDecodeError:
+        name = attachment._name  # noqa: SLF001 - the raw bytes tnefparse failed to decode
+    if isinstance(name, bytes):
+        name = _decode_bytes(name.rstrip(b"\x00"))
+    return str(name)
+
+
+def _guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def _keep(
@@ -589,16 +735,18 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTE
     if msg.get_content_type() == "multipart/report":
         plain = next((p for p in msg.walk() if p.get_content_type() == "text/plain"), plain)
     clean_html = sanitize_html(_part_text(rich)) if rich is not None else ""
-    if plain is not None:
-        text = _part_text(plain)
+    texts = _inline_texts(msg, plain) if plain is not None else []
+    if texts:
+        text = "\n\n".join(t for t in (_part_text(p).strip() for p in texts) if t)
     else:
         text = html_to_text(clean_html)
-    text = text.replace("\x00", "").strip()
+    text = clean_text(text).strip()
 
     kept: list[Attachment] = []
     skipped: list[SkippedAttachment] = []
-    body_ids = {id(p) for p in (plain, rich) if p is not None}
-    _collect(msg, body_ids, max_attachment_bytes, kept, skipped)
+    unreadable: list[str] = []
+    body_ids = {id(p) for p in (*texts, rich) if p is not None}
+    _collect(msg, body_ids, max_attachment_bytes, kept, skipped, unreadable)
 
     automation, suppress = detect_automation(msg, from_address)
     return ParsedEmail(
@@ -617,6 +765,7 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = MAX_ATTACHMENT_BYTE
         html=clean_html,
         attachments=kept,
         skipped_attachments=skipped,
+        unreadable_attachments=unreadable,
         automation=automation,
         suppress_auto_reply=suppress or automation is not None,
         bounce=_bounce(msg) if automation == Automation.BOUNCE else None,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -32,6 +32,9 @@ from ..inbound.base import (
     Automation,
     ParsedEmail,
     clean_subject,
+    clean_text,
+    content_hash,
+    derived_message_id,
     parse_envelope,
     parse_message,
     references_in,
@@ -73,33 +76,53 @@ def email_ingest(
 ) -> tuple[InboundEmail, bool]:
     """Store a received message, raw, before doing anything with it.
 
-    Returns ``(row, created)``; a message already stored (same tenant and Message-ID, or the
-    same bytes when it has no Message-ID) is not stored again. Processing is enqueued after
-    commit. Caller holds the tenant scope.
+    Returns ``(row, created)``; a message already stored (same tenant, Message-ID and
+    content hash, or the same bytes when it has no Message-ID) is not stored again. The
+    headers read here are cleaned of NUL and raw 8-bit bytes; should they still not fit,
+    the bytes are stored under an id derived from them, marked failed with the reason, so
+    nothing received is ever lost. Processing is enqueued after commit. Caller holds the
+    tenant scope.
     """
     from .. import tasks
 
-    message_id, sender, subject = parse_envelope(raw)
-    existing = InboundEmail.objects.filter(message_id=message_id).first()
+    digest = content_hash(raw)
+    try:
+        message_id, sender, subject = parse_envelope(raw)
+    except Exception:  # headers the parser cannot read: the bytes are still worth keeping
+        message_id, sender, subject = derived_message_id(raw), "", ""
+    existing = InboundEmail.objects.filter(message_id=message_id, content_hash=digest).first()
     if existing is not None:
         return existing, False
+    fields = {"message_id": message_id, "sender": sender[:254], "subject": subject[:500]}
     try:
-        with transaction.atomic():
-            inbound = InboundEmail.objects.create(
-                tenant=tenant,
-                mailbox=mailbox,
-                message_id=message_id,
-                raw=raw,
-                size=len(raw),
-                sender=sender[:254],
-                subject=subject[:500],
-            )
+        inbound = _inbound_store(tenant=tenant, mailbox=mailbox, raw=raw, digest=digest, **fields)
     except IntegrityError:
         # Another poll stored it first (two workers on one mailbox): same message.
-        return InboundEmail.objects.get(message_id=message_id), False
+        return InboundEmail.objects.get(message_id=message_id, content_hash=digest), False
+    except DatabaseError as exc:
+        logger.exception("storing inbound mail failed; keeping its bytes under a derived id")
+        inbound = _inbound_store(
+            tenant=tenant, mailbox=mailbox, raw=raw, digest=digest,
+            message_id=derived_message_id(raw), sender="", subject="",
+            status=InboundStatus.FAILED, note=_error_note(exc), next_attempt_at=timezone.now(),
+        )  # fmt: skip
     tenant_id, inbound_id = tenant.pk, inbound.pk
-    transaction.on_commit(lambda: tasks.inbound_process.delay(tenant_id, inbound_id))
+    # robust: a broker that is down must not undo the poll; mail.requeue_stuck enqueues later.
+    transaction.on_commit(lambda: tasks.inbound_process.delay(tenant_id, inbound_id), robust=True)
     return inbound, True
+
+
+def _inbound_store(
+    *, tenant: Tenant, mailbox: Mailbox | None, raw: bytes, digest: str, **fields: Any
+) -> InboundEmail:
+    with transaction.atomic():
+        return InboundEmail.objects.create(
+            tenant=tenant, mailbox=mailbox, raw=raw, size=len(raw), content_hash=digest, **fields
+        )
+
+
+def _error_note(exc: BaseException) -> str:
+    return clean_text(f"{type(exc).__name__}: {exc}")[:2000]
 
 
 def mailbox_poll(*, mailbox: Mailbox) -> int:
@@ -115,7 +138,15 @@ def mailbox_poll(*, mailbox: Mailbox) -> int:
         with source:
             taken: list[str] = []
             for uid, raw in source.fetch():
-                _inbound, created = email_ingest(tenant=mailbox.tenant, raw=raw, mailbox=mailbox)
+                try:
+                    _inbound, created = email_ingest(
+                        tenant=mailbox.tenant, raw=raw, mailbox=mailbox
+                    )
+                except Exception as exc:  # the other messages must still be stored
+                    # Left unseen on the server: the next poll fetches it again.
+                    logger.exception("storing message %s of mailbox %s failed", uid, mailbox.pk)
+                    error = f"message {uid}: {_error_note(exc)}"[:2000]
+                    continue
                 stored += int(created)
                 taken.append(uid)
             source.acknowledge(taken)
@@ -141,17 +172,62 @@ def email_process(*, inbound_id: int) -> InboundEmail | None:
                 .filter(pk=inbound_id)
                 .first()
             )
-            if inbound is None or inbound.status == InboundStatus.PROCESSED:
+            if inbound is None or inbound.status in DONE:
                 return inbound
             _process(inbound)
             return inbound
     except Exception as exc:
-        InboundEmail.objects.filter(pk=inbound_id).update(
-            status=InboundStatus.FAILED,
-            attempts=F("attempts") + 1,
-            note=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        _failure_record(inbound_id=inbound_id, exc=exc)
         raise
+
+
+DONE = (InboundStatus.PROCESSED, InboundStatus.DISCARDED)
+INBOUND_MAX_ATTEMPTS = 6
+INBOUND_RETRY_BASE = timedelta(minutes=10)
+"""Failed mail is tried again after 10, 20, 40, 80 and 160 minutes (about five hours in
+all, enough for a deploy or a database restart), then waits for an administrator."""
+
+
+def _failure_record(*, inbound_id: int, exc: BaseException) -> None:
+    """Mark the row failed with the reason and when the beat task tries it again."""
+    row = InboundEmail.objects.filter(pk=inbound_id).values("attempts").first()
+    if row is None:
+        return
+    attempts = row["attempts"] + 1
+    retry_at = None
+    if attempts < INBOUND_MAX_ATTEMPTS:
+        retry_at = timezone.now() + INBOUND_RETRY_BASE * 2 ** (attempts - 1)
+    else:
+        logger.error("giving up on inbound mail %s after %s attempts", inbound_id, attempts)
+    InboundEmail.objects.filter(pk=inbound_id).update(
+        status=InboundStatus.FAILED,
+        attempts=F("attempts") + 1,
+        note=_error_note(exc),
+        next_attempt_at=retry_at,
+    )
+
+
+def inbound_retry(*, inbound: InboundEmail) -> InboundEmail:
+    """Process a stored message now (an administrator's retry, or the pipe command) and
+    return the row as it ended: processed, or failed with the reason and its next attempt.
+    Never raises for the message's sake. Caller holds the tenant scope."""
+    try:
+        email_process(inbound_id=inbound.pk)
+    except Exception:  # recorded on the row, which the admin sees
+        logger.exception("retrying inbound mail %s failed", inbound.pk)
+    inbound.refresh_from_db()
+    return inbound
+
+
+def inbound_discard(*, inbound: InboundEmail) -> InboundEmail:
+    """An administrator drops a failed message: no more retries; its bytes stay stored."""
+    if inbound.status != InboundStatus.FAILED:
+        raise ValidationError(_("Only mail whose processing failed can be discarded."))
+    InboundEmail.objects.filter(pk=inbound.pk).update(
+        status=InboundStatus.DISCARDED, next_attempt_at=None
+    )
+    inbound.refresh_from_db()
+    return inbound
 
 
 def _finish(
@@ -521,6 +597,15 @@ def _attachments_and_notes(parsed: ParsedEmail, tenant: Tenant) -> tuple[list[An
                 _("Attachment %(name)s (%(size)s) was not kept: it is larger than %(limit)s.")
                 % {"name": skipped.filename, "size": size(skipped.size), "limit": limit}
             )
+        for container in parsed.unreadable_attachments:
+            notes.append(
+                _(
+                    "Attachment %(name)s (Outlook rich text, TNEF) could not be read; the "
+                    "files in it are missing. Ask the sender to send them as ordinary "
+                    "attachments."
+                )
+                % {"name": container}
+            )
         for attachment in parsed.attachments:
             extension = "." + attachment.filename.rsplit(".", 1)[-1].lower()
             if "." not in attachment.filename or extension not in ALLOWED_ATTACHMENT_EXTENSIONS:
@@ -573,6 +658,7 @@ def _reply_add(
         at=inbound.received_at,
         copy_author=contact is not None
         and (ticket.is_participant(contact) or _may_follow_by_mail(ticket, contact)),
+        plain_text=True,  # the parser's text is always plain: HTML mail is converted
     )
     _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
 
@@ -606,18 +692,19 @@ def _ticket_open(
                 attachments=files,
                 received_at=inbound.received_at,
                 email_message_id=parsed.message_id,
+                plain_text=True,
             )
     except AcceptanceRequired as exc:
         _refusal_answer(
             inbound=inbound, parsed=parsed, contact=contact, kind=OutboundKind.NEEDS_ACCEPTANCE,
-            reasons=exc.entitlement.reasons,
+            reasons=exc.entitlement.reasons, new_account=new_account,
         )  # fmt: skip
         _finish(inbound, InboundOutcome.NEEDS_ACCEPTANCE, note=str(exc))
         return
     except TicketRefused as exc:
         _refusal_answer(
             inbound=inbound, parsed=parsed, contact=contact, kind=OutboundKind.REFUSED,
-            reasons=exc.entitlement.reasons,
+            reasons=exc.entitlement.reasons, new_account=new_account,
         )  # fmt: skip
         _finish(inbound, InboundOutcome.REFUSED, note=str(exc))
         return
@@ -685,10 +772,18 @@ def _refusal_answer(
     contact: Contact,
     kind: str,
     reasons: list[str],
+    new_account: bool = False,
 ) -> None:
+    """The answer to a request the contract does not cover; a first-time sender given a
+    portal account gets its login link here too (SoftOne: every unknown sender does)."""
+    from tickets.portal.services import login_link_url
+
     if not parsed.may_auto_reply:
         return
     tenant = inbound.tenant
+    login_url = ""
+    if new_account and contact.user_id is not None:
+        login_url = login_link_url(tenant=tenant, user=contact.user)  # type: ignore[arg-type]
     auto_answer(
         tenant=tenant,
         key=f"{kind}:{inbound.pk}",
@@ -700,6 +795,7 @@ def _refusal_answer(
             "subject": parsed.subject,
             "reasons": reasons,
             "new_ticket_url": tenant_url(tenant, reverse("portal:ticket-new")),
+            "login_url": login_url,
         },
         language=contact_language(contact),
         in_reply_to=parsed.message_id,
@@ -734,10 +830,12 @@ def _bounce_record(*, inbound: InboundEmail, parsed: ParsedEmail) -> str:
 
 
 def inbound_pending(*, older_than: datetime) -> list[int]:
-    """Stored messages still waiting for processing (their task was lost); caller holds scope."""
+    """Stored messages still waiting for processing (their task was lost), and failed ones
+    due for another attempt; caller holds scope."""
     return list(
         InboundEmail.objects.filter(
-            status=InboundStatus.RECEIVED, received_at__lt=older_than
+            Q(status=InboundStatus.RECEIVED, received_at__lt=older_than)
+            | Q(status=InboundStatus.FAILED, next_attempt_at__lte=timezone.now())
         ).values_list("pk", flat=True)[:500]
     )
 

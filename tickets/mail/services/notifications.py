@@ -43,6 +43,24 @@ def login_link_mail(*, contact: Contact, url: str) -> OutboundEmail:
     )
 
 
+QUOTE_LIMIT = 4000
+"""Characters of a message quoted in a notification; the rest is read on the ticket, so a
+15 MB mail is not copied to every agent and participant."""
+
+
+def _quoted(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` with its ``text`` cut to :data:`QUOTE_LIMIT` (at a line end when one is
+    near) and ``text_cut`` set, so the template says the rest is on the ticket."""
+    text = context.get("text")
+    if not isinstance(text, str) or len(text) <= QUOTE_LIMIT:
+        return context
+    cut = text[:QUOTE_LIMIT]
+    line_end = cut.rfind("\n")
+    if line_end > QUOTE_LIMIT // 2:
+        cut = cut[:line_end]
+    return {**context, "text": cut.rstrip() + "\n[…]", "text_cut": True}
+
+
 def ticket_mail_to_contact(
     *,
     ticket: Ticket,
@@ -63,7 +81,7 @@ def ticket_mail_to_contact(
             "ticket_url": tenant_url(
                 tenant, reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
             ),
-            **context,
+            **_quoted(context),
         },
         contact_language(contact),
         tenant,
@@ -100,7 +118,7 @@ def ticket_mail_to_agents(
                 "ticket_url": tenant_url(
                     tenant, reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
                 ),
-                **context,
+                **_quoted(context),
             },
             language,
             tenant,

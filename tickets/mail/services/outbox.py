@@ -14,6 +14,7 @@ from datetime import datetime
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
+import dkim
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
@@ -37,6 +38,7 @@ from ..models import (
     OutboundEmail,
     OutboundKind,
     OutboundStatus,
+    SmtpSecurity,
 )
 
 if TYPE_CHECKING:
@@ -164,7 +166,63 @@ def mail_enqueue(
     return outbound
 
 
-def _email_message(outbound: OutboundEmail) -> EmailMessage:
+DKIM_HEADERS = [
+    b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to", b"references",
+    b"reply-to", b"auto-submitted", b"mime-version", b"content-type",
+]  # fmt: skip
+
+
+class _SignedEmailMessage(EmailMessage):
+    """A mail signed with the sending mailbox's DKIM key, over the exact bytes the SMTP
+    backend sends (``message().as_bytes(linesep="\\r\\n")``)."""
+
+    def __init__(self, *args: Any, signer: Mailbox, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signer = signer
+
+    def message(self) -> Any:
+        msg = super().message()
+        signature = dkim.sign(
+            msg.as_bytes(linesep="\r\n"),
+            self.signer.dkim_selector.encode(),
+            address_domain(self.signer.email_address).encode(),
+            self.signer.dkim_private_key.encode(),
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=DKIM_HEADERS,
+        )
+        _name, _colon, value = signature.decode().partition(":")
+        msg["DKIM-Signature"] = " ".join(value.split())
+        return msg
+
+
+def _sending_mailbox(outbound: OutboundEmail) -> Mailbox | None:
+    """The tenant's mailbox this mail is sent from, when it has its own server or DKIM key."""
+    return (
+        Mailbox.objects.filter(email_address__iexact=outbound.from_address, is_active=True)
+        .exclude(smtp_host="", dkim_private_key="")
+        .order_by("pk")
+        .first()
+    )
+
+
+def _connection_for(mailbox: Mailbox | None) -> Any:
+    """The tenant's own SMTP server when its mailbox names one, else the shared EMAIL_URL."""
+    if mailbox is None or not mailbox.smtp_host:
+        return get_connection(fail_silently=False)
+    return get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        fail_silently=False,
+        host=mailbox.smtp_host,
+        port=mailbox.smtp_port,
+        username=mailbox.smtp_username or None,
+        password=mailbox.smtp_password or None,
+        use_tls=mailbox.smtp_security == SmtpSecurity.STARTTLS,
+        use_ssl=mailbox.smtp_security == SmtpSecurity.SSL,
+        timeout=30,
+    )
+
+
+def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> EmailMessage:
     headers = {
         "Message-ID": f"<{outbound.message_id}>",
         LOOP_HEADER: str(outbound.tenant_id),
@@ -180,14 +238,17 @@ def _email_message(outbound: OutboundEmail) -> EmailMessage:
         automatic = outbound.auto_submitted == "auto-generated"
         headers["Precedence"] = "bulk" if automatic else "auto_reply"
     sender = formataddr((outbound.from_name, outbound.from_address))
-    return EmailMessage(
-        subject=outbound.subject,
-        body=outbound.body,
-        from_email=sender,
-        to=[outbound.to_address],
-        reply_to=[outbound.from_address],
-        headers=headers,
-    )
+    fields: dict[str, Any] = {
+        "subject": outbound.subject,
+        "body": outbound.body,
+        "from_email": sender,
+        "to": [outbound.to_address],
+        "reply_to": [outbound.from_address],
+        "headers": headers,
+    }
+    if signer is not None and signer.signs_mail:
+        return _SignedEmailMessage(signer=signer, **fields)
+    return EmailMessage(**fields)
 
 
 def mail_send(*, outbound_id: int) -> OutboundEmail | None:
@@ -206,9 +267,10 @@ def mail_send(*, outbound_id: int) -> OutboundEmail | None:
         if outbound is None or outbound.status != OutboundStatus.QUEUED:
             return outbound
         outbound.attempts += 1
+        mailbox = _sending_mailbox(outbound)
         try:
-            with get_connection(fail_silently=False) as connection:
-                connection.send_messages([_email_message(outbound)])
+            with _connection_for(mailbox) as connection:
+                connection.send_messages([_email_message(outbound, mailbox)])
         except smtplib.SMTPRecipientsRefused as exc:
             outbound.status = OutboundStatus.FAILED
             outbound.last_error = f"recipient refused: {exc.recipients}"[:2000]

@@ -36,7 +36,7 @@ class PortalMessageSerializer(serializers.ModelSerializer[Message]):
 
     class Meta:
         model = Message
-        fields = ["id", "author", "body", "created_at"]
+        fields = ["id", "author", "body", "is_plain_text", "created_at"]
 
 
 class PortalTicketDetailSerializer(PortalTicketSerializer):

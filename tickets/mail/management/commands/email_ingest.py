@@ -17,7 +17,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_scopes import scope
 
 from supportdesk.models import Tenant
-from tickets.mail.services import email_ingest, email_process
+from tickets.mail.models import InboundStatus
+from tickets.mail.services import email_ingest, inbound_retry
 
 
 class Command(BaseCommand):
@@ -37,9 +38,13 @@ class Command(BaseCommand):
         with scope(tenant=tenant):
             inbound, created = email_ingest(tenant=tenant, raw=raw)
             if created:
-                inbound = email_process(inbound_id=inbound.pk) or inbound
+                # Stored either way: a failure is kept on the row and retried by the worker,
+                # so the mail server must not bounce the message (exit status 0).
+                inbound = inbound_retry(inbound=inbound)
         ticket = f" {inbound.ticket.reference}" if inbound.ticket is not None else ""
         state = inbound.get_outcome_display() if inbound.outcome else inbound.get_status_display()
+        if inbound.status == InboundStatus.FAILED:
+            state = f"{state} (stored; it will be retried): {inbound.note}"
         prefix = "" if created else "Already received before. "
         self.stdout.write(f"{prefix}{state}{ticket}")
 
