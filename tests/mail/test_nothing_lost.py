@@ -197,7 +197,16 @@ def test_one_message_that_fails_does_not_stop_the_others_of_the_poll(
 
     monkeypatch.setattr(inbound_services, "_process", fail_on_boom)
     for n, subject in enumerate(["First", "boom", "Third"]):
-        intake.deliver(_plain(subject=subject, message_id=f"<poll-{n}@mail.orga.example.test>"))
+        # Each its own text: the same words again from the same sender would be a repeat.
+        text = f"The printer stops ({subject})."
+        intake.deliver(
+            _plain(
+                subject=subject,
+                message_id=f"<poll-{n}@mail.orga.example.test>",
+                text=text,
+                html=f"<p>{text}</p>",
+            )
+        )
     assert [t.subject for t in intake.tickets()] == ["First", "Third"]
     statuses = [(r.subject, r.status) for r in intake.inbound()]
     assert statuses == [

@@ -9,6 +9,7 @@ the sender may see that ticket), or a new ticket. Only humans get automatic answ
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -438,6 +439,7 @@ def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
     text = " ".join(parsed.text.split())
     if not text or not parsed.from_address:
         return False
+    files = _attachment_digests(parsed)
     earlier = (
         InboundEmail.objects.filter(
             sender__iexact=parsed.from_address,
@@ -450,9 +452,17 @@ def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
     )
     for raw in earlier:
         before = parse_message(bytes(raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
-        if " ".join(before.text.split()) == text:
+        if " ".join(before.text.split()) == text and _attachment_digests(before) == files:
             return True
     return False
+
+
+def _attachment_digests(parsed: ParsedEmail) -> list[str]:
+    """What a mail carries besides its text: a scanner sends the same words with a new scan
+    each time, and each scan is a mail of its own, not a repeat."""
+    return sorted(
+        hashlib.sha256(attachment.content).hexdigest() for attachment in parsed.attachments
+    )
 
 
 def _ticket_for_automatic(parsed: ParsedEmail, tenant: Tenant) -> Ticket | None:
