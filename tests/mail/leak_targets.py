@@ -19,3 +19,17 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             imap_password=B_MARKER,
         )
     return {"mailbox_id": mailbox.pk}
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """Tenant A's mailbox, for the role table (``tests/test_roles.py``)."""
+    with scope(tenant=cast.tenant_a):
+        mailbox = Mailbox.objects.create(
+            tenant=cast.tenant_a,
+            name="Mailbox A",
+            email_address="support@tenant-a.example.test",
+            imap_host="imap.invalid",
+            imap_username="a",
+            imap_password="a",
+        )
+    return {"mailbox_id": mailbox.pk}
