@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import pkgutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,31 +25,20 @@ from django.http import Http404, HttpResponse
 from django.test import Client, RequestFactory
 from django_scopes import scope
 
-import tests
 from contracts.models import Contact
 from supportdesk.models import Membership
 
 from .access_table import LOGIN, OK, ROLES, TABLE, Access, Answer, allow
 from .conftest import Cast, client_for, host_of
-from .test_leaks import _LOGIN_REDIRECT, NEUTRAL_KWARGS, _url, all_routes
+from .test_leaks import _LOGIN_REDIRECT, NEUTRAL_KWARGS, _url, all_routes, merged_targets
 
 
 def a_targets(cast: Cast) -> dict[str, object]:
     """Merge every app's tenant-A objects (``make_a_objects`` in its leak_targets module),
     made once per cast."""
-    if "a_targets" in cast.extra:
-        return cast.extra["a_targets"]  # type: ignore[no-any-return]
-    targets: dict[str, object] = {}
-    for module_info in pkgutil.iter_modules(tests.__path__):
-        try:
-            module = importlib.import_module(f"tests.{module_info.name}.leak_targets")
-        except ModuleNotFoundError:
-            continue
-        for key, value in getattr(module, "make_a_objects", lambda cast: {})(cast).items():
-            assert key not in targets, f"two leak_targets modules provide {key!r} for tenant A"
-            targets[key] = value
-    cast.extra["a_targets"] = targets
-    return targets
+    if "a_targets" not in cast.extra:
+        cast.extra["a_targets"] = merged_targets(cast, "make_a_objects")
+    return cast.extra["a_targets"]  # type: ignore[no-any-return]
 
 
 def answer_of(response: HttpResponse) -> Answer | int:
