@@ -7,14 +7,13 @@ from typing import Any
 from django.db.models import Model
 from django.http import Http404, HttpRequest
 
+from supportdesk.access import tenant_for_admin
+
 from .models import Calendar, EscalationRule, Priority, SLAPolicy
 
 
 def _for_admin(request: HttpRequest, model: type[Model], pk: int) -> Any:
-    req: Any = request
-    if req.membership is None:
-        raise Http404
-    obj = model._default_manager.filter(tenant=req.tenant, pk=pk).first()  # type: ignore[misc]
+    obj = model._default_manager.filter(tenant=tenant_for_admin(request), pk=pk).first()  # type: ignore[misc]
     if obj is None:
         raise Http404
     return obj

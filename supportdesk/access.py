@@ -27,6 +27,18 @@ def has_role(request: HttpRequest, *roles: str) -> bool:
     return membership is not None and membership.role in roles
 
 
+def tenant_for_admin(request: HttpRequest) -> Any:
+    """The request's tenant when the signed-in user is its admin; else 404.
+
+    The ``get_<noun>_for_admin`` fetchers filter by it, so they refuse an agent even when a
+    view forgets ``@admin_required`` (inside a tenant, too, "not yours" is a 404).
+    """
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or not has_role(request, Role.ADMIN):
+        raise Http404
+    return tenant
+
+
 def _guard(check: Callable[[HttpRequest], bool]) -> Callable[[ViewFunc], ViewFunc]:
     def decorator(view: ViewFunc) -> ViewFunc:
         @wraps(view)

@@ -20,7 +20,7 @@ from django_scopes import scope, scopes_disabled
 from contracts.models import Contact
 
 from .authentication import token_failure_throttle, too_many, wait_message
-from .models import ApiToken, Membership, Tenant, TenantHost
+from .models import ApiToken, Membership, Role, Tenant, TenantHost
 
 PUBLIC_URLCONF = "supportdesk.urls_public"
 
@@ -143,14 +143,20 @@ class LanguageMiddleware:
 
 
 def tenant_context(request: HttpRequest) -> dict[str, Any]:
-    """Template context: the tenant and the viewer's role in it."""
+    """Template context: the tenant and the viewer's role in it.
+
+    The signed-in contact is ``signed_in_contact``, not ``contact``: a page about a contact
+    (the admin's contact form) names its own ``contact``, which then showed the customer
+    menu to the admin. ``works_tickets`` is the role of ``@agent_required``.
+    """
     req: Any = request
     membership = getattr(req, "membership", None)
     return {
         "tenant": getattr(req, "tenant", None),
         "membership": membership,
-        "contact": getattr(req, "contact", None),
+        "signed_in_contact": getattr(req, "contact", None),
         "is_staff_member": membership is not None,
+        "works_tickets": membership is not None and membership.role in (Role.ADMIN, Role.AGENT),
     }
 
 

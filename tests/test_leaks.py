@@ -75,18 +75,24 @@ def all_routes() -> list[Route]:
     return sorted(routes.values(), key=lambda r: (r.name, r.kwargs))
 
 
-def b_targets(cast: Cast) -> dict[str, object]:
-    """Merge every app's tenant-B objects; the same kwarg from two apps is an error."""
+def merged_targets(cast: Cast, maker: str) -> dict[str, object]:
+    """Merge what every app's ``leak_targets.<maker>(cast)`` returns; the same kwarg from two
+    apps is an error. ``make_b_objects``: tenant B's; ``make_a_objects``: tenant A's own,
+    for the role table (``tests/test_roles.py``)."""
     targets: dict[str, object] = {}
     for module_info in pkgutil.iter_modules(tests.__path__):
         try:
             module = importlib.import_module(f"tests.{module_info.name}.leak_targets")
         except ModuleNotFoundError:
             continue
-        for key, value in module.make_b_objects(cast).items():
-            assert key not in targets, f"two leak_targets modules provide {key!r}"
+        for key, value in getattr(module, maker)(cast).items():
+            assert key not in targets, f"two leak_targets modules provide {key!r} ({maker})"
             targets[key] = value
     return targets
+
+
+def b_targets(cast: Cast) -> dict[str, object]:
+    return merged_targets(cast, "make_b_objects")
 
 
 def tenant_b_snapshot(cast: Cast) -> str:

@@ -34,7 +34,23 @@ class ReplyForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    """The agent's status change. Closing is final, so it needs the box ticked: one press
+    of "Change" on a select that happened to show "Closed" must not close a ticket."""
+
+    # Empty: the select's first option, the current status, left as it is.
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, required=False)
+    confirm_close = forms.BooleanField(
+        label=_("Yes, close it for good: a closed ticket cannot be reopened."), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("status") == Status.CLOSED and not data.get("confirm_close"):
+            raise forms.ValidationError(
+                _("Closing is final. Tick the box to confirm that the ticket should be closed."),
+                code="confirm_close",
+            )
+        return data
 
 
 class PriorityForm(forms.Form):

@@ -213,7 +213,12 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "vendor_form": VendorForm(initial={"vendor_reference": ticket.vendor_reference}),
             "convert_form": ConvertForm(initial={"category": ticket.category}),
             "time_form": TimeEntryForm(),
-            "allowed_statuses": sorted(services.TRANSITIONS[ticket.status]),
+            "allowed_statuses": [
+                (value, label)
+                for value, label in Status.choices
+                if value in services.TRANSITIONS[ticket.status]
+            ],
+            "status_targets": services.TRANSITIONS[ticket.status],
             "priorities": Priority.objects.all(),
         },
     )
@@ -272,11 +277,15 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         ticket_id,
         StatusForm,
-        lambda t, d: services.ticket_change_status(
-            ticket=t,
-            status=d["status"],
-            actor=request.user,  # type: ignore[arg-type]
-            channel=Channel.PORTAL,
+        lambda t, d: (
+            t  # the select starts on the current status: pressing "Change" as is changes nothing
+            if d["status"] in ("", t.status)
+            else services.ticket_change_status(
+                ticket=t,
+                status=d["status"],
+                actor=request.user,  # type: ignore[arg-type]
+                channel=Channel.PORTAL,
+            )
         ),
     )
 

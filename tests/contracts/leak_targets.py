@@ -45,3 +45,31 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         "contract_id": contract.pk,
         "named_contact_id": named.pk,
     }
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """Tenant A's objects for the same kwargs, for the role table (``tests/test_roles.py``):
+    Org A's contract on which the named contact is named."""
+    with scope(tenant=cast.tenant_a):
+        feature = Feature.objects.create(tenant=cast.tenant_a, key="a_feature", name="Feature A")
+        plan = SupportPlan.objects.create(
+            tenant=cast.tenant_a,
+            name="Plan A",
+            price_licence=Decimal("100"),
+            included_categories=["bug", "question"],
+        )
+        PlanFeature.objects.create(tenant=cast.tenant_a, plan=plan, feature=feature, value="yes")
+        contract = Contract.objects.create(
+            tenant=cast.tenant_a, organisation=cast.org_a, plan=plan, starts_on=dt.date(2026, 1, 1)
+        )
+        named = NamedContact.objects.create(
+            tenant=cast.tenant_a, contract=contract, contact=cast.named_contact
+        )
+    return {
+        "organisation_id": cast.org_a.pk,
+        "contact_id": cast.customer_contact.pk,
+        "feature_id": feature.pk,
+        "plan_id": plan.pk,
+        "contract_id": contract.pk,
+        "named_contact_id": named.pk,
+    }

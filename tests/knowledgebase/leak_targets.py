@@ -15,3 +15,12 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             visibility=Visibility.PUBLIC,
         )
     return {"article_id": article.pk}
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """Tenant A's public article, for the role table (``tests/test_roles.py``)."""
+    with scope(tenant=cast.tenant_a):
+        article = Article.objects.create(
+            tenant=cast.tenant_a, title="A article", body="Body", visibility=Visibility.PUBLIC
+        )
+    return {"article_id": article.pk}

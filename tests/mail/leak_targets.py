@@ -29,3 +29,26 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             note=B_MARKER,
         )
     return {"mailbox_id": mailbox.pk, "inbound_id": inbound.pk}
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """Tenant A's mailbox and a failed mail of it, for the role table (``tests/test_roles.py``)."""
+    with scope(tenant=cast.tenant_a):
+        mailbox = Mailbox.objects.create(
+            tenant=cast.tenant_a,
+            name="Mailbox A",
+            email_address="support@tenant-a.example.test",
+            imap_host="imap.invalid",
+            imap_username="a",
+            imap_password="a",
+        )
+        inbound = InboundEmail.objects.create(
+            tenant=cast.tenant_a,
+            mailbox=mailbox,
+            message_id="failed-a@orga.example.test",
+            raw=b"Subject: Failed\n\nFailed\n",
+            sender="carla@orga.example.test",
+            subject="Failed",
+            status=InboundStatus.FAILED,
+        )
+    return {"mailbox_id": mailbox.pk, "inbound_id": inbound.pk}

@@ -26,3 +26,21 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         attachment = Attachment.objects.get(ticket=ticket)
         token = login_link_token(tenant=cast.tenant_b, user=cast.contact_b_user)
     return {"attachment_id": attachment.pk, "login_token": token}
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """The customer contact's ticket with an attachment and the customer's login link, for
+    the role table (``tests/test_roles.py``); the ticket is also the agents' ``ticket_id``."""
+    with scope(tenant=cast.tenant_a):
+        ticket = ticket_create(
+            tenant=cast.tenant_a,
+            requester=cast.customer_contact,
+            subject="Printer on fire",
+            description="It smokes.",
+            channel=Channel.PORTAL,
+            attachments=[SimpleUploadedFile("smoke.txt", b"smoke", "text/plain")],
+            enforce_entitlement=False,
+        )
+        attachment = Attachment.objects.get(ticket=ticket)
+        token = login_link_token(tenant=cast.tenant_a, user=cast.customer)
+    return {"ticket_id": ticket.pk, "attachment_id": attachment.pk, "login_token": token}

@@ -33,3 +33,24 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         "priority_id": priority.pk,
         "rule_id": rule.pk,
     }
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """Tenant A's SLA configuration, for the role table (``tests/test_roles.py``)."""
+    with scope(tenant=cast.tenant_a):
+        calendar = Calendar.objects.create(
+            tenant=cast.tenant_a,
+            name="Hours A",
+            config={"timezone": "Europe/Stockholm", "always_open": True},
+        )
+        policy = SLAPolicy.objects.create(tenant=cast.tenant_a, name="Policy A", calendar=calendar)
+        priority = Priority.objects.create(tenant=cast.tenant_a, key="P1", name="Urgent", rank=1)
+        rule = EscalationRule.objects.create(
+            tenant=cast.tenant_a, name="Rule A", metric=Metric.RESOLUTION, threshold_percent=50
+        )
+    return {
+        "calendar_id": calendar.pk,
+        "policy_id": policy.pk,
+        "priority_id": priority.pk,
+        "rule_id": rule.pk,
+    }

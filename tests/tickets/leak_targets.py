@@ -28,3 +28,9 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             author=cast.agent_b,
         )
     return {"ticket_id": ticket.pk}
+
+
+def make_a_objects(cast: Cast) -> dict[str, object]:
+    """Tenant A's ``ticket_id`` (and ``attachment_id``) come from ``tests/portal/leak_targets.py``:
+    one ticket of the customer contact serves the agent pages and the portal."""
+    return {}

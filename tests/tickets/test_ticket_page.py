@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.urls import reverse
 from django_scopes import scope
 
@@ -12,7 +15,7 @@ from sla.models import Clock, Metric
 from tests.conftest import Cast, client_for
 from tickets.choices import Category, Channel, Status, SupportLine
 from tickets.models import EventKind, Ticket, TicketEvent
-from tickets.services import ticket_create
+from tickets.services import TRANSITIONS, ticket_create, ticket_reply
 
 from .conftest import Desk, at
 
@@ -93,7 +96,10 @@ def test_an_agent_replies_changes_status_priority_line_vendor_and_logs_time(
 def test_a_refused_change_shows_the_reason_and_changes_nothing(cast: Cast, desk: Desk) -> None:
     ticket = _ticket(cast)
     client = client_for(cast.agent, cast.tenant_a)
-    client.post(reverse("tickets:ticket-status", args=[ticket.pk]), {"status": Status.CLOSED})
+    client.post(
+        reverse("tickets:ticket-status", args=[ticket.pk]),
+        {"status": Status.CLOSED, "confirm_close": "1"},
+    )
     response = client.post(
         reverse("tickets:ticket-status", args=[ticket.pk]), {"status": Status.OPEN}, follow=True
     )
@@ -199,3 +205,97 @@ def test_the_timeline_names_statuses_in_the_readers_language(cast: Cast, desk: D
     for text in (page, export):
         assert "Nytt → Väntar på kund" in text or "Nytt -> Väntar på kund" in text
         assert ": new" not in text and "pending" not in text
+
+
+def _status_select(page: HttpResponse) -> list[tuple[str, bool, str]]:
+    """(value, selected, label) of each option of the status select, in order."""
+    html = page.content.decode()
+    select = re.search(r'<select id="id_status" name="status">(.*?)</select>', html, re.S)
+    assert select is not None, "no status select on the page"
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
+    return [(value, bool(selected), label) for value, selected, label in options]
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s != Status.CLOSED])
+def test_the_status_select_starts_on_the_current_status_and_offers_the_allowed_moves(
+    cast: Cast, desk: Desk, status: Status
+) -> None:
+    ticket = _ticket(cast)
+    with scope(tenant=cast.tenant_a):
+        Ticket.objects.filter(pk=ticket.pk).update(status=status)
+    page = client_for(cast.agent, cast.tenant_a).get(reverse("tickets:ticket", args=[ticket.pk]))
+    options = _status_select(page)
+    assert options[0] == ("", True, status.label)
+    assert [label for _value, selected, label in options if selected] == [status.label]
+    assert [value for value, _s, _l in options[1:]] == [
+        s for s in Status if s in TRANSITIONS[status]
+    ]
+
+
+def test_pressing_change_on_the_select_as_shown_changes_nothing(cast: Cast, desk: Desk) -> None:
+    ticket = _ticket(cast)
+    client = client_for(cast.agent, cast.tenant_a)
+    page = client.get(reverse("tickets:ticket", args=[ticket.pk]))
+    shown = next(value for value, selected, _label in _status_select(page) if selected)
+    client.post(reverse("tickets:ticket-status", args=[ticket.pk]), {"status": shown})
+    client.post(reverse("tickets:ticket-status", args=[ticket.pk]), {"status": Status.NEW})
+    with scope(tenant=cast.tenant_a):
+        ticket.refresh_from_db()
+        assert ticket.status == Status.NEW
+        assert not TicketEvent.objects.filter(ticket=ticket, kind=EventKind.STATUS_CHANGED)
+
+
+def test_closing_asks_for_confirmation_and_closes_only_when_confirmed(
+    cast: Cast, desk: Desk
+) -> None:
+    ticket = _ticket(cast)
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("tickets:ticket-status", args=[ticket.pk])
+    refused = client.post(url, {"status": Status.CLOSED}, follow=True)
+    assert "Tick the box to confirm" in refused.content.decode()
+    assert 'name="confirm_close"' in refused.content.decode()
+    with scope(tenant=cast.tenant_a):
+        ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+    client.post(url, {"status": Status.CLOSED, "confirm_close": "1"})
+    with scope(tenant=cast.tenant_a):
+        ticket.refresh_from_db()
+    assert ticket.status == Status.CLOSED
+
+
+def test_a_closed_ticket_says_it_is_final_instead_of_an_empty_select(
+    cast: Cast, desk: Desk
+) -> None:
+    ticket = _ticket(cast)
+    client = client_for(cast.agent, cast.tenant_a)
+    client.post(
+        reverse("tickets:ticket-status", args=[ticket.pk]),
+        {"status": Status.CLOSED, "confirm_close": "1"},
+    )
+    html = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    assert 'id="id_status"' not in html
+    assert "A closed ticket is final" in html
+
+
+def test_a_solved_ticket_is_reopened_by_the_agent_or_by_the_customers_reply(
+    cast: Cast, desk: Desk
+) -> None:
+    ticket = _ticket(cast)
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("tickets:ticket-status", args=[ticket.pk])
+    client.post(url, {"status": Status.SOLVED})
+    client.post(url, {"status": Status.OPEN})
+    with scope(tenant=cast.tenant_a):
+        ticket.refresh_from_db()
+        assert ticket.status == Status.OPEN
+    client.post(url, {"status": Status.SOLVED})
+    with scope(tenant=cast.tenant_a):
+        ticket_reply(
+            ticket=ticket,
+            body="It broke again.",
+            public=True,
+            channel=Channel.PORTAL,
+            author_contact=cast.customer_contact,
+        )
+        ticket.refresh_from_db()
+    assert ticket.status == Status.OPEN
