@@ -106,7 +106,6 @@ PUBLIC_READ = Access(get=every(OK), post=every(NOT_ALLOWED))
 
 TABLE: dict[str, Access] = {
     # The project's own pages (supportdesk/urls.py).
-    "healthz": PUBLIC,
     "home": Access(get=allow(*MEMBERS), post=allow(*MEMBERS)),
     "manage-index": page(*ADMINS),
     "audit-list": page(*ADMINS),
@@ -225,6 +224,8 @@ TABLE: dict[str, Access] = {
     "mail:mailbox-list": page(*ADMINS),
     "mail:mailbox-edit": page(*ADMINS),
     "mail:mailbox-check": button(*ADMINS),
+    "mail:inbound-retry": button(*ADMINS),
+    "mail:inbound-discard": button(*ADMINS),
     # Knowledge base: everyone reads public articles; agents and admins write them.
     "knowledgebase:list": PUBLIC_READ,
     "knowledgebase:suggest": PUBLIC_READ,
