@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .forms import TenantPasswordResetForm
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("contracts.api.urls")),
@@ -30,7 +31,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(),
+        auth_views.PasswordResetView.as_view(form_class=TenantPasswordResetForm),
         name="password_reset",
     ),
     path(
