@@ -273,6 +273,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "DEFAULT_GENERATOR_CLASS": "supportdesk.schema.TenantSchemaGenerator",
     "GET_MOCK_REQUEST": "supportdesk.schema.build_mock_request",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "supportdesk.schema.document_common_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "tickets.choices.Channel",
         "CategoryEnum": "tickets.choices.Category",

@@ -218,6 +218,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return render(request, "token_list.html", {"tokens": tokens, "new_key": new_key})
 
 
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"detail": _("Not found.")}, status=404)
+
+
 def api_needs_token(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {"detail": "Authenticate with 'Authorization: Token <key>' or use your tenant's host."},

@@ -11,7 +11,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportdesk.access import IsTenantAgent
+from supportdesk.access import IsTenantAgent, method_unsupported
 
 from ..models import Article
 from ..services import article_delete, article_save, article_suggest, articles_for_reader
@@ -61,6 +61,8 @@ class IsTenantMember(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         req = request._request
+        if method_unsupported(request, view):
+            return True
         if req.tenant is None or not request.user.is_authenticated:
             return False  # DRF answers 401 and asks for credentials
         if req.membership is None and req.contact is None:

@@ -16,6 +16,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from supportdesk.access import method_unsupported
 from tickets.choices import Channel
 from tickets.models import Ticket
 from tickets.services import AcceptanceRequired, TicketRefused, ticket_create, ticket_reply
@@ -61,6 +62,8 @@ class IsTenantContact(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         req = request._request
+        if method_unsupported(request, view):
+            return True
         if req.tenant is None or not request.user.is_authenticated:
             return False  # DRF answers 401 and asks for credentials
         if req.contact is None:
