@@ -77,6 +77,12 @@ member_required = _guard(
 """Anyone who belongs to the tenant, staff or customer."""
 
 
+def method_unsupported(request: Any, view: Any) -> bool:
+    """A method the endpoint does not have: permissions let DRF answer 405, as the OpenAPI
+    schema (public) already says which methods exist; nothing about any row is revealed."""
+    return request.method not in getattr(view, "allowed_methods", [request.method])
+
+
 class IsTenantStaff(BasePermission):
     """API: an authenticated agent, manager or admin of the request's tenant."""
 
@@ -84,6 +90,8 @@ class IsTenantStaff(BasePermission):
     safe_roles: tuple[str, ...] | None = None
 
     def has_permission(self, request: Any, view: Any) -> bool:
+        if method_unsupported(request, view):
+            return True
         if getattr(request, "tenant", None) is None or not request.user.is_authenticated:
             return False  # DRF answers 401 and asks for credentials
         roles = self.roles

@@ -1,10 +1,12 @@
-"""The one way a page saves a form through a service, shared by every app's views."""
+"""The one way a page saves a form through a service, shared by every app's views; the
+password reset form of a tenant's site."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import BaseForm
 from django.http import HttpRequest
@@ -36,3 +38,24 @@ def form_save(request: HttpRequest, form: BaseForm, save: Callable[[], T]) -> T 
     except ValidationError as exc:
         add_service_errors(form, exc)
         return None
+
+
+class TenantPasswordResetForm(PasswordResetForm):
+    """Django's reset form, mailing only people who belong to the tenant whose host was asked.
+
+    Otherwise anyone could have tenant B send a B-branded mail with a B link to a user of
+    tenant A, a phishing kit with B's name on it. The page answers the same either way.
+    """
+
+    _tenant: Any = None
+
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]  # PasswordResetView passes keywords
+        self._tenant = getattr(kwargs.get("request"), "tenant", None)
+        super().save(**kwargs)
+
+    def get_users(self, email: str) -> Iterator[Any]:
+        if self._tenant is None:
+            return
+        for user in super().get_users(email):
+            if user.belongs_to(self._tenant):
+                yield user

@@ -35,6 +35,13 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.email or self.username
 
+    def belongs_to(self, tenant: Tenant) -> bool:
+        """Staff of ``tenant`` or a customer contact in it."""
+        return (
+            self.memberships.filter(tenant=tenant).exists()
+            or self.contacts.filter(tenant=tenant).exists()  # type: ignore[attr-defined]
+        )
+
 
 class Tenant(models.Model):
     """A support provider running its customer support on supportdesk."""

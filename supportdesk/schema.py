@@ -58,3 +58,35 @@ def build_mock_request(
             if not hasattr(target, attr):
                 setattr(target, attr, None)
     return request
+
+
+_DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+_INVALID = {
+    "type": "object",
+    "description": "Messages per field, or a `detail` message.",
+    "additionalProperties": True,
+}
+COMMON_ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
+    "400": ("Invalid input, with a message.", _INVALID),
+    "401": ("No or an unknown token.", _DETAIL),
+    "404": ("Not found, or not yours (never 403: nothing is revealed).", _DETAIL),
+}
+
+
+def document_common_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: every operation may answer 400, 401 and 404; say so where the view
+    did not, so the schema describes every answer the API gives (schemathesis checks it)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for code, (description, body) in COMMON_ERRORS.items():
+                operation["responses"].setdefault(
+                    code,
+                    {"description": description, "content": {"application/json": {"schema": body}}},
+                )
+    return result

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
+from .forms import TenantPasswordResetForm
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("contracts.api.urls")),
@@ -16,7 +17,10 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("knowledgebase.api.urls")),
     path("me/", views.api_me, name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Anything else under /api/v1/ (an id with a dot, a typo): a JSON 404, not an HTML page.
+    re_path(r"^", views.api_not_found, name="api-not-found"),
 ]
 
 urlpatterns = [
@@ -29,7 +33,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        views.PasswordResetView.as_view(),
+        views.PasswordResetView.as_view(form_class=TenantPasswordResetForm),
         name="password_reset",
     ),
     path(

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_stubs_ext import StrOrPromise
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -212,6 +213,11 @@ def token_list(request: HttpRequest) -> HttpResponse:
             _token, new_key = ApiToken.issue(tenant=req.tenant, user=user, name=name)
     tokens = ApiToken.objects.filter(tenant=req.tenant, user=user).order_by("-created_at")
     return render(request, "token_list.html", {"tokens": tokens, "new_key": new_key})
+
+
+@csrf_exempt  # answers 404 to any method and changes nothing; no CSRF page in the API
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"detail": _("Not found.")}, status=404)
 
 
 def api_needs_token(request: HttpRequest) -> HttpResponse:

@@ -188,6 +188,28 @@ def test_no_api_token_of_tenant_a_reaches_tenant_b(cast: Cast, role: str) -> Non
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("outsider", ["agent_b", "contact_b_user"])
+def test_a_session_of_another_tenant_gets_404_on_every_api_url(cast: Cast, outsider: str) -> None:
+    """Someone signed in to tenant B, on tenant A's host: every API answer is a 404 (never a
+    403, which would confirm that the URL exists and matters), except for the public schema
+    and docs, which answer them as they answer anybody."""
+    values = {**NEUTRAL_KWARGS, **b_targets(cast)}
+    client = client_for(getattr(cast, outsider), cast.tenant_a)
+    anonymous = client_for(None, cast.tenant_a)
+    problems = []
+    api = [r for r in all_routes() if _url(r, values).startswith("/api/")]
+    assert len(api) > 20
+    for route in api:
+        url = _url(route, values)
+        for method in METHODS:
+            status = getattr(client, method)(url, content_type="application/json").status_code
+            public = getattr(anonymous, method)(url, content_type="application/json")
+            same_as_for_anybody = status == public.status_code and status not in (401, 403)
+            if status != 404 and not same_as_for_anybody:
+                problems.append(f"{method.upper()} {url} as {outsider} of tenant B: {status}")
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.urls("tests.leaky_urls")
 def test_the_leak_test_catches_a_view_that_ignores_the_tenant(cast: Cast) -> None:
     problems = find_leaks(cast, "agent", {"leaky_organisation_id": cast.org_b.pk})

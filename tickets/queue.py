@@ -39,6 +39,10 @@ SOON_SECONDS = 60 * 60
 
 MAX_PAGE_SIZE = 200
 
+MAX_DUE_WITHIN = 100 * 366 * 24 * 60
+"""``due_within`` beyond a century of minutes means the same as a century (every ticket with a
+due time) and keeps ``now + due_within`` inside the calendar."""
+
 
 @dataclass(frozen=True)
 class QueueFilters:
@@ -116,7 +120,8 @@ def queue_queryset(
     if filters.breached:
         qs = qs.filter(schedule__due_at__lte=now)
     if filters.due_within is not None:
-        qs = qs.filter(schedule__due_at__lte=now + dt.timedelta(minutes=filters.due_within))
+        within = dt.timedelta(minutes=min(filters.due_within, MAX_DUE_WITHIN))
+        qs = qs.filter(schedule__due_at__lte=now + within)
     if filters.priority is not None:
         qs = qs.filter(priority_id=filters.priority)
     if filters.organisation is not None:

@@ -24,6 +24,7 @@ from supportdesk.access import agent_required, staff_required
 
 from . import services
 from .access import get_attachment_for_agent, get_ticket_for_agent
+from .attachments import attachment_response
 from .choices import Category, Channel, Status, SupportLine
 from .forms import (
     AssignForm,
@@ -394,10 +395,4 @@ def ticket_history_export(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_GET  # type: ignore[type-var]  # staff_required is typed for HttpResponse; this streams
 @staff_required
 def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    attachment = get_attachment_for_agent(request, attachment_id)
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
+    return attachment_response(get_attachment_for_agent(request, attachment_id))

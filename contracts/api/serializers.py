@@ -114,6 +114,14 @@ class PlanFeatureSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=60, source="feature.key")
     value = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # In a PATCH DRF skips required fields and defaults of nested items too; a cell
+        # still needs its key, and its value defaults to no label.
+        if "feature" not in attrs:
+            raise serializers.ValidationError({"key": [_("This field is required.")]})
+        attrs.setdefault("value", "")
+        return attrs
+
 
 class SupportPlanSerializer(serializers.ModelSerializer):
     allowed_channels = serializers.ListField(

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportdesk.access import IsTenantAdmin, IsTenantAgent, IsTenantStaff
+from supportdesk.api import IdFilter
 
 from .. import services
 from ..models import (
@@ -120,7 +121,7 @@ class OrganisationViewSet(ServiceViewSet):
 
 
 class ContactFilter(django_filters.FilterSet):
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    organisation = IdFilter(field_name="organisation_id")
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
 
     class Meta:
@@ -183,7 +184,7 @@ class SupportPlanViewSet(ServiceViewSet):
 
 
 class ContractFilter(django_filters.FilterSet):
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    organisation = IdFilter(field_name="organisation_id")
     status = django_filters.CharFilter(field_name="status")
 
     class Meta:
@@ -249,7 +250,7 @@ class ContractViewSet(ServiceViewSet):
 
 
 class NamedContactFilter(django_filters.FilterSet):
-    contract = django_filters.NumberFilter(field_name="contract_id")
+    contract = IdFilter(field_name="contract_id")
 
     class Meta:
         model = NamedContact

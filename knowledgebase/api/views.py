@@ -6,11 +6,12 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from supportdesk.access import IsTenantAgent
+from supportdesk.access import IsTenantAgent, method_unsupported
 
 from ..models import Article
 from ..services import article_delete, article_save, article_suggest, articles_for_reader
@@ -56,9 +57,17 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
 
 
 class IsTenantMember(permissions.BasePermission):
+    """Staff or a customer contact of the request's tenant (token or session)."""
+
     def has_permission(self, request: Any, view: Any) -> bool:
         req = request._request
-        return req.tenant is not None and (req.membership is not None or req.contact is not None)
+        if method_unsupported(request, view):
+            return True
+        if req.tenant is None or not request.user.is_authenticated:
+            return False  # DRF answers 401 and asks for credentials
+        if req.membership is None and req.contact is None:
+            raise NotFound  # someone of another tenant: the same answer as "does not exist"
+        return True
 
 
 @extend_schema(

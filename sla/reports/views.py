@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from contracts.models import Organisation
 from supportdesk.access import manager_required
+from supportdesk.exports import csv_response
 
 from .services import SLAReport, month_start, sla_report_build
 
@@ -62,18 +62,14 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     report, error, _organisation = _report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="sla-report-{report.period_label}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
+    return csv_response(
+        filename=f"sla-report-{report.period_label}.csv",
+        header=[
             "organisation", "received", "questions", "incidents", "other", "solved",
             "first_response_met", "first_response_breached", "first_response_rate",
             "resolution_met", "resolution_breached", "resolution_rate",
-        ]
-    )  # fmt: skip
-    for row in [*report.rows, report.total]:
-        writer.writerow(
+        ],
+        rows=(
             [
                 row.label, row.received, row.questions, row.incidents, row.other, row.solved,
                 row.first_response_met, row.first_response_breached,
@@ -81,5 +77,6 @@ def report_csv(request: HttpRequest) -> HttpResponse:
                 row.resolution_met, row.resolution_breached,
                 "" if row.resolution_rate is None else f"{row.resolution_rate:.1f}",
             ]
-        )  # fmt: skip
-    return response
+            for row in [*report.rows, report.total]
+        ),
+    )  # fmt: skip

@@ -143,6 +143,26 @@ def test_unknown_plan_features_are_refused_and_nothing_is_saved(cast: Cast) -> N
 
 
 @pytest.mark.parametrize(
+    ("item", "saved"),
+    [({"value": "full"}, None), ({}, None), ({"key": "knowledge_centre"}, "")],
+)
+def test_a_plan_patch_with_an_incomplete_feature_item_is_a_400_or_takes_the_default(
+    cast: Cast, item: dict[str, str], saved: str | None
+) -> None:
+    with scope(tenant=cast.tenant_a):
+        Feature.objects.create(tenant=cast.tenant_a, key="knowledge_centre", name="KC")
+        plan = make_plan(cast.tenant_a, "Silver")
+    client = api_client_for(cast.admin, cast.tenant_a)
+    response = _json(client, "patch", f"/api/v1/plans/{plan.pk}/", {"features": [item]})
+    if saved is None:
+        assert response.status_code == 400
+        assert response.json() == {"features": {"0": {"key": ["This field is required."]}}}
+    else:
+        assert response.status_code == 200, response.json()
+        assert response.json()["features"] == [{"key": "knowledge_centre", "value": saved}]
+
+
+@pytest.mark.parametrize(
     "field, value",
     [("price_licence", "-1"), ("allowed_channels", ["fax"]), ("included_categories", ["poem"])],
 )

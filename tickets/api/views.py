@@ -214,7 +214,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return Response(self._detail(ticket))
 
     @extend_schema(responses=EventSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="events")
+    @action(detail=True, methods=["get"], url_path="events", pagination_class=None)
     def events(self, request: Request, ticket_id: str) -> Response:
         """The ticket's full history, oldest first (internal notes included)."""
         ticket = self.get_object()
@@ -225,7 +225,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @extend_schema(
         methods=["POST"], request=TimeEntrySerializer, responses={201: TimeEntrySerializer}
     )
-    @action(detail=True, methods=["get", "post"], url_path="time-entries")
+    @action(detail=True, methods=["get", "post"], url_path="time-entries", pagination_class=None)
     def time_entries(self, request: Request, ticket_id: str) -> Response:
         """Time logged on the ticket; POST logs yours."""
         ticket = self.get_object()

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,8 @@ from django.views.decorators.http import require_POST
 
 from sla.models import Priority
 from supportdesk.access import contact_required
+from supportdesk.api import MAX_ID
+from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
 from tickets.models import ACTIVE_STATUSES
 from tickets.services import (
@@ -72,7 +74,12 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 def _preview(request: HttpRequest, form: TicketForm) -> services.FilingPreview:
     contact = portal_contact(request)
     category = form.data.get("category") or form.initial.get("category") or "question"
-    priority = Priority.objects.filter(pk=form.data.get("priority") or 0).first()
+    raw_priority = str(form.data.get("priority") or "")
+    priority = (
+        Priority.objects.filter(pk=int(raw_priority)).first()
+        if raw_priority.isdigit() and int(raw_priority) <= MAX_ID
+        else None
+    )
     try:
         return services.filing_preview(contact=contact, category=category, priority=priority)
     except ValidationError:
@@ -221,16 +228,7 @@ def ticket_history(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @contact_required
 def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
     attachment = get_attachment_for_contact(request, attachment_id)
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, OSError) as exc:
-        raise Http404 from exc
-    return FileResponse(  # type: ignore[return-value]  # a streaming HttpResponse
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type or "application/octet-stream",
-    )
+    return attachment_response(attachment)  # type: ignore[return-value]  # it streams
 
 
 @contact_required

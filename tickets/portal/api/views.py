@@ -17,6 +17,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from supportdesk.access import method_unsupported
 from tickets.choices import Channel
 from tickets.models import Ticket
 from tickets.services import AcceptanceRequired, TicketRefused, ticket_create, ticket_reply
@@ -34,9 +35,27 @@ Refusal = inline_serializer(
     "Refusal",
     {
         "detail": serializers.CharField(),
-        "reasons": serializers.ListField(child=serializers.CharField()),
+        "reasons": serializers.ListField(child=serializers.CharField(), required=False),
+        "fields": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Invalid input: the messages per field.",
+        ),
     },
 )
+
+
+def _invalid(errors: Any) -> Response:
+    """Serializer errors in the documented {detail, reasons} shape (``fields`` per field)."""
+    fields = {name: [str(m) for m in messages] for name, messages in errors.items()}
+    return Response(
+        {
+            "detail": "The request is not valid.",
+            "reasons": [f"{name}: {m}" for name, messages in fields.items() for m in messages],
+            "fields": fields,
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 class IsTenantContact(permissions.BasePermission):
@@ -44,6 +63,8 @@ class IsTenantContact(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         req = request._request
+        if method_unsupported(request, view):
+            return True
         if req.tenant is None or not request.user.is_authenticated:
             return False  # DRF answers 401 and asks for credentials
         if req.contact is None:
@@ -83,7 +104,8 @@ class PortalTicketViewSet(
         """File a ticket. Refused (403) with the reasons when the contract does not allow it;
         a billable request needs ``accepted_billable: true`` (400 otherwise)."""
         data = PortalTicketCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            return _invalid(data.errors)
         req: Any = request._request
         try:
             ticket = ticket_create(

@@ -1,0 +1,89 @@
+"""Every page runs in Chromium without a console error: a Content-Security-Policy violation (an
+inline script or handler, a script from elsewhere) and any JavaScript error show up there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope
+from playwright.sync_api import ConsoleMessage, Error, expect
+
+from tests.conftest import Cast
+from tests.portal.conftest import Desk
+from tests.test_leaks import NEUTRAL_KWARGS, all_routes
+from tickets.choices import Channel
+from tickets.services import ticket_create
+
+pytestmark = pytest.mark.browser
+
+SKIPPED = {"logout", "reports:csv", "api-schema"}
+
+
+def _pages() -> list[str]:
+    """Every page without an object in its URL, the API's docs included."""
+    urls = []
+    for route in all_routes():
+        if set(route.kwargs) - set(NEUTRAL_KWARGS) or route.name in SKIPPED:
+            continue
+        url = reverse(route.name, kwargs={k: NEUTRAL_KWARGS[k] for k in route.kwargs})
+        if not url.startswith("/api/") or route.name == "api-docs":
+            urls.append(url)
+    return urls
+
+
+def _watch(page: Any, errors: list[str]) -> None:
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not page.url.startswith("chrome-error:"):
+            errors.append(f"{page.url}: {message.text}")
+
+    def on_error(error: Error) -> None:
+        errors.append(f"{page.url}: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+
+
+@pytest.mark.parametrize("username", ["a-admin", "a-customer"])
+def test_no_page_logs_a_console_error(
+    cast: Cast, desk: Desk, open_session: Any, username: str
+) -> None:
+    with scope(tenant=cast.tenant_a):
+        ticket = ticket_create(
+            tenant=cast.tenant_a,
+            requester=cast.customer_contact,
+            subject="Console check",
+            description="",
+            channel=Channel.PORTAL,
+        )
+    session = open_session(username)
+    errors: list[str] = []
+    _watch(session.page, errors)
+    extra = [f"/agent/tickets/{ticket.pk}/", f"/portal/tickets/{ticket.pk}/"]
+    visited, problems = [], []
+    for url in [*_pages(), *extra]:
+        errors.clear()
+        try:
+            response = session.page.goto(f"{session.site}{url}")
+        except Error:
+            continue  # an empty error answer (405 to a GET) that Chromium will not show
+        session.page.wait_for_load_state("networkidle")
+        if response is None or response.status != 200:
+            continue  # another role's page: its 404 is logged as a failed load, not a bug
+        visited.append(url)
+        problems.extend(errors)
+    assert len(visited) >= (15 if username == "a-admin" else 5), visited
+    assert not problems, "\n".join(problems)
+
+
+def test_the_language_picker_works_under_the_policy(
+    cast: Cast, desk: Desk, open_session: Any
+) -> None:
+    session = open_session("a-customer")
+    errors: list[str] = []
+    _watch(session.page, errors)
+    page = session.go("/portal/")
+    page.locator("#lang-select").select_option("sv")
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    assert not errors, "\n".join(errors)

@@ -1,0 +1,75 @@
+"""Every CSV download neutralises spreadsheet formulas (OWASP "CSV injection").
+
+The exports are found, not listed: every page is fetched as an admin and a manager, and each
+``text/csv`` answer is parsed; no cell may start with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (``'`` goes first). Organisation names carry the payloads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope
+
+from contracts.models import Contact, Organisation
+from supportdesk.exports import FORMULA_STARTS, csv_cell
+from tests.conftest import Cast, client_for
+from tests.test_leaks import NEUTRAL_KWARGS, all_routes
+from tickets.choices import Channel
+from tickets.services import ticket_create
+
+PAYLOADS = [f'{start}HYPERLINK("http://evil.test";"x")' for start in FORMULA_STARTS]
+
+
+def _seed_payloads(cast: Cast) -> None:
+    with scope(tenant=cast.tenant_a):
+        for index, name in enumerate(PAYLOADS):
+            organisation = Organisation.objects.create(tenant=cast.tenant_a, name=name)
+            contact = Contact.objects.create(
+                tenant=cast.tenant_a,
+                organisation=organisation,
+                name=name,
+                email=f"c{index}@evil.test",
+            )
+            ticket_create(
+                tenant=cast.tenant_a,
+                requester=contact,
+                subject=name,
+                description=name,
+                channel=Channel.EMAIL,
+                enforce_entitlement=False,
+            )
+
+
+def test_every_csv_export_escapes_formulas(cast: Cast) -> None:
+    _seed_payloads(cast)
+    month = timezone.localdate().strftime("%Y-%m")
+    routes = [r for r in all_routes() if not set(r.kwargs) - set(NEUTRAL_KWARGS)]
+    exports: dict[str, list[list[str]]] = {}
+    for role in ("admin", "manager"):
+        client = client_for(cast.users_a()[role], cast.tenant_a)
+        for route in routes:
+            if route.name == "logout":
+                continue
+            url = reverse(route.name, kwargs={k: NEUTRAL_KWARGS[k] for k in route.kwargs})
+            response = client.get(url, {"month": month})
+            if not response.get("Content-Type", "").startswith("text/csv"):
+                continue
+            content = b"".join(response) if response.streaming else response.content
+            exports[f"{url} as {role}"] = list(csv.reader(io.StringIO(content.decode())))
+    assert any("/reports/export.csv" in where for where in exports), exports.keys()
+    cells = {(where, cell) for where, rows in exports.items() for row in rows for cell in row}
+    assert {cell for _where, cell in cells} >= {f"'{p}" for p in PAYLOADS}
+    dangerous = sorted((w, c) for w, c in cells if c.startswith(FORMULA_STARTS))
+    assert not dangerous
+
+
+def test_numbers_and_plain_text_are_left_alone() -> None:
+    assert csv_cell(-3) == -3
+    assert csv_cell(1.5) == 1.5
+    assert csv_cell("Org A") == "Org A"
+    assert csv_cell("") == ""
+    assert csv_cell("-1") == "'-1"
