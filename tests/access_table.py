@@ -16,8 +16,9 @@ The answers:
   a page gets "not found", never 403: the answer does not tell a customer which staff pages
   exist (``supportdesk/access.py``). 403 is kept for the portal API's entitlement refusal
   of someone who may use the URL, so no row of this table answers 403;
-- ``NOT_ALLOWED``: 405, the method is not one the view takes. Where the role check runs
-  before the method check, roles that may not use the URL get 404 for every method.
+- ``NOT_ALLOWED``: 405, the method is not one the view takes. In the API the method check
+  runs first, so everyone gets 405; where a page's role check runs first, roles that may
+  not use the URL get 404 for every method.
 
 Rows are written with :func:`allow` (these roles get ``answer``, anonymous gets ``LOGIN`` or
 ``UNAUTHORIZED``, everyone else 404) and :func:`every` (one answer for all six roles).
@@ -96,9 +97,9 @@ def api_creates(*readers: str, writers: tuple[str, ...]) -> Access:
 
 
 def api_no_post(*readers: str, writers: tuple[str, ...] = ()) -> Access:
-    """An API route that takes no POST: 405 for whoever passes the permission check (those
-    who may write, or for a read-only route its readers), 404 for the rest."""
-    return Access(get=api(*readers), post=api(*(writers or readers), answer=NOT_ALLOWED))
+    """An API route that takes no POST: 405 for everyone, the method check runs before the
+    role check in the API (``writers`` names who may PATCH or DELETE, for the reader)."""
+    return Access(get=api(*readers), post=every(NOT_ALLOWED))
 
 
 PUBLIC = Access(get=every(OK), post=every(OK))
@@ -117,8 +118,10 @@ TABLE: dict[str, Access] = {
     "password_reset_done": PUBLIC_READ,
     "password_reset_confirm": PUBLIC,
     "password_reset_complete": PUBLIC_READ,
-    "api-me": Access(get=api(*STAFF), post=api(*STAFF, answer=NOT_ALLOWED)),
+    "api-me": Access(get=api(*STAFF), post=every(NOT_ALLOWED)),
     "api-schema": PUBLIC_READ,
+    # The catch-all under /api/v1/: a JSON 404 for any path no route matches.
+    "api-not-found": Access(get=every(NOT_FOUND), post=every(NOT_FOUND)),
     "api-docs": PUBLIC_READ,
     # Contracts: admin pages; the API lets staff read and admins write.
     "contracts:organisation-list": page(*ADMINS),
@@ -155,11 +158,11 @@ TABLE: dict[str, Access] = {
     "api-plan-detail": api_no_post(*STAFF, writers=ADMINS),
     "api-contract-list": api_creates(*STAFF, writers=ADMINS),
     "api-contract-detail": api_no_post(*STAFF, writers=ADMINS),
-    "api-contract-suspend": Access(get=api(*STAFF, answer=NOT_ALLOWED), post=api(*ADMINS)),
-    "api-contract-resume": Access(get=api(*STAFF, answer=NOT_ALLOWED), post=api(*ADMINS)),
+    "api-contract-suspend": Access(get=every(NOT_ALLOWED), post=api(*ADMINS)),
+    "api-contract-resume": Access(get=every(NOT_ALLOWED), post=api(*ADMINS)),
     "api-named-contact-list": api_creates(*STAFF, writers=ADMINS),
     "api-named-contact-detail": api_no_post(*STAFF, writers=ADMINS),
-    "api-entitlement-check": Access(get=api(*STAFF, answer=NOT_ALLOWED), post=api(*STAFF)),
+    "api-entitlement-check": Access(get=every(NOT_ALLOWED), post=api(*STAFF)),
     # SLA configuration: admin pages; the API is read-only for staff.
     "sla:index": page(*ADMINS),
     "sla:calendar-new": page(*ADMINS),
@@ -199,9 +202,9 @@ TABLE: dict[str, Access] = {
     "api-ticket-detail": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-events": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-time-entries": api_creates(*STAFF, writers=AGENTS),
-    "api-ticket-messages": Access(get=api(*STAFF, answer=NOT_ALLOWED), post=api(*AGENTS)),
-    "api-ticket-change-status": Access(get=api(*STAFF, answer=NOT_ALLOWED), post=api(*AGENTS)),
-    "api-ticket-bulk-assign": Access(get=api(*STAFF, answer=NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-messages": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-change-status": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-bulk-assign": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     # The customer portal: contacts; the named contact sees the organisation's tickets.
     "portal:list": page(*CONTACTS),
     "portal:ticket-new": page(*CONTACTS),
@@ -217,9 +220,7 @@ TABLE: dict[str, Access] = {
     "portal:login-link": PUBLIC,
     "api-portal-ticket-list": api_creates(*CONTACTS, writers=CONTACTS),
     "api-portal-ticket-detail": api_no_post(*CONTACTS),
-    "api-portal-ticket-replies": Access(
-        get=api(*CONTACTS, answer=NOT_ALLOWED), post=api(*CONTACTS)
-    ),
+    "api-portal-ticket-replies": Access(get=every(NOT_ALLOWED), post=api(*CONTACTS)),
     # Mailboxes: admins.
     "mail:mailbox-list": page(*ADMINS),
     "mail:mailbox-edit": page(*ADMINS),
@@ -238,5 +239,5 @@ TABLE: dict[str, Access] = {
     "knowledgebase:manage-delete": action(*AGENTS),
     "api-article-list": api_creates(*STAFF, writers=AGENTS),
     "api-article-detail": api_no_post(*STAFF, writers=AGENTS),
-    "api-article-suggest": Access(get=api(*MEMBERS), post=api(*MEMBERS, answer=NOT_ALLOWED)),
+    "api-article-suggest": Access(get=api(*MEMBERS), post=every(NOT_ALLOWED)),
 }
