@@ -65,7 +65,7 @@ class Mailbox(TenantOwned):
         _("DKIM selector"),
         max_length=63,
         blank=True,
-        help_text=_("Publish the public key as TXT record <selector>._domainkey.<domain>."),
+        help_text=_("Publish the public key as the TXT record SELECTOR._domainkey.DOMAIN."),
     )
     dkim_private_key = EncryptedTextField(
         _("DKIM private key"),

@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='mailbox',
             name='dkim_selector',
-            field=models.CharField(blank=True, help_text='Publish the public key as TXT record <selector>._domainkey.<domain>.', max_length=63, verbose_name='DKIM selector'),
+            field=models.CharField(blank=True, help_text='Publish the public key as the TXT record SELECTOR._domainkey.DOMAIN.', max_length=63, verbose_name='DKIM selector'),
         ),
         migrations.AddField(
             model_name='mailbox',
