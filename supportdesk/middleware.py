@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 
 class RejectNulMiddleware:
@@ -16,7 +17,8 @@ class RejectNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if any("\x00" in value for values in request.GET.lists() for value in values[1]):
-            return HttpResponseBadRequest(
-                "NUL characters are not allowed in the query.", content_type="text/plain"
-            )
+            message = _("NUL characters are not allowed in the query.")
+            if request.path.startswith("/api/"):  # the API answers JSON, as its schema says
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain")
         return self.get_response(request)

@@ -77,16 +77,30 @@ COMMON_ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+IDEMPOTENCY_CONFLICT = ("The Idempotency-Key was used before with another request body.", _DETAIL)
+
+
+URI_TOO_LONG = {
+    # gunicorn answers before Django sees the request, with its own HTML page.
+    "description": "The URL is longer than the server accepts (gunicorn's request-line limit).",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
 def document_common_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Postprocessing hook: every operation may answer 400, 401 and 404; say so where the view
     did not, so the schema describes every answer the API gives (schemathesis checks it)."""
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for code, (description, body) in COMMON_ERRORS.items():
+            errors = dict(COMMON_ERRORS)
+            if method == "post":  # every POST takes an Idempotency-Key (AutoSchema above)
+                errors["422"] = IDEMPOTENCY_CONFLICT
+            for code, (description, body) in errors.items():
                 operation["responses"].setdefault(
                     code,
                     {"description": description, "content": {"application/json": {"schema": body}}},
                 )
+            operation["responses"].setdefault("414", URI_TOO_LONG)
     return result

@@ -241,10 +241,12 @@ if CELERY_BROKER_URL == "filesystem://":
 # docs/operations.md ("Brokers") has the measured recovery after a worker kill on each.
 _broker_scheme = CELERY_BROKER_URL.partition("://")[0]
 _amqp, _redis = ("amqp", "amqps", "pyamqp"), ("redis", "rediss", "redis+socket", "unix")
-if _broker_scheme not in ("filesystem", *_amqp, *_redis):
+# memory:// is kombu's in-process transport: one process with eager tasks (.ci/schemathesis).
+if _broker_scheme not in ("filesystem", "memory", *_amqp, *_redis):
     raise _fail(
         "CELERY_BROKER_URL",
-        "must start with amqp://, amqps://, redis:// or rediss:// (or be unset)",
+        "must start with amqp://, amqps://, redis://, rediss://, filesystem:// or memory:// "
+        "(or be unset)",
     )
 # No task may outlive Redis's visibility timeout (below): one that would is stopped, never
 # handed to a second worker while the first still runs it. Every task is a small unit of

@@ -22,6 +22,7 @@ HUGE = 2**70
 GARBAGE_VALUES = (
     str(HUGE),
     str(-HUGE),
+    str(2**64 - 1),  # beyond a signed 64-bit integer, inside an unsigned one
     "9" * 40,
     "9" * 11,
     "1e400",

@@ -57,3 +57,35 @@ def test_a_portal_filing_400_has_the_documented_detail_and_reasons(
     assert set(answer) <= set(documented["properties"])
     assert set(documented.get("required", [])) <= set(answer)
     assert answer["detail"] and answer["reasons"]
+
+
+def test_every_post_documents_the_idempotency_conflict(cast: Cast) -> None:
+    """A repeated Idempotency-Key with another body answers 422 (supportdesk/idempotency.py)."""
+    schema = _schema(cast)
+    posts = [path for path, ops in schema["paths"].items() if "post" in ops]
+    assert posts
+    assert [path for path in posts if "422" not in schema["paths"][path]["post"]["responses"]] == []
+
+
+def test_a_nul_in_the_query_of_any_api_url_is_a_json_400(cast: Cast) -> None:
+    schema = _schema(cast)
+    client = api_client_for(cast.admin, cast.tenant_a)
+    paths = [path for path, ops in schema["paths"].items() if "get" in ops and "{" not in path]
+    assert "/api/v1/contacts/" in paths
+    wrong = []
+    for path in paths:
+        response = client.get(path, {"q": "a\x00b"})
+        if response.status_code != 400 or response["Content-Type"] != "application/json":
+            wrong.append(f"{path}: {response.status_code} {response['Content-Type']}")
+    assert wrong == []
+
+
+def test_every_operation_documents_the_servers_uri_too_long_page(cast: Cast) -> None:
+    schema = _schema(cast)
+    missing = [
+        f"{method.upper()} {path}"
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+        if isinstance(op, dict) and "responses" in op and "414" not in op["responses"]
+    ]
+    assert missing == []

@@ -56,6 +56,7 @@ class Newest(CursorPagination):
 
 class SmallList(LimitOffsetPagination):
     default_limit = 100
+    max_limit = 200  # a larger limit is cut to this; unbounded, SQLite refused 2**63 and up
 
 
 def _tenant(request: Request) -> Any:

@@ -97,6 +97,13 @@ def test_an_unknown_broker_stops_start_up_naming_the_variable() -> None:
     assert "Configuration error: CELERY_BROKER_URL" in result.stderr
 
 
+@pytest.mark.parametrize("url", ["filesystem://", "memory://"])
+def test_the_serverless_brokers_may_be_named(url: str) -> None:
+    # .ci/schemathesis runs its server on memory:// with eager tasks.
+    result = run_manage("check", SECRET_KEY=GOOD_KEY, CELERY_BROKER_URL=url)
+    assert result.returncode == 0, result.stderr
+
+
 def test_every_worker_we_start_runs_without_gossip_and_mingle() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert set(WORKER_FLAGS) <= set(compose["services"]["worker"]["command"])
