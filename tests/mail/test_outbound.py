@@ -12,7 +12,7 @@ import time_machine
 from django_scopes import scope
 
 from tests.conftest import Cast
-from tests.mail.conftest import SUPPORT_ADDRESS, corpus
+from tests.mail.conftest import SUPPORT_ADDRESS, corpus, sender_mailbox
 from tests.mail.servers import SmtpCapture
 from tests.portal.conftest import Desk, stockholm
 from tickets.choices import Channel, Status
@@ -36,15 +36,7 @@ CARLA = "carla@orga.example.test"
 @pytest.fixture
 def sender(cast: Cast, desk: Desk) -> Mailbox:
     """Tenant A's mailbox, only as the address mail comes from (no IMAP in these tests)."""
-    with scope(tenant=cast.tenant_a):
-        return Mailbox.objects.create(
-            tenant=cast.tenant_a,
-            name="Support",
-            email_address=SUPPORT_ADDRESS,
-            imap_host="127.0.0.1",
-            imap_username="x",
-            imap_password="x",
-        )
+    return sender_mailbox(cast)
 
 
 def receive(cast: Cast, raw: bytes, capture: Any) -> InboundEmail:
