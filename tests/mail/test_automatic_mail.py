@@ -133,6 +133,9 @@ ROBOTS = [
     ("ooo_de_abwesenheit.eml", Automation.OUT_OF_OFFICE, False),  # a stranger: no ticket
     ("ooo_fr_absence.eml", Automation.OUT_OF_OFFICE, True),
     ("ooo_fr_reponse_automatique.eml", Automation.OUT_OF_OFFICE, True),
+    # RFC 3834 headers (Auto-Submitted, X-Autoreply, Return-Path <>): the same as headerless.
+    ("out_of_office_gmail.eml", Automation.AUTO_REPLY, True),
+    ("out_of_office_exchange.eml", Automation.AUTO_REPLY, True),
 ]
 
 

@@ -208,10 +208,27 @@ def _stranger_is_turned_away_politely(world: World) -> None:
     assert "does not belong to one of our customers" in answer.get_payload(decode=True).decode()
 
 
+def _kept_as_an_internal_note_on_the_ticket(world: World) -> None:
+    assert world.ticket is not None
+    with scope(tenant=world.cast.tenant_a):
+        inbound = InboundEmail.objects.latest("id")
+        note = Message.objects.get(pk=inbound.ticket_message_id)
+    assert (inbound.ticket_id, note.ticket_id) == (world.ticket.pk, world.ticket.pk)
+    assert (note.is_public, note.author_id, note.author_contact_id) == (False, None, None)
+    assert "Automatic reply" in note.body
+
+
 CASES = [
     Case("new_request.eml", 0, 0, 0, "carla@orga.example.test", InboundOutcome.TICKET_CREATED),
-    Case("out_of_office_exchange.eml", 0, 0, 0, "nils@orga.example.test", InboundOutcome.AUTOMATED),
-    Case("out_of_office_gmail.eml", 0, 0, 0, "carla@orga.example.test", InboundOutcome.AUTOMATED),
+    # RFC 3834 auto-replies about Carla's ticket: an internal note on it, never answered.
+    Case(
+        "out_of_office_exchange.eml", 0, 1, 0, "nils@orga.example.test",
+        InboundOutcome.AUTOMATIC_NOTE, _kept_as_an_internal_note_on_the_ticket,
+    ),
+    Case(
+        "out_of_office_gmail.eml", 0, 1, 0, "carla@orga.example.test",
+        InboundOutcome.AUTOMATIC_NOTE, _kept_as_an_internal_note_on_the_ticket,
+    ),
     Case(
         "bounce_delivery_status.eml", 0, 0, 0, "mailer-daemon@mx.tenant-a.example.test",
         InboundOutcome.BOUNCE, _bounce_is_kept_on_the_contact,
@@ -321,7 +338,11 @@ def test_no_automated_mail_is_ever_answered(world: World) -> None:
         world.imap.deliver(corpus(name, our_message_id=world.confirmation_id))
     world.poll()
     assert len(world.smtp.messages) == sent_before
-    assert world.counts() == (1, 1)
+    # No new ticket; the two out-of-office replies are internal notes on Carla's ticket.
+    assert world.counts() == (1, 3)
+    with scope(tenant=world.cast.tenant_a):
+        assert Message.objects.filter(is_public=True).count() == 1
+        assert Message.objects.filter(is_public=False).count() == 2
 
 
 def test_a_huge_attachment_is_left_out_with_a_note(world: World) -> None:

@@ -61,9 +61,17 @@ class Automation(models.TextChoices):
     REPEAT = "repeat", _("The same text again from the same sender")
 
 
-NOTED_AUTOMATIONS = {Automation.TICKET_SYSTEM, Automation.OUT_OF_OFFICE, Automation.REPEAT}
+NOTED_AUTOMATIONS = {
+    Automation.AUTO_REPLY,
+    Automation.TICKET_SYSTEM,
+    Automation.OUT_OF_OFFICE,
+    Automation.REPEAT,
+}
 """Automatic mail a person at the customer would want seen: kept on the sender's ticket as
-an internal note (when there is one), never answered, never a reply or a participant."""
+an internal note (when there is one), never answered, never a reply or a participant. An
+RFC 3834 auto-reply (``Auto-Submitted``, ``X-Autoreply``, ``Precedence: auto_reply``, an
+empty ``Return-Path``) is the same out-of-office as a headerless one and is kept alike; list
+mail and no-reply senders are about no ticket and are only stored."""
 
 # Header names other ticket systems and gateways stamp on their mail (prefixes, lower case).
 _TICKET_SYSTEM_HEADERS = ("x-jira-", "x-servicenow-", "x-zendesk-", "x-otrs-")
