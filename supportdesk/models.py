@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -68,6 +69,15 @@ class Tenant(models.Model):
         help_text=_(
             "Every distinct e-mail gets its confirmation; beyond this many about the same "
             "subject to the same address in an hour, the ticket notes that none was sent."
+        ),
+    )
+    auto_reply_repeat_hours = models.PositiveSmallIntegerField(
+        _("hours in which the same text again is a repeat"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text=_(
+            "The same text from the same sender within this many hours is an unmarked "
+            "auto-reply: kept on the sender's ticket, never answered (1 to 168)."
         ),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)

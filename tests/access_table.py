@@ -225,6 +225,7 @@ TABLE: dict[str, Access] = {
     "mail:mailbox-list": page(*ADMINS),
     "mail:mailbox-edit": page(*ADMINS),
     "mail:mailbox-check": button(*ADMINS),
+    "mail:mail-settings": button(*ADMINS),
     "mail:inbound-retry": button(*ADMINS),
     "mail:inbound-discard": button(*ADMINS),
     # Knowledge base: everyone reads public articles; agents and admins write them.

@@ -15,7 +15,7 @@ from django_scopes import scope
 
 from supportdesk.celery import app as celery_app
 from tests.conftest import Cast
-from tests.mail.servers import DOVECOT, ImapServer, SmtpCapture, start_dovecot
+from tests.mail.servers import DOVECOT, ImapServer, OAuthServer, SmtpCapture, start_dovecot
 from tests.portal.conftest import Desk, build_desk
 from tickets.mail import services, tasks
 from tickets.mail.models import InboundEmail, Mailbox
@@ -42,10 +42,24 @@ def eager_celery() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def dovecot() -> Iterator[ImapServer]:
+def oauth_server() -> Iterator[OAuthServer]:
+    server = OAuthServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth(oauth_server: OAuthServer) -> OAuthServer:
+    """The OAuth 2.0 token and introspection server, with no tokens issued yet."""
+    oauth_server.reset()
+    return oauth_server
+
+
+@pytest.fixture(scope="session")
+def dovecot(oauth_server: OAuthServer) -> Iterator[ImapServer]:
     if not os.path.exists(DOVECOT):
         pytest.skip(f"{DOVECOT} is missing: install Debian's dovecot-imapd to run IMAP tests")
-    server = start_dovecot()
+    server = start_dovecot(oauth_server)
     yield server
     server.stop()
 

@@ -210,6 +210,45 @@ def test_the_same_text_again_within_hours_is_kept_on_the_ticket_and_not_answered
         assert notes.count() == 2
 
 
+def test_the_repeat_window_is_the_tenants_setting(desk2: Desk2) -> None:
+    from supportdesk.models import Tenant
+
+    Tenant.objects.filter(pk=desk2.tenant.pk).update(auto_reply_repeat_hours=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        first = desk2.send(_raw(desk2, "repeat_same_body.eml", n="1"))
+        clock.shift(3 * 3600)  # past the tenant's two hours: a mail of its own again
+        later = desk2.send(_raw(desk2, "repeat_same_body.eml", n="2"))
+        clock.shift(3600)
+        repeat = desk2.send(_raw(desk2, "repeat_same_body.eml", n="3"))
+    assert first.outcome == later.outcome == InboundOutcome.TICKET_CREATED
+    assert (repeat.outcome, repeat.automation) == (InboundOutcome.AUTOMATIC_NOTE, Automation.REPEAT)
+
+
+def test_the_admin_sets_the_limits_on_automatic_answers_within_bounds(cast: Cast) -> None:
+    from supportdesk.models import Tenant
+    from tests.conftest import client_for
+
+    admin = client_for(cast.admin, cast.tenant_a)
+    page = admin.get("/manage/mailboxes/").content.decode()
+    assert 'name="settings-auto_reply_repeat_hours"' in page
+    for bad in ("0", "169", "x"):
+        refused = admin.post(
+            "/manage/mailboxes/settings/",
+            {"settings-auto_reply_repeat_limit": "3", "settings-auto_reply_repeat_hours": bad},
+        )
+        assert refused.status_code == 200
+        assert Tenant.objects.get(pk=cast.tenant_a.pk).auto_reply_repeat_hours == 12
+    saved = admin.post(
+        "/manage/mailboxes/settings/",
+        {"settings-auto_reply_repeat_limit": "5", "settings-auto_reply_repeat_hours": "24"},
+    )
+    assert saved.status_code == 302
+    tenant = Tenant.objects.get(pk=cast.tenant_a.pk)
+    assert (tenant.auto_reply_repeat_limit, tenant.auto_reply_repeat_hours) == (5, 24)
+    agent = client_for(cast.agent, cast.tenant_a)
+    assert agent.post("/manage/mailboxes/settings/").status_code == 404
+
+
 def test_repeats_of_one_subject_get_tickets_and_up_to_the_limit_confirmations(
     desk2: Desk2,
 ) -> None:

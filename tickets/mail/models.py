@@ -28,6 +28,11 @@ class SmtpSecurity(models.TextChoices):
     NONE = "none", _("None (a relay on the local network)")
 
 
+class MailAuth(models.TextChoices):
+    PASSWORD = "password", _("Password")
+    OAUTH2 = "oauth2", _("OAuth 2.0 (Microsoft 365, Google Workspace)")
+
+
 class Mailbox(TenantOwned):
     """An IMAP folder a tenant's customers write to; its address is also our sender."""
 
@@ -40,7 +45,38 @@ class Mailbox(TenantOwned):
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
     imap_use_ssl = models.BooleanField(_("use SSL/TLS"), default=True)
     imap_username = models.CharField(_("IMAP user name"), max_length=254)
-    imap_password = EncryptedTextField(_("IMAP password"))
+    imap_password = EncryptedTextField(_("IMAP password"), blank=True)
+    auth_method = models.CharField(
+        _("authentication"),
+        max_length=10,
+        choices=MailAuth.choices,
+        default=MailAuth.PASSWORD,
+        help_text=_("How the IMAP and the mailbox's own SMTP server are logged in to."),
+    )
+    # OAuth 2.0 (RFC 6749): the refresh-token grant at the token endpoint gives the access
+    # tokens IMAP and SMTP log in with (SASL XOAUTH2). Secrets and tokens are encrypted.
+    oauth_token_url = models.URLField(
+        _("OAuth token endpoint"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Microsoft 365: https://login.microsoftonline.com/TENANT-ID/oauth2/v2.0/token; "
+            "Google: https://oauth2.googleapis.com/token"
+        ),
+    )
+    oauth_client_id = models.CharField(_("OAuth client id"), max_length=255, blank=True)
+    oauth_client_secret = EncryptedTextField(_("OAuth client secret"), blank=True)
+    oauth_scope = models.CharField(
+        _("OAuth scope"),
+        max_length=500,
+        blank=True,
+        help_text=_("Space-separated; empty keeps the scope the refresh token was granted."),
+    )
+    oauth_refresh_token = EncryptedTextField(_("OAuth refresh token"), blank=True)
+    oauth_access_token = EncryptedTextField(_("OAuth access token"), blank=True, editable=False)
+    oauth_access_token_expires_at = models.DateTimeField(
+        _("access token expires"), null=True, blank=True, editable=False
+    )
     imap_folder = models.CharField(_("IMAP folder"), max_length=200, default="INBOX")
     is_active = models.BooleanField(_("poll this mailbox"), default=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
@@ -84,6 +120,10 @@ class Mailbox(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email_address}>"
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.auth_method == MailAuth.OAUTH2
 
     @property
     def signs_mail(self) -> bool:

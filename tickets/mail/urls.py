@@ -9,6 +9,7 @@ from . import views
 app_name = "mail"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("manage/mailboxes/", views.mailbox_list, name="mailbox-list"),
+    path("manage/mailboxes/settings/", views.mail_settings, name="mail-settings"),
     path("manage/mailboxes/<int:mailbox_id>/", views.mailbox_edit, name="mailbox-edit"),
     path("manage/mailboxes/<int:mailbox_id>/check/", views.mailbox_check, name="mailbox-check"),
     path(

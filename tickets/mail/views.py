@@ -14,7 +14,7 @@ from supportdesk.forms import form_save
 
 from . import services
 from .access import get_inbound_for_admin, get_mailbox_for_admin
-from .forms import MailboxForm
+from .forms import MailboxForm, MailSettingsForm
 from .models import InboundEmail, InboundStatus, Mailbox, OutboundEmail, OutboundStatus
 
 RECENT = 20
@@ -28,8 +28,31 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
     if form_save(request, form, lambda: services.mailbox_save(mailbox=form.instance)) is not None:
         messages.success(request, _("Mailbox added."))
         return redirect("mail:mailbox-list")
+    return _list_render(request, form, MailSettingsForm(instance=tenant))
+
+
+@require_POST
+@admin_required
+def mail_settings(request: HttpRequest) -> HttpResponse:
+    """Change the tenant's limits on automatic answers; errors show on the mailbox page."""
+    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    settings_form = MailSettingsForm(request.POST, instance=tenant)
+    saved = form_save(
+        request, settings_form, lambda: services.mail_settings_save(tenant=settings_form.instance)
+    )
+    if saved is not None:
+        messages.success(request, _("Settings saved."))
+        return redirect("mail:mailbox-list")
+    tenant.refresh_from_db()
+    return _list_render(request, MailboxForm(instance=Mailbox(tenant=tenant)), settings_form)
+
+
+def _list_render(
+    request: HttpRequest, form: MailboxForm, settings_form: MailSettingsForm
+) -> HttpResponse:
     context = {
         "form": form,
+        "settings_form": settings_form,
         "mailboxes": Mailbox.objects.all(),
         "inbound": InboundEmail.objects.select_related("ticket").defer("raw")[:RECENT],
         "unprocessed": InboundEmail.objects.filter(status=InboundStatus.FAILED).defer("raw"),
@@ -53,13 +76,22 @@ def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 @require_POST
 @admin_required
 def mailbox_check(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    """Log in to the IMAP server now and say whether it worked."""
+    """Log in to the IMAP server, and the mailbox's own SMTP server, now; say how it went."""
     mailbox = get_mailbox_for_admin(request, mailbox_id)
-    problem = services.mailbox_check(mailbox=mailbox)
-    if problem:
-        messages.error(request, _("Could not read the mailbox: %(problem)s") % {"problem": problem})
+    results = services.mailbox_connections_check(mailbox=mailbox)
+    if results["imap"]:
+        messages.error(
+            request, _("Could not read the mailbox: %(problem)s") % {"problem": results["imap"]}
+        )
     else:
         messages.success(request, _("The mailbox can be read."))
+    if "smtp" in results and results["smtp"]:
+        messages.error(
+            request,
+            _("Could not log in to the SMTP server: %(problem)s") % {"problem": results["smtp"]},
+        )
+    elif "smtp" in results:
+        messages.success(request, _("Mail can be sent through the SMTP server."))
     return redirect("mail:mailbox-edit", mailbox_id=mailbox.pk)
 
 

@@ -13,8 +13,8 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from django.utils.translation import gettext as _
@@ -53,6 +53,9 @@ class ImapSettings:
     folder: str = "INBOX"
     allow_internal: bool = False
     """Allow loopback, private and link-local addresses and any port (an operator setting)."""
+    oauth_token: Callable[[bool], str] | None = field(default=None, compare=False)
+    """OAuth 2.0: ``oauth_token(refresh)`` gives the access token to log in with (SASL
+    XOAUTH2) instead of the password; a fresh one when ``refresh``."""
 
 
 def address_is_internal(address: str) -> bool:
@@ -160,13 +163,20 @@ class ImapSource:
             logger.info("IMAP connection to %s:%s failed: %s", s.host, s.port, exc)
             raise MailSourceError(_connect_failed(s.host, s.port)) from exc
         try:
-            conn.login(s.username, s.password)
+            if s.oauth_token is not None:
+                _xoauth2_login(conn, s.username, s.oauth_token)
+            else:
+                conn.login(s.username, s.password)
             status, _data = conn.select(_quote(s.folder))
             if status != "OK":
                 conn.logout()
                 raise MailSourceError(f"folder {s.folder!r} cannot be opened")
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailSourceError(f"{s.host}:{s.port}: {exc}") from exc
+            _close(conn)
+            raise MailSourceError(f"{s.host}:{s.port}: {_text(exc)}") from exc
+        except MailSourceError:
+            _close(conn)
+            raise
         self._conn = conn
         return self
 
@@ -215,6 +225,48 @@ class ImapSource:
             self.conn.uid("STORE", ids, "+FLAGS.SILENT", r"(\Seen)")
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailSourceError(str(exc)) from exc
+
+
+def xoauth2_response(username: str, token: str) -> str:
+    """The SASL XOAUTH2 initial response (Google's and Microsoft's format), unencoded."""
+    return f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+
+def _xoauth2_login(conn: imaplib.IMAP4, username: str, token: Callable[[bool], str]) -> None:
+    try:
+        _xoauth2_authenticate(conn, username, token(False))
+    except imaplib.IMAP4.error as exc:
+        if conn.state != "NONAUTH":
+            raise
+        # AUTHENTICATIONFAILED: revoked or expired early; one fresh token, then it stands.
+        logger.info("XOAUTH2 login of %s refused (%s); refreshing the token", username, exc)
+        _xoauth2_authenticate(conn, username, token(True))
+
+
+def _xoauth2_authenticate(conn: imaplib.IMAP4, username: str, token: str) -> None:
+    answered = False
+
+    def answer(challenge: bytes) -> bytes:
+        nonlocal answered
+        if answered:
+            return b""  # the server's error details came as a challenge: end the exchange
+        answered = True
+        return xoauth2_response(username, token).encode()
+
+    conn.authenticate("XOAUTH2", answer)
+
+
+def _close(conn: imaplib.IMAP4) -> None:
+    try:
+        conn.shutdown()
+    except OSError:
+        pass  # already gone
+
+
+def _text(exc: BaseException) -> str:
+    """imaplib's errors carry the server's answer as bytes: show it as text."""
+    parts = [a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in exc.args]
+    return " ".join(parts) or type(exc).__name__
 
 
 def _quote(folder: str) -> str:

@@ -57,6 +57,12 @@ from ..models import (
     OutboundKind,
     OutboundStatus,
 )
+from .mailbox_auth import (
+    imap_token_source,
+    mailbox_smtp_check,
+    oauth_settings_problem,
+    token_url_problem,
+)
 from .outbox import (
     address_domain,
     auto_answer,
@@ -427,14 +433,13 @@ def _may_follow_by_mail(ticket: Ticket, contact: Contact) -> bool:
     ).allowed
 
 
-REPEAT_WINDOW = timedelta(hours=12)
-"""The same text from the same sender within this long is a robot repeating itself."""
-
-
 def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
-    """Whether the sender sent this same text within :data:`REPEAT_WINDOW` (a new Message-ID
-    each time, so it is no duplicate: an unmarked autoresponder answering every mail)."""
+    """Whether the sender sent this same text within the tenant's
+    ``auto_reply_repeat_hours`` (a new Message-ID each time, so it is no duplicate: an
+    unmarked autoresponder answering every mail)."""
     from tickets.models import MAX_ATTACHMENT_BYTES
+
+    window = timedelta(hours=inbound.tenant.auto_reply_repeat_hours)
 
     text = " ".join(parsed.text.split())
     if not text or not parsed.from_address:
@@ -443,7 +448,7 @@ def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
     earlier = (
         InboundEmail.objects.filter(
             sender__iexact=parsed.from_address,
-            received_at__gte=inbound.received_at - REPEAT_WINDOW,
+            received_at__gte=inbound.received_at - window,
             status=InboundStatus.PROCESSED,
         )
         .exclude(pk=inbound.pk)
@@ -860,6 +865,7 @@ def _source_for(mailbox: Mailbox) -> ImapSource:
             password=mailbox.imap_password,
             folder=mailbox.imap_folder,
             allow_internal=settings.MAIL_ALLOW_INTERNAL_SERVERS,
+            oauth_token=imap_token_source(mailbox),
         )
     )
 
@@ -878,6 +884,21 @@ def mailbox_save(*, mailbox: Mailbox) -> Mailbox:
         raise ValidationError({exc.field: str(exc)}) from exc
     except MailSourceError:
         pass  # a name that does not resolve now may later; the check and the poll say so
+    if mailbox.uses_oauth:
+        problem = token_url_problem(mailbox.oauth_token_url)
+        if problem:
+            raise ValidationError({"oauth_token_url": problem})
+        problem = oauth_settings_problem(mailbox)
+        if problem:
+            raise ValidationError(problem)
+    elif not mailbox.imap_password:
+        raise ValidationError({"imap_password": _("Enter the IMAP password.")})
+    if mailbox.pk is not None:
+        stored = Mailbox.objects.filter(pk=mailbox.pk).first()
+        if stored is not None and _oauth_client(stored) != _oauth_client(mailbox):
+            # Another client or grant: the token we hold may not be what it would give.
+            mailbox.oauth_access_token = ""
+            mailbox.oauth_access_token_expires_at = None
     try:
         with transaction.atomic():
             mailbox.save()
@@ -888,6 +909,25 @@ def mailbox_save(*, mailbox: Mailbox) -> Mailbox:
     return mailbox
 
 
+def _oauth_client(mailbox: Mailbox) -> tuple[str, ...]:
+    return (
+        mailbox.auth_method,
+        mailbox.oauth_token_url,
+        mailbox.oauth_client_id,
+        mailbox.oauth_client_secret,
+        mailbox.oauth_scope,
+        mailbox.oauth_refresh_token,
+    )
+
+
+def mail_settings_save(*, tenant: Tenant) -> Tenant:
+    """Validate and store the tenant's automatic-answer settings (the mailbox page's form)."""
+    fields = ["auto_reply_repeat_limit", "auto_reply_repeat_hours"]
+    tenant.full_clean(exclude=[f.name for f in tenant._meta.fields if f.name not in fields])
+    tenant.save(update_fields=fields)
+    return tenant
+
+
 def mailbox_check(*, mailbox: Mailbox) -> str:
     """Try to log in and open the folder; returns what went wrong, or "" when it works."""
     try:
@@ -895,3 +935,19 @@ def mailbox_check(*, mailbox: Mailbox) -> str:
             return ""
     except MailSourceError as exc:
         return str(exc)
+    except Exception as exc:  # whatever it is, the admin sees a sentence, not an error page
+        logger.exception("checking mailbox %s failed", mailbox.pk)
+        return _error_note(exc)
+
+
+def mailbox_connections_check(*, mailbox: Mailbox) -> dict[str, str]:
+    """Log in to IMAP and, when the mailbox has its own, to SMTP: ``{"imap": problem,
+    "smtp": problem}`` with "" for a login that works; no SMTP key without a server."""
+    results = {"imap": mailbox_check(mailbox=mailbox)}
+    if mailbox.smtp_host:
+        try:
+            results["smtp"] = mailbox_smtp_check(mailbox=mailbox)
+        except Exception as exc:  # as above: a sentence, never a 500
+            logger.exception("checking the SMTP server of mailbox %s failed", mailbox.pk)
+            results["smtp"] = _error_note(exc)
+    return results

@@ -38,8 +38,8 @@ from ..models import (
     OutboundEmail,
     OutboundKind,
     OutboundStatus,
-    SmtpSecurity,
 )
+from .mailbox_auth import mailbox_smtp_connection
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
@@ -209,17 +209,7 @@ def _connection_for(mailbox: Mailbox | None) -> Any:
     """The tenant's own SMTP server when its mailbox names one, else the shared EMAIL_URL."""
     if mailbox is None or not mailbox.smtp_host:
         return get_connection(fail_silently=False)
-    return get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
-        fail_silently=False,
-        host=mailbox.smtp_host,
-        port=mailbox.smtp_port,
-        username=mailbox.smtp_username or None,
-        password=mailbox.smtp_password or None,
-        use_tls=mailbox.smtp_security == SmtpSecurity.STARTTLS,
-        use_ssl=mailbox.smtp_security == SmtpSecurity.SSL,
-        timeout=30,
-    )
+    return mailbox_smtp_connection(mailbox=mailbox)  # password or OAuth 2.0 (XOAUTH2)
 
 
 def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> EmailMessage:
