@@ -46,7 +46,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Every outbox: (name, model, pending rows, the field whose minimum is the oldest pending).
 # Models by label, as Django's lazy references: the wiring does not import the apps above it.
 OUTBOXES: list[tuple[str, str, Q, str]] = [
-    ("mail_outbound", "mail.OutboundEmail", Q(status="queued"), "created_at"),
+    ("mail_outbound", "mail.OutboundEmail", Q(status__in=["queued", "sending"]), "created_at"),
     ("mail_inbound", "mail.InboundEmail", Q(status="received"), "received_at"),
     ("sla_notices", "sla.NoticeMail", Q(sent_at__isnull=True), "created_at"),
 ]
