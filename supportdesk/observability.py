@@ -12,6 +12,12 @@
 
 The three URLs are answered by :class:`HealthMiddleware`, first in the chain: no host
 check, no session, no tenant lookup, no HTTPS redirect for the load balancer's plain probe.
+
+The readiness checks are our own, not django-health-check's: its 4.x releases (4.8.0 is the
+newest the package index offers for this Python) check the database and the cache, but have no
+migrations check and no broker-connection check (their Celery check pings workers, their
+RabbitMQ check needs aio-pika), run every check through asyncio, and pull in dnspython. Three
+small functions below say exactly what "ready" means here.
 """
 
 from __future__ import annotations
