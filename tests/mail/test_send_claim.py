@@ -174,3 +174,20 @@ def test_a_queued_mail_younger_than_the_grace_period_is_not_handed_out_again(
         outbound.refresh_from_db()
     assert _message_ids(smtp) == []
     assert outbound.status == OutboundStatus.QUEUED
+
+
+def test_an_early_copy_of_a_retry_sends_nothing_before_the_retry_is_due(
+    cast: Cast, smtp: SmtpCapture
+) -> None:
+    outbound = _enqueue(cast)
+    with scope(tenant=cast.tenant_a):
+        OutboundEmail.objects.filter(pk=outbound.pk).update(
+            retry_at=timezone.now() + timedelta(minutes=4)
+        )
+        services.mail_send(outbound_id=outbound.pk)  # Redis's copy after its visibility timeout
+        assert _message_ids(smtp) == []
+        OutboundEmail.objects.filter(pk=outbound.pk).update(retry_at=timezone.now())
+        services.mail_send(outbound_id=outbound.pk)  # the retry, when due
+        outbound.refresh_from_db()
+    assert _message_ids(smtp) == [f"<{outbound.message_id}>"]
+    assert outbound.status == OutboundStatus.SENT

@@ -264,6 +264,9 @@ CLAIM_GRACE = timedelta(seconds=SEND_TIME_LIMIT + 10)
 send can take (the time limit stops it first), so a send that is merely slow is never
 duplicated; a worker killed mid-send is recovered this long after its claim."""
 
+RETRY_EARLY = timedelta(seconds=5)
+"""How much before its ``retry_at`` a retry's task may claim the row (clocks and ETAs)."""
+
 RECORD_TRIES = 5
 RECORD_BACKOFF = 0.5
 """The result of an attempt is written up to 5 times, 0.5, 1, 2, 4 s apart (7.5 s in all),
@@ -305,7 +308,8 @@ def mail_claim(*, outbound_id: int) -> tuple[OutboundEmail, str] | None:
     send (sent, failed, gone, or being sent by a live attempt).
 
     A row left ``sending`` longer than :data:`CLAIM_GRACE` was claimed by a worker that died;
-    it is claimed again, and sent again with the same Message-ID. Caller holds the scope.
+    it is claimed again, and sent again with the same Message-ID. A queued row waiting for a
+    retry (``retry_at``) is not claimed before it is due. Caller holds the scope.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -319,6 +323,11 @@ def mail_claim(*, outbound_id: int) -> tuple[OutboundEmail, str] | None:
         )
         if outbound.status != OutboundStatus.QUEUED and not stale:
             return None
+        if outbound.status == OutboundStatus.QUEUED and outbound.retry_at is not None:
+            # A retry due later: this is an early copy of its task (Redis hands a delayed
+            # task out again every visibility timeout), not the retry itself.
+            if outbound.retry_at > now + RETRY_EARLY:
+                return None
         if stale:
             logger.warning(
                 "mail %s was left sending by attempt %s at %s; sending it again",
