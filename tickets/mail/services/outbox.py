@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -255,7 +255,7 @@ def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> Em
     return EmailMessage(**fields)
 
 
-SEND_TIME_LIMIT = 60
+SEND_TIME_LIMIT = 45
 """Seconds one send task may run (its Celery hard time limit): claim, SMTP, the ``sent``
 write with its retries. A claim older than this plus a margin belongs to a dead worker."""
 
@@ -312,35 +312,33 @@ def mail_claim(*, outbound_id: int) -> tuple[OutboundEmail, str] | None:
     retry (``retry_at``) is not claimed before it is due. Caller holds the scope.
     """
     now = timezone.now()
+    attempt_id = uuid.uuid4().hex
+    # One conditional UPDATE: atomic on PostgreSQL and SQLite alike, so of two tasks handed
+    # the same row exactly one claims it.
+    due = Q(retry_at__isnull=True) | Q(retry_at__lte=now + RETRY_EARLY)
+    abandoned = Q(status=OutboundStatus.SENDING, claimed_at__lt=now - CLAIM_GRACE)
     with transaction.atomic():
-        outbound = OutboundEmail.objects.select_for_update().filter(pk=outbound_id).first()
-        if outbound is None:
-            return None
-        stale = (
-            outbound.status == OutboundStatus.SENDING
-            and outbound.claimed_at is not None
-            and outbound.claimed_at < now - CLAIM_GRACE
-        )
-        if outbound.status != OutboundStatus.QUEUED and not stale:
-            return None
-        if outbound.status == OutboundStatus.QUEUED and outbound.retry_at is not None:
-            # A retry due later: this is an early copy of its task (Redis hands a delayed
-            # task out again every visibility timeout), not the retry itself.
-            if outbound.retry_at > now + RETRY_EARLY:
-                return None
-        if stale:
-            logger.warning(
-                "mail %s was left sending by attempt %s at %s; sending it again",
-                outbound.pk,
-                outbound.attempt_id,
-                outbound.claimed_at,
+        before = OutboundEmail.objects.filter(pk=outbound_id).values("status", "attempt_id").first()
+        claimed = (
+            OutboundEmail.objects.filter((Q(status=OutboundStatus.QUEUED) & due) | abandoned)
+            .filter(pk=outbound_id)
+            .update(
+                status=OutboundStatus.SENDING,
+                attempt_id=attempt_id,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
             )
-        outbound.status = OutboundStatus.SENDING
-        outbound.attempt_id = uuid.uuid4().hex
-        outbound.claimed_at = now
-        outbound.attempts += 1
-        outbound.save(update_fields=["status", "attempt_id", "claimed_at", "attempts"])
-    return outbound, outbound.attempt_id
+        )
+    if not claimed:
+        return None
+    if before is not None and before["status"] == OutboundStatus.SENDING:
+        logger.warning(
+            "mail %s was left sending by attempt %s; sending it again as %s",
+            outbound_id,
+            before["attempt_id"],
+            attempt_id,
+        )
+    return OutboundEmail.objects.get(pk=outbound_id), attempt_id
 
 
 def mail_send(*, outbound_id: int) -> OutboundEmail | None:
