@@ -43,7 +43,7 @@ KILLS = 8
 SINK_DELAY = 0.1
 SWEEP_EVERY = 30.0  # beat's cadence of mail.requeue_stuck (supportdesk/celery.py)
 PATIENCE = 300.0
-"""Seconds after the last kill for every mail to be recorded sent: the claim grace (70 s),
+"""Seconds after the last kill for every mail to be recorded sent: the claim grace (55 s),
 a sweep (30 s) and Redis's visibility timeout (100 s), with a margin."""
 SETTINGS = "tests.settings"  # production code paths; DATABASE_URL still chooses the database
 

@@ -17,6 +17,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_scopes import scope
 
+from supportdesk.celery import app as celery_app
 from tests.conftest import Cast
 from tests.mail.conftest import sender_mailbox
 from tests.mail.servers import SmtpCapture
@@ -191,3 +192,12 @@ def test_an_early_copy_of_a_retry_sends_nothing_before_the_retry_is_due(
         outbound.refresh_from_db()
     assert _message_ids(smtp) == [f"<{outbound.message_id}>"]
     assert outbound.status == OutboundStatus.SENT
+
+
+def test_a_send_is_stopped_before_its_claim_could_look_abandoned() -> None:
+    send = tasks.outbound_send
+    assert send.time_limit == services.SEND_TIME_LIMIT
+    assert services.CLAIM_GRACE.total_seconds() > send.time_limit
+    sweep = celery_app.conf.beat_schedule["mail-requeue-stuck"]["schedule"]
+    # Issue 13 item 3: a kill is recovered in under 2 minutes (grace + one sweep).
+    assert services.CLAIM_GRACE.total_seconds() + sweep < 120
