@@ -235,12 +235,12 @@ def main(broker_urls: list[str]) -> None:
         ("kill -9s (a replacement started at once)", lambda r: str(r["kills"])),
         ("  … with sends in flight", lambda r: str(r["kills_with_sends_in_flight"])),
         (
-            "kill -> mails mid-send recorded sent, median",
+            "kill -> mid-send mails sent, median",
             lambda r: _seconds(r["recovery_median_s"]),
         ),
         ("kill -> mid-send mails sent, worst", lambda r: _seconds(r["recovery_max_s"])),
         (
-            f"Message-IDs twice per 1,000 ({MAILS} mails)",
+            f"Message-IDs twice, per 1,000 of {MAILS}",
             lambda r: f"{r['duplicates_per_1000']:.1f}",
         ),
         ("mails lost (never delivered)", lambda r: str(r["lost"])),
