@@ -29,8 +29,9 @@ app.conf.beat_schedule = {
     "sla-sweep": {"task": "sla.tasks.sla_sweep_run", "schedule": 60.0},
     # Fetch new mail from every active mailbox.
     "mail-poll": {"task": "mail.mailboxes_poll", "schedule": 60.0},
-    # Re-send work a lost task left behind: mail stored but not processed, or not sent.
-    "mail-requeue-stuck": {"task": "mail.requeue_stuck", "schedule": 600.0},
+    # Re-send work a lost task left behind: mail stored but not processed, or not sent, or
+    # left "sending" by a killed worker. Every 30 s so a kill is recovered in under 2 min.
+    "mail-requeue-stuck": {"task": "mail.requeue_stuck", "schedule": 30.0},
     # Contracts whose end date has passed become expired (they already count as expired).
     "contracts-expire": {
         "task": "contracts.contracts_expire_all",

@@ -12,6 +12,12 @@
 
 The three URLs are answered by :class:`HealthMiddleware`, first in the chain: no host
 check, no session, no tenant lookup, no HTTPS redirect for the load balancer's plain probe.
+
+The readiness checks are our own, not django-health-check's: its 4.x releases (4.8.0 is the
+newest the package index offers for this Python) check the database and the cache, but have no
+migrations check and no broker-connection check (their Celery check pings workers, their
+RabbitMQ check needs aio-pika), run every check through asyncio, and pull in dnspython. Three
+small functions below say exactly what "ready" means here.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Every outbox: (name, model, pending rows, the field whose minimum is the oldest pending).
 # Models by label, as Django's lazy references: the wiring does not import the apps above it.
 OUTBOXES: list[tuple[str, str, Q, str]] = [
-    ("mail_outbound", "mail.OutboundEmail", Q(status="queued"), "created_at"),
+    ("mail_outbound", "mail.OutboundEmail", Q(status__in=["queued", "sending"]), "created_at"),
     ("mail_inbound", "mail.InboundEmail", Q(status="received"), "received_at"),
     ("sla_notices", "sla.NoticeMail", Q(sent_at__isnull=True), "created_at"),
 ]

@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "supportdesk.limits.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "supportdesk.middleware.RetryReadOnLostConnectionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "supportdesk.middleware.RejectNulMiddleware",

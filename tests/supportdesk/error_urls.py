@@ -32,8 +32,8 @@ def create_then_fail(request: HttpRequest) -> HttpResponse:
     raise RuntimeError(SECRET)
 
 
-def database_lost(request: HttpRequest) -> HttpResponse:
-    """Query, have another connection terminate this one's backend, query again."""
+def _terminate_own_backend() -> None:
+    """Have another connection terminate this one's backend."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
@@ -43,9 +43,37 @@ def database_lost(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     finally:
         killer.close()
+
+
+def database_lost(request: HttpRequest) -> HttpResponse:
+    """Query, lose the connection, query again."""
+    _terminate_own_backend()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT '{SECRET}'")
     return HttpResponse("unreachable")
+
+
+RUNS: list[str] = []
+"""The runs of the views below, by method: a test empties it first."""
+
+
+def database_lost_once(request: HttpRequest) -> HttpResponse:
+    """Lose the connection on the first run only, then read."""
+    RUNS.append(request.method or "")
+    if len(RUNS) == 1:
+        _terminate_own_backend()
+    count = Organisation.objects.filter(tenant=request.tenant).count()  # type: ignore[attr-defined]
+    return HttpResponse(f"survived with {count} organisations")
+
+
+def write_then_database_lost(request: HttpRequest) -> HttpResponse:
+    """Write, then lose the connection on the first run."""
+    RUNS.append(request.method or "")
+    Organisation.objects.create(tenant=request.tenant, name=f"written {len(RUNS)}")  # type: ignore[attr-defined]
+    if len(RUNS) == 1:
+        _terminate_own_backend()
+    Organisation.objects.count()
+    return HttpResponse("written")
 
 
 failing = [
@@ -53,6 +81,8 @@ failing = [
     path("forbidden/", forbidden),
     path("suspicious/", suspicious),
     path("database-lost/", database_lost),
+    path("database-lost-once/", database_lost_once),
+    path("write-then-database-lost/", write_then_database_lost),
     path("create-then-fail/", create_then_fail),
 ]
 urlpatterns = [

@@ -232,6 +232,7 @@ AUTO_REPLIED_KINDS = {
 
 class OutboundStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Being sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     BOUNCED = "bounced", _("Bounced")
@@ -265,6 +266,12 @@ class OutboundEmail(TenantOwned):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # The send in progress (status "sending"): which attempt claimed the row, and when. A
+    # claim older than the send's time limit belongs to a worker that died.
+    attempt_id = models.CharField(_("attempt"), max_length=32, blank=True, editable=False)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True, editable=False)
+    # The sweep (``mail.requeue_stuck``) hands a queued mail out again from this time on.
+    retry_at = models.DateTimeField(_("next attempt"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,7 +1,7 @@
 """Celery tasks of the e-mail channel: ids in, re-fetch inside the tenant scope.
 
-Beat runs :func:`mailboxes_poll` (every minute) and :func:`mail_requeue_stuck` (every ten
-minutes). The first lists mailboxes across tenants, deliberately, then polls each inside
+Beat runs :func:`mailboxes_poll` (every minute) and :func:`mail_requeue_stuck` (every 30
+seconds). The first lists mailboxes across tenants, deliberately, then polls each inside
 its own tenant's scope.
 """
 
@@ -23,6 +23,11 @@ from .models import Mailbox
 logger = logging.getLogger(__name__)
 
 SEND_MAX_RETRIES = 8
+
+QUEUED_GRACE = timedelta(minutes=2)
+"""A queued mail whose task has not run this long after it was due (created, retry due, or
+handed out by the sweep) is taken as lost. A task that is merely late finds the row claimed
+or sent and does nothing, so the cost of a short grace is an idle task, never a mail."""
 
 
 @shared_task(name="mail.mailboxes_poll")
@@ -64,7 +69,16 @@ def inbound_process(tenant_id: int, inbound_id: int) -> str:
     return inbound.outcome if inbound is not None else "gone"
 
 
-@shared_task(name="mail.outbound_send", bind=True, acks_late=True, max_retries=SEND_MAX_RETRIES)
+@shared_task(
+    name="mail.outbound_send",
+    bind=True,
+    acks_late=True,
+    max_retries=SEND_MAX_RETRIES,
+    # The claim's grace period (services.CLAIM_GRACE) is longer than this: a send still
+    # running is stopped before the sweep could take its row for a dead worker's.
+    time_limit=services.SEND_TIME_LIMIT,
+    soft_time_limit=services.SEND_TIME_LIMIT - 10,
+)
 def outbound_send(self: Task, tenant_id: int, outbound_id: int) -> str:
     """Send one outbox row; temporary failures retry with back-off and the same Message-ID."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()
@@ -77,22 +91,31 @@ def outbound_send(self: Task, tenant_id: int, outbound_id: int) -> str:
             if self.request.retries >= SEND_MAX_RETRIES:
                 services.mail_give_up(outbound_id=outbound_id, reason=str(exc))
                 return "failed"
-            raise self.retry(exc=exc, countdown=min(3600, 30 * 2**self.request.retries)) from exc
+            countdown = min(3600, 30 * 2**self.request.retries)
+            services.mail_retry_at(
+                outbound_id=outbound_id, when=timezone.now() + timedelta(seconds=countdown)
+            )
+            raise self.retry(exc=exc, countdown=countdown) from exc
     return outbound.status if outbound is not None else "gone"
 
 
 @shared_task(name="mail.requeue_stuck")
 def mail_requeue_stuck() -> int:
-    """Beat: re-enqueue mail whose task was lost (broker restart, crash before enqueue), and
-    failed inbound mail whose next attempt is due (back-off in ``services.inbound``)."""
-    cutoff = timezone.now() - timedelta(minutes=10)
+    """Beat, every 30 s: re-enqueue mail whose task was lost (broker restart, crash before
+    enqueue, a worker killed mid-send), and failed inbound mail whose next attempt is due
+    (back-off in ``services.inbound``). A mail is handed out again only once it is overdue
+    (:data:`QUEUED_GRACE`, or its claim older than ``services.CLAIM_GRACE``)."""
+    now = timezone.now()
+    inbound_cutoff = now - timedelta(minutes=10)
     count = 0
     for tenant in Tenant.objects.all():
         with scope(tenant=tenant):
-            for inbound_id in services.inbound_pending(older_than=cutoff):
+            for inbound_id in services.inbound_pending(older_than=inbound_cutoff):
                 inbound_process.delay(tenant.pk, inbound_id)
                 count += 1
-            for outbound_id in services.outbound_pending(older_than=cutoff):
+            outbound_ids = services.outbound_pending(now=now, queued_grace=QUEUED_GRACE)
+            services.outbound_requeued(outbound_ids=outbound_ids, at=now)
+            for outbound_id in outbound_ids:
                 outbound_send.delay(tenant.pk, outbound_id)
                 count += 1
     return count

@@ -29,19 +29,25 @@ from .notifications import (
     ticket_mail_to_contact,
 )
 from .outbox import (
+    CLAIM_GRACE,
     MAX_AUTO_REPLIES_PER_HOUR,
+    SEND_TIME_LIMIT,
     MailDeliveryError,
     contact_language,
     mail_enqueue,
     mail_give_up,
+    mail_retry_at,
     mail_send,
     outbound_pending,
+    outbound_requeued,
     own_addresses,
     tenant_sender,
 )
 
 __all__ = [
+    "CLAIM_GRACE",
     "MAX_AUTO_REPLIES_PER_HOUR",
+    "SEND_TIME_LIMIT",
     "MailDeliveryError",
     "agents_to_notify",
     "contact_language",
@@ -53,6 +59,7 @@ __all__ = [
     "login_link_mail",
     "mail_enqueue",
     "mail_give_up",
+    "mail_retry_at",
     "mail_send",
     "mail_settings_save",
     "mailbox_check",
@@ -60,6 +67,7 @@ __all__ = [
     "mailbox_poll",
     "mailbox_save",
     "outbound_pending",
+    "outbound_requeued",
     "own_addresses",
     "tenant_sender",
     "ticket_mail_to_agents",

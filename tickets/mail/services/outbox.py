@@ -9,15 +9,19 @@ threading headers and the rate limit on automatic answers.
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 import dkim
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -241,40 +245,141 @@ def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> Em
     return EmailMessage(**fields)
 
 
+SEND_TIME_LIMIT = 45
+"""Seconds one send task may run (its Celery hard time limit): claim, SMTP, the ``sent``
+write with its retries. A claim older than this plus a margin belongs to a dead worker."""
+
+CLAIM_GRACE = timedelta(seconds=SEND_TIME_LIMIT + 10)
+"""How long a row stays ``sending`` before the sweep may send it again. Longer than any live
+send can take (the time limit stops it first), so a send that is merely slow is never
+duplicated; a worker killed mid-send is recovered this long after its claim."""
+
+RETRY_EARLY = timedelta(seconds=5)
+"""How much before its ``retry_at`` a retry's task may claim the row (clocks and ETAs)."""
+
+RECORD_TRIES = 5
+RECORD_BACKOFF = 0.5
+"""The result of an attempt is written up to 5 times, 0.5, 1, 2, 4 s apart (7.5 s in all),
+on a new connection each time: the mail is out, and forgetting that would send it twice."""
+
+
+def _record(outbound_id: int, attempt_id: str, **fields: Any) -> bool:
+    """Write the outcome of attempt ``attempt_id`` in a short transaction of its own, retried
+    with back-off on a lost connection; whether the row was still that attempt's.
+
+    Outside any transaction only: a retry needs a new connection, and a broken connection
+    inside an outer ``atomic`` cannot be replaced.
+    """
+    for attempt in range(RECORD_TRIES):
+        try:
+            with transaction.atomic():
+                return bool(
+                    OutboundEmail.objects.filter(pk=outbound_id, attempt_id=attempt_id)
+                    .exclude(status=OutboundStatus.SENT)
+                    .update(**fields)
+                )
+        except (OperationalError, InterfaceError) as exc:
+            if db_connection.in_atomic_block or attempt == RECORD_TRIES - 1:
+                raise
+            logger.warning(
+                "recording mail %s (%s) failed, trying again: %r",
+                outbound_id,
+                fields.get("status", "?"),
+                exc,
+            )
+            db_connection.close()  # the next query opens a new connection
+            time.sleep(RECORD_BACKOFF * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def mail_claim(*, outbound_id: int) -> tuple[OutboundEmail, str] | None:
+    """Claim a queued mail for one send attempt, in a transaction of its own that commits
+    before any SMTP is spoken: ``(row, attempt id)``, or None when it is not this task's to
+    send (sent, failed, gone, or being sent by a live attempt).
+
+    A row left ``sending`` longer than :data:`CLAIM_GRACE` was claimed by a worker that died;
+    it is claimed again, and sent again with the same Message-ID. A queued row waiting for a
+    retry (``retry_at``) is not claimed before it is due. Caller holds the scope.
+    """
+    now = timezone.now()
+    attempt_id = uuid.uuid4().hex
+    # One conditional UPDATE: atomic on PostgreSQL and SQLite alike, so of two tasks handed
+    # the same row exactly one claims it.
+    due = Q(retry_at__isnull=True) | Q(retry_at__lte=now + RETRY_EARLY)
+    abandoned = Q(status=OutboundStatus.SENDING, claimed_at__lt=now - CLAIM_GRACE)
+    with transaction.atomic():
+        before = OutboundEmail.objects.filter(pk=outbound_id).values("status", "attempt_id").first()
+        claimed = (
+            OutboundEmail.objects.filter((Q(status=OutboundStatus.QUEUED) & due) | abandoned)
+            .filter(pk=outbound_id)
+            .update(
+                status=OutboundStatus.SENDING,
+                attempt_id=attempt_id,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+            )
+        )
+    if not claimed:
+        return None
+    if before is not None and before["status"] == OutboundStatus.SENDING:
+        logger.warning(
+            "mail %s was left sending by attempt %s; sending it again as %s",
+            outbound_id,
+            before["attempt_id"],
+            attempt_id,
+        )
+    return OutboundEmail.objects.get(pk=outbound_id), attempt_id
+
+
 def mail_send(*, outbound_id: int) -> OutboundEmail | None:
     """Send one queued mail over SMTP; a sent one is not sent again.
 
-    The row stays locked while talking to the server, so two workers handed the same task
-    (acks_late redelivery) send it once. A temporary failure raises
-    :class:`MailDeliveryError` for the task to retry; the Message-ID stays the same. A
-    permanent refusal marks the row failed. Caller holds the tenant scope.
+    Three steps, none holding a transaction open across the network: claim the row
+    (:func:`mail_claim`, committed), talk SMTP, record the outcome in a fresh transaction that
+    survives a lost connection (:func:`_record`). So a database failure after the server
+    accepted the mail no longer sends it twice. What remains is a worker killed between the
+    server's "250" and the ``sent`` write: the row stays ``sending`` and the sweep sends it
+    again after :data:`CLAIM_GRACE`, with the same Message-ID (docs/operations.md measures it).
+
+    A temporary failure raises :class:`MailDeliveryError` for the task to retry (the row is
+    queued again, ``retry_at`` tells the sweep when it is due); a permanent refusal marks it
+    failed. Must not run inside a transaction. Caller holds the tenant scope.
     """
     import smtplib
 
-    retry: MailDeliveryError | None = None
-    with transaction.atomic():
-        outbound = OutboundEmail.objects.select_for_update().filter(pk=outbound_id).first()
-        if outbound is None or outbound.status != OutboundStatus.QUEUED:
-            return outbound
-        outbound.attempts += 1
-        mailbox = _sending_mailbox(outbound)
-        try:
-            with _connection_for(mailbox) as connection:
-                connection.send_messages([_email_message(outbound, mailbox)])
-        except smtplib.SMTPRecipientsRefused as exc:
-            outbound.status = OutboundStatus.FAILED
-            outbound.last_error = f"recipient refused: {exc.recipients}"[:2000]
-        except (smtplib.SMTPException, OSError) as exc:
-            outbound.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            retry = MailDeliveryError(outbound.last_error)
-        else:
-            outbound.status = OutboundStatus.SENT
-            outbound.sent_at = timezone.now()
-            outbound.last_error = ""
-        outbound.save(update_fields=["status", "attempts", "last_error", "sent_at"])
-    if retry is not None:
-        raise retry
-    return outbound
+    claimed = mail_claim(outbound_id=outbound_id)
+    if claimed is None:
+        return OutboundEmail.objects.filter(pk=outbound_id).first()
+    outbound, attempt_id = claimed
+    mailbox = _sending_mailbox(outbound)
+    try:
+        with _connection_for(mailbox) as connection:
+            connection.send_messages([_email_message(outbound, mailbox)])
+    except smtplib.SMTPRecipientsRefused as exc:
+        _record(
+            outbound_id,
+            attempt_id,
+            status=OutboundStatus.FAILED,
+            last_error=f"recipient refused: {exc.recipients}"[:2000],
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        _record(outbound_id, attempt_id, status=OutboundStatus.QUEUED, last_error=error)
+        raise MailDeliveryError(error) from exc
+    else:
+        _record(
+            outbound_id,
+            attempt_id,
+            status=OutboundStatus.SENT,
+            sent_at=timezone.now(),
+            last_error="",
+        )
+    return OutboundEmail.objects.filter(pk=outbound_id).first()
+
+
+def mail_retry_at(*, outbound_id: int, when: datetime) -> None:
+    """Tell the sweep not to hand a queued mail out before ``when`` (its task retries then)."""
+    OutboundEmail.objects.filter(pk=outbound_id, status=OutboundStatus.QUEUED).update(retry_at=when)
 
 
 def mail_give_up(*, outbound_id: int, reason: str) -> None:
@@ -369,10 +474,29 @@ def auto_answer(
     return outbound
 
 
-def outbound_pending(*, older_than: datetime) -> list[int]:
-    """Queued mails whose send task was lost; caller holds the scope."""
+def outbound_pending(*, now: datetime, queued_grace: timedelta) -> list[int]:
+    """Mail the sweep hands out again; caller holds the scope.
+
+    Queued mail whose task was lost (a broker restart, a crash before the enqueue) once it
+    has waited ``queued_grace`` past its creation or its ``retry_at``, and mail left
+    ``sending`` by a dead worker (claimed more than :data:`CLAIM_GRACE` ago). A send that is
+    merely slow is younger than that and is left alone.
+    """
+    due = now - queued_grace
+    queued = Q(status=OutboundStatus.QUEUED) & (
+        Q(retry_at__isnull=True, created_at__lt=due) | Q(retry_at__lt=due)
+    )
+    abandoned = Q(status=OutboundStatus.SENDING, claimed_at__lt=now - CLAIM_GRACE)
     return list(
-        OutboundEmail.objects.filter(
-            status=OutboundStatus.QUEUED, created_at__lt=older_than
-        ).values_list("pk", flat=True)[:500]
+        OutboundEmail.objects.filter(queued | abandoned)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def outbound_requeued(*, outbound_ids: list[int], at: datetime) -> None:
+    """The sweep handed these queued mails out again ``at``: their task is due from then, so
+    a backlog gets one more task per grace period, not one per sweep."""
+    OutboundEmail.objects.filter(pk__in=outbound_ids, status=OutboundStatus.QUEUED).update(
+        retry_at=at
     )
