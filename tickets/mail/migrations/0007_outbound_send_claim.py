@@ -13,7 +13,7 @@ def sending_back_to_queued(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mail', '0005_nothing_lost_and_mailbox_smtp'),
+        ('mail', '0006_mailbox_oauth2'),
     ]
 
     operations = [
