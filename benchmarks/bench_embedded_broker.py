@@ -14,7 +14,10 @@ send task each: three messages per ticket.
 
 The baseline is the previous tuning in the same run (kombu's 1 s polling interval, prefetch
 multiplier 1); its drain is cut off after ``BASELINE_CAP`` seconds and the time left is
-extrapolated at its measured rate. Wall-clock figures; no test asserts them.
+extrapolated at its measured rate. When SQLAlchemy is importable, kombu's SQLAlchemy transport
+on a SQLite file runs too. Each prints the CPU the web server and the worker spent per ticket,
+the figure the ceiling in docs/operations.md ("Brokers") comes from. Beat runs because events
+may reach the worker through it (a relay). Wall-clock figures; no test asserts them.
 """
 
 from __future__ import annotations
@@ -157,7 +160,7 @@ def wait_ready(log: Path, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.2)
 
 
-def run(number: int, candidate: Candidate, tenant: Tenant, key: str) -> None:
+def run(number: int, candidate: Candidate, tenant: Tenant, key: str, seconds: float) -> None:
     for name in os.listdir(QUEUE):
         (QUEUE / name).unlink()
     log = DATA / f"worker-{number}.log"
@@ -193,7 +196,7 @@ def run(number: int, candidate: Candidate, tenant: Tenant, key: str) -> None:
                 request,
                 connections=CONNECTIONS,
                 max_requests=10**9,
-                max_seconds=SECONDS,
+                max_seconds=seconds,
                 ok=(201,),
             )
             burst_load = load_average()
@@ -243,7 +246,6 @@ def run(number: int, candidate: Candidate, tenant: Tenant, key: str) -> None:
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else SECONDS
-    globals()["SECONDS"] = seconds
     print(load_average())
     print(f"data directory {DATA} (SQLite, filesystem broker)")
     call_command("migrate", verbosity=0)
@@ -286,7 +288,7 @@ def main() -> None:
     )
     try:
         for number, candidate in enumerate(candidates):
-            run(number, candidate, tenant, key)
+            run(number, candidate, tenant, key, seconds)
     finally:
         shutil.rmtree(DATA, ignore_errors=True)
     print(f"\n  ({load_average()})")
