@@ -228,14 +228,15 @@ def run(number: int, candidate: Candidate, tenant: Tenant, key: str, seconds: fl
         f" {cpu_worker / max(1, filed - left[1]) * 1000:.0f} ms (the worker's main process and"
         " its pool)"
     )
-    if left == (0, 0, 0):
-        print(f"    drained in {drained:.1f} s after the burst")
-        return
-    # Cut off: extrapolate at the rate so far, counting tasks (a ticket without its mails is
-    # its dispatch and one send per agent still to run; an unsent mail is its send).
+    # Counted in tasks: a ticket without its mails is its dispatch and one send per agent
+    # still to run; an unsent mail is its send.
     per_ticket = 1 + AGENTS
     at_end, now = per_ticket * missing + unsent, per_ticket * left[1] + left[2]
-    rate = (at_end - now) / drained
+    rate = (at_end - now) / drained if drained else 0.0
+    if left == (0, 0, 0):
+        print(f"    drained in {drained:.1f} s after the burst ({rate:.1f} tasks/s)")
+        return
+    # Cut off: extrapolate at the rate so far.
     rest = now / rate if rate else float("inf")
     print(
         f"    NOT drained after {drained:.0f} s: {left[0]:,} messages, {left[1]:,} tickets"
