@@ -234,6 +234,10 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_queue / "processed"),
         "control_folder": str(_queue / "control"),
         "store_processed": False,
+        # kombu polls the folder and sleeps this long whenever it has nothing to hand out,
+        # including while every prefetch slot is taken: at its default of 1 s a worker of
+        # two processes ran two tasks a second (issue 18). docs/operations.md, "Brokers".
+        "polling_interval": 0.1,
     }
     # kombu does not create these, and a task enqueued on a fresh checkout would fail.
     for _folder in ("queue", "processed", "control"):
@@ -278,6 +282,9 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if _broker_scheme == "filesystem":
+    # Four tasks per process in hand, so a process finishing one never waits out a poll.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"

@@ -61,7 +61,8 @@ def test_every_broker_acknowledges_late_one_task_at_a_time(broker: str) -> None:
     conf = _celery_conf(_BROKERS[broker])
     assert conf["task_acks_late"] is True
     assert conf["task_reject_on_worker_lost"] is True
-    assert conf["worker_prefetch_multiplier"] == 1
+    # The embedded broker has one worker, nobody for a held task to wait for (see below).
+    assert conf["worker_prefetch_multiplier"] == (4 if broker == "filesystem" else 1)
     assert conf["broker_connection_retry_on_startup"] is True
 
 
@@ -89,6 +90,16 @@ def test_the_embedded_broker_stays_serverless() -> None:
     conf = _celery_conf("")
     assert conf["broker_url"] == "filesystem://"
     assert "data_folder_in" in conf["broker_transport_options"]
+
+
+def test_the_embedded_broker_never_waits_a_second_between_tasks() -> None:
+    # kombu sleeps its polling interval (1 s by default) whenever a poll hands out nothing,
+    # and while every prefetch slot is taken: a two-process worker then ran two tasks a second
+    # and a 30 s filing burst took an hour to drain (issue 18; make bench-broker).
+    conf = _celery_conf("")
+    assert conf["broker_transport_options"]["polling_interval"] <= 0.1
+    # Slots beyond the two running tasks, so a process that finishes has the next at hand.
+    assert conf["worker_prefetch_multiplier"] > 1
 
 
 def test_an_unknown_broker_stops_start_up_naming_the_variable() -> None:

@@ -88,6 +88,16 @@ class Supervisor:
                 process.kill()
 
 
+def worker_command(python: str) -> list[str]:
+    """The Celery worker `make run` starts (benchmarks/bench_embedded_broker.py does too)."""
+    celery = [python, "-m", "celery", "-A", "supportdesk"]
+    return [*celery, "worker", "-l", "info", "-c", "2", *WORKER_FLAGS]
+
+
+def beat_command(python: str) -> list[str]:
+    return [python, "-m", "celery", "-A", "supportdesk", "beat", "-l", "info"]
+
+
 class Command(BaseCommand):
     help = "Run the development web server, a Celery worker and Celery beat together."
 
@@ -96,12 +106,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
-        celery = [python, "-m", "celery", "-A", "supportdesk"]
         supervisor = Supervisor(
             [
                 Child("web", [python, "manage.py", "runserver", options["addr"]]),
-                Child("worker", [*celery, "worker", "-l", "info", "-c", "2", *WORKER_FLAGS]),
-                Child("beat", [*celery, "beat", "-l", "info"]),
+                Child("worker", worker_command(python)),
+                Child("beat", beat_command(python)),
             ]
         )
         supervisor.start_all()
