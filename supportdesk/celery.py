@@ -25,6 +25,18 @@ app.autodiscover_tasks(["sla.reports"])
 # Beat only enqueues; every task it names is idempotent, so a late or repeated tick is harmless.
 # Run exactly one beat (docker-compose.yml does).
 app.conf.beat_schedule = {
+    # The event outbox's relay: every due delivery of a ticket event (notifications), also
+    # those whose after-commit kick was lost with the broker. A tick not run within 10 s is
+    # dropped, so a worker that was away finds one relay waiting, not hundreds.
+    "notifications-relay": {
+        "task": "notifications.deliveries_relay",
+        "schedule": 5.0,
+        "options": {"expires": 10},
+    },
+    "notifications-purge": {
+        "task": "notifications.deliveries_purge",
+        "schedule": crontab(minute=40, hour=3),
+    },
     # One index range scan over running clocks: warnings and breach notices, exactly once.
     "sla-sweep": {"task": "sla.tasks.sla_sweep_run", "schedule": 60.0},
     # Fetch new mail from every active mailbox.
