@@ -3,10 +3,13 @@ handlers swapped in and out of the registry."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django_scopes import scope
+from kombu.simple import SimpleQueue
 
 from supportdesk.celery import app as celery_app
 from tests.conftest import Cast
@@ -54,3 +57,42 @@ def agent_reply(cast: Cast, ticket: Ticket, body: str) -> None:
         ticket_reply(
             ticket=ticket, body=body, public=True, channel=Channel.PORTAL, author=cast.agent
         )
+
+
+@contextmanager
+def celery_on(url: str) -> Iterator[None]:
+    """Publish every task to ``url`` (no eager tasks), as the web process would."""
+    conf = celery_app.conf
+    old = conf.broker_url, conf.broker_transport_options, conf.task_always_eager
+    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = url, {}, False
+
+    def fresh_pools() -> None:
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    fresh_pools()
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.broker_transport_options, conf.task_always_eager = old
+        fresh_pools()
+
+
+def work_off(url: str) -> Counter[str]:
+    """Run every task on the broker, and those they enqueue, until the queue is empty."""
+    ran: Counter[str] = Counter()
+    with celery_app.connection_for_write(url) as conn:
+        queue = SimpleQueue(conn, "celery", accept=["json"])
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=1)
+                except SimpleQueue.Empty:
+                    return ran
+                name = message.headers["task"]
+                args, kwargs, _embed = message.decode()
+                celery_app.tasks[name].apply(args=args, kwargs=kwargs).get()
+                message.ack()
+                ran[name] += 1
+        finally:
+            queue.close()

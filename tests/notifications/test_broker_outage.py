@@ -12,23 +12,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django_scopes import scope, scopes_disabled
-from kombu.simple import SimpleQueue
 
 from notifications import tasks
 from notifications.models import EventDelivery
-from supportdesk.celery import app as celery_app
 from tests.brokers import BrokerUnavailable, PrivateRedis
 from tests.conftest import Cast
 from tickets.mail.models import OutboundEmail, OutboundStatus
 from tickets.models import EventKind, Ticket, TicketEvent
 
-from .conftest import agent_reply, file_ticket
+from .conftest import agent_reply, celery_on, file_ticket, work_off
 
 pytestmark = pytest.mark.django_db(transaction=True)  # kicks run at real commits
 
@@ -41,49 +38,10 @@ def broker(tmp_path: Path) -> Iterator[PrivateRedis]:
     except BrokerUnavailable as exc:
         pytest.skip(str(exc))
     try:
-        with _celery_on(server.url):
+        with celery_on(server.url):
             yield server
     finally:
         server.stop()
-
-
-@contextmanager
-def _celery_on(url: str) -> Iterator[None]:
-    """Publish every task to ``url`` (no eager tasks), as the web process would."""
-    conf = celery_app.conf
-    old = conf.broker_url, conf.broker_transport_options, conf.task_always_eager
-    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = url, {}, False
-
-    def fresh_pools() -> None:
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    fresh_pools()
-    try:
-        yield
-    finally:
-        conf.broker_url, conf.broker_transport_options, conf.task_always_eager = old
-        fresh_pools()
-
-
-def _work_off(url: str) -> Counter[str]:
-    """Run every task on the broker, and those they enqueue, until the queue is empty."""
-    ran: Counter[str] = Counter()
-    with celery_app.connection_for_write(url) as conn:
-        queue = SimpleQueue(conn, "celery", accept=["json"])
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=1)
-                except SimpleQueue.Empty:
-                    return ran
-                name = message.headers["task"]
-                args, kwargs, _embed = message.decode()
-                celery_app.tasks[name].apply(args=args, kwargs=kwargs).get()
-                message.ack()
-                ran[name] += 1
-        finally:
-            queue.close()
 
 
 def _expected_keys(cast: Cast, tickets: list[Ticket]) -> set[str]:
@@ -116,7 +74,7 @@ def test_a_broker_outage_during_a_burst_delays_notifications_and_loses_none(
 
     broker.start()
     tasks.deliveries_relay.delay()  # beat's next tick
-    ran = _work_off(broker.url)
+    ran = work_off(broker.url)
     assert ran["notifications.deliveries_relay"] == 1
     assert ran["notifications.deliveries_run"] == 2, "the kicks queued before the outage"
 
