@@ -47,6 +47,12 @@ class EventDelivery(TenantOwned):
                 condition=models.Q(status="pending"),
                 name="eventdelivery_due",
             ),
+            # /metrics counts the given-up rows on every scrape; they are few.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="failed"),
+                name="eventdelivery_failed",
+            ),
         ]
 
     def __str__(self) -> str:
