@@ -10,8 +10,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('supportdesk', '0004_tenant_auto_reply_repeat_limit'),
-        ('tickets', '0006_message_is_plain_text'),
+        ('supportdesk', '0001_initial'),
+        ('tickets', '0001_initial'),
     ]
 
     operations = [
