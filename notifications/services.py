@@ -54,7 +54,12 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from supportdesk.models import Tenant
-from tickets.events import enqueue_safely, event_handler_named
+from tickets.events import (
+    enqueue_safely,
+    event_handler_name,
+    event_handler_named,
+    event_handlers,
+)
 from tickets.models import TicketEvent
 
 from .models import DeliveryStatus, EventDelivery
@@ -131,16 +136,18 @@ class Claimed:
 
 
 def deliveries_claim(
-    *, limit: int = BATCH_SIZE, tenant_id: int | None = None, event_ids: Iterable[int] = ()
+    *,
+    limit: int = BATCH_SIZE,
+    tenant_id: int | None = None,
+    event_ids: Iterable[int] | None = None,
 ) -> list[Claimed]:
     """Take up to ``limit`` due pending rows (only those of ``event_ids`` when given) for this
     worker: their attempt is counted and their lease begins. Two queries and a commit."""
     now = timezone.now()
     with transaction.atomic(), scopes_disabled():  # the relay works for every tenant
         due = EventDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        event_ids = list(event_ids)
-        if event_ids:
-            due = due.filter(tenant_id=tenant_id, event_id__in=event_ids)
+        if event_ids is not None:
+            due = due.filter(tenant_id=tenant_id, event_id__in=list(event_ids))
         rows = list(
             due.select_for_update(skip_locked=True)
             .order_by("next_attempt_at", "id")
@@ -157,7 +164,8 @@ def deliveries_claim(
 def deliveries_run(claimed: list[Claimed]) -> tuple[int, int]:
     """Run the handler of each claimed row on its event and record the outcomes; returns
     ``(done, failed attempts)``. Each handler runs in its own transaction in its tenant's
-    scope, in the events' order; one that raises does not stop the others."""
+    scope, in the events' order and then the handlers' registration order; one that raises
+    does not stop the others."""
     if not claimed:
         return 0, 0
     with scopes_disabled():  # rows of several tenants; each handler runs in its own scope
@@ -167,12 +175,12 @@ def deliveries_run(claimed: list[Claimed]) -> tuple[int, int]:
         tenants = Tenant.objects.in_bulk({row.tenant_id for row in claimed})
     done: list[int] = []
     failures: list[tuple[Claimed, str]] = []
-    order = {name: n for n, name in enumerate(dict.fromkeys(row.handler for row in claimed))}
+    order = {event_handler_name(fn): n for n, fn in enumerate(event_handlers())}
     for row in sorted(
         claimed,
         key=lambda r: (
             (events[r.event_id].at, r.event_id) if r.event_id in events else (timezone.now(), 0),
-            order[r.handler],
+            order.get(r.handler, len(order)),
         ),
     ):
         event, tenant = events.get(row.event_id), tenants.get(row.tenant_id)
