@@ -25,6 +25,15 @@ app.autodiscover_tasks(["sla.reports"])
 # Beat only enqueues; every task it names is idempotent, so a late or repeated tick is harmless.
 # Run exactly one beat (docker-compose.yml does).
 app.conf.beat_schedule = {
+    # The event outbox's relay: every due delivery of a ticket event (notifications), also
+    # those whose after-commit kick was lost with the broker. No expiry: behind a backlog of
+    # kicks (make run after seed_demo: 569) every tick expired before a worker reached it;
+    # a tick with nothing due costs one query.
+    "notifications-relay": {"task": "notifications.deliveries_relay", "schedule": 5.0},
+    "notifications-purge": {
+        "task": "notifications.deliveries_purge",
+        "schedule": crontab(minute=40, hour=3),
+    },
     # One index range scan over running clocks: warnings and breach notices, exactly once.
     "sla-sweep": {"task": "sla.tasks.sla_sweep_run", "schedule": 60.0},
     # Fetch new mail from every active mailbox.

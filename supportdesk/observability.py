@@ -55,6 +55,12 @@ OUTBOXES: list[tuple[str, str, Q, str]] = [
     ("mail_outbound", "mail.OutboundEmail", Q(status__in=["queued", "sending"]), "created_at"),
     ("mail_inbound", "mail.InboundEmail", Q(status="received"), "received_at"),
     ("sla_notices", "sla.NoticeMail", Q(sent_at__isnull=True), "created_at"),
+    # Ticket events' deliveries to their handlers (notifications.services): due or retrying.
+    ("ticket_events", "notifications.EventDelivery", Q(status="pending"), "created_at"),
+]
+# Outboxes whose rows are given up after their last attempt: (name, model, given-up rows).
+OUTBOXES_FAILED: list[tuple[str, str, Q]] = [
+    ("ticket_events", "notifications.EventDelivery", Q(status="failed")),
 ]
 
 
@@ -202,7 +208,16 @@ def metrics(request: HttpRequest) -> HttpResponse:
         ["outbox"],
         registry=registry,
     )
+    failed = Gauge(
+        "supportdesk_outbox_failed",
+        "Rows an outbox gave up on after the last attempt",
+        ["outbox"],
+        registry=registry,
+    )
     for name, (count, age) in outbox_figures().items():
         pending.labels(outbox=name).set(count)
         oldest.labels(outbox=name).set(age)
+    with scopes_disabled():
+        for name, label, given_up in OUTBOXES_FAILED:
+            failed.labels(outbox=name).set(apps.get_model(label).objects.filter(given_up).count())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "sla",
     "tickets",
     "tickets.mail",
+    "notifications",
     "knowledgebase",
 ]
 

@@ -1,16 +1,29 @@
 """The ticket event log's write side and the hook notifications hang off.
 
-Services call :func:`event_record` inside their transaction, then :func:`events_publish`;
-after commit a Celery task hands each event to every handler registered here::
+Services call :func:`event_record` inside their transaction, then :func:`events_publish`,
+still inside it. Handlers are registered here::
 
     from tickets.events import register_event_handler
 
     @register_event_handler
     def send_customer_confirmation(event: TicketEvent) -> None: ...
 
-Handlers run inside the tenant scope, once per event, in registration order; a failing
-handler is logged and does not stop the others. Register from an ``AppConfig.ready()`` so web
-processes and Celery workers know the same handlers.
+Nothing is handed to Celery fire-and-forget any more (issue 13: with the broker away, those
+notifications were lost for good). :func:`events_publish` calls the *event outbox* in the
+transaction of the change, and the outbox writes one delivery row per event and handler;
+the change and its pending side effects commit together or not at all. The outbox is
+:mod:`notifications` (a leaf app above this one), which plugs itself in with
+:func:`register_event_outbox` from its ``AppConfig.ready()``: this module names no higher
+app, and the delivery table lives with the relay that works it off. Without an outbox
+:func:`events_publish` refuses (the change rolls back) instead of dropping the events.
+
+Handlers run after commit, inside the tenant scope, at least once per event (a crash after
+a handler ran and before it was recorded runs it again), each retried on its own with
+backoff until it succeeds; a failing handler does not stop the others. So a handler must
+be idempotent: key what it writes by the event (the mail handlers' outbox key names the
+event and the recipient). Register from an ``AppConfig.ready()`` so web processes and Celery
+workers know the same handlers; a handler is known by its dotted name
+(:func:`event_handler_name`), stored on its delivery rows.
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -32,18 +45,37 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[["TicketEvent"], None]
-_handlers: list[EventHandler] = []
+EventOutbox = Callable[[list["TicketEvent"], list[str]], None]
+"""``outbox(events, handler_names)``: store that each handler is owed each event, in the
+caller's transaction, and see that the deliveries run after commit."""
+
+_handlers: dict[str, EventHandler] = {}
+_outbox: list[EventOutbox] = []
+
+
+def event_handler_name(fn: EventHandler) -> str:
+    """The name a handler's delivery rows carry: its module and qualified name."""
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def register_event_handler(fn: EventHandler) -> EventHandler:
     """Call ``fn(event)`` for every ticket event after its transaction commits."""
-    if fn not in _handlers:
-        _handlers.append(fn)
+    _handlers.setdefault(event_handler_name(fn), fn)
     return fn
 
 
 def event_handlers() -> list[EventHandler]:
-    return list(_handlers)
+    return list(_handlers.values())
+
+
+def event_handler_named(name: str) -> EventHandler | None:
+    """The registered handler called ``name``; None when no handler has that name (any more)."""
+    return _handlers.get(name)
+
+
+def register_event_outbox(outbox: EventOutbox) -> None:
+    """Make ``outbox`` the one place :func:`events_publish` stores events' deliveries."""
+    _outbox[:] = [outbox]
 
 
 def event_record(
@@ -82,19 +114,20 @@ def event_record(
 
 
 def events_publish(events: Iterable[TicketEvent]) -> None:
-    """Hand the events to the registered handlers once the transaction commits."""
+    """Store that every registered handler is owed the events, in the caller's transaction.
+
+    Caller is inside the transaction of the change: the deliveries commit with it. They run
+    after commit (see the module docstring); a broker that is away delays them, never drops
+    them.
+    """
     events = list(events)
     if not events:
         return
-    tenant_id = events[0].tenant_id
-    event_ids = [e.pk for e in events]
-
-    def enqueue() -> None:
-        from .tasks import ticket_events_dispatch
-
-        enqueue_safely(ticket_events_dispatch, tenant_id, event_ids)
-
-    transaction.on_commit(enqueue)
+    if not _outbox:
+        raise ImproperlyConfigured(
+            "no event outbox is registered: add 'notifications' to INSTALLED_APPS"
+        )
+    _outbox[0](events, list(_handlers))
 
 
 def enqueue_safely(task: Any, *args: Any) -> None:
@@ -106,14 +139,3 @@ def enqueue_safely(task: Any, *args: Any) -> None:
         task.delay(*args)
     except Exception:
         logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
-
-
-def events_handle(events: Iterable[TicketEvent]) -> None:
-    """Run every handler on every event. Caller holds the tenant scope."""
-    for event in events:
-        for handler in list(_handlers):
-            try:
-                handler(event)
-            except Exception:
-                # One broken notifier must not keep the others (or later events) from running.
-                logger.exception("ticket event handler %r failed on event %s", handler, event.pk)

@@ -365,6 +365,8 @@ def ticket_create(
                 },
             )
         ]
+        # Stored now (its deliveries run after commit): the counter's row lock stays last.
+        events_publish(events)
         if responded:
             ticket.first_responded_at = received_at
             ticket.save(update_fields=["first_responded_at"])
@@ -389,7 +391,6 @@ def ticket_create(
             )
         if entitlement.notify:
             notices_flush_on_commit(tenant_id=tenant.pk)
-        events_publish(events)
     return ticket
 
 

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 from django_scopes import scope
 
 from supportdesk.models import Tenant
 
-from .events import events_handle
+from .events import events_publish
 from .models import TicketEvent
 
 
 @shared_task(acks_late=True)
 def ticket_events_dispatch(tenant_id: int, event_ids: list[int]) -> int:
-    """Call every registered event handler on the events; returns how many were handled."""
+    """Hand events to their handlers through the event outbox; returns how many events.
+
+    Nothing enqueues this any more (events are published in their own transaction, see
+    :mod:`tickets.events`); it stays for messages queued by a release before the outbox,
+    still in the broker at the upgrade. Their events get delivery rows like any other;
+    deliveries already stored are kept as they are, so nothing runs twice.
+    """
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return 0
-    with scope(tenant=tenant):
-        events = list(
-            TicketEvent.objects.filter(pk__in=event_ids)
-            .select_related("ticket", "ticket__requester", "actor", "actor_contact", "message")
-            .order_by("at", "id")
-        )
-        events_handle(events)
+    with scope(tenant=tenant), transaction.atomic():
+        events = list(TicketEvent.objects.filter(pk__in=event_ids).order_by("at", "id"))
+        events_publish(events)
     return len(events)
 
 

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    """Side effects of ticket events, stored with the change and delivered until done."""
+
+    name = "notifications"
+
+    def ready(self) -> None:
+        # Imported here: the app registry must be ready before services import models.
+        from tickets.events import register_event_outbox
+
+        from .services import deliveries_store
+
+        register_event_outbox(deliveries_store)
