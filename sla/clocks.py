@@ -261,7 +261,10 @@ def clock_figures(
 
         The earliest such instant: a budget that runs out exactly when a segment's business
         time does is due at that moment (the closing time), not at the next segment's start.
+        A budget the carried time already reaches ran out at the change.
         """
+        if carried_at is not None and amount <= cum[0]:
+            return from_epoch(carried_at)
         for i, seconds in enumerate(closed):
             if amount <= cum[i] + seconds:
                 return engine.add(starts[i], dt.timedelta(seconds=amount - cum[i]))

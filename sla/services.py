@@ -255,7 +255,13 @@ def _carry_forward(
     elif old_target.priority_id != target.priority_id and ticket.priority_id is not None:
         old_rank = old_target.priority.rank if old_target.priority else None
         new = ticket.priority
-        raised = None if old_rank is None or new is None else new.rank < old_rank
+        # The old priority is known through a target of its own; else a shorter promise
+        # means a raise (the ticket's priority field has already changed).
+        raised = (
+            new.rank < old_rank
+            if old_rank is not None and new is not None
+            else budget < clock.budget_seconds
+        )
         why = {"kind": "priority", "name": new.key if new else "", "raised": raised}
     else:
         why = {"kind": "target", "name": target.policy.name}
