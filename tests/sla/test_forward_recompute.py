@@ -446,3 +446,31 @@ def test_a_first_response_nobody_needed_is_left_out_of_the_response_rate(
     (row,) = report.rows
     assert (row.first_response_met, row.first_response_breached) == (1, 0)
     assert row.first_response_rate == 100.0
+
+
+def test_the_calendar_page_shows_the_recompute_progress_and_polls_until_done(
+    cast: Cast, desk: Desk
+) -> None:
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    with scope(tenant=cast.tenant_a):
+        job = RecomputeJob.objects.create(
+            tenant=cast.tenant_a,
+            object_type="sla.calendar",
+            object_id=str(desk.office.pk),
+            at=at(2026, 3, 2, 11, 0),
+            state=RecomputeState.RUNNING,
+            total=100_000,
+            done=41_000,
+        )
+    client = client_for(cast.admin, cast.tenant_a)
+    url = reverse("sla:calendar", kwargs={"calendar_id": desk.office.pk})
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Recomputing 41,000 of 100,000 due times" in page
+    assert 'hx-trigger="every 2s"' in page
+    with scope(tenant=cast.tenant_a):
+        RecomputeJob.objects.filter(pk=job.pk).update(state=RecomputeState.DONE, done=100_000)
+    page = client.get(url).content.decode()
+    assert "Recomputed 100,000 due times" in page and "hx-trigger" not in page
