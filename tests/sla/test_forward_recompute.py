@@ -474,3 +474,21 @@ def test_the_calendar_page_shows_the_recompute_progress_and_polls_until_done(
         RecomputeJob.objects.filter(pk=job.pk).update(state=RecomputeState.DONE, done=100_000)
     page = client.get(url).content.decode()
     assert "Recomputed 100,000 due times" in page and "hx-trigger" not in page
+
+
+def test_the_dated_expiry_job_moves_open_tickets_off_the_expired_contracts_policy(
+    cast: Cast, desk: Desk
+) -> None:
+    from contracts.services import contracts_expire_due
+
+    with scope(tenant=cast.tenant_a):
+        desk.contract.ends_on = dt.date(2026, 3, 1)
+        desk.contract.save(update_fields=["ends_on"])
+    ticket = _file(cast, desk, at(2026, 2, 27, 9, 0))
+    assert ticket.sla_policy_id == desk.policy.pk
+    with time_machine.travel(at(2026, 3, 2, 8, 0), tick=False), scope(tenant=cast.tenant_a):
+        with _on_commit():
+            assert contracts_expire_due(tenant=cast.tenant_a) == [desk.contract.pk]
+        ticket.refresh_from_db()
+        assert ticket.sla_policy_id is None  # no fallback plan: no promise any more
+        assert not Clock.objects.filter(ticket=ticket, state="running").exists()
