@@ -375,11 +375,14 @@ class Clock(TenantOwned):
     # Forward-only recompute: when the rules of a running clock changed (priority, policy,
     # target, calendar), the business time it had used until then, counted under the rules
     # of the time, is carried; only what follows ``carried_at`` is counted under the new ones.
+    # Database defaults too: the load seed and other bulk writers COPY rows without them.
     carried_seconds = models.FloatField(
-        _("business seconds used before the last change"), default=0
+        _("business seconds used before the last change"), default=0, db_default=0
     )
     carried_at = models.DateTimeField(_("rules last changed"), null=True, blank=True)
-    carried_why = models.JSONField(default=dict, blank=True)
+    carried_why = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, models.JSONField())
+    )
 
     class Meta:
         ordering = ["metric"]
