@@ -86,6 +86,69 @@ class Timeline:
         return [[s, e] for s, e in self.segments]
 
 
+def clip(
+    segments: Sequence[Sequence[Any]], since: int | None
+) -> tuple[tuple[int, int | None], ...]:
+    """The parts of ``segments`` after ``since`` (the last rule change), or all of them.
+
+    Forward-only recompute: the business time before a change was counted under the rules of
+    the time and is carried as a number; only what follows is counted under the new rules.
+    """
+    if since is None:
+        return tuple((int(s), None if e is None else int(e)) for s, e in segments)
+    return tuple(
+        (max(int(s), since), None if e is None else int(e))
+        for s, e in segments
+        if e is None or e > since
+    )
+
+
+def used_until(
+    *,
+    segments: Sequence[Sequence[Any]],
+    carried_seconds: float,
+    carried_at: int | None,
+    engine: BusinessCalendar,
+    at: int,
+) -> float:
+    """Business seconds the clock had used by ``at`` under ``engine`` (the rules in force
+    until then): the carried time plus what ran after ``carried_at``."""
+    used = carried_seconds
+    for s, e in clip(segments, carried_at):
+        end = at if e is None else min(e, at)
+        if end > s:
+            used += engine.between(from_epoch(s), from_epoch(end)).total_seconds()
+    return used
+
+
+def used_until_many(
+    *,
+    segments: Sequence[Sequence[Sequence[Any]]],
+    carried_seconds: np.ndarray,
+    carried_at: np.ndarray,
+    engine: BusinessCalendar,
+    at: int,
+) -> np.ndarray:
+    """:func:`used_until` for many clocks on one calendar: one ``between_many`` for all.
+
+    ``carried_at`` holds NaN where a clock carries nothing."""
+    owner: list[int] = []
+    a: list[float] = []
+    b: list[float] = []
+    for i, segs in enumerate(segments):
+        since = carried_at[i]
+        for s, e in clip(segs, None if since != since else int(since)):
+            end = at if e is None else min(e, at)
+            if end > s:
+                owner.append(i)
+                a.append(s)
+                b.append(end)
+    used = np.array(carried_seconds, dtype=np.float64, copy=True)
+    if owner:
+        np.add.at(used, np.array(owner), engine.between_many(np.array(a), np.array(b)))
+    return used
+
+
 def clock_timeline(
     *, metric: str, received_at: dt.datetime, initial_status: str, changes: Iterable[Change]
 ) -> Timeline:
@@ -172,9 +235,16 @@ def clock_figures(
     engine: BusinessCalendar,
     now: dt.datetime,
     thresholds: Sequence[int] = (),
+    carried_seconds: float = 0.0,
+    carried_at: int | None = None,
 ) -> Figures:
-    """Due time, breach and threshold crossings of one clock (exact scalar engine calls)."""
-    segments = timeline.segments
+    """Due time, breach and threshold crossings of one clock (exact scalar engine calls).
+
+    ``carried_seconds`` used before ``carried_at`` (the last change of the clock's rules)
+    are taken as counted then; only the time after it is counted on ``engine``. A budget the
+    carried time already reaches was used up at the change: due at ``carried_at``.
+    """
+    segments = clip(timeline.segments, carried_at)
     state = timeline.state
     starts = [from_epoch(s) for s, _e in segments]
     closed = [
@@ -182,7 +252,7 @@ def clock_figures(
         for i, (_s, e) in enumerate(segments)
         if e is not None
     ]
-    cum = [0.0]
+    cum = [carried_seconds if carried_at is not None else 0.0]
     for seconds in closed:
         cum.append(cum[-1] + seconds)
 
@@ -191,7 +261,10 @@ def clock_figures(
 
         The earliest such instant: a budget that runs out exactly when a segment's business
         time does is due at that moment (the closing time), not at the next segment's start.
+        A budget the carried time already reaches ran out at the change.
         """
+        if carried_at is not None and amount <= cum[0]:
+            return from_epoch(carried_at)
         for i, seconds in enumerate(closed):
             if amount <= cum[i] + seconds:
                 return engine.add(starts[i], dt.timedelta(seconds=amount - cum[i]))
@@ -205,7 +278,7 @@ def clock_figures(
     used = cum[-1]
     if state == RUNNING:
         used += engine.between(starts[-1], max(now, starts[-1])).total_seconds()
-    elapsed_before_last = cum[len(segments) - 1] if segments else 0.0
+    elapsed_before_last = cum[len(segments) - 1] if segments else cum[0]
     due_at = None if state == PAUSED else instant(budget_seconds, open_last=True)
     # One rule for every state: breached when the clock was still running after the instant
     # its budget ran out (``now`` for a running clock, else when it last stopped running).
@@ -239,6 +312,8 @@ class BulkRow:
     segments: Sequence[Sequence[Any]]
     budget_seconds: float
     next_threshold_percent: int | None = None  # the lowest threshold not yet acted on
+    carried_seconds: float = 0.0  # used before ``carried_at`` (the last rule change)
+    carried_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -267,12 +342,15 @@ def clock_figures_many(
     running = np.zeros(n, dtype=bool)
     stopped = np.zeros(n, dtype=bool)
     budgets = np.array([r.budget_seconds for r in rows], dtype=np.float64)
-    for i, row in enumerate(rows):
-        segs = row.segments
+    carried = np.array(
+        [r.carried_seconds if r.carried_at is not None else 0.0 for r in rows], dtype=np.float64
+    )
+    clipped = [clip(r.segments, r.carried_at) for r in rows]
+    for i, segs in enumerate(clipped):
         for s, e in segs[:-1]:
             seg_clock.append(i)
             seg_a.append(s)
-            seg_b.append(e)
+            seg_b.append(e)  # type: ignore[arg-type]  # only the last segment is open
         if segs:
             s, e = segs[-1]
             last_start[i] = s
@@ -297,9 +375,11 @@ def clock_figures_many(
                 is_last[j] = not running[seg_clock[j]]
         np.add.at(last_closed, idx[is_last], seconds[is_last])
         before_last = closed_total - last_closed
+    closed_total += carried
+    before_last += carried
     now_epoch = now.timestamp()
     remaining = budgets - before_last
-    has_segments = np.array([bool(r.segments) for r in rows], dtype=bool)
+    has_segments = np.array([bool(segs) for segs in clipped], dtype=bool)
     # remaining == 0 with earlier segments: the budget ran out when one of them ended, which
     # the scalar crossing finds (not the last segment's start).
     ok = (remaining > 0) & has_segments
@@ -308,7 +388,7 @@ def clock_figures_many(
         due[ok] = engine.add_many(last_start[ok], remaining[ok])
     for i in np.flatnonzero(~ok & has_segments).tolist():
         # Ran out in an earlier segment: find the crossing exactly.
-        due[i] = _scalar_crossing(rows[i].segments, budgets[i], engine)
+        due[i] = _scalar_crossing(clipped[i], budgets[i], engine, rows[i])
     used = np.where(running, before_last, closed_total)
     breached = np.full(n, np.nan)
     run_breach = running & (due < now_epoch)
@@ -317,8 +397,8 @@ def clock_figures_many(
     # :func:`clock_figures`); used == budget is a breach only if it ran past that instant.
     done_breach = ~running & has_segments & (closed_total >= budgets)
     for i in np.flatnonzero(done_breach).tolist():
-        crossing = _scalar_crossing(rows[i].segments, budgets[i], engine)
-        if crossing < rows[i].segments[-1][1]:
+        crossing = _scalar_crossing(clipped[i], budgets[i], engine, rows[i])
+        if crossing < clipped[i][-1][1]:  # type: ignore[operator]  # closed: not running
             breached[i] = crossing
     met: list[bool | None] = [None] * n
     next_alert = np.full(n, np.nan)
@@ -337,7 +417,7 @@ def clock_figures_many(
         rows_wanted = np.flatnonzero(want)
         for k in np.flatnonzero(~pos):
             i = rows_wanted[k]
-            result[k] = _scalar_crossing(rows[i].segments, budgets[i] * pct[i] / 100, engine)
+            result[k] = _scalar_crossing(clipped[i], budgets[i] * pct[i] / 100, engine, rows[i])
         next_alert[want] = result
     for i in range(n):
         if not running[i]:
@@ -352,9 +432,14 @@ def clock_figures_many(
 
 
 def _scalar_crossing(
-    segments: Sequence[Sequence[Any]], budget: float, engine: BusinessCalendar
+    segments: Sequence[Sequence[Any]], budget: float, engine: BusinessCalendar, row: BulkRow
 ) -> float:
+    """When ``budget`` was reached over the (clipped) segments, after the row's carry."""
     used = 0.0
+    if row.carried_at is not None:
+        used = row.carried_seconds
+        if budget <= used:
+            return float(row.carried_at)
     for s, e in segments:
         start = from_epoch(s)
         if e is None:

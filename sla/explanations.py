@@ -295,6 +295,8 @@ def clock_explain(
             _("Support was closed then, so counting began at %(when)s.")
             % {"when": moment_words(engine.next_open(start), engine)}
         )
+    if clock.carried_at is not None:
+        lines.append(_carried_words(clock, engine))
     target = clock.target
     if target is not None and target.unit == TargetUnit.WORKING_DAYS:
         lines.append(
@@ -343,6 +345,36 @@ def clock_explain(
             lines.append(_("Weekends are not counted."))
     lines.append(_status_words(clock, engine))
     return lines
+
+
+def _carried_words(clock: Clock, engine: BusinessCalendar) -> str:
+    """ "Priority raised to P1 at 10:12; 1 h 5 min of business time used before, counted
+    as it was." (forward-only recompute: see docs/sla.md)."""
+    assert clock.carried_at is not None  # noqa: S101 - the caller checked
+    local = timezone.localtime(clock.carried_at, engine.timezone)
+    today = timezone.localtime(timezone.now(), engine.timezone).date()
+    when = f"{local:%H:%M}" if local.date() == today else date_format(local, "D j M H:i")
+    why = clock.carried_why or {}
+    values = {"name": why.get("name", ""), "when": when}
+    kind = why.get("kind")
+    if kind == "priority":
+        raised = why.get("raised")
+        if raised is True:
+            change = _("Priority raised to %(name)s at %(when)s") % values
+        elif raised is False:
+            change = _("Priority lowered to %(name)s at %(when)s") % values
+        else:
+            change = _("Priority changed to %(name)s at %(when)s") % values
+    elif kind == "policy":
+        change = _("SLA policy changed to “%(name)s” at %(when)s") % values
+    elif kind == "calendar":
+        change = _("Calendar “%(name)s” edited at %(when)s") % values
+    else:
+        change = _("Targets of the “%(name)s” policy changed at %(when)s") % values
+    return _(
+        "%(change)s; %(used)s of business time used before, counted as it was, and only "
+        "the rest under the new rules."
+    ) % {"change": change, "used": duration_words(clock.carried_seconds)}
 
 
 def _special_day_words(engine: BusinessCalendar, a: dt.date, b: dt.date) -> list[str]:

@@ -31,6 +31,11 @@ class Calendar(TenantOwned):
     name = models.CharField(_("name"), max_length=100)
     config = models.JSONField(_("configuration"))
     is_default = models.BooleanField(_("tenant default"), default=False)
+    # While the recompute after an edit still runs (a Celery task, batch by batch): the
+    # configuration before the edit and the edit's instant, so a clock refreshed before its
+    # batch is reached counts the time before the edit under the old hours, as the batch will.
+    recompute_from = models.DateTimeField(null=True, blank=True, editable=False)
+    recompute_config = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -367,6 +372,17 @@ class Clock(TenantOwned):
     met = models.BooleanField(_("target met"), null=True)
     next_alert_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
+    # Forward-only recompute: when the rules of a running clock changed (priority, policy,
+    # target, calendar), the business time it had used until then, counted under the rules
+    # of the time, is carried; only what follows ``carried_at`` is counted under the new ones.
+    # Database defaults too: the load seed and other bulk writers COPY rows without them.
+    carried_seconds = models.FloatField(
+        _("business seconds used before the last change"), default=0, db_default=0
+    )
+    carried_at = models.DateTimeField(_("rules last changed"), null=True, blank=True)
+    carried_why = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, models.JSONField())
+    )
 
     class Meta:
         ordering = ["metric"]
@@ -472,3 +488,46 @@ class Notice(TenantOwned):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RecomputeState(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class RecomputeJob(TenantOwned):
+    """A recompute of many clocks after a configuration edit, run by a Celery task in
+    batches; the admin page reads its progress ("recomputing 41,000 of 100,000 due times").
+
+    ``spec`` says which clocks: ``{"calendar": id}``, ``{"policy_calendar": id}``,
+    ``{"targets": [ids]}``, ``{"running": true}``, and ``{"refresh_policy": id}`` for tickets
+    of a policy that gained or lost a target (derived again one by one).
+    """
+
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    spec = models.JSONField(default=dict)
+    at = models.DateTimeField(_("edited"))
+    why = models.JSONField(default=dict, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=RecomputeState.choices, default=RecomputeState.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "object_type", "object_id"], name="recompute_object")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id} {self.state} {self.done}/{self.total}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (RecomputeState.QUEUED, RecomputeState.RUNNING)

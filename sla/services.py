@@ -13,7 +13,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,8 @@ from .models import (
     NoticeKind,
     NoticeMail,
     Priority,
+    RecomputeJob,
+    RecomputeState,
     SLAPolicy,
     SLATarget,
     TargetUnit,
@@ -114,7 +116,12 @@ def _engine(calendar: Calendar) -> BusinessCalendar:
 
 def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Clock]]:
     """The figures of every clock the ticket's policy promises; and the clocks to drop."""
-    existing = {c.metric: c for c in Clock.objects.filter(ticket=ticket)}
+    existing = {
+        c.metric: c
+        for c in Clock.objects.filter(ticket=ticket).select_related(
+            "calendar", "target__policy", "target__priority"
+        )
+    }
     policy = (
         SLAPolicy.objects.filter(pk=ticket.sla_policy_id)
         .select_related("calendar")
@@ -157,8 +164,16 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
             )
         ]
         thresholds = _thresholds(applicable)
+        if clock is not None:  # live, or running again (reopened): a frozen one returned above
+            _carry_forward(clock, timeline, ticket, target, calendar, budget, now)
         figures = engine_rules.clock_figures(
-            timeline=timeline, budget_seconds=budget, engine=engine, now=now, thresholds=thresholds
+            timeline=timeline,
+            budget_seconds=budget,
+            engine=engine,
+            now=now,
+            thresholds=thresholds,
+            carried_seconds=clock.carried_seconds if clock is not None else 0.0,
+            carried_at=_carried_epoch(clock),
         )
         if clock is None:
             clock = Clock(tenant_id=ticket.tenant_id, ticket=ticket, metric=metric)
@@ -169,6 +184,88 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[_Derived], list[Cloc
         _apply(clock, timeline, figures, now)
         derived.append(_Derived(clock, figures, applicable, thresholds))
     return derived, dropped
+
+
+def _carried_epoch(clock: Clock | None) -> int | None:
+    if clock is None or clock.carried_at is None:
+        return None
+    return engine_rules.to_epoch(clock.carried_at)
+
+
+def _carry(
+    clock: Clock,
+    segments: Sequence[Sequence[Any]],
+    old: BusinessCalendar,
+    at: dt.datetime,
+    why: dict[str, Any],
+) -> None:
+    """Forward-only recompute of one clock, the rule of every change path: keep the business
+    time used until ``at`` as counted under the rules then (``old``, the clock's budget), so
+    only the rest is counted under the new rules."""
+    moment = engine_rules.to_epoch(at)
+    if clock.carried_at is not None and engine_rules.to_epoch(clock.carried_at) >= moment:
+        return  # already carried at (or after) this change
+    clock.carried_seconds = engine_rules.used_until(
+        segments=segments,
+        carried_seconds=clock.carried_seconds,
+        carried_at=_carried_epoch(clock),
+        engine=old,
+        at=moment,
+    )
+    clock.carried_at = engine_rules.from_epoch(moment)
+    clock.carried_why = why
+
+
+def _carry_forward(
+    clock: Clock,
+    timeline: Timeline,
+    ticket: Ticket,
+    target: SLATarget,
+    calendar: Calendar,
+    budget: float,
+    now: dt.datetime,
+) -> None:
+    """Carry a live clock's used time over a change of its rules, if they changed.
+
+    Rules changed when the clock now follows another target (priority or policy), its
+    target's amount or calendar changed, or its calendar was edited and the bulk recompute
+    (a task) has not reached this clock yet (``Calendar.recompute_from``).
+    """
+    stored = clock.calendar
+    if (
+        stored.recompute_from is not None
+        and stored.recompute_config is not None
+        and clock.computed_at < stored.recompute_from
+    ):
+        _carry(
+            clock,
+            timeline.segments,
+            BusinessCalendar.from_dict(stored.recompute_config),
+            stored.recompute_from,
+            {"kind": "calendar", "name": stored.name},
+        )
+    old_target = clock.target
+    if (clock.target_id, clock.calendar_id) == (target.pk, calendar.pk) and abs(
+        clock.budget_seconds - budget
+    ) < 0.5:
+        return
+    why: dict[str, Any]
+    if old_target is None or old_target.policy_id != target.policy_id:
+        why = {"kind": "policy", "name": target.policy.name}
+    elif old_target.priority_id != target.priority_id and ticket.priority_id is not None:
+        old_rank = old_target.priority.rank if old_target.priority else None
+        new = ticket.priority
+        # The old priority is known through a target of its own; else a shorter promise
+        # means a raise (the ticket's priority field has already changed).
+        raised = (
+            new.rank < old_rank
+            if old_rank is not None and new is not None
+            else budget < clock.budget_seconds
+        )
+        why = {"kind": "priority", "name": new.key if new else "", "raised": raised}
+    else:
+        why = {"kind": "target", "name": target.policy.name}
+    _carry(clock, timeline.segments, stored.engine, now, why)
 
 
 def _frozen(clock: Clock, timeline: Timeline) -> bool:
@@ -616,25 +713,49 @@ def _recover_outbox(now: dt.datetime) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Rebase:
+    """A change of the rules at ``at`` (forward-only recompute): each live clock carries the
+    business time it used until then, counted on the calendar it was on; ``old_configs``
+    gives a calendar's hours before an edit (by calendar id). ``why`` is what the
+    explanation names ("calendar Office edited")."""
+
+    at: dt.datetime
+    why: dict[str, Any]
+    old_configs: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+# Positions in the rows the bulk recompute reads.
+_ID, _TICKET, _METRIC, _TARGET, _POLICY, _PRIORITY, _STARTED, _TENANT = range(8)
+_CALENDAR, _CARRIED, _CARRIED_AT, _STATE, _SEGMENTS = range(8, 13)
+
+
 def clocks_recompute_bulk(
-    *, clocks: QuerySet[Clock], now: dt.datetime | None = None, batch: int = 200_000
+    *,
+    clocks: QuerySet[Clock],
+    now: dt.datetime | None = None,
+    batch: int = 200_000,
+    rebase: Rebase | None = None,
 ) -> int:
     """Recompute due times of many live clocks from their cached segments, in bulk.
 
     Budget, calendar and thresholds come from each clock's current target; segments (real
     time, independent of calendar and target) are reused, so no event is read. The common
-    clock, running since receipt without a pause, needs not even its segments: one numpy
-    call per calendar covers them all. Clocks whose target is gone are left to
-    :func:`sla_refresh`. Returns how many clocks were written. Caller is inside a transaction
-    and the tenant's scope.
+    clock, running since receipt (or since its last rule change) without a pause, needs not
+    even its segments: one numpy call per calendar covers them all. With ``rebase`` the
+    rules changed at ``rebase.at``: the time each clock used until then is carried first
+    (:func:`sla.clocks.used_until_many`, the rule :func:`sla_refresh` follows too). Clocks
+    whose target is gone are left to :func:`sla_refresh`. Returns how many clocks were
+    written. Caller is inside a transaction and the tenant's scope.
     """
     now = now or timezone.now()
     live = clocks.filter(
         state__in=[ClockState.RUNNING, ClockState.PAUSED], target__isnull=False
     ).annotate(seg_count=_json_length("segments"))
-    live = live.annotate(started=_epoch("started_at"))
+    live = live.annotate(started=_epoch("started_at"), carried=_epoch("carried_at"))
     columns = ("id", "ticket_id", "metric", "target_id", "ticket__sla_policy_id",
-               "ticket__priority_id", "started", "tenant_id")  # fmt: skip
+               "ticket__priority_id", "started", "tenant_id", "calendar_id", "carried_seconds",
+               "carried")  # fmt: skip
     simple = _raw_rows(
         live.filter(state=ClockState.RUNNING, seg_count=1).order_by().values_list(*columns)
     )
@@ -648,18 +769,28 @@ def clocks_recompute_bulk(
     ]
     if not simple and not general:
         return 0
+    rebased: set[int] = set()
+    if rebase is not None:
+        simple, general, rebased = _rebase_rows(simple, general, rebase)
     targets = {t.pk: t for t in SLATarget.objects.select_related("policy__calendar", "calendar")}
     rules = list(EscalationRule.objects.filter(is_active=True))
-    ticket_ids = {r[1] for r in simple} | {r[1] for r in general}
+    ticket_ids = {r[_TICKET] for r in simple} | {r[_TICKET] for r in general}
     fired: dict[tuple[int, str], set[int]] = defaultdict(set)
     recorded: dict[tuple[int, str], float] = {}  # breaches recorded: never undone
-    for ticket_id, metric, percent, alert_due in Alert.objects.filter(
-        ticket__status__in=ACTIVE_STATUSES
-    ).values_list("ticket_id", "metric", "threshold_percent", "due_at"):
+    alerts = Alert.objects.filter(ticket__status__in=ACTIVE_STATUSES)
+    if ticket_ids:
+        # The task's batches cover a range of ticket ids: read only that range's alerts
+        # (read whole, every batch parsed all the tenant's alert times again).
+        alerts = alerts.filter(ticket_id__gte=min(ticket_ids), ticket_id__lte=max(ticket_ids))
+    for ticket_id, metric, percent, alert_due in _raw_rows(
+        alerts.annotate(due=_epoch("due_at"))
+        .order_by()
+        .values_list("ticket_id", "metric", "threshold_percent", "due")
+    ):
         if ticket_id in ticket_ids:
             fired[(ticket_id, metric)].add(percent)
             if percent == BREACH_PERCENT and alert_due is not None:
-                recorded[(ticket_id, metric)] = alert_due.timestamp()
+                recorded[(ticket_id, metric)] = float(alert_due)
     rule_cache: dict[tuple[int | None, int | None, str], list[int]] = {}
 
     def next_threshold(row: Sequence[Any]) -> int | None:
@@ -678,7 +809,7 @@ def clocks_recompute_bulk(
     calendar_of = {pk: target.effective_calendar() for pk, target in targets.items()}
     for kind, rows in ((0, simple), (1, general)):
         for row in rows:
-            calendar = calendar_of[row[3]]
+            calendar = calendar_of[row[_TARGET]]
             entry = by_calendar.setdefault(calendar.pk, (calendar, [], []))
             (entry[1] if kind == 0 else entry[2]).append(row)
     parts: list[_ClockFigures] = []
@@ -690,18 +821,69 @@ def clocks_recompute_bulk(
     figures = _ClockFigures.concatenate(parts).sorted_by_id()
     if recorded:
         kept = [
-            (r[0], recorded[(r[1], r[2])]) for r in (*simple, *general) if (r[1], r[2]) in recorded
+            (r[_ID], recorded[(r[_TICKET], r[_METRIC])])
+            for r in (*simple, *general)
+            if (r[_TICKET], r[_METRIC]) in recorded
         ]
         at = np.searchsorted(figures.ids, np.array([k[0] for k in kept], dtype=np.int64))
         undone = np.isnan(figures.breached[at])
         figures.breached[at[undone]] = np.array([k[1] for k in kept])[undone]
     changed_tickets: set[int] = set()
+    why = rebase.why if rebase is not None else None
     for start in range(0, len(figures.ids), batch):
-        changed_tickets |= _write_clock_figures(figures.take(slice(start, start + batch)), now)
-    tenant_id = (simple or general)[0][7]
+        changed_tickets |= _write_clock_figures(
+            figures.take(slice(start, start + batch)), now, rebased=rebased, why=why
+        )
+    tenant_id = (simple or general)[0][_TENANT]
     # A ticket's nearest due time follows from its clocks: unchanged clocks, unchanged ticket.
     _refresh_next_due(changed_tickets, tenant_id)
     return len(figures.ids)
+
+
+def _rebase_rows(
+    simple: list[tuple[Any, ...]], general: list[tuple[Any, ...]], rebase: Rebase
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], set[int]]:
+    """The rows with the time each clock used until ``rebase.at`` carried (counted on the
+    calendar it was on, before the edit); clocks carried at or after it already are kept.
+    Returns the rows and the ids of the clocks carried now."""
+    at = engine_rules.to_epoch(rebase.at)
+    rows = [*simple, *general]
+    by_calendar: dict[int, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        if row[_CARRIED_AT] is None or row[_CARRIED_AT] < at:
+            by_calendar[row[_CALENDAR]].append(i)
+    calendars = {c.pk: c for c in Calendar.objects.filter(pk__in=list(by_calendar))}
+    carried: dict[int, float] = {}
+    for calendar_id, positions in by_calendar.items():
+        config = rebase.old_configs.get(calendar_id)
+        engine = (
+            BusinessCalendar.from_dict(config)
+            if config is not None
+            else _engine(calendars[calendar_id])
+        )
+        picked = [rows[i] for i in positions]
+        used = engine_rules.used_until_many(
+            segments=[
+                r[_SEGMENTS] if len(r) > _SEGMENTS else [[r[_STARTED], None]] for r in picked
+            ],
+            carried_seconds=np.array([r[_CARRIED] or 0.0 for r in picked], dtype=np.float64),
+            carried_at=np.array(
+                [np.nan if r[_CARRIED_AT] is None else r[_CARRIED_AT] for r in picked]
+            ),
+            engine=engine,
+            at=at,
+        )
+        for i, value in zip(positions, used.tolist(), strict=True):
+            carried[i] = value
+
+    def carry(i: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        if i not in carried:
+            return row
+        return (*row[:_CARRIED], carried[i], float(at), *row[_CARRIED_AT + 1 :])
+
+    out = [carry(i, row) for i, row in enumerate(rows)]
+    ids = {rows[i][_ID] for i in carried}
+    return out[: len(simple)], out[len(simple) :], ids
 
 
 def _raw_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
@@ -767,6 +949,15 @@ def _budgets(
     return budgets
 
 
+def _carry_columns(rows: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Carried seconds (0 where none) and carried-at epochs (NaN where none) of the rows."""
+    carried_at = np.array(
+        [np.nan if r[_CARRIED_AT] is None else r[_CARRIED_AT] for r in rows], dtype=np.float64
+    )
+    carried = np.array([r[_CARRIED] or 0.0 for r in rows], dtype=np.float64)
+    return np.where(np.isnan(carried_at), 0.0, carried), carried_at
+
+
 def _bulk_simple(
     rows: list[Any],
     calendar_id: int,
@@ -775,28 +966,41 @@ def _bulk_simple(
     next_threshold: Any,
     now: dt.datetime,
 ) -> _ClockFigures:
-    """Clocks running since receipt, never paused: due = add(start, budget), vectorised."""
+    """Clocks running without a pause since receipt (or their last rule change):
+    due = add(start, budget - carried), vectorised."""
     if not rows:
         return _ClockFigures.empty(calendar_id)
-    starts = np.array([r[6] for r in rows], dtype=np.float64)
-    budgets = _budgets(starts, [r[3] for r in rows], targets, engine)
-    due = engine.add_many(starts, budgets)
+    starts = np.array([r[_STARTED] for r in rows], dtype=np.float64)
+    budgets = _budgets(starts, [r[_TARGET] for r in rows], targets, engine)
+    carried, carried_at = _carry_columns(rows)
+    counting_from = np.fmax(starts, carried_at)  # NaN carried_at: from the start
+
+    def reached(amount: np.ndarray) -> np.ndarray:
+        """When ``amount`` business seconds are used; at the change if the carry has it."""
+        left = amount - carried
+        result = np.where(np.isnan(carried_at), counting_from, carried_at)
+        ahead = left > 0
+        if ahead.any():
+            result[ahead] = engine.add_many(counting_from[ahead], left[ahead])
+        return result
+
+    due = reached(budgets)
     percents = np.array([np.nan if (p := next_threshold(r)) is None else p for r in rows])
     has_alert = ~np.isnan(percents)
     alert = np.full(len(rows), np.nan)
     if has_alert.any():
-        alert[has_alert] = engine.add_many(
-            starts[has_alert], budgets[has_alert] * percents[has_alert] / 100
-        )
+        alert[has_alert] = reached(budgets * np.nan_to_num(percents) / 100)[has_alert]
     return _ClockFigures(
-        ids=np.array([r[0] for r in rows], dtype=np.int64),
-        ticket_ids=np.array([r[1] for r in rows], dtype=np.int64),
+        ids=np.array([r[_ID] for r in rows], dtype=np.int64),
+        ticket_ids=np.array([r[_TICKET] for r in rows], dtype=np.int64),
         calendar_id=calendar_id,
         budget=budgets,
-        elapsed=np.zeros(len(rows)),
+        elapsed=carried,
         due=due,
         breached=np.where(due < now.timestamp(), due, np.nan),
         next_alert=alert,
+        carried=carried,
+        carried_at=carried_at,
     )
 
 
@@ -811,27 +1015,32 @@ def _bulk_general(
     """Paused clocks and clocks with pauses behind them: the segment-aware bulk path."""
     if not rows:
         return _ClockFigures.empty(calendar_id)
-    starts = np.array([r[6] for r in rows], dtype=np.float64)
-    budgets = _budgets(starts, [r[3] for r in rows], targets, engine)
+    starts = np.array([r[_STARTED] for r in rows], dtype=np.float64)
+    budgets = _budgets(starts, [r[_TARGET] for r in rows], targets, engine)
+    carried, carried_at = _carry_columns(rows)
     bulk_rows = [
         BulkRow(
-            segments=row[9],
+            segments=row[_SEGMENTS],
             budget_seconds=float(budgets[i]),
             next_threshold_percent=next_threshold(row),
+            carried_seconds=float(carried[i]),
+            carried_at=None if row[_CARRIED_AT] is None else int(row[_CARRIED_AT]),
         )
         for i, row in enumerate(rows)
     ]
     figures = engine_rules.clock_figures_many(rows=bulk_rows, engine=engine, now=now)
-    paused = np.array([row[8] == ClockState.PAUSED for row in rows], dtype=bool)
+    paused = np.array([row[_STATE] == ClockState.PAUSED for row in rows], dtype=bool)
     return _ClockFigures(
-        ids=np.array([r[0] for r in rows], dtype=np.int64),
-        ticket_ids=np.array([r[1] for r in rows], dtype=np.int64),
+        ids=np.array([r[_ID] for r in rows], dtype=np.int64),
+        ticket_ids=np.array([r[_TICKET] for r in rows], dtype=np.int64),
         calendar_id=calendar_id,
         budget=budgets,
         elapsed=np.asarray(figures.elapsed_seconds, dtype=np.float64),
         due=np.where(paused, np.nan, figures.due_epoch),
         breached=np.asarray(figures.breached_epoch, dtype=np.float64),
         next_alert=np.where(paused, np.nan, figures.next_alert_epoch),
+        carried=carried,
+        carried_at=carried_at,
     )
 
 
@@ -851,12 +1060,16 @@ class _ClockFigures:
     due: np.ndarray
     breached: np.ndarray
     next_alert: np.ndarray
+    carried: np.ndarray
+    carried_at: np.ndarray
+
+    _COLUMNS = ("budget", "elapsed", "due", "breached", "next_alert", "carried", "carried_at")
 
     @classmethod
     def empty(cls, calendar_id: int) -> _ClockFigures:
         nothing = np.empty(0)
         ids = np.empty(0, dtype=np.int64)
-        return cls(ids, ids, calendar_id, nothing, nothing, nothing, nothing, nothing)
+        return cls(ids, ids, calendar_id, *([nothing] * len(cls._COLUMNS)))
 
     @classmethod
     def concatenate(cls, parts: Sequence[_ClockFigures]) -> _ClockFigures:
@@ -868,11 +1081,7 @@ class _ClockFigures:
             calendar_id=np.concatenate(
                 [np.full(len(p.ids), p.calendar_id, dtype=np.int64) for p in parts]
             ),
-            budget=np.concatenate([p.budget for p in parts]),
-            elapsed=np.concatenate([p.elapsed for p in parts]),
-            due=np.concatenate([p.due for p in parts]),
-            breached=np.concatenate([p.breached for p in parts]),
-            next_alert=np.concatenate([p.next_alert for p in parts]),
+            **{c: np.concatenate([getattr(p, c) for p in parts]) for c in cls._COLUMNS},
         )
 
     def take(self, index: Any) -> _ClockFigures:
@@ -881,11 +1090,7 @@ class _ClockFigures:
             ids=self.ids[index],
             ticket_ids=self.ticket_ids[index],
             calendar_id=self.calendar_ids()[index],
-            budget=self.budget[index],
-            elapsed=self.elapsed[index],
-            due=self.due[index],
-            breached=self.breached[index],
-            next_alert=self.next_alert[index],
+            **{c: getattr(self, c)[index] for c in self._COLUMNS},
         )
 
     def sorted_by_id(self) -> _ClockFigures:
@@ -902,10 +1107,19 @@ def _nullable(epochs: np.ndarray) -> list[float | None]:
     return [None if value != value else value for value in epochs.tolist()]
 
 
-def _write_clock_figures(figures: _ClockFigures, now: dt.datetime) -> set[int]:
-    """Store recomputed figures; returns the tickets whose clocks changed."""
+def _write_clock_figures(
+    figures: _ClockFigures,
+    now: dt.datetime,
+    *,
+    rebased: set[int] | None = None,
+    why: dict[str, Any] | None = None,
+) -> set[int]:
+    """Store recomputed figures; returns the tickets whose clocks changed. The clocks in
+    ``rebased`` carried their used time over a change just now: they also get ``why``."""
     if not len(figures.ids):
         return set()
+    rebased = rebased or set()
+    flags = [pk in rebased for pk in figures.ids.tolist()]
     columns = (
         figures.ids.tolist(),
         figures.calendar_ids().tolist(),
@@ -914,7 +1128,11 @@ def _write_clock_figures(figures: _ClockFigures, now: dt.datetime) -> set[int]:
         _nullable(figures.due),
         _nullable(figures.breached),
         _nullable(figures.next_alert),
+        figures.carried.tolist(),
+        _nullable(figures.carried_at),
+        flags,
     )
+    why_json = json.dumps(why or {})
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # Times travel as epoch numbers and become timestamps in the UPDATE: adapting
@@ -923,39 +1141,51 @@ def _write_clock_figures(figures: _ClockFigures, now: dt.datetime) -> set[int]:
                 "CREATE TEMP TABLE IF NOT EXISTS sla_clock_figures ("
                 " id bigint, calendar_id bigint, budget double precision,"
                 " elapsed double precision, due double precision, breached double precision,"
-                " next_alert double precision) ON COMMIT DROP"
+                " next_alert double precision, carried double precision,"
+                " carried_at double precision, rebased boolean) ON COMMIT DROP"
             )
             cursor.execute("TRUNCATE sla_clock_figures")
             raw = cursor.cursor
             with raw.copy(
                 "COPY sla_clock_figures (id, calendar_id, budget, elapsed, due, breached,"
-                " next_alert) FROM STDIN"
+                " next_alert, carried, carried_at, rebased) FROM STDIN"
             ) as copy:
                 for row in zip(*columns, strict=True):
                     copy.write_row(row)
             cursor.execute(
                 "UPDATE sla_clock c SET calendar_id = f.calendar_id, budget_seconds = f.budget,"
                 " elapsed_seconds = f.elapsed, due_at = f.due_at, breached_at = f.breached_at,"
-                " next_alert_at = f.next_alert_at, computed_at = %s"
+                " next_alert_at = f.next_alert_at, computed_at = %s,"
+                " carried_seconds = f.carried, carried_at = f.carried_at,"
+                " carried_why = CASE WHEN f.rebased THEN %s::jsonb ELSE c.carried_why END"
                 " FROM (SELECT id, calendar_id, budget, elapsed, to_timestamp(due) AS due_at,"
-                "  to_timestamp(breached) AS breached_at, to_timestamp(next_alert) AS next_alert_at"
+                "  to_timestamp(breached) AS breached_at,"
+                "  to_timestamp(next_alert) AS next_alert_at, carried,"
+                "  to_timestamp(carried_at) AS carried_at, rebased"
                 "  FROM sla_clock_figures) f"
                 " WHERE c.id = f.id"
                 # Rewriting a row (and its index entries) that did not change is the cost
                 # that matters; an edit usually moves only some due times.
                 " AND (c.calendar_id, c.budget_seconds, c.elapsed_seconds, c.due_at,"
-                " c.breached_at, c.next_alert_at) IS DISTINCT FROM (f.calendar_id, f.budget,"
-                " f.elapsed, f.due_at, f.breached_at, f.next_alert_at)"
+                " c.breached_at, c.next_alert_at, c.carried_seconds, c.carried_at)"
+                " IS DISTINCT FROM (f.calendar_id, f.budget, f.elapsed, f.due_at,"
+                " f.breached_at, f.next_alert_at, f.carried, f.carried_at)"
                 " RETURNING c.ticket_id",
-                [now],
+                [now, why_json],
             )
             return {ticket_id for (ticket_id,) in cursor.fetchall()}
 
     def moment(value: float | None) -> dt.datetime | None:
         return None if value is None else engine_rules.from_epoch(value)
 
-    objs = [
-        Clock(
+    names = ["calendar_id", "budget_seconds", "elapsed_seconds", "due_at", "breached_at",
+             "next_alert_at", "computed_at", "carried_seconds", "carried_at"]  # fmt: skip
+    plain: list[Clock] = []
+    carried: list[Clock] = []
+    for pk, calendar_id, budget, elapsed, due, breached, alert, kept, kept_at, flag in zip(
+        *columns, strict=True
+    ):
+        obj = Clock(
             id=pk,
             calendar_id=calendar_id,
             budget_seconds=budget,
@@ -964,22 +1194,13 @@ def _write_clock_figures(figures: _ClockFigures, now: dt.datetime) -> set[int]:
             breached_at=moment(breached),
             next_alert_at=moment(alert),
             computed_at=now,
+            carried_seconds=kept,
+            carried_at=moment(kept_at),
+            carried_why=why or {},
         )
-        for pk, calendar_id, budget, elapsed, due, breached, alert in zip(*columns, strict=True)
-    ]
-    Clock.objects.bulk_update(
-        objs,
-        [
-            "calendar_id",
-            "budget_seconds",
-            "elapsed_seconds",
-            "due_at",
-            "breached_at",
-            "next_alert_at",
-            "computed_at",
-        ],
-        batch_size=500,
-    )
+        (carried if flag else plain).append(obj)
+    Clock.objects.bulk_update(plain, names, batch_size=500)
+    Clock.objects.bulk_update(carried, [*names, "carried_why"], batch_size=500)
     # bulk_update does not say which rows differed: every ticket counts as changed.
     return set(figures.ticket_ids.tolist())
 
@@ -1124,7 +1345,13 @@ def calendar_update(
         calendar.save()
         count = 0
         if old != config:
-            count = clocks_recompute_bulk(clocks=_clocks_of_calendar(calendar), now=now)
+            count = clocks_recompute(
+                tenant=calendar.tenant,
+                obj=calendar,
+                spec={"calendar": calendar.pk, "old_config": old},
+                why={"kind": "calendar", "name": calendar.name},
+                now=now,
+            )
         _config_event(
             tenant=calendar.tenant,
             actor=actor,
@@ -1167,8 +1394,11 @@ def policy_save(
         policy.save()
         count = 0
         if calendar_changed:
-            count = clocks_recompute_bulk(
-                clocks=Clock.objects.filter(target__policy=policy, target__calendar__isnull=True)
+            count = clocks_recompute(
+                tenant=tenant,
+                obj=policy,
+                spec={"policy_calendar": policy.pk},
+                why={"kind": "target", "name": policy.name},
             )
         _config_event(
             tenant=tenant,
@@ -1269,11 +1499,17 @@ def policy_targets_set(
         if gone:
             shape_changed = True
             SLATarget.objects.filter(pk__in=[t.pk for t in gone]).delete()
-        count = 0
+        what: dict[str, Any] = {}
         if touched:
-            count = clocks_recompute_bulk(clocks=Clock.objects.filter(target_id__in=touched))
+            what["targets"] = touched
         if shape_changed:
-            count += tickets_refresh(tickets=Ticket.objects.active().filter(sla_policy=policy))
+            what["refresh_policy"] = policy.pk
+        count = clocks_recompute(
+            tenant=policy.tenant,
+            obj=policy,
+            spec=what,
+            why={"kind": "target", "name": policy.name},
+        )
         _config_event(
             tenant=policy.tenant,
             actor=actor,
@@ -1413,7 +1649,7 @@ def escalation_rule_save(
         rule.save()
         rule.notify_users.set(notify_users)
         # New thresholds change when each live clock next needs the sweep.
-        count = clocks_recompute_bulk(clocks=Clock.objects.filter(state=ClockState.RUNNING))
+        count = clocks_recompute(tenant=tenant, obj=rule, spec={"running": True}, why=None)
         _config_event(
             tenant=tenant,
             actor=actor,
@@ -1444,3 +1680,151 @@ def sla_rebuild(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             notices_flush_on_commit(tenant_id=tenant.pk)
     return count
+
+
+# --------------------------------------------------------------------------------------------
+# Recompute after an edit: inline when small, else a Celery task in batches with progress
+# --------------------------------------------------------------------------------------------
+
+RECOMPUTE_INLINE_MAX = 2_000
+"""Clocks an edit recomputes inside the request; above it, a task does (with progress)."""
+
+RECOMPUTE_BATCH_TICKETS = 5_000
+"""Tickets per batch of the task: each batch is one transaction, so a ticket's clocks and
+its schedule row change together, and the queue never shows half an edit inside a ticket."""
+
+
+def _spec_clocks(spec: dict[str, Any]) -> QuerySet[Clock]:
+    """The live clocks ``spec`` (see :class:`RecomputeJob`) recomputes in bulk."""
+    where = Q(pk__in=[])
+    if "calendar" in spec:
+        calendar_id = spec["calendar"]
+        where |= Q(target__calendar_id=calendar_id) | Q(
+            target__calendar__isnull=True, target__policy__calendar_id=calendar_id
+        )
+    if "policy_calendar" in spec:
+        where |= Q(target__policy_id=spec["policy_calendar"], target__calendar__isnull=True)
+    if spec.get("targets"):
+        where |= Q(target_id__in=spec["targets"])
+    if spec.get("running"):
+        where |= Q(state=ClockState.RUNNING)
+    return Clock.objects.filter(where, state__in=[ClockState.RUNNING, ClockState.PAUSED])
+
+
+def _spec_rebase(
+    spec: dict[str, Any], why: dict[str, Any] | None, at: dt.datetime
+) -> Rebase | None:
+    if why is None:  # escalation rules: thresholds move, not the promise
+        return None
+    old = {spec["calendar"]: spec["old_config"]} if "old_config" in spec else {}
+    return Rebase(at=at, why=why, old_configs=old)
+
+
+def clocks_recompute(
+    *,
+    tenant: Tenant,
+    obj: Any,
+    spec: dict[str, Any],
+    why: dict[str, Any] | None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Recompute what a configuration edit moves, forward only (time used before the edit
+    stays as counted then); returns how many clocks that is.
+
+    Up to :data:`RECOMPUTE_INLINE_MAX` clocks are recomputed here, in the caller's
+    transaction. More are left to :func:`sla.tasks.sla_recompute_run`, enqueued on commit,
+    with a :class:`RecomputeJob` the admin page shows; until a batch reaches a ticket it
+    keeps its old due time (an edited calendar's old hours are kept on it meanwhile, so a
+    ticket changed before its batch counts the same way). Caller is inside a transaction
+    and the tenant's scope.
+    """
+    if not spec:
+        return 0
+    now = now or timezone.now()
+    clocks = _spec_clocks(spec)
+    count = clocks.count()
+    refresh = spec.get("refresh_policy")
+    refresh_tickets = (
+        Ticket.objects.active().filter(sla_policy_id=refresh) if refresh is not None else None
+    )
+    tickets = refresh_tickets.count() if refresh_tickets is not None else 0
+    if count + tickets <= RECOMPUTE_INLINE_MAX:
+        written = clocks_recompute_bulk(clocks=clocks, now=now, rebase=_spec_rebase(spec, why, now))
+        if refresh_tickets is not None:
+            written += tickets_refresh(tickets=refresh_tickets)
+        return written
+    job = RecomputeJob.objects.create(
+        tenant=tenant,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        spec=spec,
+        at=now,
+        why=why or {},
+        total=count + tickets,
+    )
+    if "old_config" in spec:
+        Calendar.objects.filter(pk=spec["calendar"]).update(
+            recompute_from=now, recompute_config=spec["old_config"]
+        )
+
+    def enqueue() -> None:
+        from .tasks import sla_recompute_run
+
+        enqueue_safely(sla_recompute_run, tenant.pk, job.pk)
+
+    transaction.on_commit(enqueue)
+    return count + tickets
+
+
+def recompute_run(*, job_id: int, batch_tickets: int | None = None) -> RecomputeJob | None:
+    """Run a queued :class:`RecomputeJob`: its clocks in batches of tickets, each batch one
+    transaction holding those tickets' row locks (clocks and schedule rows together), the
+    progress written after each. Caller is in the tenant's scope, outside a transaction
+    (or in one it rolls back, as the benchmark does)."""
+    batch_tickets = batch_tickets or RECOMPUTE_BATCH_TICKETS
+    job = RecomputeJob.objects.filter(pk=job_id).first()
+    if job is None or job.state == RecomputeState.DONE:
+        return job
+    RecomputeJob.objects.filter(pk=job.pk).update(state=RecomputeState.RUNNING)
+    spec = job.spec
+    rebase = _spec_rebase(spec, job.why or None, job.at)
+    clocks = _spec_clocks(spec)
+    done = 0
+    try:
+        ticket_ids = sorted(set(clocks.values_list("ticket_id", flat=True)))
+        for start in range(0, len(ticket_ids), batch_tickets):
+            chunk = ticket_ids[start : start + batch_tickets]
+            # By id range, not a list of 5,000 ids: the same tickets, a cheaper query.
+            first, last = chunk[0], chunk[-1]
+            with transaction.atomic():
+                list(
+                    Ticket.objects.select_for_update(of=("self",))
+                    .filter(pk__gte=first, pk__lte=last, status__in=ACTIVE_STATUSES)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                written = clocks_recompute_bulk(
+                    clocks=clocks.filter(ticket_id__gte=first, ticket_id__lte=last),
+                    rebase=rebase,
+                )
+                done += written
+                RecomputeJob.objects.filter(pk=job.pk).update(done=done)
+        if spec.get("refresh_policy") is not None:
+            refresh_tickets = Ticket.objects.active().filter(sla_policy_id=spec["refresh_policy"])
+            done += tickets_refresh(tickets=refresh_tickets)
+            RecomputeJob.objects.filter(pk=job.pk).update(done=done)
+    except Exception:
+        RecomputeJob.objects.filter(pk=job.pk).update(
+            state=RecomputeState.FAILED, finished_at=timezone.now()
+        )
+        raise
+    if "old_config" in spec:
+        # This edit's old hours are no longer needed once every clock carried them.
+        Calendar.objects.filter(pk=spec["calendar"], recompute_from=job.at).update(
+            recompute_from=None, recompute_config=None
+        )
+    RecomputeJob.objects.filter(pk=job.pk).update(
+        state=RecomputeState.DONE, done=max(done, job.total), finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job

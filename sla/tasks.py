@@ -44,3 +44,14 @@ def sla_notice_mail_send(tenant_id: int, mail_id: int) -> bool:
         return False
     with scope(tenant=tenant):
         return services.notice_mail_send(mail_id=mail_id, tenant=tenant)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sla_recompute_run(tenant_id: int, job_id: int) -> int:
+    """Recompute the clocks a configuration edit moved, in batches with progress."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with scope(tenant=tenant):
+        job = services.recompute_run(job_id=job_id)
+        return job.done if job is not None else 0

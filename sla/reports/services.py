@@ -23,7 +23,7 @@ from supportdesk.models import Membership, Role, Tenant
 from tickets.choices import Category, Status
 from tickets.models import Ticket
 
-from ..models import Clock, Metric
+from ..models import Clock, ClockState, Metric
 
 MONTHLY_REPORTS = "monthly_reports"
 """The plan feature that entitles an organisation to a report by e-mail."""
@@ -110,7 +110,13 @@ def _decided(metric: str, now: dt.datetime) -> dict[str, Count]:
     having run, so a running clock is also judged by its due time against ``now``.
     """
     mine = Q(metric=metric)
-    overdue = Q(met__isnull=True) & (Q(breached_at__isnull=False) | Q(due_at__lt=now))
+    # A stopped clock with ``met`` empty is a first response nobody needed (solved without a
+    # public reply before it was due): neither met nor missed, so out of the rate.
+    overdue = (
+        Q(met__isnull=True)
+        & ~Q(state=ClockState.STOPPED)
+        & (Q(breached_at__isnull=False) | Q(due_at__lt=now))
+    )
     return {
         f"{metric}_met": Count("id", filter=mine & Q(met=True)),
         f"{metric}_breached": Count("id", filter=mine & (Q(met=False) | overdue)),

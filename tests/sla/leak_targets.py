@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django_scopes import scope
 
-from sla.models import Calendar, EscalationRule, Metric, Priority, SLAPolicy
+from sla.models import Calendar, EscalationRule, Metric, Priority, RecomputeJob, SLAPolicy
 from tests.conftest import B_MARKER, Cast
 
 
@@ -26,6 +28,16 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             name=f"Rule {B_MARKER}",
             metric=Metric.RESOLUTION,
             threshold_percent=50,
+        )
+        # A recompute in progress on B's calendar: its progress is B's alone.
+        RecomputeJob.objects.create(
+            tenant=cast.tenant_b,
+            object_type="sla.calendar",
+            object_id=str(calendar.pk),
+            at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+            why={"kind": "calendar", "name": B_MARKER},
+            state="running",
+            total=777_777,
         )
     return {
         "calendar_id": calendar.pk,
