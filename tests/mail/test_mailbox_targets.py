@@ -22,7 +22,9 @@ from tests.mail.servers import ImapServer
 from tickets.mail import services
 from tickets.mail.inbound import imap
 from tickets.mail.inbound.imap import IMAP_PORTS, address_is_internal
-from tickets.mail.models import Mailbox
+from tickets.mail.models import Mailbox, OutboundEmail, OutboundKind, OutboundStatus, SmtpSecurity
+from tickets.mail.services import mailbox_auth
+from tickets.mail.services.mailbox_auth import SMTP_PORTS
 
 INTERNAL = [
     "127.0.0.1",
@@ -270,3 +272,117 @@ def test_with_the_operator_setting_the_test_dovecot_is_reachable(
     mailbox.imap_username, mailbox.imap_password = dovecot.username, dovecot.password
     with scope(tenant=cast.tenant_a):
         assert services.mailbox_check(mailbox=mailbox) == ""
+
+
+# --- The mailbox's own SMTP server (outgoing mail): the same rule as its IMAP server -------
+
+REFUSED_SMTP_PORT = "Only the standard SMTP ports (25, 465, 587, 2525) are allowed."
+
+
+def _smtp_form(host: str, port: int) -> dict[str, Any]:
+    return {
+        **_form("93.184.216.34", 993),
+        "smtp_host": host,
+        "smtp_port": port,
+        "smtp_security": SmtpSecurity.STARTTLS,
+    }
+
+
+@pytest.mark.parametrize("host", [*INTERNAL, "localhost"])
+def test_saving_a_mailbox_whose_smtp_server_is_internal_is_a_form_error(
+    cast: Cast, internal_off: None, host: str
+) -> None:
+    response = client_for(cast.admin, cast.tenant_a).post(
+        "/manage/mailboxes/", _smtp_form(host, 587)
+    )
+    assert response.status_code == 200
+    assert REFUSED_HOST in response.content.decode()
+    with scope(tenant=cast.tenant_a):
+        assert not Mailbox.objects.exists()
+
+
+@pytest.mark.parametrize("port", [1, 22, 80, 143, 443, 993, 5432, 6379, 8080, 11211])
+def test_saving_a_mailbox_whose_smtp_port_is_not_standard_is_a_form_error(
+    cast: Cast, internal_off: None, port: int
+) -> None:
+    response = client_for(cast.admin, cast.tenant_a).post(
+        "/manage/mailboxes/", _smtp_form("93.184.216.34", port)
+    )
+    assert response.status_code == 200
+    assert REFUSED_SMTP_PORT in response.content.decode()
+    with scope(tenant=cast.tenant_a):
+        assert not Mailbox.objects.exists()
+
+
+@pytest.mark.parametrize("port", SMTP_PORTS)
+def test_a_public_smtp_server_on_a_standard_port_is_saved(
+    cast: Cast, internal_off: None, port: int
+) -> None:
+    response = client_for(cast.admin, cast.tenant_a).post(
+        "/manage/mailboxes/", _smtp_form("93.184.216.34", port)
+    )
+    assert response.status_code == 302
+    with scope(tenant=cast.tenant_a):
+        assert Mailbox.objects.get().smtp_port == port
+
+
+@pytest.mark.parametrize("on_standard_port", [True, False])
+def test_mail_is_never_sent_through_an_internal_smtp_server_a_row_names(
+    cast: Cast,
+    internal_off: None,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+    on_standard_port: bool,
+) -> None:
+    """An old row (or one written around the form) pointing at loopback: the send connects
+    to nothing, and the mail is failed with the reason instead of retried for ever."""
+    server = Listener(greeting=b"220 smtp ready\r\n")
+    try:
+        if on_standard_port:
+            monkeypatch.setattr(mailbox_auth, "SMTP_PORTS", (*SMTP_PORTS, server.port))
+        with scope(tenant=cast.tenant_a):
+            Mailbox.objects.create(
+                tenant=cast.tenant_a,
+                name="Support",
+                email_address="support@tenant-a.example.test",
+                imap_host="93.184.216.34",
+                imap_username="u",
+                imap_password="p",
+                smtp_host="127.0.0.1",
+                smtp_port=server.port,
+                smtp_security=SmtpSecurity.NONE,
+            )
+        with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):
+            services.mail_enqueue(
+                tenant=cast.tenant_a,
+                key="test:internal-smtp",
+                kind=OutboundKind.LOGIN_LINK,
+                to="carla@orga.example.test",
+                subject="Login",
+                body="Log in here\n",
+            )
+        assert server.connections == 0
+        with scope(tenant=cast.tenant_a):
+            outbound = OutboundEmail.objects.get(key="test:internal-smtp")
+        assert outbound.status == OutboundStatus.FAILED
+        assert "allowed" in outbound.last_error
+    finally:
+        server.close()
+
+
+def test_the_test_button_refuses_an_internal_smtp_server_without_connecting(
+    cast: Cast, internal_off: None, monkeypatch: Any
+) -> None:
+    server = Listener(greeting=b"220 smtp ready\r\n")
+    try:
+        monkeypatch.setattr(mailbox_auth, "SMTP_PORTS", (*SMTP_PORTS, server.port))
+        mailbox = _mailbox(cast, "93.184.216.34", 993)
+        mailbox.smtp_host, mailbox.smtp_port = "127.0.0.1", server.port
+        with scope(tenant=cast.tenant_a):
+            assert mailbox_auth.mailbox_smtp_check(mailbox=mailbox) == (
+                "This server is on a loopback, private or link-local network; only servers "
+                "on the public internet are allowed."
+            )
+        assert server.connections == 0
+    finally:
+        server.close()

@@ -61,6 +61,7 @@ from .mailbox_auth import (
     imap_token_source,
     mailbox_smtp_check,
     oauth_settings_problem,
+    smtp_target_refusal,
     token_url_problem,
 )
 from .outbox import (
@@ -884,6 +885,10 @@ def mailbox_save(*, mailbox: Mailbox) -> Mailbox:
         raise ValidationError({exc.field: str(exc)}) from exc
     except MailSourceError:
         pass  # a name that does not resolve now may later; the check and the poll say so
+    if mailbox.smtp_host:
+        refusal = smtp_target_refusal(mailbox.smtp_host, mailbox.smtp_port)
+        if refusal is not None:
+            raise ValidationError({refusal.field: str(refusal)})
     if mailbox.uses_oauth:
         problem = token_url_problem(mailbox.oauth_token_url)
         if problem:

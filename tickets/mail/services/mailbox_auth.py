@@ -237,13 +237,60 @@ class XOAuth2EmailBackend(EmailBackend):
         return opened
 
 
+# Submission (587), SMTPS (465), plain SMTP (25) and the common alternative 2525: a mailbox's
+# own server may not be pointed at another service's port (Redis on 6379, a database).
+SMTP_PORTS = (25, 465, 587, 2525)
+
+
+class SmtpTargetRefused(smtplib.SMTPException):
+    """The mailbox's own SMTP server is one we may not connect to (``field`` says why)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def smtp_target_refusal(host: str, port: int) -> SmtpTargetRefused | None:
+    """Why the server may not be used, or None: the rule of :func:`imap_addresses` for SMTP.
+
+    Every address the name resolves to must be public, on a standard SMTP port, unless
+    ``MAIL_ALLOW_INTERNAL_SERVERS``. A name that does not resolve now is not refused here;
+    the send (or the test button) says it cannot connect.
+    """
+    if settings.MAIL_ALLOW_INTERNAL_SERVERS:
+        return None
+    if port not in SMTP_PORTS:
+        return SmtpTargetRefused(
+            _("Only the standard SMTP ports (%(ports)s) are allowed.")
+            % {"ports": ", ".join(map(str, SMTP_PORTS))},
+            field="smtp_port",
+        )
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError, OverflowError):
+        return None
+    if any(address_is_internal(str(info[4][0])) for info in infos):
+        return SmtpTargetRefused(
+            _(
+                "This server is on a loopback, private or link-local network; only servers "
+                "on the public internet are allowed."
+            ),
+            field="smtp_host",
+        )
+    return None
+
+
 def mailbox_smtp_connection(*, mailbox: Mailbox) -> Any:
     """A connection to the mailbox's own SMTP server, logged in as the mailbox says.
 
     A password mailbox without an SMTP user name logs in to nobody: Django would otherwise
     fall back to ``EMAIL_HOST_USER``/``EMAIL_HOST_PASSWORD``, the shared server's login,
-    and hand it to the tenant's server.
+    and hand it to the tenant's server. Raises :class:`SmtpTargetRefused`, without
+    connecting, for a server on an internal network or a non-standard port.
     """
+    refusal = smtp_target_refusal(mailbox.smtp_host, mailbox.smtp_port)
+    if refusal is not None:
+        raise refusal
     common: dict[str, Any] = {
         "fail_silently": False,
         "host": mailbox.smtp_host,
@@ -275,13 +322,9 @@ def mailbox_smtp_check(*, mailbox: Mailbox) -> str:
         "Could not connect to an SMTP server at %(host)s:%(port)s; check the server name, "
         "the port and the security setting."
     ) % {"host": host, "port": port}
-    if not settings.MAIL_ALLOW_INTERNAL_SERVERS:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError, ValueError):
-            return failed
-        if any(address_is_internal(str(info[4][0])) for info in infos):
-            return failed
+    refusal = smtp_target_refusal(host, port)
+    if refusal is not None:
+        return str(refusal)
     connection = mailbox_smtp_connection(mailbox=mailbox)
     try:
         connection.open()

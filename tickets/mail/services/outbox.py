@@ -43,7 +43,7 @@ from ..models import (
     OutboundKind,
     OutboundStatus,
 )
-from .mailbox_auth import mailbox_smtp_connection
+from .mailbox_auth import SmtpTargetRefused, mailbox_smtp_connection
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
@@ -355,6 +355,13 @@ def mail_send(*, outbound_id: int) -> OutboundEmail | None:
     try:
         with _connection_for(mailbox) as connection:
             connection.send_messages([_email_message(outbound, mailbox)])
+    except SmtpTargetRefused as exc:  # the server is not allowed: retrying cannot help
+        _record(
+            outbound_id,
+            attempt_id,
+            status=OutboundStatus.FAILED,
+            last_error=f"SMTP server refused: {exc}"[:2000],
+        )
     except smtplib.SMTPRecipientsRefused as exc:
         _record(
             outbound_id,
