@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .access import admin_required, member_required
+from .audit import audit_rows, kind_label
 from .authentication import password_reset_wait, too_many, wait_message
 from .models import ApiToken, AuditEvent, Language
 from .tenancy import all_tenants
@@ -156,11 +157,12 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("type", "")
     if kind:
         events = events.filter(object_type=kind)
-    kinds = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+    types = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+    kinds = sorted(((t, kind_label(t)) for t in types), key=lambda pair: pair[1])
     return render(
         request,
         "audit_list.html",
-        {"events": events[:200], "kinds": sorted(kinds), "kind": kind},
+        {"rows": audit_rows(events[:200]), "kinds": kinds, "kind": kind},
     )
 
 
