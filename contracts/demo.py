@@ -274,6 +274,22 @@ def _synerity(tenant: Tenant, period: _Period) -> list[tuple[str, str]]:
         description="Garanterad svarstid 2 arbetstimmar, snabbare vid akuta incidenter.",
         **common,
     )
+    # A suspended or expired contract falls back to billable support (time and material),
+    # as Synerity's own terms say nothing against helping: the request is accepted once the
+    # customer agrees to pay for it.
+    _plan(
+        tenant,
+        "Utan giltigt avtal",
+        {"intake_all_channels": ""},
+        features,
+        position=9,
+        is_fallback=True,
+        currency="SEK",
+        allowed_channels=["email", "phone", "portal"],
+        included_categories=[],
+        sla_policy=None,
+        description="Utan giltigt avtal debiteras all support per timme.",
+    )
     manager = _staff(tenant, "manager")
     nordljus = _organisation(
         tenant,

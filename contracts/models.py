@@ -243,6 +243,11 @@ def _validate_categories(value: Any) -> None:
         )
 
 
+# The audit trail names the values of these lists in the reader's language (supportdesk/audit.py).
+_validate_channels.choices = Channel  # type: ignore[attr-defined]
+_validate_categories.choices = Category  # type: ignore[attr-defined]
+
+
 def all_channels() -> list[str]:
     return list(Channel.values)
 
@@ -376,6 +381,18 @@ class SupportPlan(TenantOwned):
 
     def includes_category(self, category: str) -> bool:
         return category in self.included_categories
+
+    @property
+    def channel_labels(self) -> list[str]:
+        """The allowed channels as the reader's language names them."""
+        labels = dict(Channel.choices)
+        return [str(labels.get(c, c)) for c in self.allowed_channels]
+
+    @property
+    def category_labels(self) -> list[str]:
+        """The included request categories as the reader's language names them."""
+        labels = dict(Category.choices)
+        return [str(labels.get(c, c)) for c in self.included_categories]
 
     def price_for(self, organisation: Organisation) -> Decimal:
         """The monthly list price for this organisation's price list."""

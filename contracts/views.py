@@ -465,7 +465,9 @@ def contact_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             report = contacts_import_csv(
-                tenant=_req(request).tenant, data=form.cleaned_data["file"].read()
+                tenant=_req(request).tenant,
+                data=form.cleaned_data["file"].read(),
+                actor=_req(request).user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -307,6 +307,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("sv", _("Swedish")), ("nl", _("Dutch"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# English pages in day-month order with the 24-hour clock (supportdesk/formats/en).
+FORMAT_MODULE_PATH = ["supportdesk.formats"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 

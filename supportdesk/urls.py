@@ -25,6 +25,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("manage/", views.manage_index, name="manage-index"),
     path("manage/audit/", views.audit_list, name="audit-list"),
     path("language/", views.language_set, name="language-set"),

@@ -9,6 +9,7 @@ from . import views
 
 urlpatterns = [
     path("", views.tenant_index, name="tenant-index"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", views.api_needs_token, name="api-needs-token"),

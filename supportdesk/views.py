@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_stubs_ext import StrOrPromise
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -23,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .access import admin_required, member_required
+from .audit import audit_rows, kind_label
 from .authentication import password_reset_wait, too_many, wait_message
 from .models import ApiToken, AuditEvent, Language
 from .tenancy import all_tenants
@@ -156,12 +158,25 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("type", "")
     if kind:
         events = events.filter(object_type=kind)
-    kinds = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+    types = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+    kinds = sorted(((t, kind_label(t)) for t in types), key=lambda pair: pair[1])
     return render(
         request,
         "audit_list.html",
-        {"events": events[:200], "kinds": sorted(kinds), "kind": kind},
+        {"rows": audit_rows(events[:200]), "kinds": kinds, "kind": kind},
     )
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever the page links: the SVG icon."""
+    path = finders.find("favicon.svg")
+    if not path:
+        raise Http404
+    with open(path, "rb") as icon:  # noqa: PTH123 - a path from the static finders
+        response = HttpResponse(icon.read(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def tenant_index(request: HttpRequest) -> HttpResponse:

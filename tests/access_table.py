@@ -113,6 +113,7 @@ TABLE: dict[str, Access] = {
     "language-set": Access(get=every(NOT_ALLOWED), post=every(OK)),
     "token-list": page(*MEMBERS),
     "login": PUBLIC,
+    "favicon": PUBLIC_READ,
     "logout": Access(get=every(NOT_ALLOWED), post=every(LOGIN)),
     "password_reset": PUBLIC,
     "password_reset_done": PUBLIC_READ,

@@ -74,7 +74,12 @@ class AssignForm(forms.Form):
 
 
 class BulkAssignForm(AssignForm):
-    tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Tickets"))
+    tickets = forms.TypedMultipleChoiceField(
+        coerce=int,
+        choices=[],
+        label=_("Tickets"),
+        error_messages={"required": _("Select at least one ticket.")},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

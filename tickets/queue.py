@@ -340,10 +340,12 @@ class QueueRow:
     left: float | None
     left_words: str  # business_time(left), worded once per page by queue_rows
 
-    def as_html(self) -> SafeString:
-        """The table row. Built here rather than in the template: a page has 50-200 rows,
-        and the template engine's per-row cost was most of the page's time. Every value is
-        escaped (``html.escape`` escapes what Django's ``escape`` does)."""
+    def as_html(self, *, selectable: bool = True) -> SafeString:
+        """The table row, with a checkbox for the bulk action when ``selectable``.
+
+        Built here rather than in the template: a page has 50-200 rows, and the template
+        engine's per-row cost was most of the page's time. Every value is escaped
+        (``html.escape`` escapes what Django's ``escape`` does)."""
 
         e = html.escape
         due = f"<br><small>{e(self.due)}</small>" if self.due else ""
@@ -354,9 +356,14 @@ class QueueRow:
             else "–"
         )
         reference = e(self.reference)
-        return mark_safe(  # noqa: S308 - every value above is escaped
-            f'<tr><td><input type="checkbox" name="tickets" value="{self.pk}"'
+        select = (
+            f'<td><input type="checkbox" name="tickets" value="{self.pk}"'
             f' aria-label="{reference}"></td>'
+            if selectable
+            else ""
+        )
+        return mark_safe(  # noqa: S308 - every value above is escaped
+            f"<tr>{select}"
             f'<td><span class="badge {e(self.css)}">{e(self.left_words)}</span>{due}</td>'
             f'<td><a href="{e(self.url)}">{reference}</a> {e(self.subject)}'
             f"<br><small>{e(self.category)}</small></td>"
@@ -427,9 +434,11 @@ def queue_rows(
     return rows
 
 
-def queue_rows_html(rows: list[QueueRow]) -> SafeString:
-    """The table body of a page of rows, in one piece."""
-    return mark_safe("".join(row.as_html() for row in rows))  # noqa: S308 - rows escape
+def queue_rows_html(rows: list[QueueRow], *, selectable: bool = True) -> SafeString:
+    """The table body of a page of rows, in one piece; checkboxes only for a role that has
+    the bulk action (a manager reads the queue and has none)."""
+    html = "".join(row.as_html(selectable=selectable) for row in rows)
+    return mark_safe(html)  # noqa: S308 - rows escape
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.services import ticket_history
 from supportdesk.access import agent_required, staff_required
+from supportdesk.models import Role
 
 from . import services
 from .access import get_attachment_for_agent, get_ticket_for_agent
@@ -86,7 +87,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "tickets/queue.html",
         {
             "rows": rows,
-            "rows_html": queue_rows_html(rows),
+            "rows_html": queue_rows_html(
+                rows, selectable=req.membership.role in (Role.ADMIN, Role.AGENT)
+            ),
             "filters": filters,
             "next_cursor": page.next_cursor,
             "query": params.urlencode(),

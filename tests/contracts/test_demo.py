@@ -82,8 +82,10 @@ def test_synerity_prices_and_feature_matrix(tenants: dict[str, Tenant]) -> None:
         )
         named = Contact.objects.get(user__username="synerity-named")
         assert contact_has_feature(contact=named, key="knowledge_centre")
-        # The expired Silver contract of Ekdal: no contract, no fallback plan -> refused.
-        assert not _check(_contact("eva.dahl")).allowed
+        # The expired Silver contract of Ekdal: the fallback plan applies, so support is
+        # billable (accepted by the customer first), as the README promises a suspended one.
+        expired = _check(_contact("eva.dahl"))
+        assert expired.allowed and expired.billable and expired.requires_acceptance
 
 
 def test_stratsys_named_admins_digital_only_and_out_of_scope(tenants: dict[str, Tenant]) -> None:

@@ -40,8 +40,26 @@ def event_value(event: Any, which: str) -> str:
         EventKind.STATUS_CHANGED: Status,
         EventKind.CONVERTED: Category,
     }
+    if event.kind == EventKind.BILLABLE_CHANGED and raw in ("True", "False"):
+        return _("billable") if raw == "True" else _("not billable")
     choices = labels.get(event.kind)
     if choices is None or raw in (None, ""):
         return raw or ""
     names = {str(value): label for value, label in choices.choices}
     return str(names.get(str(raw), raw))
+
+
+@register.filter
+def event_channel(event: Any) -> str:
+    """The channel an event came by, in words, when it tells the reader something.
+
+    Staff working in these pages act through the "portal" channel; "· Portal" beside an
+    agent's change would read as if the customer did it, so only a customer's channel,
+    and staff's phone, e-mail or API, are named.
+    """
+    from tickets.choices import Channel
+
+    if not event.channel or (event.by_staff and event.channel == Channel.PORTAL):
+        return ""
+    labels = dict(Channel.choices)
+    return str(labels.get(event.channel, event.channel))
