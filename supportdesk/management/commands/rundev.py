@@ -88,6 +88,29 @@ class Supervisor:
                 process.kill()
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def supervise(supervisor: Supervisor, *, tick: float = 0.5) -> None:
+    """Start the children and keep them running until Ctrl-C or SIGTERM, then stop them all.
+
+    SIGTERM (``kill``, a process manager, an IDE's stop button) is handled like Ctrl-C: by
+    default Python would die at once and leave the worker and beat running, orphaned.
+    """
+    previous = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        supervisor.start_all()
+        while True:
+            supervisor.poll_once()
+            time.sleep(tick)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        supervisor.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+
+
 def worker_command(python: str) -> list[str]:
     """The Celery worker `make run` starts (benchmarks/bench_embedded_broker.py does too)."""
     celery = [python, "-m", "celery", "-A", "supportdesk"]
@@ -113,13 +136,5 @@ class Command(BaseCommand):
                 Child("beat", beat_command(python)),
             ]
         )
-        supervisor.start_all()
         self.stdout.write(f"Open http://synerity.localhost:{settings.SITE_PORT}/ (Ctrl-C stops)")
-        try:
-            while True:
-                supervisor.poll_once()
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            supervisor.stop_all()
+        supervise(supervisor)
