@@ -686,7 +686,8 @@ def _recover_outbox(now: dt.datetime) -> None:
     """Re-enqueue what a lost task left behind: notices never batched, mails never sent.
 
     Only rows older than a few minutes, so work whose task is merely queued is not doubled
-    (and doubling would be harmless: batching and sending are both idempotent).
+    (and doubling would be harmless: batching and sending are both idempotent). The same for
+    a :class:`RecomputeJob` still queued: running its spec twice writes the same clocks.
     """
     stale = now - dt.timedelta(minutes=5)
     with scopes_disabled():
@@ -700,12 +701,21 @@ def _recover_outbox(now: dt.datetime) -> None:
                 sent_at__isnull=True, created_at__lt=stale, attempts__lt=20
             ).values_list("tenant_id", "pk")[:1000]
         )
-    from .tasks import sla_notice_mail_send, sla_notices_flush
+        # A recompute whose task never reached a worker (the broker was away at the edit):
+        # the job row was written with the edit, so it is run now instead of staying queued.
+        jobs = list(
+            RecomputeJob.objects.filter(
+                state=RecomputeState.QUEUED, created_at__lt=stale
+            ).values_list("tenant_id", "pk")[:100]
+        )
+    from .tasks import sla_notice_mail_send, sla_notices_flush, sla_recompute_run
 
     for tenant_id in tenants:
         enqueue_safely(sla_notices_flush, tenant_id)
     for tenant_id, mail_id in mails:
         enqueue_safely(sla_notice_mail_send, tenant_id, mail_id)
+    for tenant_id, job_id in jobs:
+        enqueue_safely(sla_recompute_run, tenant_id, job_id)
 
 
 # --------------------------------------------------------------------------------------------

@@ -492,3 +492,32 @@ def test_the_dated_expiry_job_moves_open_tickets_off_the_expired_contracts_polic
         ticket.refresh_from_db()
         assert ticket.sla_policy_id is None  # no fallback plan: no promise any more
         assert not Clock.objects.filter(ticket=ticket, state="running").exists()
+
+
+def test_a_recompute_whose_task_was_lost_is_run_by_the_next_sweep(
+    cast: Cast, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker was away when the edit committed: the job row exists, its task does not.
+    A sweep a few minutes later runs it; a younger queued job is left to its own task."""
+    monkeypatch.setattr(sla_services, "RECOMPUTE_INLINE_MAX", 0)
+    ticket = _file(cast, desk, at(2026, 3, 2, 9, 0))
+    with scope(tenant=cast.tenant_a):
+        with time_machine.travel(at(2026, 3, 2, 11, 0), tick=False):
+            with _on_commit(execute=False):  # the enqueue after commit is lost
+                calendar_update(
+                    calendar=desk.office,
+                    name="Office",
+                    config=SHORT_MONDAY,
+                    is_default=True,
+                    actor=cast.admin,
+                )
+        with time_machine.travel(at(2026, 3, 2, 11, 2), tick=False), _on_commit():
+            sla_services.sla_sweep()
+        assert RecomputeJob.objects.get().state == RecomputeState.QUEUED
+        assert _clock(ticket).carried_at is None
+        with time_machine.travel(at(2026, 3, 2, 11, 6), tick=False), _on_commit():
+            sla_services.sla_sweep()
+        job = RecomputeJob.objects.get()
+        assert (job.state, job.done) == (RecomputeState.DONE, 2)
+        clock = _clock(ticket)
+        assert (clock.carried_seconds, clock.due_at) == (2 * 3600, at(2026, 3, 2, 13, 0))
