@@ -16,6 +16,7 @@ from django.test import Client
 from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact, Organisation
+from supportdesk.celery import app as celery_app
 from supportdesk.models import ApiToken, Membership, Role, Tenant, User
 
 B_MARKER = "Zq7bMARKER"
@@ -116,6 +117,17 @@ def build_cast() -> Cast:
         org_b=org_b,
         contact_b=contact_b,
     )
+
+
+@pytest.fixture(autouse=True)
+def celery_conf_restored() -> Iterator[None]:
+    """Whatever a test or fixture sets on the Celery app (eager tasks) ends with the test: a
+    fixture that turned eager on and never off made later tests' seeding send mail, and the
+    migration round trip then compared rows that depend on which tests ran before."""
+    keys = ("task_always_eager", "task_eager_propagates")
+    saved = {key: celery_app.conf[key] for key in keys}
+    yield
+    celery_app.conf.update(saved)
 
 
 @pytest.fixture(autouse=True)
