@@ -624,3 +624,29 @@ class ContractEvent(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.contract}: {self.get_kind_display()}"
+
+
+class EntitlementChange(TenantOwned):
+    """Outbox row: what these organisations are entitled to changed in the transaction that
+    wrote it (a contract's plan or status, a plan's SLA policy). Written with the change, so
+    the open tickets' move to the policy now in force survives a broker that was away at
+    commit; ``done_at`` is set once a listener has acted (``contracts.services``)."""
+
+    organisation_ids = models.JSONField(_("organisations"), default=list)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("entitlement change")
+        verbose_name_plural = _("entitlement changes")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(done_at__isnull=True),
+                name="contracts_entchange_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_ids} {'done' if self.done_at else 'pending'}"

@@ -8,6 +8,7 @@ before a ticket is filed; feature gates (knowledge centre, monthly reports) call
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 
 from supportdesk.services import audit_record, audit_snapshot
 from tickets.choices import Category, Channel
@@ -30,12 +32,15 @@ from .models import (
     ContractEvent,
     ContractEventKind,
     ContractStatus,
+    EntitlementChange,
     Feature,
     NamedContact,
     Organisation,
     PlanFeature,
     SupportPlan,
 )
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sla.models import SLAPolicy
@@ -334,28 +339,74 @@ def _save_or_conflict(instance: Any) -> None:
         ) from exc
 
 
-EntitlementsChanged = Callable[[int, list[int]], None]
+EntitlementsChanged = Callable[[int, list[int], int], None]
 _entitlement_listeners: list[EntitlementsChanged] = []
+
+# A change nobody marked done this long after it was written is handed to the listeners
+# again (its task was lost with the broker, or failed); the listeners' work is idempotent.
+ENTITLEMENT_CHANGE_RETRY_AFTER = dt.timedelta(minutes=5)
+ENTITLEMENT_CHANGE_MAX_ATTEMPTS = 10
 
 
 def entitlements_changed_subscribe(listener: EntitlementsChanged) -> None:
-    """Call ``listener(tenant_id, organisation_ids)`` after each commit that may have changed
-    what those organisations are entitled to (a contract's plan or status, a plan's SLA
-    policy). The tickets app subscribes to move open tickets to the policy now in force;
-    this app never imports it (it is a higher layer)."""
+    """Call ``listener(tenant_id, organisation_ids, change_id)`` after each commit that may
+    have changed what those organisations are entitled to (a contract's plan or status, a
+    plan's SLA policy). The tickets app subscribes to move open tickets to the policy now in
+    force, and calls :func:`entitlement_change_done` with ``change_id`` when it has; this app
+    never imports it (it is a higher layer)."""
     if listener not in _entitlement_listeners:
         _entitlement_listeners.append(listener)
 
 
 def _entitlements_changed(*, tenant_id: int, organisation_ids: list[int]) -> None:
+    """Record the change in the caller's transaction; tell the listeners after commit."""
     if not organisation_ids:
         return
+    change = EntitlementChange.objects.create(
+        tenant_id=tenant_id, organisation_ids=sorted(set(organisation_ids))
+    )
 
     def notify() -> None:
-        for listener in list(_entitlement_listeners):
-            listener(tenant_id, sorted(set(organisation_ids)))
+        _entitlement_change_notify(change)
 
     transaction.on_commit(notify)
+
+
+def _entitlement_change_notify(change: EntitlementChange) -> None:
+    for listener in list(_entitlement_listeners):
+        try:
+            listener(change.tenant_id, list(change.organisation_ids), change.pk)
+        except Exception:  # the row stays pending: the replay hands it out again
+            logger.exception("entitlement change %s: listener %r failed", change.pk, listener)
+
+
+def entitlement_change_done(*, change_id: int) -> None:
+    """A listener has acted on the change (idempotent). Caller holds the tenant's scope."""
+    EntitlementChange.objects.filter(pk=change_id, done_at__isnull=True).update(
+        done_at=timezone.now()
+    )
+
+
+def entitlement_changes_replay(*, now: dt.datetime | None = None) -> int:
+    """Hand every change still pending after :data:`ENTITLEMENT_CHANGE_RETRY_AFTER` to the
+    listeners again, each at most :data:`ENTITLEMENT_CHANGE_MAX_ATTEMPTS` times (then it
+    stays pending, logged); returns how many. Across tenants: the beat task serves them all."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        stale = list(
+            EntitlementChange.objects.filter(
+                done_at__isnull=True,
+                created_at__lt=now - ENTITLEMENT_CHANGE_RETRY_AFTER,
+                attempts__lt=ENTITLEMENT_CHANGE_MAX_ATTEMPTS,
+            ).order_by("created_at")[:200]
+        )
+        for change in stale:
+            EntitlementChange.objects.filter(pk=change.pk).update(attempts=F("attempts") + 1)
+            if change.attempts + 1 == ENTITLEMENT_CHANGE_MAX_ATTEMPTS:
+                logger.error("entitlement change %s: last attempt", change.pk)
+    for change in stale:
+        _entitlement_change_notify(change)
+    return len(stale)
 
 
 def _event(

@@ -31,3 +31,9 @@ def contracts_expire(tenant_id: int) -> list[int]:
         return []
     with scope(tenant=tenant):
         return services.contracts_expire_due(tenant=tenant)
+
+
+@shared_task(name="contracts.entitlement_changes_replay", ignore_result=True)
+def entitlement_changes_replay() -> int:
+    """Beat: hand entitlement changes nobody finished to their listeners again."""
+    return services.entitlement_changes_replay()

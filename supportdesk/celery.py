@@ -41,6 +41,11 @@ app.conf.beat_schedule = {
     # Re-send work a lost task left behind: mail stored but not processed, or not sent, or
     # left "sending" by a killed worker. Every 30 s so a kill is recovered in under 2 min.
     "mail-requeue-stuck": {"task": "mail.requeue_stuck", "schedule": 30.0},
+    # Entitlement changes (plan, contract status) whose tickets' move was lost or failed.
+    "contracts-entitlement-replay": {
+        "task": "contracts.entitlement_changes_replay",
+        "schedule": 60.0,
+    },
     # Contracts whose end date has passed become expired (they already count as expired).
     "contracts-expire": {
         "task": "contracts.contracts_expire_all",

@@ -1046,9 +1046,13 @@ def tickets_sla_policy_recompute(*, tenant: Tenant, organisation_ids: Sequence[i
     return moved
 
 
-def tickets_sla_policy_recompute_enqueue(tenant_id: int, organisation_ids: list[int]) -> None:
+def tickets_sla_policy_recompute_enqueue(
+    tenant_id: int, organisation_ids: list[int], change_id: int
+) -> None:
     """After a contract or plan change: recompute those organisations' open tickets in a
-    Celery task (a large tenant's tickets are not moved inside the admin's request)."""
+    Celery task (a large tenant's tickets are not moved inside the admin's request). The
+    task marks the change done; one lost with the broker is handed out again by
+    ``contracts.services.entitlement_changes_replay``."""
     from .tasks import tickets_sla_policy_recompute_task
 
-    enqueue_safely(tickets_sla_policy_recompute_task, tenant_id, organisation_ids)
+    enqueue_safely(tickets_sla_policy_recompute_task, tenant_id, organisation_ids, change_id)

@@ -31,13 +31,21 @@ def ticket_events_dispatch(tenant_id: int, event_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
-def tickets_sla_policy_recompute_task(tenant_id: int, organisation_ids: list[int]) -> int:
+def tickets_sla_policy_recompute_task(
+    tenant_id: int, organisation_ids: list[int], change_id: int | None = None
+) -> int:
     """Move the organisations' open tickets to the SLA policy now in force (see
-    :func:`tickets.services.tickets_sla_policy_recompute`); returns how many moved."""
+    :func:`tickets.services.tickets_sla_policy_recompute`), then mark the entitlement change
+    done; returns how many moved. ``change_id`` is None for messages queued before it."""
+    from contracts.services import entitlement_change_done
+
     from .services import tickets_sla_policy_recompute
 
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return 0
     with scope(tenant=tenant):
-        return tickets_sla_policy_recompute(tenant=tenant, organisation_ids=organisation_ids)
+        moved = tickets_sla_policy_recompute(tenant=tenant, organisation_ids=organisation_ids)
+        if change_id is not None:
+            entitlement_change_done(change_id=change_id)
+        return moved

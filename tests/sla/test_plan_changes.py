@@ -8,14 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import time_machine
 from django_scopes import scope
 
-from contracts.models import SupportPlan
+from contracts import services as contract_services
+from contracts.models import EntitlementChange, SupportPlan
 from contracts.services import (
     contract_expire,
     contract_resume,
     contract_save,
     contract_suspend,
+    entitlement_changes_replay,
     plan_save,
 )
 from sla.models import Clock, Metric, SLAPolicy, SLATarget, TargetUnit
@@ -94,3 +97,52 @@ def test_contract_and_plan_changes_move_open_tickets_to_the_policy_in_force(
             contract_expire(contract=desk.contract)
         ticket.refresh_from_db()
         assert ticket.sla_policy_id is None
+
+
+def test_a_plan_change_whose_task_was_lost_moves_the_tickets_at_the_next_replay(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The broker was away when the contract moved to Silver: the change was recorded with
+    it, so the beat replay moves the tickets later, once, and marks the change done."""
+    with scope(tenant=cast.tenant_a):
+        basic, silver = _silver(cast, desk)
+        ticket = file_at(cast, at(2026, 3, 2, 9, 0))
+        with time_machine.travel(at(2026, 3, 2, 10, 0), tick=False):
+            with django_capture_on_commit_callbacks(execute=False):  # the enqueue is lost
+                _move_plan(desk, silver)()
+        change = EntitlementChange.objects.get()
+        assert (change.organisation_ids, change.done_at) == ([desk.contract.organisation_id], None)
+        ticket.refresh_from_db()
+        assert ticket.sla_policy_id == desk.policy.pk
+    with time_machine.travel(at(2026, 3, 2, 10, 2), tick=False):
+        assert entitlement_changes_replay() == 0  # its own task may still be on its way
+    with time_machine.travel(at(2026, 3, 2, 10, 6), tick=False):
+        assert entitlement_changes_replay() == 1
+        assert entitlement_changes_replay() == 0  # done: not handed out again
+    with scope(tenant=cast.tenant_a):
+        ticket.refresh_from_db()
+        assert (ticket.sla_policy_id, _budget(ticket)) == (basic.pk, 8 * 3600)
+        change.refresh_from_db()
+        assert (change.done_at, change.attempts) == (at(2026, 3, 2, 10, 6), 1)
+
+
+def test_an_entitlement_change_that_keeps_failing_is_given_up_after_the_last_attempt(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    def broken(tenant_id: int, organisation_ids: list[int], change_id: int) -> None:
+        raise RuntimeError("listener down")
+
+    monkeypatch.setattr(contract_services, "_entitlement_listeners", [broken])
+    with scope(tenant=cast.tenant_a):
+        _basic, silver = _silver(cast, desk)
+        with time_machine.travel(at(2026, 3, 2, 10, 0), tick=False):
+            with django_capture_on_commit_callbacks(execute=True):
+                _move_plan(desk, silver)()
+    for minute in range(6, 6 + 2 * contract_services.ENTITLEMENT_CHANGE_MAX_ATTEMPTS, 2):
+        with time_machine.travel(at(2026, 3, 2, 10, minute), tick=False):
+            entitlement_changes_replay()
+    with scope(tenant=cast.tenant_a):
+        change = EntitlementChange.objects.get()
+    assert (change.done_at, change.attempts) == (None, 10)
+    assert "last attempt" in caplog.text and "listener down" in caplog.text
