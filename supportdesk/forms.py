@@ -59,3 +59,9 @@ class TenantPasswordResetForm(PasswordResetForm):
         for user in super().get_users(email):
             if user.belongs_to(self._tenant):
                 yield user
+
+
+def is_plain_number(raw: str) -> bool:
+    """Only the ASCII digits 0-9: ``str.isdigit()`` also accepts "³" or "①", which ``int()``
+    then refuses with a ValueError (a 500 where a 404 or 400 belongs)."""
+    return raw.isascii() and raw.isdigit()

@@ -23,6 +23,8 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from supportdesk.forms import is_plain_number
+
 from .access import admin_required, member_required
 from .audit import audit_rows, kind_label
 from .authentication import password_reset_wait, too_many, wait_message
@@ -217,7 +219,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         revoke = request.POST.get("revoke", "")
         if revoke:
-            if revoke.isdigit():
+            if is_plain_number(revoke):
                 ApiToken.objects.filter(tenant=req.tenant, user=user, pk=int(revoke)).delete()
             messages.success(request, _("Token revoked."))
             return redirect("token-list")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contact
 from sla.models import Priority
+from supportdesk.forms import is_plain_number
 from supportdesk.models import Role, User
 
 from .choices import Category, Status, SupportLine
@@ -85,7 +86,7 @@ class BulkAssignForm(AssignForm):
         super().__init__(*args, **kwargs)
         ids = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
         # Any integers are accepted here; the service only finds the tenant's own tickets.
-        self.fields["tickets"].choices = [(i, i) for i in ids if str(i).isdigit()][:500]  # type: ignore[attr-defined]
+        self.fields["tickets"].choices = [(i, i) for i in ids if is_plain_number(str(i))][:500]  # type: ignore[attr-defined]
 
 
 class LineForm(forms.Form):

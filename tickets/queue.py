@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_scopes import ScopeError, get_scope
 
 from sla.explanations import business_left
+from supportdesk.forms import is_plain_number
 
 from .choices import Category, Status, SupportLine
 from .models import ACTIVE_STATUSES, AgentProfile, Ticket, TicketQuerySet
@@ -62,7 +63,7 @@ class QueueFilters:
 
         def integer(name: str) -> int | None:
             value = str(params.get(name, "") or "").strip()
-            return int(value) if value.isdigit() and len(value) < 12 else None
+            return int(value) if is_plain_number(value) and len(value) < 12 else None
 
         view = params.get("view", "all")
         status = params.get("status", "active") or "active"

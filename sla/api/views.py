@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supportdesk.access import IsTenantAdmin
+from supportdesk.forms import is_plain_number
 
 from .. import services
 from ..models import Calendar, Priority, SLAPolicy
@@ -29,7 +30,7 @@ class _TenantViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def get_object(self) -> Any:
         raw = str(self.kwargs.get(self.lookup_url_kwarg or "", ""))
-        obj = self.get_queryset().filter(pk=int(raw)).first() if raw.isdigit() else None
+        obj = self.get_queryset().filter(pk=int(raw)).first() if is_plain_number(raw) else None
         if obj is None:
             raise Http404
         return obj

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from contracts.models import Organisation
 from supportdesk.access import manager_required
 from supportdesk.exports import csv_response
+from supportdesk.forms import is_plain_number
 
 from .services import SLAReport, month_start, sla_report_build
 
@@ -25,7 +26,7 @@ def _report_for(request: HttpRequest) -> tuple[SLAReport | None, str, Any]:
     organisation = None
     raw_org = request.GET.get("organisation", "")
     if raw_org:
-        if not raw_org.isdigit():
+        if not is_plain_number(raw_org):
             raise Http404
         organisation = Organisation.objects.filter(pk=int(raw_org)).first()
         if organisation is None:

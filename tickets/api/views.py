@@ -17,6 +17,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from sla.services import ticket_history
 from supportdesk.access import IsTenantAgent
+from supportdesk.forms import is_plain_number
 
 from .. import services
 from ..access import get_ticket_for_agent
@@ -45,7 +46,7 @@ class QueueKeysetPagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
         raw = request.query_params.get("page_size", "")
-        size = int(raw) if raw.isdigit() else self.page_size
+        size = int(raw) if is_plain_number(raw) else self.page_size
         page = queue_page(qs=queryset, cursor=request.query_params.get("cursor"), size=size)
         self.next_url = (
             replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
@@ -108,7 +109,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def get_object(self) -> Ticket:
         raw = str(self.kwargs.get("ticket_id", ""))
-        if not raw.isdigit():
+        if not is_plain_number(raw):
             from django.http import Http404
 
             raise Http404

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from sla.models import Priority
 from supportdesk.access import contact_required
 from supportdesk.api import MAX_ID
+from supportdesk.forms import is_plain_number
 from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
 from tickets.models import ACTIVE_STATUSES
@@ -77,7 +78,7 @@ def _preview(request: HttpRequest, form: TicketForm) -> services.FilingPreview:
     raw_priority = str(form.data.get("priority") or "")
     priority = (
         Priority.objects.filter(pk=int(raw_priority)).first()
-        if raw_priority.isdigit() and int(raw_priority) <= MAX_ID
+        if is_plain_number(raw_priority) and int(raw_priority) <= MAX_ID
         else None
     )
     try:
