@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django_scopes import scope
 from kombu.simple import SimpleQueue
 
 from supportdesk.celery import app as celery_app
+from tests.brokers import BrokerUnavailable, PrivateRedis
 from tests.conftest import Cast
 from tickets import events
 from tickets.choices import Channel
@@ -96,3 +98,19 @@ def work_off(url: str) -> Counter[str]:
                 ran[name] += 1
         finally:
             queue.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A private redis-server on its own port as the Celery broker, stopped after the test
+    (the outage and worker-kill tests stop it; the shared one is never touched)."""
+    try:
+        server = PrivateRedis(tmp_path)
+        server.start()
+    except BrokerUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        with celery_on(server.url):
+            yield server
+    finally:
+        server.stop()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,28 +18,14 @@ from django_scopes import scope, scopes_disabled
 
 from notifications import tasks
 from notifications.models import EventDelivery
-from tests.brokers import BrokerUnavailable, PrivateRedis
+from tests.brokers import PrivateRedis
 from tests.conftest import Cast
 from tickets.mail.models import OutboundEmail, OutboundStatus
 from tickets.models import EventKind, Ticket, TicketEvent
 
-from .conftest import agent_reply, celery_on, file_ticket, work_off
+from .conftest import agent_reply, file_ticket, work_off
 
 pytestmark = pytest.mark.django_db(transaction=True)  # kicks run at real commits
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[PrivateRedis]:
-    try:
-        server = PrivateRedis(tmp_path)
-        server.start()
-    except BrokerUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        with celery_on(server.url):
-            yield server
-    finally:
-        server.stop()
 
 
 def _expected_keys(cast: Cast, tickets: list[Ticket]) -> set[str]:

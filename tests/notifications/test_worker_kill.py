@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,13 @@ from django_scopes import scope, scopes_disabled
 
 from notifications import services
 from notifications.models import EventDelivery
-from tests.brokers import BrokerUnavailable, PrivateRedis
+from tests.brokers import PrivateRedis
 from tests.celery_workers import database_url, wait_until, worker_kill, worker_start, worker_stop
 from tests.conftest import Cast
 from tickets.mail.models import OutboundEmail
 from tickets.models import EventKind, TicketEvent
 
-from .conftest import celery_on, file_ticket
+from .conftest import file_ticket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -34,20 +33,6 @@ pytestmark = [
 
 TIME_LIMIT = 5
 """The worker's task time limit, so its lease (the limit + 10 s) ends within the test."""
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[PrivateRedis]:
-    try:
-        server = PrivateRedis(tmp_path)
-        server.start()
-    except BrokerUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        with celery_on(server.url):
-            yield server
-    finally:
-        server.stop()
 
 
 class Blocker(threading.Thread):
