@@ -633,6 +633,10 @@ class EntitlementChange(TenantOwned):
     commit; ``done_at`` is set once a listener has acted (``contracts.services``)."""
 
     organisation_ids = models.JSONField(_("organisations"), default=list)
+    # What changed (a contract or a plan, as "app_label.model" and pk): the admin page of
+    # that object shows the open tickets' move to the new policy while it runs.
+    object_type = models.CharField(_("object type"), max_length=100, blank=True, default="")
+    object_id = models.CharField(_("object id"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)

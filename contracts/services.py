@@ -358,12 +358,18 @@ def entitlements_changed_subscribe(listener: EntitlementsChanged) -> None:
         _entitlement_listeners.append(listener)
 
 
-def _entitlements_changed(*, tenant_id: int, organisation_ids: list[int]) -> None:
-    """Record the change in the caller's transaction; tell the listeners after commit."""
+def _entitlements_changed(
+    *, tenant_id: int, organisation_ids: list[int], changed: Contract | SupportPlan
+) -> None:
+    """Record the change (``changed``: the contract or plan edited) in the caller's
+    transaction; tell the listeners after commit."""
     if not organisation_ids:
         return
     change = EntitlementChange.objects.create(
-        tenant_id=tenant_id, organisation_ids=sorted(set(organisation_ids))
+        tenant_id=tenant_id,
+        organisation_ids=sorted(set(organisation_ids)),
+        object_type=changed._meta.label_lower,
+        object_id=str(changed.pk),
     )
 
     def notify() -> None:
@@ -425,7 +431,9 @@ def _event(
         at=at or timezone.now(),
     )
     # Every change of a contract may change its organisation's SLA policy.
-    _entitlements_changed(tenant_id=contract.tenant_id, organisation_ids=[contract.organisation_id])
+    _entitlements_changed(
+        tenant_id=contract.tenant_id, organisation_ids=[contract.organisation_id], changed=contract
+    )
 
 
 @transaction.atomic
@@ -500,6 +508,7 @@ def plan_save(
         _entitlements_changed(
             tenant_id=plan.tenant_id,
             organisation_ids=list(plan.contracts.values_list("organisation_id", flat=True)),
+            changed=plan,
         )
     if features is not None:
         PlanFeature.objects.filter(plan=plan).exclude(feature__key__in=list(features)).delete()

@@ -1262,6 +1262,73 @@ def _refresh_next_due(ticket_ids: Iterable[int], tenant_id: int) -> None:
         )
 
 
+def clocks_policy_moved(*, tickets: Sequence[Ticket], at: dt.datetime) -> int:
+    """Recompute the clocks of tickets that were just put under another SLA policy (a plan
+    or contract change), forward only, in bulk; returns how many clocks were written.
+
+    A live clock whose metric the new policy also promises at the ticket's priority follows
+    the new target: the business time it used until ``at`` is carried, counted on the
+    calendar it was on, and the rest is counted under the new target, the rule
+    :func:`sla_refresh` follows for one ticket (so both give the same figures). A stopped
+    clock keeps its outcome. A ticket that gains or loses a metric is derived again on its
+    own. Precondition: each ticket's ``sla_policy`` is stored, the caller holds the
+    tickets' row locks inside a transaction, within the tenant's scope.
+    """
+    if not tickets:
+        return 0
+    policies = {
+        p.pk: p
+        for p in SLAPolicy.objects.filter(
+            pk__in={t.sla_policy_id for t in tickets if t.sla_policy_id is not None}
+        ).prefetch_related("targets")
+    }
+    live: dict[int, dict[str, int]] = defaultdict(dict)
+    present: dict[int, set[str]] = defaultdict(set)
+    for clock_id, ticket_id, metric, state in Clock.objects.filter(
+        ticket_id__in=[t.pk for t in tickets]
+    ).values_list("id", "ticket_id", "metric", "state"):
+        present[ticket_id].add(metric)
+        if state != ClockState.STOPPED:
+            live[ticket_id][metric] = clock_id
+    retarget: list[Clock] = []
+    by_policy: dict[int, list[int]] = defaultdict(list)
+    one_by_one: list[Ticket] = []
+    for ticket in tickets:
+        policy = policies.get(ticket.sla_policy_id) if ticket.sla_policy_id else None
+        moves: list[Clock] = []
+        for metric in Metric.values:
+            target = (
+                policy.target_for(metric=metric, priority_id=ticket.priority_id)
+                if policy is not None
+                else None
+            )
+            clock_id = live[ticket.pk].get(metric)
+            if clock_id is not None and target is not None:
+                moves.append(Clock(id=clock_id, target_id=target.pk))
+            elif (clock_id is not None) or (
+                target is not None and metric not in present[ticket.pk]
+            ):
+                moves = []  # a metric gained or lost: the whole ticket is derived again
+                one_by_one.append(ticket)
+                break
+        else:
+            if moves and policy is not None:
+                retarget.extend(moves)
+                by_policy[policy.pk].append(ticket.pk)
+    # The clock keeps its calendar until the recompute: the carry counts on the one it was on.
+    Clock.objects.bulk_update(retarget, ["target"], batch_size=500)
+    written = 0
+    for policy_id, ticket_ids in by_policy.items():
+        written += clocks_recompute_bulk(
+            clocks=Clock.objects.filter(ticket_id__in=ticket_ids),
+            now=at,
+            rebase=Rebase(at=at, why={"kind": "policy", "name": policies[policy_id].name}),
+        )
+    for ticket in one_by_one:
+        written += len(sla_refresh(ticket=ticket, now=at))
+    return written
+
+
 def _clocks_of_calendar(calendar: Calendar) -> QuerySet[Clock]:
     """Live clocks whose calendar follows ``calendar``: directly, or through their target."""
     return Clock.objects.filter(

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from supportdesk.access import admin_required
@@ -35,22 +34,8 @@ from .forms import (
     PriorityForm,
     TargetGridForm,
 )
-from .models import Calendar, EscalationRule, Priority, RecomputeJob, SLAPolicy
-
-
-def _recompute_context(obj: Any) -> dict[str, Any]:
-    """The latest recompute of ``obj``'s clocks, if running, failed or just finished."""
-    job = RecomputeJob.objects.filter(
-        object_type=obj._meta.label_lower, object_id=str(obj.pk)
-    ).first()
-    recent = timezone.now() - dt.timedelta(minutes=10)
-    if job is None or (not job.is_active and job.state != "failed" and job.created_at < recent):
-        return {}
-    return {
-        "recompute": job,
-        "recompute_done": number_format(job.done, force_grouping=True),
-        "recompute_total": number_format(job.total, force_grouping=True),
-    }
+from .models import Calendar, EscalationRule, Priority, SLAPolicy
+from .templatetags.sla_recompute import recompute_context
 
 
 def _saved_message(count: int) -> str:
@@ -156,7 +141,7 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
                 messages.success(request, _saved_message(count))
                 return redirect("sla:calendar", calendar_id=calendar.pk)
     context = {"form": form, "calendar": calendar, "previewing": "preview" in request.POST}
-    context.update(_recompute_context(calendar))
+    context.update(recompute_context(calendar))
     context.update(_calendar_context(calendar, config))
     return render(request, "sla/calendar_form.html", context)
 
@@ -208,7 +193,7 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
         else:
             messages.success(request, _saved_message(count))
             return redirect("sla:policy", policy_id=policy.pk)
-    context = {"form": form, "grid": grid, "policy": policy, **_recompute_context(policy)}
+    context = {"form": form, "grid": grid, "policy": policy, **recompute_context(policy)}
     return render(request, "sla/policy_form.html", context)
 
 

@@ -45,7 +45,9 @@ def tickets_sla_policy_recompute_task(
     if tenant is None:
         return 0
     with scope(tenant=tenant):
-        moved = tickets_sla_policy_recompute(tenant=tenant, organisation_ids=organisation_ids)
+        moved = tickets_sla_policy_recompute(
+            tenant=tenant, organisation_ids=organisation_ids, change_id=change_id
+        )
         if change_id is not None:
             entitlement_change_done(change_id=change_id)
         return moved
