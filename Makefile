@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck bench bench-queue bench-kb bench-filing bench-reports bench-worker-kill bench-broker messages clean
+.PHONY: run test lint typecheck bench bench-queue bench-kb bench-filing bench-reports bench-worker-kill bench-broker bench-policy-move messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,14 @@ bench-worker-kill: $(VENV)/.installed
 # then the time until the filesystem broker is empty, beside the old polling (about 6 minutes).
 bench-broker: $(VENV)/.installed
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m benchmarks.bench_embedded_broker
+
+# Needs PostgreSQL: open tickets moving to another SLA policy after a plan change, the bulk
+# path beside the one-by-one move, in a database of its own emptied on each run.
+BENCH_MOVE_DB ?= supportdesk_bench_move
+bench-policy-move: $(VENV)/.installed
+	createdb -h 127.0.0.1 -U postgres $(BENCH_MOVE_DB) 2>/dev/null || true
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_MOVE_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_MOVE_DB) $(PY) -m benchmarks.bench_policy_move
 
 messages: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py makemessages -l sv -l nl --ignore=.venv --ignore=data
