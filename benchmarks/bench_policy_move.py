@@ -34,6 +34,7 @@ from django_scopes import scope  # noqa: E402
 
 from benchmarks.http_load import load_average  # noqa: E402
 from contracts.models import SupportPlan  # noqa: E402
+from contracts.reasons import reasons_text  # noqa: E402
 from contracts.services import entitlement_check  # noqa: E402
 from sla.models import Clock, Metric, SLAPolicy, SLATarget, TargetUnit  # noqa: E402
 from tests.conftest import build_cast  # noqa: E402
@@ -61,7 +62,7 @@ def one_by_one() -> int:
         if (entitlement.sla_policy.pk if entitlement.sla_policy else None) != ticket.sla_policy_id:
             ticket_change_sla_policy(
                 ticket=ticket, policy=entitlement.sla_policy, actor=None,
-                reason=" ".join(entitlement.reasons),
+                reason=reasons_text(entitlement.reasons),
             )  # fmt: skip
             moved += 1
     return moved

@@ -39,6 +39,7 @@ from .models import (
     PlanFeature,
     SupportPlan,
 )
+from .reasons import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Entitlement:
 
     allowed: bool
     billable: bool
-    reasons: list[str]  # human-readable, translated, each one sentence
+    reasons: list[Reason]  # one per rule that decided; str() is the sentence, translated
     contract: Contract | None  # the contract that applies, if any
     plan: SupportPlan | None  # the contract's plan, or the tenant's fallback plan
     sla_policy: SLAPolicy | None  # None = no promise
@@ -68,20 +69,6 @@ def _local_day(tenant: Tenant, at: dt.datetime) -> dt.date:
 
 def _day(value: dt.date) -> str:
     return date_format(value, "DATE_FORMAT")
-
-
-def _channel_label(channel: str) -> str:
-    return str(Channel(channel).label)
-
-
-def _channel_in_sentence(channel: str) -> str:
-    """The channel's name inside a sentence: "by phone", but "by API", not "by api"."""
-    label = _channel_label(channel)
-    return label if label.isupper() else label.lower()
-
-
-def _category_label(category: str) -> str:
-    return str(Category(category).label)
 
 
 def _hours(value: Decimal) -> str:
@@ -103,21 +90,19 @@ def contract_for_organisation(*, organisation: Organisation, day: dt.date) -> Co
     return contracts.filter(starts_on__lte=day).order_by("-starts_on", "-id").first()
 
 
-def _contract_reasons(contract: Contract, day: dt.date) -> list[str]:
+def _contract_reasons(contract: Contract, day: dt.date) -> list[Reason]:
     """Why ``contract`` does not cover ``day``; empty when it does."""
     if contract.status == ContractStatus.SUSPENDED:
-        reason = _("The contract is suspended.")
         if contract.suspended_reason:
-            reason = _("The contract is suspended: %(reason)s.") % {
-                "reason": contract.suspended_reason.rstrip(".")
-            }
-        return [reason]
+            why = contract.suspended_reason.rstrip(".")
+            return [Reason("suspended_because", {"reason": why})]
+        return [Reason("suspended")]
     if contract.is_expired_on(day):
         if contract.ends_on is not None:
-            return [_("The contract ended on %(day)s.") % {"day": _day(contract.ends_on)}]
-        return [_("The contract has expired.")]
+            return [Reason("ended_on", {"day": contract.ends_on.isoformat()})]
+        return [Reason("expired")]
     if contract.starts_on > day:
-        return [_("The contract starts on %(day)s.") % {"day": _day(contract.starts_on)}]
+        return [Reason("starts_on", {"day": contract.starts_on.isoformat()})]
     return []
 
 
@@ -148,34 +133,21 @@ def _validate_request_kind(channel: str, category: str) -> None:
 
 def _scope_decision(
     *, plan: SupportPlan, category: str, organisation: Organisation | None
-) -> tuple[bool, list[str], list[User]]:
+) -> tuple[bool, list[Reason], list[User]]:
     """Billable or not for ``category`` under ``plan``, with reasons and people to notify."""
-    label = _category_label(category)
     if plan.includes_category(category):
-        reason = _("%(category)s is included in the %(plan)s plan.") % {
-            "category": label,
-            "plan": plan.name,
-        }
-        return False, [reason], []
-    reasons = [
-        _("%(category)s is outside the scope of the %(plan)s plan and is billed.")
-        % {"category": label, "plan": plan.name}
-    ]
+        return False, [Reason("in_scope", {"category": category, "plan": plan.name})], []
+    reasons = [Reason("out_of_scope", {"category": category, "plan": plan.name})]
     if plan.quote_free_hours is not None:
-        reasons.append(
-            _("Work under %(hours)s hours is done without a quote.")
-            % {"hours": _hours(plan.quote_free_hours)}
-        )
+        reasons.append(Reason("quote_free_hours", {"hours": _hours(plan.quote_free_hours)}))
     notify: list[User] = []
     if plan.notify_account_manager_out_of_scope:
         manager = organisation.account_manager if organisation is not None else None
         if manager is not None:
             notify.append(manager)
-            reasons.append(
-                _("The account manager, %(name)s, is notified.") % {"name": str(manager)}
-            )
+            reasons.append(Reason("account_manager_notified", {"name": str(manager)}))
         else:
-            reasons.append(_("No account manager is set, so nobody is notified."))
+            reasons.append(Reason("no_account_manager"))
     return True, reasons, notify
 
 
@@ -194,17 +166,15 @@ def entitlement_check(
     tenant = contact.tenant
     day = _local_day(tenant, at)
     organisation = contact.organisation
-    reasons: list[str] = []
+    reasons: list[Reason] = []
 
     contract: Contract | None = None
     if organisation is None:
-        reasons.append(_("%(name)s belongs to no customer organisation.") % {"name": contact.name})
+        reasons.append(Reason("no_organisation", {"name": contact.name}))
     else:
         contract = contract_for_organisation(organisation=organisation, day=day)
         if contract is None:
-            reasons.append(
-                _("%(organisation)s has no support contract.") % {"organisation": organisation}
-            )
+            reasons.append(Reason("no_contract", {"organisation": str(organisation)}))
         else:
             reasons.extend(_contract_reasons(contract, day))
             if reasons:
@@ -213,7 +183,7 @@ def entitlement_check(
     if contract is None:
         plan = fallback_plan(tenant=tenant)
         if plan is None:
-            reasons.append(_("Support requires a valid contract."))
+            reasons.append(Reason("contract_required"))
             return Entitlement(
                 allowed=False,
                 billable=False,
@@ -224,40 +194,22 @@ def entitlement_check(
                 notify=[],
                 requires_acceptance=False,
             )
-        reasons.append(
-            _("The rules for customers without a valid contract apply (%(plan)s).")
-            % {"plan": plan.name}
-        )
+        reasons.append(Reason("fallback_plan", {"plan": plan.name}))
     else:
         plan = contract.plan
 
-    refusals: list[str] = []
+    refusals: list[Reason] = []
     if not plan.allows_channel(channel):
-        refusals.append(
-            _("The %(plan)s plan does not include support by %(channel)s.")
-            % {"plan": plan.name, "channel": _channel_in_sentence(channel)}
-        )
+        refusals.append(Reason("channel_excluded", {"plan": plan.name, "channel": channel}))
     if contract is not None and (plan.named_contacts_only or plan.training_required):
         is_named = NamedContact.objects.filter(contract=contract, contact=contact).exists()
         if plan.named_contacts_only and not is_named:
-            refusals.append(
-                _(
-                    "Only named contacts may contact support under this contract; "
-                    "%(name)s is not one."
-                )
-                % {"name": contact.name}
-            )
+            refusals.append(Reason("not_named", {"name": contact.name}))
         # Training is asked of those who may ask at all; a contact turned away for not
         # being named needs no second reason.
         may_ask = is_named or not plan.named_contacts_only
         if plan.training_required and may_ask and not contact.is_trained_on(day):
-            refusals.append(
-                _(
-                    "The %(plan)s plan requires completed training, "
-                    "and none is recorded for %(name)s."
-                )
-                % {"plan": plan.name, "name": contact.name}
-            )
+            refusals.append(Reason("training_missing", {"plan": plan.name, "name": contact.name}))
     if refusals:
         return Entitlement(
             allowed=False,
@@ -274,7 +226,7 @@ def entitlement_check(
         plan=plan, category=category, organisation=organisation
     )
     if contract is not None and not billable:
-        reasons.insert(0, _("The contract on the %(plan)s plan is valid.") % {"plan": plan.name})
+        reasons.insert(0, Reason("contract_valid", {"plan": plan.name}))
     return Entitlement(
         allowed=True,
         billable=billable,

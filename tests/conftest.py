@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact, Organisation
@@ -128,6 +129,19 @@ def celery_conf_restored() -> Iterator[None]:
     saved = {key: celery_app.conf[key] for key in keys}
     yield
     celery_app.conf.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def language_restored() -> Iterator[None]:
+    """The language a request activated (the middleware activates the reader's language for
+    the thread) ends with the test: a Dutch reader's request made the next test's refusal
+    read in Dutch."""
+    before = translation.get_language()
+    yield
+    if before:
+        translation.activate(before)
+    else:
+        translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from contracts.models import Contact, Organisation
+from contracts.reasons import reasons_from_json, reasons_text
 from sla.models import Calendar, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned
 
@@ -188,7 +189,10 @@ class Ticket(TenantOwned):
         related_name="tickets",
         verbose_name=_("SLA policy"),
     )
+    # The reasons as they read at filing (kept for tickets filed before the codes) and as
+    # codes with parameters (contracts.reasons), shown in each reader's language.
     entitlement_reasons = models.TextField(_("entitlement"), blank=True)
+    entitlement_reason_codes = models.JSONField(_("entitlement reasons"), default=list, blank=True)
     received_at = models.DateTimeField(_("received"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
@@ -216,6 +220,13 @@ class Ticket(TenantOwned):
             models.Index(fields=["tenant", "requester"], name="ticket_requester"),
             models.Index(fields=["tenant", "organisation", "id"], name="ticket_organisation"),
         ]
+
+    @property
+    def entitlement_explained(self) -> str:
+        """Why the ticket is allowed, billable and under its policy, in the active language
+        (the text stored at filing for tickets older than the reason codes)."""
+        reasons = reasons_from_json(self.entitlement_reason_codes)
+        return reasons_text(reasons) if reasons else self.entitlement_reasons
 
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}"

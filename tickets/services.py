@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import Contact, EntitlementChange
+from contracts.reasons import reasons_text
 from sla.models import Alert, NoticeKind, Priority, RecomputeJob, RecomputeState, SLAPolicy
 from sla.services import (
     clocks_policy_moved,
@@ -58,7 +59,7 @@ class TicketRefused(Exception):  # noqa: N818 - the name the portal and mail cod
 
     def __init__(self, entitlement: Entitlement) -> None:
         self.entitlement = entitlement
-        super().__init__(" ".join(entitlement.reasons))
+        super().__init__(reasons_text(entitlement.reasons))
 
 
 class AcceptanceRequired(TicketRefused):
@@ -328,7 +329,8 @@ def ticket_create(
             billable=entitlement.billable,
             billing_accepted=bool(entitlement.billable and accepted_billable),
             sla_policy=entitlement.sla_policy,
-            entitlement_reasons=" ".join(entitlement.reasons)[:2000],
+            entitlement_reasons=reasons_text(entitlement.reasons)[:2000],
+            entitlement_reason_codes=[r.as_json() for r in entitlement.reasons],
             received_at=received_at,
             created_at=now,
             updated_at=now,
@@ -365,7 +367,7 @@ def ticket_create(
                     "priority": priority.key if priority else None,
                     "sla_policy": entitlement.sla_policy.name if entitlement.sla_policy else None,
                     "billable": entitlement.billable,
-                    "entitlement": list(entitlement.reasons),
+                    "entitlement": [r.as_json() for r in entitlement.reasons],
                     # The agent talked to the customer: the call is the first response.
                     "responded": responded,
                 },
@@ -777,7 +779,7 @@ def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) ->
     )
     if entitlement.allowed:
         event = _billable_apply(
-            ticket, entitlement.billable, actor, channel, " ".join(entitlement.reasons)
+            ticket, entitlement.billable, actor, channel, reasons_text(entitlement.reasons)
         )
         if event is not None:
             events.append(event)
@@ -1098,7 +1100,7 @@ def _policy_moves(
                 requester=contacts[requester_id], channel=channel, category=category, at=at
             )
             policy = entitlement.sla_policy
-            decided[key] = (policy.pk if policy else None, " ".join(entitlement.reasons))
+            decided[key] = (policy.pk if policy else None, reasons_text(entitlement.reasons))
         policy_id, reason = decided[key]
         if policy_id != current:
             moves.append((ticket_id, policy_id, reason))

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django_scopes import scope
 
+from contracts.models import Contact
 from tests.conftest import Cast
 from tests.mail.conftest import SUPPORT_ADDRESS, corpus, sender_mailbox
 from tests.mail.servers import SmtpCapture
@@ -279,3 +280,24 @@ def test_billable_mail_asks_the_customer_to_accept_in_the_portal(
     assert "/portal/new/" in body(answer)
     with scope(tenant=cast.tenant_a):
         assert Ticket.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_reasons_in_an_answer_are_in_the_recipients_language_not_the_requests(
+    cast: Cast, desk: Desk, sender: Mailbox, smtp: SmtpCapture,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    """The mail is taken in while Swedish is active (a Swedish tenant's worker); Carla reads
+    Dutch: the whole answer, the entitlement reasons included, is Dutch."""
+    from django.utils import translation
+
+    with scope(tenant=cast.tenant_a):
+        desk.plan.included_categories = []
+        desk.plan.save()
+        Contact.objects.filter(email=CARLA).update(language="nl")
+    with translation.override("sv"):
+        receive(cast, corpus("new_request.eml"), django_capture_on_commit_callbacks)
+    (answer,) = mails(smtp, CARLA)
+    text = body(answer)
+    assert "valt buiten het pakket" in text
+    assert "ligger utanför" not in text and "outside the scope" not in text

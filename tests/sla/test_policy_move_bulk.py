@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from contracts.models import SupportPlan
+from contracts.reasons import reasons_text
 from contracts.services import contract_save, entitlement_check
 from sla.models import Clock, Metric, RecomputeJob, RecomputeState, SLAPolicy, SLATarget, TargetUnit
 from supportdesk.celery import app as celery_app
@@ -151,7 +152,7 @@ def _one_by_one(cast: Cast) -> None:
             ticket=ticket,
             policy=entitlement.sla_policy,
             actor=None,
-            reason=" ".join(entitlement.reasons),
+            reason=reasons_text(entitlement.reasons),
         )
 
 

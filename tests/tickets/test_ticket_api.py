@@ -120,3 +120,37 @@ def test_another_tenants_ticket_is_not_found(cast: Cast, desk: Desk) -> None:
         ).status_code
         == 404
     )
+
+
+@time_machine.travel(at(2026, 3, 2, 9, 0), tick=False)
+def test_a_tickets_entitlement_reasons_read_in_each_readers_language(
+    cast: Cast, desk: Desk
+) -> None:
+    """Filed while Swedish was active; a Dutch and an English reader each read their own
+    language on the agent page and in the API, with the codes beside the text."""
+    from django.utils import translation
+
+    from tests.conftest import client_for
+    from tickets.services import ticket_create
+
+    with scope(tenant=cast.tenant_a), translation.override("sv"):
+        ticket = ticket_create(
+            tenant=cast.tenant_a, requester=cast.customer_contact, subject="Skrivaren",
+            description="x", channel="portal",
+        )  # fmt: skip
+    assert "ingår i" in ticket.entitlement_reasons  # the text as it read at filing
+
+    def read(language: str) -> dict[str, Any]:
+        cast.agent.language = language
+        cast.agent.save(update_fields=["language"])
+        client = api_client_for(cast.agent, cast.tenant_a)
+        return client.get(f"/api/v1/tickets/{ticket.pk}/").json()  # type: ignore[no-any-return]
+
+    dutch, english = read("nl"), read("en")
+    assert "is inbegrepen" in dutch["entitlement_reasons"], dutch["entitlement_reasons"]
+    assert "is included in" in english["entitlement_reasons"]
+    assert {c["code"] for c in dutch["entitlement_reason_codes"]} >= {"contract_valid", "in_scope"}
+    cast.agent.language = "nl"
+    cast.agent.save(update_fields=["language"])
+    page = client_for(cast.agent, cast.tenant_a).get(f"/agent/tickets/{ticket.pk}/")
+    assert "is inbegrepen" in page.content.decode()

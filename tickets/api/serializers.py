@@ -177,6 +177,19 @@ class ClockSerializer(serializers.ModelSerializer[Clock]):
 class TicketDetailSerializer(QueueTicketSerializer):
     clocks = serializers.SerializerMethodField()
     sla_policy = serializers.CharField(source="sla_policy.name", allow_null=True, default=None)
+    entitlement_reasons = serializers.CharField(
+        source="entitlement_explained",
+        read_only=True,
+        help_text="Why the ticket is allowed, billable and under its SLA policy, in the "
+        "request's language.",
+    )
+    entitlement_reason_codes = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text='The same reasons as codes with parameters ({"code": "in_scope", '
+        '"params": {"category": "question", "plan": "Guld"}}); empty for tickets filed '
+        "before the codes.",
+    )
 
     class Meta(QueueTicketSerializer.Meta):
         fields = [
@@ -187,6 +200,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "billing_accepted",
             "sla_policy",
             "entitlement_reasons",
+            "entitlement_reason_codes",
             "received_at",
             "first_responded_at",
             "solved_at",

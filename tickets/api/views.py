@@ -84,7 +84,7 @@ def _refused(exc: services.TicketRefused) -> Response:
     return Response(
         {
             "detail": str(exc),
-            "reasons": exc.entitlement.reasons,
+            "reasons": [str(r) for r in exc.entitlement.reasons],
             "requires_acceptance": isinstance(exc, services.AcceptanceRequired),
         },
         status=status.HTTP_400_BAD_REQUEST,

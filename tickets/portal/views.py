@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from contracts.reasons import Reason
 from sla.models import Priority
 from supportdesk.access import contact_required
 from supportdesk.api import MAX_ID
@@ -93,7 +94,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     warning to accept, or accepted with the promised first-response time."""
     contact = portal_contact(request)
     form = TicketForm(request.POST or None, request.FILES or None, initial={"category": "question"})
-    refusal: list[str] = []
+    refusal: list[Reason] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts.models import Contact, Organisation
+from contracts.reasons import Reason
 from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Channel, Status
 
@@ -787,7 +788,7 @@ def _refusal_answer(
     parsed: ParsedEmail,
     contact: Contact,
     kind: str,
-    reasons: list[str],
+    reasons: list[Reason],
     new_account: bool = False,
 ) -> None:
     """The answer to a request the contract does not cover; a first-time sender given a

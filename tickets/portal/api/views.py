@@ -122,12 +122,15 @@ class PortalTicketViewSet(
         except AcceptanceRequired as exc:
             return Response(
                 {"detail": "This request is billable; send accepted_billable: true to file it.",
-                 "reasons": exc.entitlement.reasons},
+                 "reasons": [str(r) for r in exc.entitlement.reasons]},
                 status=status.HTTP_400_BAD_REQUEST,
             )  # fmt: skip
         except TicketRefused as exc:
             return Response(
-                {"detail": "This request cannot be filed.", "reasons": exc.entitlement.reasons},
+                {
+                    "detail": "This request cannot be filed.",
+                    "reasons": [str(r) for r in exc.entitlement.reasons],
+                },
                 status=status.HTTP_403_FORBIDDEN,
             )
         prefetch_related_objects([ticket], "clocks")  # both due times from one query
