@@ -183,6 +183,9 @@ TABLE: dict[str, Access] = {
     # Reports: managers and admins.
     "reports:show": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    # The time report: managers and admins read everyone's time, an agent their own.
+    "time_report:show": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
+    "time_report:csv": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     # The agent pages: staff read, agents and admins work tickets.
     "tickets:queue": view(*STAFF),
     "tickets:queue-assign": button(*AGENTS),

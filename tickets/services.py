@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec
+from zoneinfo import ZoneInfo
 
 import nh3
 from django.core.exceptions import ValidationError
@@ -965,7 +966,8 @@ def time_entry_log(
     note: str = "",
     work_date: dt.date | None = None,
 ) -> TimeEntry:
-    """Record time an agent spent on the ticket."""
+    """Record time an agent spent on the ticket; without ``work_date``, on today in the
+    tenant's time zone (the time report's months are the tenant's)."""
     _require_agent(agent)
     if not 1 <= minutes <= 24 * 60:
         raise ValidationError({"minutes": _("Log between 1 minute and 24 hours.")})
@@ -979,7 +981,8 @@ def time_entry_log(
             minutes=minutes,
             billable=billable,
             note=note.strip()[:300],
-            work_date=work_date or timezone.localdate(now),
+            work_date=work_date
+            or timezone.localdate(now, timezone=ZoneInfo(ticket.tenant.time_zone)),
         )
         event = event_record(
             ticket=locked,
