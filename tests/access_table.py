@@ -194,6 +194,7 @@ TABLE: dict[str, Access] = {
     "tickets:ticket": view(*STAFF),
     "tickets:ticket-history": view(*STAFF),
     "tickets:attachment": view(*STAFF),
+    "tickets:attachment-preview": view(*STAFF),
     "tickets:ticket-reply": button(*AGENTS),
     "tickets:ticket-status": button(*AGENTS),
     "tickets:ticket-priority": button(*AGENTS),
@@ -218,6 +219,9 @@ TABLE: dict[str, Access] = {
     "portal:ticket-reply": button(*CONTACTS),
     "portal:ticket-status": button(*CONTACTS),
     "portal:attachment-download": page(*CONTACTS),
+    "portal:attachment-preview": Access(
+        get=allow(*CONTACTS), post=allow(*CONTACTS, answer=NOT_ALLOWED)
+    ),
     "portal:contract": page(*CONTACTS),
     # Whoever holds a login link may use it (it is the customer's); asking for one is public.
     "portal:login-link-request": PUBLIC,

@@ -28,6 +28,7 @@ from sla.models import Alert, NoticeKind, Priority, SLAPolicy
 from sla.services import notice_queue, notices_flush_on_commit, sla_refresh
 from supportdesk.models import Membership, Role, Tenant, User
 
+from .attachments import file_content_type
 from .choices import Category, Channel, Status, SupportLine
 from .events import enqueue_safely, event_record, events_publish
 from .models import (
@@ -152,7 +153,9 @@ def _store_attachments(
             ticket=ticket,
             message=message,
             filename=name,
-            content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
+            # What the bytes are, never what the sender claimed: the pages decide from it
+            # whether to show a thumbnail (the preview sniffs again before serving inline).
+            content_type=file_content_type(upload),
             size=upload.size or 0,
         )
         attachment.file.save(name, upload, save=False)
