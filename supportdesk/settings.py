@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "tickets.mail",
     "notifications",
     "knowledgebase",
+    "reports",
 ]
 
 MIDDLEWARE = [

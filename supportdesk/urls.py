@@ -56,6 +56,7 @@ urlpatterns = [
     path("", include("contracts.urls")),
     path("", include("sla.urls")),
     path("", include("sla.reports.urls")),
+    path("", include("reports.urls")),
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
     path("", include("tickets.mail.urls")),

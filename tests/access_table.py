@@ -183,6 +183,9 @@ TABLE: dict[str, Access] = {
     # Reports: managers and admins.
     "reports:show": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    # The time report: managers and admins read everyone's time, an agent their own.
+    "time_report:show": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
+    "time_report:csv": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     # The agent pages: staff read, agents and admins work tickets.
     "tickets:queue": view(*STAFF),
     "tickets:queue-assign": button(*AGENTS),
@@ -191,6 +194,7 @@ TABLE: dict[str, Access] = {
     "tickets:ticket": view(*STAFF),
     "tickets:ticket-history": view(*STAFF),
     "tickets:attachment": view(*STAFF),
+    "tickets:attachment-preview": view(*STAFF),
     "tickets:ticket-reply": button(*AGENTS),
     "tickets:ticket-status": button(*AGENTS),
     "tickets:ticket-priority": button(*AGENTS),
@@ -215,6 +219,9 @@ TABLE: dict[str, Access] = {
     "portal:ticket-reply": button(*CONTACTS),
     "portal:ticket-status": button(*CONTACTS),
     "portal:attachment-download": page(*CONTACTS),
+    "portal:attachment-preview": Access(
+        get=allow(*CONTACTS), post=allow(*CONTACTS, answer=NOT_ALLOWED)
+    ),
     "portal:contract": page(*CONTACTS),
     # Whoever holds a login link may use it (it is the customer's); asking for one is public.
     "portal:login-link-request": PUBLIC,

@@ -2,7 +2,8 @@
 
 The exports are found, not listed: every page is fetched as an admin and a manager, and each
 ``text/csv`` answer is parsed; no cell may start with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return (``'`` goes first). Organisation names carry the payloads.
+carriage return (``'`` goes first). Organisation names carry the payloads (the time report
+shows them too: each payload ticket has time logged).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from supportdesk.exports import FORMULA_STARTS, csv_cell
 from tests.conftest import Cast, client_for
 from tests.test_leaks import NEUTRAL_KWARGS, all_routes
 from tickets.choices import Channel
-from tickets.services import ticket_create
+from tickets.services import ticket_create, time_entry_log
 
 PAYLOADS = [f'{start}HYPERLINK("http://evil.test";"x")' for start in FORMULA_STARTS]
 
@@ -34,7 +35,7 @@ def _seed_payloads(cast: Cast) -> None:
                 name=name,
                 email=f"c{index}@evil.test",
             )
-            ticket_create(
+            ticket = ticket_create(
                 tenant=cast.tenant_a,
                 requester=contact,
                 subject=name,
@@ -42,6 +43,7 @@ def _seed_payloads(cast: Cast) -> None:
                 channel=Channel.EMAIL,
                 enforce_entitlement=False,
             )
+            time_entry_log(ticket=ticket, agent=cast.agent, minutes=5, billable=True)
 
 
 def test_every_csv_export_escapes_formulas(cast: Cast) -> None:
@@ -61,6 +63,7 @@ def test_every_csv_export_escapes_formulas(cast: Cast) -> None:
             content = b"".join(response) if response.streaming else response.content
             exports[f"{url} as {role}"] = list(csv.reader(io.StringIO(content.decode())))
     assert any("/reports/export.csv" in where for where in exports), exports.keys()
+    assert any("/reports/time/export.csv" in where for where in exports), exports.keys()
     cells = {(where, cell) for where, rows in exports.items() for row in rows for cell in row}
     assert {cell for _where, cell in cells} >= {f"'{p}" for p in PAYLOADS}
     dangerous = sorted((w, c) for w, c in cells if c.startswith(FORMULA_STARTS))

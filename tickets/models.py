@@ -26,6 +26,7 @@ from contracts.reasons import reasons_from_json, reasons_text
 from sla.models import Calendar, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned
 
+from .attachments import IMAGE_TYPES
 from .choices import Category, Channel, Status, SupportLine
 
 if TYPE_CHECKING:
@@ -393,6 +394,17 @@ class Attachment(TenantOwned):
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def preview(self) -> str:
+        """How the timelines preview the file: ``"image"`` (a thumbnail), ``"pdf"`` (opened in
+        the browser) or ``""`` (a download link only). ``content_type`` is what the bytes showed
+        when the file was stored (files stored before that keep the type their sender
+        claimed: the preview view sniffs again, so a false claim gets a download, never an
+        inline page)."""
+        if self.content_type in IMAGE_TYPES:
+            return "image"
+        return "pdf" if self.content_type == "application/pdf" else ""
 
 
 class TimeEntry(TenantOwned):

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec
+from zoneinfo import ZoneInfo
 
 import nh3
 from django.core.exceptions import ValidationError
@@ -33,6 +34,7 @@ from sla.services import (
 )
 from supportdesk.models import Membership, Role, Tenant, User
 
+from .attachments import file_content_type
 from .choices import Category, Channel, Status, SupportLine
 from .events import enqueue_safely, event_record, events_publish
 from .models import (
@@ -158,7 +160,9 @@ def _store_attachments(
             ticket=ticket,
             message=message,
             filename=name,
-            content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
+            # What the bytes are, never what the sender claimed: the pages decide from it
+            # whether to show a thumbnail (the preview sniffs again before serving inline).
+            content_type=file_content_type(upload),
             size=upload.size or 0,
         )
         attachment.file.save(name, upload, save=False)
@@ -973,7 +977,8 @@ def time_entry_log(
     note: str = "",
     work_date: dt.date | None = None,
 ) -> TimeEntry:
-    """Record time an agent spent on the ticket."""
+    """Record time an agent spent on the ticket; without ``work_date``, on today in the
+    tenant's time zone (the time report's months are the tenant's)."""
     _require_agent(agent)
     if not 1 <= minutes <= 24 * 60:
         raise ValidationError({"minutes": _("Log between 1 minute and 24 hours.")})
@@ -987,7 +992,8 @@ def time_entry_log(
             minutes=minutes,
             billable=billable,
             note=note.strip()[:300],
-            work_date=work_date or timezone.localdate(now),
+            work_date=work_date
+            or timezone.localdate(now, timezone=ZoneInfo(ticket.tenant.time_zone)),
         )
         event = event_record(
             ticket=locked,

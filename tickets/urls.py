@@ -31,4 +31,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.attachment_download,
         name="attachment",
     ),
+    path(
+        "agent/attachments/<int:attachment_id>/preview/",
+        views.attachment_preview,
+        name="attachment-preview",
+    ),
 ]

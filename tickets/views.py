@@ -399,3 +399,10 @@ def ticket_history_export(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @staff_required
 def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     return attachment_response(get_attachment_for_agent(request, attachment_id))
+
+
+@require_GET  # type: ignore[type-var]  # staff_required is typed for HttpResponse; this streams
+@staff_required
+def attachment_preview(request: HttpRequest, attachment_id: int) -> FileResponse:
+    """An image or PDF shown in the browser; any other file is downloaded."""
+    return attachment_response(get_attachment_for_agent(request, attachment_id), inline=True)

@@ -28,6 +28,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.attachment_download,
         name="attachment-download",
     ),
+    path(
+        "portal/attachments/<int:attachment_id>/preview/",
+        views.attachment_preview,
+        name="attachment-preview",
+    ),
     path("portal/contract/", views.contract_detail, name="contract"),
     path("portal/login/", views.login_link_request, name="login-link-request"),
     path("portal/login/<str:login_token>/", views.login_link, name="login-link"),

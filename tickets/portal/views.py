@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from contracts.reasons import Reason
 from sla.models import Priority
@@ -231,6 +231,14 @@ def ticket_history(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
     attachment = get_attachment_for_contact(request, attachment_id)
     return attachment_response(attachment)  # type: ignore[return-value]  # it streams
+
+
+@contact_required
+@require_GET
+def attachment_preview(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """An image or PDF shown in the browser; any other file is downloaded."""
+    attachment = get_attachment_for_contact(request, attachment_id)
+    return attachment_response(attachment, inline=True)  # type: ignore[return-value]
 
 
 @contact_required
