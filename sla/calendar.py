@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import holidays as _holidays
 import numpy as np
 
-__all__ = ["BusinessCalendar", "WEEKDAYS"]
+__all__ = ["MESSAGES", "BusinessCalendar", "CalendarError", "WEEKDAYS"]
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TOP_KEYS = ("timezone", "week", "holidays", "eve_hours", "closures", "overrides", "always_open")
@@ -68,6 +68,81 @@ Interval = tuple[int, int]
 
 
 # --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+MESSAGES: dict[str, str] = {
+    # The configuration, as an admin writes it ("field" is the JSON path of the bad part).
+    "config.not_object": "config: expected an object",
+    "config.key_unknown": "%(field)s: unknown top-level key",
+    "key.unknown": "%(field)s: unknown key",
+    "timezone.unknown": "timezone: unknown time zone %(value)r",
+    "always_open.not_bool": "always_open: expected true or false",
+    "week.not_object": "week: expected an object with keys mon..sun",
+    "week.day_unknown": "%(field)s: unknown weekday key (expected mon..sun)",
+    "week.closed": "week: no open time in the week",
+    "intervals.not_list": "%(field)s: expected a list of 'HH:MM-HH:MM' strings",
+    "interval.malformed": "%(field)s: malformed interval %(value)r, expected 'HH:MM-HH:MM'",
+    "interval.bad_time": "%(field)s: invalid time in %(value)r (24:00 is allowed as an end)",
+    "interval.empty": "%(field)s: end must be after start in %(value)r",
+    "intervals.unsorted": "%(field)s: intervals not sorted",
+    "intervals.overlap": "%(field)s: intervals overlap",
+    "date.malformed": "%(field)s: bad date %(value)r, expected 'YYYY-MM-DD'",
+    "month_day.malformed": "%(field)s: bad date %(value)r, expected 'MM-DD' or 'YYYY-MM-DD'",
+    "month_day.impossible": "%(field)s: impossible date %(value)r",
+    "holidays.not_object": "holidays: expected an object or null",
+    "holidays.categories_empty": (
+        "holidays.categories: expected a non-empty list of category names"
+    ),
+    "holidays.category_not_text": "%(field)s: expected a string",
+    "holidays.country_unknown": "holidays.country: unknown country %(value)r",
+    "holidays.subdiv_unknown": "holidays.subdiv: unknown subdivision %(value)r",
+    "holidays.subdiv_not_in_country": (
+        "holidays.subdiv: unknown subdivision %(value)r for country %(country)r"
+    ),
+    "holidays.category_unsupported": (
+        "%(field)s: unsupported category %(value)r for %(country)r (supported: %(supported)s)"
+    ),
+    "holidays.subdiv_without_country": "holidays.subdiv: a subdivision needs holidays.country",
+    "holidays.dates_not_list": "%(field)s: expected a list of 'YYYY-MM-DD' dates",
+    "closures.not_list": "closures: expected a list of {'from': ..., 'to': ...} objects",
+    "closure.not_object": "%(field)s: expected an object with 'from' and 'to'",
+    "closure.name_too_long": "%(field)s: expected a text of at most %(max)d characters",
+    "closure.date_not_text": "%(field)s: expected 'MM-DD' or 'YYYY-MM-DD'",
+    "closure.mixed_forms": "%(field)s: 'from' and 'to' must both be MM-DD or both YYYY-MM-DD",
+    "closure.reversed": "%(field)s: %(end)r is before 'from' %(start)r",
+    "overrides.not_object": "overrides: expected an object of 'YYYY-MM-DD': [intervals]",
+    # A use of a valid calendar: what a caller (a program, rarely a person) passed.
+    "year.unsupported": "date outside the supported years %(min)d..%(max)d",
+    "calendar.never_open": "calendar has no open time in the %(years)d years up to %(year)d",
+    "datetime.naive": "%(field)s: naive datetime; a timezone-aware datetime is required",
+    "duration.negative": "%(field)s: negative duration",
+    "instant.reversed": "%(field)s: before %(start)s",
+    "count.invalid": "%(field)s: expected an integer >= 1, got %(value)r",
+    "date.not_date": "%(field)s: expected a date",
+    "date.unsupported_year": "%(field)s: outside the supported years %(min)d..%(max)d",
+    "add_many.not_finite": "add_many: starts and durations must be finite",
+    "between_many.not_finite": "between_many: instants must be finite",
+}
+"""Every refusal of the engine by code: the English text, %-placeholders filled from the
+error's ``params``. The Django side (``sla/forms.py``) words the same codes in the reader's
+language; ``tests/sla/test_calendar_errors.py`` keeps the two tables in step."""
+
+
+class CalendarError(ValueError):
+    """A configuration or argument the engine refuses.
+
+    ``code`` (a key of :data:`MESSAGES`) and ``params`` say what is wrong for a caller that
+    words it in another language; ``str()`` is the English text. A ``ValueError``, so code
+    that catches that keeps working."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(MESSAGES[code] % params)
+        self.code = code
+        self.params = params
+
+
+# --------------------------------------------------------------------------------------------
 # Configuration parsing and validation
 # --------------------------------------------------------------------------------------------
 
@@ -83,25 +158,25 @@ def _fmt_intervals(ivs: tuple[Interval, ...]) -> list[str]:
 def _parse_intervals(value: Any, field: str) -> tuple[Interval, ...]:
     """Parse a list of ``HH:MM-HH:MM`` strings: sorted, non-overlapping, end after start."""
     if not isinstance(value, list | tuple):
-        raise ValueError(f"{field}: expected a list of 'HH:MM-HH:MM' strings")
+        raise CalendarError("intervals.not_list", field=field)
     out: list[Interval] = []
     for i, item in enumerate(value):
         where = f"{field}[{i}]"
         m = _INTERVAL_RE.fullmatch(item) if isinstance(item, str) else None
         if m is None:
-            raise ValueError(f"{where}: malformed interval {item!r}, expected 'HH:MM-HH:MM'")
+            raise CalendarError("interval.malformed", field=where, value=item)
         sh, sm, eh, em = (int(g) for g in m.groups())
         if sh > 23 or sm > 59 or em > 59 or eh > 24 or (eh == 24 and em != 0):
-            raise ValueError(f"{where}: invalid time in {item!r} (24:00 is allowed as an end)")
+            raise CalendarError("interval.bad_time", field=where, value=item)
         start, end = sh * 60 + sm, eh * 60 + em
         if end <= start:
-            raise ValueError(f"{where}: end must be after start in {item!r}")
+            raise CalendarError("interval.empty", field=where, value=item)
         if out:
             prev_start, prev_end = out[-1]
             if start < prev_start:
-                raise ValueError(f"{where}: intervals not sorted")
+                raise CalendarError("intervals.unsorted", field=where)
             if start < prev_end:
-                raise ValueError(f"{where}: intervals overlap")
+                raise CalendarError("intervals.overlap", field=where)
         out.append((start, end))
     return tuple(out)
 
@@ -112,18 +187,18 @@ def _parse_date(value: Any, field: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError(f"{field}: bad date {value!r}, expected 'YYYY-MM-DD'")
+    raise CalendarError("date.malformed", field=field, value=value)
 
 
 def _parse_month_day(value: str, field: str) -> tuple[int, int]:
     m = _MONTH_DAY_RE.fullmatch(value)
     if m is None:
-        raise ValueError(f"{field}: bad date {value!r}, expected 'MM-DD' or 'YYYY-MM-DD'")
+        raise CalendarError("month_day.malformed", field=field, value=value)
     month, day = int(m.group(1)), int(m.group(2))
     try:
         date(2000, month, day)  # a leap year, so 02-29 is possible
     except ValueError:
-        raise ValueError(f"{field}: impossible date {value!r}") from None
+        raise CalendarError("month_day.impossible", field=field, value=value) from None
     return month, day
 
 
@@ -162,53 +237,56 @@ def _parse_holidays(raw: Any) -> _Holidays | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise ValueError("holidays: expected an object or null")
+        raise CalendarError("holidays.not_object")
     for key in raw:
         if key not in _HOLIDAY_KEYS:
-            raise ValueError(f"holidays.{key}: unknown key")
+            raise CalendarError("key.unknown", field=f"holidays.{key}")
     country = raw.get("country")
     subdiv = raw.get("subdiv")
     categories_raw = raw.get("categories", ["public"])
     if categories_raw is None:
         categories_raw = ["public"]
     if not isinstance(categories_raw, list | tuple) or not categories_raw:
-        raise ValueError("holidays.categories: expected a non-empty list of category names")
+        raise CalendarError("holidays.categories_empty")
     for i, cat in enumerate(categories_raw):
         if not isinstance(cat, str):
-            raise ValueError(f"holidays.categories[{i}]: expected a string")
+            raise CalendarError("holidays.category_not_text", field=f"holidays.categories[{i}]")
     categories = tuple(dict.fromkeys(categories_raw))
     language: str | None = None
     if country is not None:
         if not isinstance(country, str):
-            raise ValueError(f"holidays.country: unknown country {country!r}")
+            raise CalendarError("holidays.country_unknown", value=country)
         country = country.upper()
         if country not in _holidays.list_supported_countries():
-            raise ValueError(f"holidays.country: unknown country {country!r}")
+            raise CalendarError("holidays.country_unknown", value=country)
         if subdiv is not None and not isinstance(subdiv, str):
-            raise ValueError(f"holidays.subdiv: unknown subdivision {subdiv!r}")
+            raise CalendarError("holidays.subdiv_unknown", value=subdiv)
         try:
             probe = _holidays.country_holidays(country, subdiv=subdiv, years=[])
         except NotImplementedError:
-            raise ValueError(
-                f"holidays.subdiv: unknown subdivision {subdiv!r} for country {country!r}"
+            raise CalendarError(
+                "holidays.subdiv_not_in_country", value=subdiv, country=country
             ) from None
         supported = set(getattr(probe, "supported_categories", ()) or ())
         for i, cat in enumerate(categories):
             if supported and cat not in supported:
-                raise ValueError(
-                    f"holidays.categories[{i}]: unsupported category {cat!r} for {country!r} "
-                    f"(supported: {', '.join(sorted(supported))})"
+                raise CalendarError(
+                    "holidays.category_unsupported",
+                    field=f"holidays.categories[{i}]",
+                    value=cat,
+                    country=country,
+                    supported=", ".join(sorted(supported)),
                 )
         # Native holiday names ("Juldagen", not "Christmas Day") regardless of the process
         # locale, so explanations are stable.
         language = getattr(probe, "default_language", None)
     elif subdiv is not None:
-        raise ValueError("holidays.subdiv: a subdivision needs holidays.country")
+        raise CalendarError("holidays.subdiv_without_country")
 
     def dates(key: str) -> tuple[date, ...]:
         values = raw.get(key) or []
         if not isinstance(values, list | tuple):
-            raise ValueError(f"holidays.{key}: expected a list of 'YYYY-MM-DD' dates")
+            raise CalendarError("holidays.dates_not_list", field=f"holidays.{key}")
         return tuple(sorted({_parse_date(v, f"holidays.{key}[{i}]") for i, v in enumerate(values)}))
 
     return _Holidays(
@@ -225,22 +303,22 @@ def _parse_closures(raw: Any) -> tuple[_Closure, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list | tuple):
-        raise ValueError("closures: expected a list of {'from': ..., 'to': ...} objects")
+        raise CalendarError("closures.not_list")
     out: list[_Closure] = []
     for i, item in enumerate(raw):
         where = f"closures[{i}]"
         if not isinstance(item, Mapping):
-            raise ValueError(f"{where}: expected an object with 'from' and 'to'")
+            raise CalendarError("closure.not_object", field=where)
         for key in item:
             if key not in ("from", "to", "name"):
-                raise ValueError(f"{where}.{key}: unknown key")
+                raise CalendarError("key.unknown", field=f"{where}.{key}")
         name = item.get("name") or ""
         if not isinstance(name, str) or len(name) > 100:
-            raise ValueError(f"{where}.name: expected a text of at most 100 characters")
+            raise CalendarError("closure.name_too_long", field=f"{where}.name", max=100)
         name = name.strip()
         for key in ("from", "to"):
             if not isinstance(item.get(key), str):
-                raise ValueError(f"{where}.{key}: expected 'MM-DD' or 'YYYY-MM-DD'")
+                raise CalendarError("closure.date_not_text", field=f"{where}.{key}")
         frm, to = item["from"], item["to"]
         if len(frm) == 5 and len(to) == 5:
             md_from = _parse_month_day(frm, f"{where}.from")
@@ -248,12 +326,12 @@ def _parse_closures(raw: Any) -> tuple[_Closure, ...]:
             label = f"{md_from[0]:02d}-{md_from[1]:02d}..{md_to[0]:02d}-{md_to[1]:02d}"
             out.append(_Closure(True, md_from, md_to, label, name))
         elif len(frm) == 5 or len(to) == 5:
-            raise ValueError(f"{where}: 'from' and 'to' must both be MM-DD or both YYYY-MM-DD")
+            raise CalendarError("closure.mixed_forms", field=where)
         else:
             d_from = _parse_date(frm, f"{where}.from")
             d_to = _parse_date(to, f"{where}.to")
             if d_to < d_from:
-                raise ValueError(f"{where}.to: {to!r} is before 'from' {frm!r}")
+                raise CalendarError("closure.reversed", field=f"{where}.to", end=to, start=frm)
             label = f"{d_from.isoformat()}..{d_to.isoformat()}"
             out.append(_Closure(False, d_from, d_to, label, name))
     return tuple(out)
@@ -261,38 +339,38 @@ def _parse_closures(raw: Any) -> tuple[_Closure, ...]:
 
 def _parse_config(raw: Any) -> _Config:
     if not isinstance(raw, Mapping):
-        raise ValueError("config: expected an object")
+        raise CalendarError("config.not_object")
     for key in raw:
         if key not in _TOP_KEYS:
-            raise ValueError(f"{key}: unknown top-level key")
+            raise CalendarError("config.key_unknown", field=key)
 
     tzname = raw.get("timezone")
     if not isinstance(tzname, str) or not tzname:
-        raise ValueError(f"timezone: unknown time zone {tzname!r}")
+        raise CalendarError("timezone.unknown", value=tzname)
     try:
         ZoneInfo(tzname)
     except Exception:  # ZoneInfoNotFoundError, ValueError, OSError for odd keys
-        raise ValueError(f"timezone: unknown time zone {tzname!r}") from None
+        raise CalendarError("timezone.unknown", value=tzname) from None
 
     always_open = raw.get("always_open", False)
     if not isinstance(always_open, bool):
-        raise ValueError("always_open: expected true or false")
+        raise CalendarError("always_open.not_bool")
 
     week_raw = raw.get("week")
     if week_raw is None:
         week_raw = {}
     if not isinstance(week_raw, Mapping):
-        raise ValueError("week: expected an object with keys mon..sun")
+        raise CalendarError("week.not_object")
     for key in week_raw:
         if key not in WEEKDAYS:
-            raise ValueError(f"week.{key}: unknown weekday key (expected mon..sun)")
+            raise CalendarError("week.day_unknown", field=f"week.{key}")
     week = tuple(
         _parse_intervals(week_raw[day], f"week.{day}") if day in week_raw else ()
         for day in WEEKDAYS
     )
     # An always-open calendar ignores the week, so it does not need one.
     if not always_open and not any(week):
-        raise ValueError("week: no open time in the week")
+        raise CalendarError("week.closed")
 
     eve_raw = raw.get("eve_hours")
     eve_hours = None if eve_raw is None else _parse_intervals(eve_raw, "eve_hours")
@@ -301,7 +379,7 @@ def _parse_config(raw: Any) -> _Config:
     if overrides_raw is None:
         overrides_raw = {}
     if not isinstance(overrides_raw, Mapping):
-        raise ValueError("overrides: expected an object of 'YYYY-MM-DD': [intervals]")
+        raise CalendarError("overrides.not_object")
     overrides: dict[date, tuple[Interval, ...]] = {}
     for key, value in overrides_raw.items():
         d = _parse_date(key, f"overrides[{key}]")
@@ -353,7 +431,7 @@ def _instant_us(dt: datetime, field: str) -> int:
     """Integer epoch microseconds of an aware datetime (ValueError if naive)."""
     tz = dt.tzinfo
     if tz is None or (not isinstance(tz, _AWARE_TZ_TYPES) and dt.utcoffset() is None):
-        raise ValueError(f"{field}: naive datetime; a timezone-aware datetime is required")
+        raise CalendarError("datetime.naive", field=field)
     ts = dt.timestamp()
     if -_FAST_S < ts < _FAST_S:
         return round(ts * 1e6)
@@ -673,7 +751,7 @@ class BusinessCalendar:
     def _build(self, y0: int, y1: int) -> _State:
         """Compile missing years and publish a new snapshot covering years ``y0..y1``."""
         if y0 < _MIN_YEAR or y1 > _MAX_YEAR:
-            raise ValueError(f"date outside the supported years {_MIN_YEAR}..{_MAX_YEAR}")
+            raise CalendarError("year.unsupported", min=_MIN_YEAR, max=_MAX_YEAR)
         lo = self._wall_us(date(y0, 1, 1), 0)
         hi = self._wall_us(date(y1 + 1, 1, 1), 0)
         starts, ends, cum, cum_end = [lo], [lo], [0], [0]
@@ -706,7 +784,7 @@ class BusinessCalendar:
 
     def _local_year(self, us: int) -> int:
         if not -62_000_000_000_000_000 < us < 253_000_000_000_000_000:
-            raise ValueError(f"date outside the supported years {_MIN_YEAR}..{_MAX_YEAR}")
+            raise CalendarError("year.unsupported", min=_MIN_YEAR, max=_MAX_YEAR)
         return _from_us(us, self._tz).year
 
     def _cover(self, us: int) -> _State:
@@ -732,7 +810,7 @@ class BusinessCalendar:
                     break
                 empty += 1
             if empty >= _MAX_EMPTY_YEARS:
-                raise ValueError(f"calendar has no open time in the {empty} years up to {st.y1}")
+                raise CalendarError("calendar.never_open", years=empty, year=st.y1)
             years = st.y1 - st.y0 + 1
             per_year = st.cum_end[-1] // years
             step = 1 if per_year <= 0 else min(need_us // per_year + 1, 50)
@@ -749,11 +827,11 @@ class BusinessCalendar:
         """
         tz = start.tzinfo
         if tz is None or (not isinstance(tz, _AWARE_TZ_TYPES) and start.utcoffset() is None):
-            raise ValueError("start: naive datetime; a timezone-aware datetime is required")
+            raise CalendarError("datetime.naive", field="start")
         need = delta // _US
         if need <= 0:
             if need < 0:
-                raise ValueError("delta: negative duration")
+                raise CalendarError("duration.negative", field="delta")
             return start.astimezone(self._tz)
         ts = start.timestamp()
         t = round(ts * 1e6) if -_FAST_S < ts < _FAST_S else (start - _EPOCH) // _US
@@ -781,16 +859,16 @@ class BusinessCalendar:
         # _instant_us() inlined: this is the hot path and the calls cost ~10% of it.
         tz = a.tzinfo
         if tz is None or (not isinstance(tz, _AWARE_TZ_TYPES) and a.utcoffset() is None):
-            raise ValueError("a: naive datetime; a timezone-aware datetime is required")
+            raise CalendarError("datetime.naive", field="a")
         tz = b.tzinfo
         if tz is None or (not isinstance(tz, _AWARE_TZ_TYPES) and b.utcoffset() is None):
-            raise ValueError("b: naive datetime; a timezone-aware datetime is required")
+            raise CalendarError("datetime.naive", field="b")
         ts = a.timestamp()
         ta = round(ts * 1e6) if -_FAST_S < ts < _FAST_S else (a - _EPOCH) // _US
         ts = b.timestamp()
         tb = round(ts * 1e6) if -_FAST_S < ts < _FAST_S else (b - _EPOCH) // _US
         if tb < ta:
-            raise ValueError("b: before a")
+            raise CalendarError("instant.reversed", field="b", start="a")
         st = self._state
         if not (st.lo <= ta and tb < st.hi):
             self._cover(ta)
@@ -815,7 +893,7 @@ class BusinessCalendar:
         """
         t = _instant_us(start, "start")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n: expected an integer >= 1, got {n!r}")
+            raise CalendarError("count.invalid", field="n", value=n)
         day = start.astimezone(self._tz).date().toordinal()
         st = self._cover(t)
         while True:
@@ -849,9 +927,9 @@ class BusinessCalendar:
 
     def _check_date(self, d: date, field: str) -> None:
         if isinstance(d, datetime) or not isinstance(d, date):
-            raise ValueError(f"{field}: expected a date")
+            raise CalendarError("date.not_date", field=field)
         if not _MIN_YEAR <= d.year <= _MAX_YEAR:
-            raise ValueError(f"{field}: outside the supported years {_MIN_YEAR}..{_MAX_YEAR}")
+            raise CalendarError("date.unsupported_year", field=field, min=_MIN_YEAR, max=_MAX_YEAR)
 
     def intervals_on(self, d: date) -> list[tuple[datetime, datetime]]:
         """The open intervals of local date ``d`` as aware datetimes in the calendar's zone.
@@ -920,9 +998,9 @@ class BusinessCalendar:
         if a.size == 0:
             return np.empty(a.shape, dtype=np.float64)
         if not (np.isfinite(a).all() and np.isfinite(d).all()):
-            raise ValueError("add_many: starts and durations must be finite")
+            raise CalendarError("add_many.not_finite")
         if (d < 0).any():
-            raise ValueError("durations_seconds: negative duration")
+            raise CalendarError("duration.negative", field="durations_seconds")
         st = self._cover_seconds(float(a.min()), float(a.max()))
         while True:
             arrs = st.arrays()
@@ -944,9 +1022,9 @@ class BusinessCalendar:
         if a.size == 0:
             return np.empty(a.shape, dtype=np.float64)
         if not (np.isfinite(a).all() and np.isfinite(b).all()):
-            raise ValueError("between_many: instants must be finite")
+            raise CalendarError("between_many.not_finite")
         if (b < a).any():
-            raise ValueError("b_epoch: before a_epoch")
+            raise CalendarError("instant.reversed", field="b_epoch", start="a_epoch")
         st = self._cover_seconds(float(a.min()), float(b.max()))
         arrs = st.arrays()
         return self._cum_many(arrs, b) - self._cum_many(arrs, a)

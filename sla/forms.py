@@ -12,6 +12,7 @@ from supportdesk.models import Membership, User
 from tickets.choices import SupportLine
 
 from .calendar import BusinessCalendar
+from .calendar_errors import calendar_error
 from .models import Calendar, EscalationRule, Metric, Priority, SLAPolicy, TargetUnit
 from .services import TargetSpec
 
@@ -51,8 +52,9 @@ class CalendarForm(forms.Form):
         try:
             BusinessCalendar.from_dict(config)
         except ValueError as exc:
-            # The engine names the field: "week.mon[0]: malformed interval '8-12'".
-            raise forms.ValidationError(str(exc)) from exc
+            # The engine names the field ("week.mon[0]: malformed interval '8-12'") in
+            # English, with a code and parameters this app words in the reader's language.
+            raise calendar_error(exc) from exc
         return config  # type: ignore[no-any-return]
 
 

@@ -34,11 +34,17 @@ class Calendar(TenantOwned):
     # While the recompute after an edit still runs (a Celery task, batch by batch): the
     # configuration before the edit and the edit's instant, so a clock refreshed before its
     # batch is reached counts the time before the edit under the old hours, as the batch will.
-    recompute_from = models.DateTimeField(null=True, blank=True, editable=False)
-    recompute_config = models.JSONField(null=True, blank=True, editable=False)
+    recompute_from = models.DateTimeField(
+        _("recompute from"), null=True, blank=True, editable=False
+    )
+    recompute_config = models.JSONField(
+        _("configuration before the edit"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("calendar")
+        verbose_name_plural = _("calendars")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="calendar_unique_name"),
             models.UniqueConstraint(
@@ -51,11 +57,12 @@ class Calendar(TenantOwned):
 
     def clean(self) -> None:
         from .calendar import BusinessCalendar
+        from .calendar_errors import calendar_error
 
         try:
             BusinessCalendar.from_dict(self.config)
         except ValueError as exc:
-            raise ValidationError({"config": str(exc)}) from exc
+            raise ValidationError({"config": calendar_error(exc)}) from exc
 
     @property
     def engine(self) -> BusinessCalendar:
@@ -83,6 +90,7 @@ class Priority(TenantOwned):
 
     class Meta:
         ordering = ["rank"]
+        verbose_name = _("priority")
         verbose_name_plural = _("priorities")
         constraints = [
             models.UniqueConstraint(
@@ -302,6 +310,8 @@ class EscalationRule(TenantOwned):
 
     class Meta:
         ordering = ["metric", "threshold_percent", "name"]
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="escalationrule_unique_name"),
             models.CheckConstraint(

@@ -34,6 +34,7 @@ from tickets.models import ACTIVE_STATUSES, EventKind, Ticket, TicketEvent, Tick
 
 from . import clocks as engine_rules
 from .calendar import BusinessCalendar
+from .calendar_errors import calendar_error
 from .clocks import BulkRow, Change, Figures, Timeline
 from .models import (
     Alert,
@@ -1373,7 +1374,7 @@ def _validate_calendar_config(config: Any) -> dict[str, Any]:
     try:
         return BusinessCalendar.from_dict(config).to_dict()
     except ValueError as exc:
-        raise ValidationError({"config": str(exc)}) from exc
+        raise ValidationError({"config": calendar_error(exc)}) from exc
 
 
 def calendar_create(

@@ -212,7 +212,8 @@ def _status_select(page: HttpResponse) -> list[tuple[str, bool, str]]:
     html = page.content.decode()
     select = re.search(r'<select id="id_status" name="status">(.*?)</select>', html, re.S)
     assert select is not None, "no status select on the page"
-    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
+    # The Closed option also carries its confirmation question (data-confirm, docs/keyboard.md).
+    options = re.findall(r'<option value="([^"]*)"( selected)?[^>]*>([^<]*)</option>', select[1])
     return [(value, bool(selected), label) for value, selected, label in options]
 
 
