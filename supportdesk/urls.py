@@ -58,6 +58,7 @@ urlpatterns = [
     path("", include("sla.reports.urls")),
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
+    path("", include("tickets.macros.urls")),
     path("", include("tickets.mail.urls")),
     path("", include("knowledgebase.urls")),
 ]
