@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
@@ -194,3 +196,21 @@ def test_saving_a_macro_is_audited_and_an_unchanged_save_is_not(cast: Cast) -> N
         assert AuditEvent.objects.filter(object_type="tickets.macro").count() == 1
         macro_save(macro=macro, actor=cast.admin)
         assert AuditEvent.objects.filter(object_type="tickets.macro").count() == 1
+
+
+def test_the_search_costs_the_same_queries_for_one_match_or_ten(
+    cast: Cast, desk: Desk, ticket: Ticket
+) -> None:
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("macros:search", args=[ticket.pk])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, {"q": "Svar"}).status_code == 200
+        return len(captured)
+
+    _macro(cast, name="Svar 0", set_priority=desk.p1, set_assignee=cast.agent)
+    one = queries()
+    for n in range(1, 10):
+        _macro(cast, name=f"Svar {n}", set_priority=desk.p2, set_assignee=cast.admin)
+    assert queries() == one
