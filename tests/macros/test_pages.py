@@ -10,6 +10,8 @@ from django_scopes import scope
 
 from supportdesk.models import AuditEvent
 from tests.conftest import Cast, client_for
+from tickets.demo import MACROS
+from tickets.macros.sandbox import macro_text_check
 from tickets.models import Macro
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +111,9 @@ def test_an_agent_may_not_touch_a_shared_macro(cast: Cast) -> None:
     )
     with scope(tenant=cast.tenant_a):
         assert Macro.objects.get().name == "Shared"
+
+
+@pytest.mark.parametrize("language", sorted(MACROS))
+def test_the_demos_shared_macros_pass_the_check_a_save_makes(language: str) -> None:
+    for _name, body, _status in MACROS[language]:
+        macro_text_check(body, field="body")
