@@ -59,6 +59,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
+    path("", include("tickets.macros.urls")),
     path("", include("tickets.mail.urls")),
     path("", include("knowledgebase.urls")),
 ]

@@ -121,6 +121,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("IMAP mailboxes polled for new tickets"),
             ),
             (
+                "macros:shared-list",
+                gettext_lazy("Macros"),
+                gettext_lazy("Saved replies every agent can use, with their actions"),
+            ),
+            (
                 "knowledgebase:manage-list",
                 gettext_lazy("Knowledge base"),
                 gettext_lazy("Articles and who may read them"),

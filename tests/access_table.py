@@ -203,6 +203,18 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-vendor": button(*AGENTS),
     "tickets:ticket-convert": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),
+    # Macros: agents keep their own (tenant A's ``macro_id`` is the agent's, so even the
+    # admin gets 404) and search them from the reply box; admins manage the shared ones.
+    # Customers and managers never see a macro.
+    "macros:list": view(*AGENTS),
+    "macros:new": page(*AGENTS),
+    "macros:edit": page("agent"),
+    "macros:delete": Access(get=allow(*AGENTS, answer=NOT_ALLOWED), post=allow("agent")),
+    "macros:search": view(*AGENTS),
+    "macros:shared-list": page(*ADMINS),
+    "macros:shared-new": page(*ADMINS),
+    "macros:shared-edit": page(*ADMINS),
+    "macros:shared-delete": action(*ADMINS),
     "api-ticket-list": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-detail": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-events": api_no_post(*STAFF, writers=AGENTS),

@@ -14,7 +14,7 @@ from sla.models import Priority
 from supportdesk.models import Membership, Role, Tenant, User
 
 from .choices import Category, Channel, Status
-from .models import Ticket
+from .models import Macro, Ticket
 from .services import (
     AcceptanceRequired,
     TicketRefused,
@@ -134,6 +134,62 @@ def _create(
         return ticket_create(**values, enforce_entitlement=False)  # type: ignore[arg-type]
 
 
+MACROS = {
+    "sv": [
+        (
+            "Be om loggfil",
+            "Hej {{ requester.first_name }},\n\ntack för ditt ärende {{ ticket.reference }}. "
+            "Kan du skicka loggfilen från tillfället då felet inträffade?\n\n"
+            "Vänliga hälsningar\n{{ agent.name }}, {{ tenant.name }}",
+            Status.PENDING,
+        ),
+        (
+            "Löst, stäng gärna",
+            "Hej {{ requester.first_name }},\n\nvi har åtgärdat felet i {{ ticket.reference }}. "
+            "Hör av dig om något fortfarande inte fungerar.\n\n{{ agent.name }}",
+            Status.SOLVED,
+        ),
+        (
+            "Vi tittar på det",
+            "Hej {{ requester.first_name }},\n\nvi har tagit emot {{ ticket.reference }} och "
+            "arbetar med det.{% if ticket.resolution_due %} Vi siktar på en lösning senast "
+            "{{ ticket.resolution_due }}.{% endif %}\n\n{{ agent.name }}",
+            Status.OPEN,
+        ),
+    ],
+    "nl": [
+        (
+            "Logbestand vragen",
+            "Hallo {{ requester.first_name }},\n\nbedankt voor je melding "
+            "{{ ticket.reference }}. Kun je het logbestand van het moment van de fout "
+            "sturen?\n\nMet vriendelijke groet,\n{{ agent.name }}, {{ tenant.name }}",
+            Status.PENDING,
+        ),
+        (
+            "Opgelost",
+            "Hallo {{ requester.first_name }},\n\nwe hebben de fout in {{ ticket.reference }} "
+            "verholpen. Laat het weten als er nog iets niet werkt.\n\n{{ agent.name }}",
+            Status.SOLVED,
+        ),
+        (
+            "We kijken ernaar",
+            "Hallo {{ requester.first_name }},\n\nwe hebben {{ ticket.reference }} ontvangen en "
+            "werken eraan.{% if ticket.resolution_due %} We streven naar een oplossing voor "
+            "{{ ticket.resolution_due }}.{% endif %}\n\n{{ agent.name }}",
+            Status.OPEN,
+        ),
+    ],
+}
+"""Shared macros for the demo's reply boxes (type / on a ticket page)."""
+
+
+def _macros(tenant: Tenant, language: str) -> None:
+    for name, body, status in MACROS[language]:
+        Macro.objects.get_or_create(
+            tenant=tenant, owner=None, name=name, defaults={"body": body, "set_status": status}
+        )
+
+
 def load(tenant: Tenant) -> list[tuple[str, str]]:
     """Create the tenant's demo tickets (inside its scope); no logins are created."""
     if Ticket.objects.exists():
@@ -141,6 +197,7 @@ def load(tenant: Tenant) -> list[tuple[str, str]]:
     rng = random.Random(tenant.slug)  # noqa: S311 - demo data; the same on every machine
     language = "nl" if tenant.default_language == "nl" else "sv"
     subjects, replies = SUBJECTS[language], REPLIES[language]
+    _macros(tenant, language)
     contacts = _contacts(tenant)
     priorities = list(Priority.objects.all())
     agent, admin = _staff(tenant)

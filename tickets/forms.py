@@ -32,6 +32,11 @@ class ReplyForm(forms.Form):
         coerce=lambda v: v == "1",
         initial="1",
     )
+    # Set by the reply box when the agent picks a macro (static/js/macros.js): sending
+    # applies its actions too.
+    macro = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
 
 
 class StatusForm(forms.Form):

@@ -36,6 +36,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Attachment",
     "EventKind",
+    "Macro",
     "Message",
     "Priority",
     "Ticket",
@@ -586,3 +587,111 @@ class AgentProfile(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_support_line_display()})"
+
+
+class MacroQuerySet(models.QuerySet["Macro"]):
+    def usable_by(self, user: Any) -> MacroQuerySet:
+        """The tenant's shared macros and ``user``'s own personal ones."""
+        return self.filter(Q(owner__isnull=True) | Q(owner=user))
+
+    def matching(self, query: str) -> MacroQuerySet:
+        """Those whose name contains ``query``, most used first (the reply box's dropdown)."""
+        return self.filter(name__icontains=query.strip()[:100]).order_by(
+            "-usage_count", "name", "id"
+        )
+
+
+class MacroManager(models.Manager["Macro"]):
+    def get_queryset(self) -> MacroQuerySet:
+        return MacroQuerySet(self.model, using=self._db)
+
+    def usable_by(self, user: Any) -> MacroQuerySet:
+        return self.get_queryset().usable_by(user)
+
+
+class Macro(TenantOwned):
+    """A saved reply with optional actions, applied from the agent's reply box.
+
+    ``body`` and ``note`` are Django template text rendered by
+    :mod:`tickets.macros.sandbox` with plain values only; shared by the tenant (``owner``
+    empty, admins manage it) or one agent's own. Applying it goes through
+    :func:`tickets.macros.services.ticket_reply_with_macro`.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the tenant-leading macro_owner index serves it
+        verbose_name=_("owner"),
+        help_text=_("Empty: shared with every agent of the organisation."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(_("reply text"), max_length=5000)
+    set_status = models.CharField(
+        _("set status"), max_length=10, choices=Status.choices, blank=True
+    )
+    set_priority = models.ForeignKey(
+        Priority,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set priority"),
+    )
+    set_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assign to"),
+    )
+    assign_to_me = models.BooleanField(_("assign to the agent who uses it"), default=False)
+    set_support_line = models.PositiveSmallIntegerField(
+        _("move to support line"), choices=SupportLine.choices, null=True, blank=True
+    )
+    note = models.TextField(
+        _("internal note"),
+        max_length=5000,
+        blank=True,
+        help_text=_("Added as an internal note when the macro is used; the same variables work."),
+    )
+    usage_count = models.PositiveIntegerField(_("times used"), default=0, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=MacroManager)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+        indexes = [models.Index(fields=["tenant", "owner"], name="macro_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
+
+    def action_labels(self) -> list[str]:
+        """What using it does besides the reply, in words ("Status: Solved")."""
+        pairs: list[tuple[Any, Any]] = []
+        if self.set_status:
+            pairs.append((_("Status"), self.get_set_status_display()))
+        if self.set_priority_id is not None and self.set_priority is not None:
+            pairs.append((_("Priority"), self.set_priority))
+        if self.assign_to_me:
+            pairs.append((_("Assignee"), _("the agent who uses it")))
+        elif self.set_assignee_id is not None and self.set_assignee is not None:
+            pairs.append((_("Assignee"), self.set_assignee))
+        if self.set_support_line:
+            pairs.append((_("Support line"), self.get_set_support_line_display()))
+        labels = [f"{label}: {value}" for label, value in pairs]
+        if self.note.strip():
+            labels.append(str(_("Internal note")))
+        return labels

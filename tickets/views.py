@@ -40,6 +40,8 @@ from .forms import (
     TimeEntryForm,
     VendorForm,
 )
+from .macros.access import get_usable_macro_for_agent
+from .macros.services import ticket_reply_with_macro
 from .models import Ticket
 from .queue import (
     QueueFilters,
@@ -237,15 +239,28 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
+    macro_id = form.cleaned_data["macro"]
+    # Another agent's personal macro, or another tenant's, is a 404 like a missing one.
+    macro = get_usable_macro_for_agent(request, macro_id) if macro_id else None
     try:
-        services.ticket_reply(
-            ticket=ticket,
-            body=form.cleaned_data["body"],
-            public=form.cleaned_data["public"],
-            channel=Channel.PORTAL,
-            author=request.user,  # type: ignore[arg-type]
-            attachments=request.FILES.getlist("attachments"),
-        )
+        if macro is not None:
+            ticket_reply_with_macro(
+                ticket=ticket,
+                macro=macro,
+                body=form.cleaned_data["body"],
+                public=form.cleaned_data["public"],
+                actor=request.user,  # type: ignore[arg-type]
+                attachments=request.FILES.getlist("attachments"),
+            )
+        else:
+            services.ticket_reply(
+                ticket=ticket,
+                body=form.cleaned_data["body"],
+                public=form.cleaned_data["public"],
+                channel=Channel.PORTAL,
+                author=request.user,  # type: ignore[arg-type]
+                attachments=request.FILES.getlist("attachments"),
+            )
     except ValidationError as exc:
         _errors(request, exc)
     else:
