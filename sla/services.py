@@ -393,6 +393,8 @@ def _fire(
         # A clock stopped or paused after its due time breached as surely as a running one:
         # the breach is recorded (so ``met`` and the record agree), warnings are not.
         # (A frozen outcome has no thresholds: acted on when it was reached, if ever.)
+        breach_moment = item.figures.thresholds.get(BREACH_PERCENT) if running else None
+        breach_due = breach_moment is not None and breach_moment <= now
         for percent in item.thresholds if running else item.thresholds[-1:]:
             moment = item.figures.thresholds.get(percent) if running else item.figures.breached_at
             if moment is None or moment > now or (metric, percent) in fired:
@@ -413,7 +415,11 @@ def _fire(
                 continue
             fired.add((metric, percent))
             rules = [r for r in item.rules if r.threshold_percent == percent]
-            events.extend(_act(ticket, item.clock, percent, rules, now))
+            # A warning first acted on once the breach is already due (a ticket overdue when
+            # it came in, a sweep that was down) warns of nothing: its line move still
+            # applies, its warning event and notices do not; the breach says it all.
+            superseded = breach_due and 0 < percent < BREACH_PERCENT
+            events.extend(_act(ticket, item.clock, percent, rules, now, superseded=superseded))
     return events
 
 
@@ -444,27 +450,36 @@ def _local(moment: dt.datetime | None, tenant: Tenant) -> str:
 
 
 def _act(
-    ticket: Ticket, clock: Clock, percent: int, rules: list[EscalationRule], now: dt.datetime
+    ticket: Ticket,
+    clock: Clock,
+    percent: int,
+    rules: list[EscalationRule],
+    now: dt.datetime,
+    *,
+    superseded: bool = False,
 ) -> list[TicketEvent]:
-    """Record the crossing, move the ticket up a line, and queue notices, per the rules."""
+    """Record the crossing, move the ticket up a line, and queue notices, per the rules.
+    ``superseded``: a warning whose breach is due too: only the line move applies."""
     tenant = ticket.tenant
     metric_label = Metric(clock.metric).label
     breach = percent >= BREACH_PERCENT
-    events = [
-        event_record(
-            ticket=ticket,
-            kind=EventKind.SLA_BREACHED if breach else EventKind.SLA_WARNING,
-            new=f"{percent}%",
-            is_public=False,
-            at=now,
-            data={
-                "metric": clock.metric,
-                "percent": percent,
-                "due_at": clock.due_at.isoformat() if clock.due_at else None,
-                "rules": [r.name for r in rules],
-            },
+    events: list[TicketEvent] = []
+    if not superseded:
+        events.append(
+            event_record(
+                ticket=ticket,
+                kind=EventKind.SLA_BREACHED if breach else EventKind.SLA_WARNING,
+                new=f"{percent}%",
+                is_public=False,
+                at=now,
+                data={
+                    "metric": clock.metric,
+                    "percent": percent,
+                    "due_at": clock.due_at.isoformat() if clock.due_at else None,
+                    "rules": [r.name for r in rules],
+                },
+            )
         )
-    ]
     lines = [
         r.move_to_line for r in rules if r.move_to_line and r.move_to_line > ticket.support_line
     ]
@@ -483,7 +498,7 @@ def _act(
                 data={"metric": clock.metric, "percent": percent, "line": ticket.support_line},
             )
         )
-    recipients = _recipients(ticket, rules)
+    recipients = [] if superseded else _recipients(ticket, rules)
     if breach:
         kind = NoticeKind.BREACH
     elif percent == 0:

@@ -180,3 +180,52 @@ def test_a_sweep_that_commits_ticket_by_ticket_still_sends_each_person_one_mail(
             assert sla_sweep() == 3
     assert len(notice_mails()) == 1
     assert notice_mails()[0].body.count("Morning") == 3
+
+
+def test_a_warning_reached_only_when_the_breach_is_due_too_is_not_sent(
+    cast: Cast, desk: Desk, in_tenant_a: object, django_capture_on_commit_callbacks: object
+) -> None:
+    """The sweep was away from 11:59 to 13:01: the 75 % warning and the breach are both due.
+    Only the breach is announced; the warning's line move still applies, and neither comes
+    again."""
+    warn = EscalationRule.objects.create(
+        tenant=cast.tenant_a, name="Warn at 75", metric=Metric.FIRST_RESPONSE,
+        threshold_percent=75, notify_assignee=True, move_to_line=SupportLine.SECOND,
+    )  # fmt: skip
+    breach = EscalationRule.objects.create(
+        tenant=cast.tenant_a, name="Breach", metric=Metric.FIRST_RESPONSE,
+        threshold_percent=100, notify_assignee=True,
+    )  # fmt: skip
+    with time_machine.travel(at(2026, 3, 2, 9, 0), tick=False) as traveller:
+        ticket = _new(cast)
+        ticket_assign(ticket=ticket, assignee=cast.agent, actor=cast.admin)
+        traveller.move_to(at(2026, 3, 2, 13, 1))
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            assert sla_sweep() == 1
+            sla_sweep()
+    kinds = list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
+    assert EventKind.SLA_WARNING not in kinds
+    assert kinds.count(EventKind.SLA_BREACHED) == 1 and kinds.count(EventKind.ESCALATED) == 1
+    ticket.refresh_from_db()
+    assert ticket.support_line == SupportLine.SECOND
+    assert set(Alert.objects.values_list("threshold_percent", flat=True)) == {75, 100}
+    assert [n.kind for n in Notice.objects.all()] == ["breach"]
+    assert "breached" in notice_mails()[0].body and "75" not in notice_mails()[0].body
+    assert warn.pk and breach.pk
+
+
+def test_a_warning_crossed_before_the_breach_is_still_sent(
+    cast: Cast, desk: Desk, in_tenant_a: object, django_capture_on_commit_callbacks: object
+) -> None:
+    EscalationRule.objects.create(
+        tenant=cast.tenant_a, name="Warn at 75", metric=Metric.FIRST_RESPONSE,
+        threshold_percent=75, notify_assignee=True,
+    )  # fmt: skip
+    with time_machine.travel(at(2026, 3, 2, 9, 0), tick=False) as traveller:
+        ticket = _new(cast)
+        ticket_assign(ticket=ticket, assignee=cast.agent, actor=cast.admin)
+        traveller.move_to(at(2026, 3, 2, 12, 59))
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            assert sla_sweep() == 1
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA_WARNING).count() == 1
+    assert [n.kind for n in Notice.objects.all()] == ["warning"]
