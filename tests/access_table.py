@@ -199,6 +199,10 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-vendor": button(*AGENTS),
     "tickets:ticket-convert": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),
+    "tickets:ticket-link": button(*AGENTS),
+    "tickets:ticket-unlink": button(*AGENTS),
+    # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
+    "tickets:ticket-merge": page(*AGENTS),
     "api-ticket-list": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-detail": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-events": api_no_post(*STAFF, writers=AGENTS),
@@ -206,6 +210,9 @@ TABLE: dict[str, Access] = {
     "api-ticket-messages": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-change-status": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-bulk-assign": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-links": api_creates(*STAFF, writers=AGENTS),
+    "api-ticket-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     # The customer portal: contacts; the named contact sees the organisation's tickets.
     "portal:list": page(*CONTACTS),
     "portal:ticket-new": page(*CONTACTS),
