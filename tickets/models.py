@@ -203,7 +203,9 @@ class Ticket(TenantOwned):
     # Its reference keeps working and leads there (tickets.views, tickets.portal.views).
     merged_into = models.ForeignKey(
         "self",
-        on_delete=models.PROTECT,
+        # RESTRICT, not PROTECT: the target cannot be deleted alone (its duplicates would lead
+        # nowhere), but a tenant's deletion takes both.
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         editable=False,

@@ -12,6 +12,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models import RestrictedError
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
@@ -664,3 +665,12 @@ def test_a_manager_reads_links_but_does_not_merge(cast: Cast) -> None:
     assert response.status_code in (403, 404)
     with scope(tenant=cast.tenant_a):
         assert Ticket.objects.get(pk=first.pk).merged_into_id is None
+
+
+def test_a_target_with_merged_duplicates_is_not_deleted_alone(cast: Cast) -> None:
+    target, duplicate = _ticket(cast, "T"), _ticket(cast, "D")
+    with scope(tenant=cast.tenant_a):
+        ticket_merge(ticket=duplicate, into=target, actor=cast.agent)
+        with pytest.raises(RestrictedError):
+            Ticket.objects.get(pk=target.pk).delete()
+        assert Ticket.objects.filter(pk=target.pk).exists()
