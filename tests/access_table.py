@@ -215,6 +215,10 @@ TABLE: dict[str, Access] = {
     "macros:shared-new": page(*ADMINS),
     "macros:shared-edit": page(*ADMINS),
     "macros:shared-delete": action(*ADMINS),
+    "tickets:ticket-link": button(*AGENTS),
+    "tickets:ticket-unlink": button(*AGENTS),
+    # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
+    "tickets:ticket-merge": page(*AGENTS),
     "api-ticket-list": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-detail": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-events": api_no_post(*STAFF, writers=AGENTS),
@@ -222,6 +226,9 @@ TABLE: dict[str, Access] = {
     "api-ticket-messages": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-change-status": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-bulk-assign": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-links": api_creates(*STAFF, writers=AGENTS),
+    "api-ticket-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     # The customer portal: contacts; the named contact sees the organisation's tickets.
     "portal:list": page(*CONTACTS),
     "portal:ticket-new": page(*CONTACTS),

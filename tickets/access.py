@@ -10,6 +10,8 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 
+from supportdesk.forms import is_plain_number
+
 from .models import Attachment, Ticket
 
 
@@ -20,7 +22,13 @@ def get_ticket_for_agent(request: HttpRequest, ticket_id: int) -> Ticket:
         raise Http404
     ticket = (
         Ticket.objects.select_related(
-            "requester", "organisation", "priority", "assignee", "sla_policy", "tenant"
+            "requester",
+            "organisation",
+            "priority",
+            "assignee",
+            "sla_policy",
+            "tenant",
+            "merged_into",
         )
         .filter(tenant=req.tenant, pk=ticket_id)
         .first()
@@ -38,3 +46,16 @@ def get_attachment_for_agent(request: HttpRequest, attachment_id: int) -> Attach
     if attachment is None:
         raise Http404
     return attachment
+
+
+def find_ticket_for_agent(request: HttpRequest, reference: str) -> Ticket | None:
+    """The ticket of the request's tenant an agent typed: its reference ("TA-1002") or its
+    number ("1002", "#1002"). None for anything else, another tenant's reference included."""
+    req: Any = request
+    if req.membership is None:
+        return None
+    text = reference.strip().lstrip("#")
+    tickets = Ticket.objects.filter(tenant=req.tenant)
+    if is_plain_number(text):
+        return tickets.filter(number=int(text)).first() if len(text) <= 9 else None
+    return tickets.filter(reference__iexact=text[:24]).first() if text else None

@@ -14,6 +14,7 @@ from supportdesk.forms import is_plain_number
 from supportdesk.models import Role, User
 
 from .choices import Category, Status, SupportLine
+from .models import LinkKind
 
 
 def agents() -> QuerySet[User]:
@@ -150,4 +151,36 @@ class CallLogForm(forms.Form):
 class MyLineForm(forms.Form):
     support_line = forms.TypedChoiceField(
         label=_("My line"), choices=SupportLine.choices, coerce=int
+    )
+
+
+MERGE = "merge"
+"""The Link / Merge form's choice that leads to the merge confirmation instead of a link."""
+
+
+class LinkForm(forms.Form):
+    """The ticket page's "Link / Merge" box: another ticket's reference and what it is."""
+
+    other = forms.CharField(
+        label=_("Other ticket"),
+        max_length=40,
+        help_text=_("Its reference, e.g. TA-1002, or its number."),
+    )
+    kind = forms.ChoiceField(
+        label=_("This ticket is"),
+        choices=[*LinkKind.choices, (MERGE, _("a duplicate: merge it into"))],
+    )
+
+
+class UnlinkForm(forms.Form):
+    link = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class MergeForm(forms.Form):
+    """The merge confirmation: merging is final, so the box must be ticked."""
+
+    into = forms.CharField(label=_("Merge into"), max_length=40)
+    confirm_merge = forms.BooleanField(
+        label=_("Yes, merge: the duplicate is closed for good and its messages move."),
+        required=False,
     )

@@ -10,11 +10,13 @@ import datetime as dt
 import html
 import os
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.html import linebreaks, strip_tags
 from django.utils.safestring import SafeString, mark_safe
@@ -42,6 +44,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketLink",
     "TimeEntry",
 ]
 
@@ -202,6 +205,20 @@ class Ticket(TenantOwned):
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Set once, by tickets.services.ticket_merge: the ticket this duplicate was merged into.
+    # Its reference keeps working and leads there (tickets.views, tickets.portal.views).
+    merged_into = models.ForeignKey(
+        "self",
+        # RESTRICT, not PROTECT: the target cannot be deleted alone (its duplicates would lead
+        # nowhere), but a tenant's deletion takes both.
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+    )
 
     objects = ScopedManager(tenant="tenant", _manager_class=TicketManager)
 
@@ -236,6 +253,10 @@ class Ticket(TenantOwned):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     def _schedule(self) -> TicketSchedule | None:
         try:
@@ -294,9 +315,15 @@ class Ticket(TenantOwned):
         return clock.due_at
 
     def timeline(self, *, public_only: bool = False) -> models.QuerySet[TicketEvent]:
-        """The event log, oldest first, with what each row shows; customers get the public part."""
-        events = self.events.select_related("actor", "actor_contact", "message").prefetch_related(
-            "message__attachments"
+        """The event log, oldest first, with what each row shows; customers get the public part.
+
+        Includes the events of merged duplicates that carry a message now on this ticket, so
+        moved messages appear in time order among this ticket's own."""
+        moved = Message.objects.filter(ticket=self).exclude(merged_from="").values("pk")
+        events = (
+            TicketEvent.objects.filter(Q(ticket=self) | Q(message__in=moved))
+            .select_related("actor", "actor_contact", "message")
+            .prefetch_related("message__attachments")
         )
         if public_only:
             events = events.filter(is_public=True)
@@ -330,6 +357,8 @@ class Message(TenantOwned):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     email_message_id = models.CharField(_("e-mail Message-ID"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("written"), default=timezone.now)
+    # The reference of the duplicate this message was written on, when a merge moved it here.
+    merged_from = models.CharField(_("merged from"), max_length=24, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -498,6 +527,10 @@ class EventKind(models.TextChoices):
     SLA_WARNING = "sla_warning", _("SLA warning")
     SLA_BREACHED = "sla_breached", _("SLA breached")
     ESCALATED = "escalated", _("Escalated")
+    LINKED = "linked", _("Linked")
+    UNLINKED = "unlinked", _("Link removed")
+    MERGED = "merged", _("Merged into another ticket")
+    MERGED_IN = "merged_in", _("Ticket merged in")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):
@@ -568,6 +601,90 @@ class TicketEvent(TenantOwned):
         if self.actor is not None:
             return str(self.actor)
         return str(_("System"))
+
+
+class LinkKind(models.TextChoices):
+    """How two tickets relate; the label reads from the link's source ticket."""
+
+    RELATED = "related", _("related to")
+    DUPLICATE = "duplicate", _("duplicate of")
+    CAUSED_BY = "caused_by", _("caused by")
+
+
+LINK_REVERSE_LABELS = {
+    LinkKind.RELATED: _("related to"),
+    LinkKind.DUPLICATE: _("has duplicate"),
+    LinkKind.CAUSED_BY: _("causes"),
+}
+"""How a link reads from its target ticket ("TA-1002 has duplicate TA-1001")."""
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """One link as a ticket's page shows it: the wording from that side and the other ticket."""
+
+    link: TicketLink
+    label: str
+    other: Ticket
+
+
+class TicketLinkManager(models.Manager["TicketLink"]):
+    def of_ticket(self, ticket: Ticket) -> models.QuerySet[TicketLink]:
+        """Links from and to ``ticket``, with both tickets (one query however many)."""
+        return (
+            self.get_queryset()
+            .filter(Q(source_id=ticket.pk) | Q(target_id=ticket.pk))
+            .select_related("source", "target")
+            .order_by("created_at", "id")
+        )
+
+    def rows_for(self, ticket: Ticket) -> list[LinkRow]:
+        return [
+            LinkRow(link=link, label=link.label_from(ticket), other=link.other(ticket))
+            for link in self.of_ticket(ticket)
+        ]
+
+
+class TicketLink(TenantOwned):
+    """``source`` is ``kind`` ``target``: TA-1001 duplicate of TA-1002. Written by
+    :func:`tickets.services.ticket_link` and :func:`tickets.services.ticket_merge`; one link
+    per pair of tickets and kind, whichever way round."""
+
+    source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(_("kind"), max_length=12, choices=LinkKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=TicketLinkManager)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Least("source", "target"),
+                Greatest("source", "target"),
+                "kind",
+                name="ticketlink_unique_pair_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")), name="ticketlink_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
+    def label_from(self, ticket: Ticket) -> str:
+        """The wording seen from ``ticket``'s page."""
+        if ticket.pk == self.source_id:
+            return str(LinkKind(self.kind).label)
+        return str(LINK_REVERSE_LABELS[LinkKind(self.kind)])
+
+    def other(self, ticket: Ticket) -> Ticket:
+        return self.target if ticket.pk == self.source_id else self.source
 
 
 class AgentProfile(TenantOwned):

@@ -21,6 +21,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/tickets/<int:ticket_id>/vendor/", views.ticket_vendor, name="ticket-vendor"),
     path("agent/tickets/<int:ticket_id>/convert/", views.ticket_convert, name="ticket-convert"),
     path("agent/tickets/<int:ticket_id>/time/", views.ticket_time, name="ticket-time"),
+    path("agent/tickets/<int:ticket_id>/links/", views.ticket_link, name="ticket-link"),
+    path("agent/tickets/<int:ticket_id>/unlink/", views.ticket_unlink, name="ticket-unlink"),
+    path("agent/tickets/<int:ticket_id>/merge/", views.ticket_merge, name="ticket-merge"),
     path(
         "agent/tickets/<int:ticket_id>/history.txt",
         views.ticket_history_export,

@@ -13,6 +13,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,25 +25,29 @@ from supportdesk.access import agent_required, staff_required
 from supportdesk.models import Role
 
 from . import services
-from .access import get_attachment_for_agent, get_ticket_for_agent
+from .access import find_ticket_for_agent, get_attachment_for_agent, get_ticket_for_agent
 from .attachments import attachment_response
 from .choices import Category, Channel, Status, SupportLine
 from .forms import (
+    MERGE,
     AssignForm,
     BulkAssignForm,
     CallLogForm,
     ConvertForm,
     LineForm,
+    LinkForm,
+    MergeForm,
     MyLineForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
     TimeEntryForm,
+    UnlinkForm,
     VendorForm,
 )
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
-from .models import Ticket
+from .models import Ticket, TicketLink
 from .queue import (
     QueueFilters,
     queue_choices,
@@ -195,8 +200,17 @@ def _add_validation(form: Any, exc: ValidationError) -> None:
 @require_GET
 @staff_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Everything about one ticket: timeline, SLA clocks explained, and the agent's tools."""
+    """Everything about one ticket: timeline, SLA clocks explained, and the agent's tools.
+
+    A merged duplicate's page leads to the ticket it was merged into (``?stay=1`` shows the
+    duplicate's own history)."""
     ticket = get_ticket_for_agent(request, ticket_id)
+    if ticket.merged_into_id is not None and "stay" not in request.GET:
+        messages.info(
+            request,
+            _("%(reference)s was merged into this ticket.") % {"reference": ticket.reference},
+        )
+        return redirect("tickets:ticket", ticket_id=ticket.merged_into_id)
     initial, changes = ticket_history(ticket)
     clocks = [
         (clock, clock_explain(clock, changes=changes, initial=initial))
@@ -219,6 +233,8 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "vendor_form": VendorForm(initial={"vendor_reference": ticket.vendor_reference}),
             "convert_form": ConvertForm(initial={"category": ticket.category}),
             "time_form": TimeEntryForm(),
+            "links": TicketLink.objects.rows_for(ticket),
+            "link_form": LinkForm(),
             "allowed_statuses": [
                 (value, label)
                 for value, label in Status.choices
@@ -421,3 +437,89 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> FileRespons
 def attachment_preview(request: HttpRequest, attachment_id: int) -> FileResponse:
     """An image or PDF shown in the browser; any other file is downloaded."""
     return attachment_response(get_attachment_for_agent(request, attachment_id), inline=True)
+
+
+@require_POST
+@agent_required
+def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Link another ticket of the tenant; "merge" leads to the merge confirmation."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    other = find_ticket_for_agent(request, form.cleaned_data["other"])
+    if other is None:
+        messages.error(
+            request,
+            _("There is no ticket %(reference)s.") % {"reference": form.cleaned_data["other"]},
+        )
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    if form.cleaned_data["kind"] == MERGE:
+        url = reverse("tickets:ticket-merge", args=[ticket.pk])
+        return redirect(f"{url}?{urlencode({'into': other.reference})}")
+    try:
+        services.ticket_link(
+            ticket=ticket,
+            other=other,
+            kind=form.cleaned_data["kind"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Linked."))
+    return redirect("tickets:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def ticket_unlink(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _change(
+        request,
+        ticket_id,
+        UnlinkForm,
+        lambda t, d: services.ticket_unlink(
+            ticket=t,
+            link_id=d["link"],
+            actor=request.user,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@agent_required
+def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The merge's second step: what will happen, and a box to tick; POST merges."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    form = MergeForm(request.POST or request.GET or None)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    target = find_ticket_for_agent(request, form.cleaned_data["into"])
+    if target is None:
+        messages.error(
+            request,
+            _("There is no ticket %(reference)s.") % {"reference": form.cleaned_data["into"]},
+        )
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    if request.method == "POST" and form.cleaned_data["confirm_merge"]:
+        try:
+            services.ticket_merge(ticket=ticket, into=target, actor=request.user)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            _errors(request, exc)
+            return redirect("tickets:ticket", ticket_id=ticket.pk)
+        messages.success(
+            request,
+            _("%(old)s merged into %(new)s.") % {"old": ticket.reference, "new": target.reference},
+        )
+        return redirect("tickets:ticket", ticket_id=target.pk)
+    if request.method == "POST":
+        messages.error(request, _("Merging is final. Tick the box to confirm the merge."))
+    context = {
+        "ticket": ticket,
+        "target": target,
+        "refusal": services.ticket_merge_check(ticket=ticket, into=target),
+        "other_organisation": ticket.organisation_id != target.organisation_id,
+        "form": MergeForm(initial={"into": target.reference}),
+    }
+    return render(request, "tickets/merge_confirm.html", context)

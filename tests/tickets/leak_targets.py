@@ -7,7 +7,8 @@ from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
 from tickets.choices import Channel
-from tickets.services import ticket_create, ticket_reply
+from tickets.models import LinkKind
+from tickets.services import ticket_create, ticket_link, ticket_merge, ticket_reply
 
 
 def make_b_objects(cast: Cast) -> dict[str, object]:
@@ -27,6 +28,26 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             channel=Channel.PORTAL,
             author=cast.agent_b,
         )
+        # A link and a merged duplicate in tenant B: the snapshot then holds their rows, and
+        # a links/unlink/merge URL of tenant A that reached them would change it.
+        other = ticket_create(
+            tenant=cast.tenant_b,
+            requester=cast.contact_b,
+            subject=f"Linked ticket {B_MARKER}",
+            description=f"Linked {B_MARKER}",
+            channel=Channel.EMAIL,
+            enforce_entitlement=False,
+        )
+        ticket_link(ticket=other, other=ticket, kind=LinkKind.CAUSED_BY, actor=cast.agent_b)
+        duplicate = ticket_create(
+            tenant=cast.tenant_b,
+            requester=cast.contact_b,
+            subject=f"Duplicate {B_MARKER}",
+            description=f"Duplicate {B_MARKER}",
+            channel=Channel.EMAIL,
+            enforce_entitlement=False,
+        )
+        ticket_merge(ticket=duplicate, into=ticket, actor=cast.agent_b)
     return {"ticket_id": ticket.pk}
 
 

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django_scopes import scope
 
 from tests.conftest import Cast, build_cast
 from tickets.choices import Channel
-from tickets.models import EventKind, Ticket, TicketEvent
-from tickets.services import ticket_create, ticket_reply
+from tickets.models import EventKind, LinkKind, Ticket, TicketEvent, TicketLink
+from tickets.services import ticket_create, ticket_link, ticket_merge, ticket_reply
 
 from .conftest import build_desk
 
@@ -94,3 +95,52 @@ def test_twenty_parallel_creations_get_consecutive_numbers() -> None:
     with scope(tenant=cast.tenant_a):
         numbers = sorted(Ticket.objects.values_list("number", flat=True))
     assert numbers == list(range(1001, 1001 + THREADS))
+
+
+def _pair(cast: Cast) -> tuple[Ticket, Ticket]:
+    with scope(tenant=cast.tenant_a):
+        return tuple(  # type: ignore[return-value]
+            ticket_create(
+                tenant=cast.tenant_a,
+                requester=cast.customer_contact,
+                subject=subject,
+                description="",
+                channel=Channel.EMAIL,
+                enforce_entitlement=False,
+            )
+            for subject in ("First", "Second")
+        )
+
+
+def test_opposite_merges_of_one_pair_in_parallel_leave_exactly_one_merge() -> None:
+    """A into B and B into A at once: both lock the pair in pk order, so the second waits,
+    sees the first merge and is refused as circular; no deadlock, nothing half-merged."""
+    cast = build_cast()
+    first, second = _pair(cast)
+    pairs = [(first, second), (second, first)] * (THREADS // 2)
+    errors = _in_parallel(
+        cast, lambda i: ticket_merge(ticket=pairs[i][0], into=pairs[i][1], actor=cast.agent)
+    )
+    assert len(errors) == THREADS - 1
+    assert all(isinstance(e, ValidationError) for e in errors), errors
+    with scope(tenant=cast.tenant_a):
+        merged = list(Ticket.objects.filter(merged_into__isnull=False))
+        assert len(merged) == 1
+        assert TicketEvent.objects.filter(kind=EventKind.MERGED).count() == 1
+
+
+def test_the_same_link_written_in_parallel_is_stored_once() -> None:
+    cast = build_cast()
+    first, second = _pair(cast)
+    pairs = [(first, second), (second, first)] * (THREADS // 2)
+    errors = _in_parallel(
+        cast,
+        lambda i: ticket_link(
+            ticket=pairs[i][0], other=pairs[i][1], kind=LinkKind.RELATED, actor=cast.agent
+        ),
+    )
+    assert len(errors) == THREADS - 1
+    assert all(isinstance(e, ValidationError) for e in errors), errors
+    with scope(tenant=cast.tenant_a):
+        assert TicketLink.objects.count() == 1
+        assert TicketEvent.objects.filter(kind=EventKind.LINKED).count() == 2

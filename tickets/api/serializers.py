@@ -14,7 +14,7 @@ from sla.models import Clock, Priority
 from supportdesk.models import User
 
 from ..choices import Category, Channel, Status, SupportLine
-from ..models import Attachment, Message, Ticket, TicketEvent, TimeEntry
+from ..models import Attachment, LinkKind, Message, Ticket, TicketEvent, TicketLink, TimeEntry
 from ..queue import queue_attach, urgency
 
 
@@ -174,6 +174,11 @@ class ClockSerializer(serializers.ModelSerializer[Clock]):
         return clock_explain(clock, changes=changes, initial=initial)
 
 
+class TicketRefSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+
+
 class TicketDetailSerializer(QueueTicketSerializer):
     clocks = serializers.SerializerMethodField()
     sla_policy = serializers.CharField(source="sla_policy.name", allow_null=True, default=None)
@@ -190,6 +195,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
         '"params": {"category": "question", "plan": "Guld"}}); empty for tickets filed '
         "before the codes.",
     )
+    merged_into = serializers.SerializerMethodField()
 
     class Meta(QueueTicketSerializer.Meta):
         fields = [
@@ -206,12 +212,62 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "solved_at",
             "closed_at",
             "clocks",
+            "merged_into",
         ]
+
+    @extend_schema_field(TicketRefSerializer(allow_null=True))
+    def get_merged_into(self, ticket: Ticket) -> dict[str, Any] | None:
+        """The ticket this duplicate was merged into: its reference leads there."""
+        target = ticket.merged_into
+        return None if target is None else {"id": target.pk, "reference": target.reference}
 
     @extend_schema_field(ClockSerializer(many=True))
     def get_clocks(self, ticket: Ticket) -> list[dict[str, Any]]:
         clocks = ticket.clocks.select_related("calendar", "target__policy", "target__priority")
         return ClockSerializer(clocks, many=True, context=self.context).data  # type: ignore[return-value]
+
+
+class TicketLinkSerializer(serializers.Serializer[Any]):
+    """A link as seen from the ticket in the URL."""
+
+    id = serializers.IntegerField(help_text="The link's id (to remove it).")
+    kind = serializers.ChoiceField(choices=LinkKind.choices, help_text="Stored kind.")
+    direction = serializers.ChoiceField(
+        choices=["outgoing", "incoming"],
+        help_text="outgoing: this ticket is <kind> other; incoming: other is <kind> this ticket.",
+    )
+    wording = serializers.CharField(help_text="The wording from this ticket's side.")
+    other = TicketRefSerializer()
+    created_at = serializers.DateTimeField()
+
+    @staticmethod
+    def row(ticket: Ticket, link: TicketLink) -> dict[str, Any]:
+        other = link.other(ticket)
+        return {
+            "id": link.pk,
+            "kind": link.kind,
+            "direction": "outgoing" if link.source_id == ticket.pk else "incoming",
+            "wording": link.label_from(ticket),
+            "other": {"id": other.pk, "reference": other.reference},
+            "created_at": link.created_at,
+        }
+
+
+class LinkCreateSerializer(serializers.Serializer[Any]):
+    other = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The other ticket's id (404 if unknown)."
+    )
+    kind = serializers.ChoiceField(choices=LinkKind.choices)
+
+
+class UnlinkSerializer(serializers.Serializer[Any]):
+    link = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class MergeSerializer(serializers.Serializer[Any]):
+    into = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The target ticket's id (404 if unknown)."
+    )
 
 
 class TicketCreateSerializer(serializers.Serializer[Any]):

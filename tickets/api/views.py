@@ -22,19 +22,23 @@ from supportdesk.forms import is_plain_number
 from .. import services
 from ..access import get_ticket_for_agent
 from ..choices import Channel
-from ..models import Ticket, TicketQuerySet
+from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from .serializers import (
     BulkAssignSerializer,
     EventSerializer,
+    LinkCreateSerializer,
+    MergeSerializer,
     MessageSerializer,
     QueueTicketSerializer,
     ReplySerializer,
     StatusChangeSerializer,
     TicketCreateSerializer,
     TicketDetailSerializer,
+    TicketLinkSerializer,
     TicketPatchSerializer,
     TimeEntrySerializer,
+    UnlinkSerializer,
 )
 
 
@@ -245,6 +249,71 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             work_date=data.get("work_date"),
         )
         return Response(TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=TicketLinkSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=LinkCreateSerializer,
+        responses={201: TicketLinkSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="links", pagination_class=None)
+    def links(self, request: Request, ticket_id: str) -> Response:
+        """The ticket's links, both ways; POST links another ticket of the tenant (404 when
+        ``other`` is unknown, 400 for itself or a link that exists)."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            rows = [
+                TicketLinkSerializer.row(ticket, link)
+                for link in TicketLink.objects.of_ticket(ticket)
+            ]
+            return Response(TicketLinkSerializer(rows, many=True).data)
+        payload = LinkCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        other = get_ticket_for_agent(self.request._request, payload.validated_data["other"])
+        link = services.ticket_link(
+            ticket=ticket,
+            other=other,
+            kind=payload.validated_data["kind"],
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        row = TicketLinkSerializer.row(ticket, link)
+        return Response(TicketLinkSerializer(row).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UnlinkSerializer, responses={204: None, 400: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="unlink")
+    def unlink(self, request: Request, ticket_id: str) -> Response:
+        """Remove one of the ticket's links (a merge's link stays: 400)."""
+        ticket = self.get_object()
+        payload = UnlinkSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.ticket_unlink(
+            ticket=ticket,
+            link_id=payload.validated_data["link"],
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={200: TicketDetailSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], url_path="merge")
+    def merge(self, request: Request, ticket_id: str) -> Response:
+        """Merge this duplicate into ``into``; returns the target. 404 when ``into`` is
+        unknown; 400 for itself, a closed or merged-away target, or a circular merge."""
+        ticket = self.get_object()
+        payload = MergeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        into = get_ticket_for_agent(self.request._request, payload.validated_data["into"])
+        target = services.ticket_merge(
+            ticket=ticket,
+            into=into,
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(self._detail(target))
 
     @extend_schema(
         request=BulkAssignSerializer,

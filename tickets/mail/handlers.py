@@ -76,6 +76,10 @@ def notify_by_mail(event: TicketEvent) -> None:
         )
     elif event.kind == EventKind.REPLIED and event.message is not None:
         _reply(event, event.message)
+    elif event.kind in (EventKind.MERGED, EventKind.MERGED_IN) and event.message is not None:
+        _merge_notice(event, event.message)
+    elif event.kind == EventKind.STATUS_CHANGED and event.data.get("merged_into"):
+        return  # a merge closed it: the MERGED event's notice says so, not "closed"
     elif event.kind == EventKind.STATUS_CHANGED and event.by_staff:
         kind_template = CUSTOMER_STATUS_MAILS.get(event.new_value)  # type: ignore[call-overload]
         if kind_template is None:
@@ -123,6 +127,30 @@ def _reply(event: TicketEvent, message: Message) -> None:
             contact=contact,
             key=f"event:{event.pk}:to:{contact.pk}",
             kind=OutboundKind.RELAYED_REPLY,
+            template="reply",
+            context={"text": message_text(message), "author": message.author_name},
+        )
+
+
+def _merge_notice(event: TicketEvent, message: Message) -> None:
+    """A merge's public note: on the target to its requester and copied contacts (the
+    duplicate's requester among them when copied); on the duplicate to its contacts who are
+    not on the target, who learn only that it was merged."""
+    from tickets.models import EventKind, Ticket
+
+    ticket = event.ticket
+    contacts = _contacts(ticket, exclude=None)
+    if event.kind == EventKind.MERGED:
+        target = Ticket.objects.filter(pk=event.data.get("target_id")).first()
+        if target is not None:
+            on_target = {c.pk for c in _contacts(target, exclude=None)}
+            contacts = [c for c in contacts if c.pk not in on_target]
+    for contact in contacts:
+        ticket_mail_to_contact(
+            ticket=ticket,
+            contact=contact,
+            key=f"event:{event.pk}:to:{contact.pk}",
+            kind=OutboundKind.REPLY,
             template="reply",
             context={"text": message_text(message), "author": message.author_name},
         )

@@ -37,6 +37,13 @@ def get_ticket_for_contact(request: HttpRequest, ticket_id: int) -> Ticket:
     )
 
 
+def merged_target_for_contact(request: HttpRequest, ticket: Ticket) -> Ticket | None:
+    """The ticket ``ticket`` was merged into, if the contact may see it (None otherwise)."""
+    if ticket.merged_into_id is None:
+        return None
+    return tickets_for_contact(request).filter(pk=ticket.merged_into_id).first()  # type: ignore[no-any-return]
+
+
 def get_attachment_for_contact(request: HttpRequest, attachment_id: int) -> Attachment:
     """A file on a public message of a ticket the contact may see; internal notes' files
     stay internal."""

@@ -40,6 +40,7 @@ from . import services
 from .access import (
     get_attachment_for_contact,
     get_ticket_for_contact,
+    merged_target_for_contact,
     portal_contact,
     tickets_for_contact,
 )
@@ -146,7 +147,14 @@ def ticket_preview(request: HttpRequest) -> HttpResponse:
 
 @contact_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """One ticket. A merged one leads to the ticket it was merged into when the contact may
+    see that; otherwise it says it was merged and shows nothing of the other ticket."""
     ticket = get_ticket_for_contact(request, ticket_id)
+    if ticket.merged_into_id is not None:
+        target = merged_target_for_contact(request, ticket)
+        if target is not None:
+            return redirect("portal:ticket-detail", ticket_id=target.pk)
+        return render(request, "portal/ticket_merged.html", {"ticket": ticket})
     return render(request, "portal/ticket_detail.html", _detail_context(request, ticket))
 
 

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sla.models import Priority
 from tickets.choices import Category
 from tickets.models import Message, Ticket
+
+from ..access import merged_target_for_contact
 
 
 class PortalTicketSerializer(serializers.ModelSerializer[Ticket]):
@@ -44,6 +47,11 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
     first_response_due = serializers.DateTimeField(allow_null=True)
     resolution_due = serializers.DateTimeField(allow_null=True)
     messages = serializers.SerializerMethodField()
+    merged = serializers.BooleanField(source="is_merged", read_only=True)
+    merged_into = serializers.SerializerMethodField(
+        help_text="The id of the ticket this one was merged into, when you may see it; "
+        "null otherwise (also when ``merged`` is true and that ticket is not yours to see)."
+    )
 
     class Meta(PortalTicketSerializer.Meta):
         fields = [
@@ -52,7 +60,17 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
             "first_response_due",
             "resolution_due",
             "messages",
+            "merged",
+            "merged_into",
         ]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_merged_into(self, ticket: Ticket) -> int | None:
+        request = self.context.get("request")
+        if ticket.merged_into_id is None or request is None:
+            return None
+        target = merged_target_for_contact(request._request, ticket)
+        return target.pk if target is not None else None
 
     def get_messages(self, ticket: Ticket) -> list[dict[str, Any]]:
         public = ticket.messages.filter(is_public=True).select_related("author", "author_contact")
