@@ -237,6 +237,7 @@ TABLE: dict[str, Access] = {
     "portal:ticket-history": page(*CONTACTS),
     "portal:ticket-reply": button(*CONTACTS),
     "portal:ticket-status": button(*CONTACTS),
+    "portal:ticket-billing": button(*CONTACTS),
     "portal:attachment-download": page(*CONTACTS),
     "portal:attachment-preview": Access(
         get=allow(*CONTACTS), post=allow(*CONTACTS, answer=NOT_ALLOWED)

@@ -531,6 +531,8 @@ class EventKind(models.TextChoices):
     UNLINKED = "unlinked", _("Link removed")
     MERGED = "merged", _("Merged into another ticket")
     MERGED_IN = "merged_in", _("Ticket merged in")
+    BILLING_ACCEPTED = "billing_ok", _("Charge accepted")
+    BILLING_DECLINED = "billing_no", _("Charge declined")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

@@ -748,11 +748,20 @@ def _vendor_apply(ticket: Ticket, reference: str, actor: User, channel: str) -> 
 
 
 def _billable_apply(
-    ticket: Ticket, billable: bool, actor: User | None, channel: str, reason: str = ""
+    ticket: Ticket,
+    billable: bool,
+    actor: User | None,
+    channel: str,
+    reason: str = "",
+    *,
+    acceptance_requested: bool = False,
 ) -> TicketEvent | None:
     if ticket.billable == billable:
         return None
     ticket.billable = billable
+    data = {"reason": reason} if reason else {}
+    if acceptance_requested:
+        data["acceptance"] = "requested"
     return event_record(
         ticket=ticket,
         kind=EventKind.BILLABLE_CHANGED,
@@ -761,7 +770,7 @@ def _billable_apply(
         channel=channel,
         old=str(not billable),
         new=str(billable),
-        data={"reason": reason} if reason else None,
+        data=data or None,
     )
 
 
@@ -787,12 +796,125 @@ def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) ->
         requester=ticket.requester, channel=ticket.channel, category=category, at=timezone.now()
     )
     if entitlement.allowed:
+        # Billable now, and the customer never accepted a charge: they are asked first.
+        ask = entitlement.billable and not ticket.billable and not ticket.billing_accepted
         event = _billable_apply(
-            ticket, entitlement.billable, actor, channel, reasons_text(entitlement.reasons)
-        )
+            ticket, entitlement.billable, actor, channel, reasons_text(entitlement.reasons),
+            acceptance_requested=ask,
+        )  # fmt: skip
         if event is not None:
             events.append(event)
+        if ask:
+            events.extend(_acceptance_request(ticket, actor, channel))
     return events
+
+
+def _acceptance_request(ticket: Ticket, actor: User | None, channel: str) -> list[TicketEvent]:
+    """A conversion made the ticket billable and the customer never accepted a charge: it
+    waits on them (clocks paused) until they accept or decline in the portal; the "waiting
+    on you" mail says why (``tickets.mail.handlers``). Nothing billable is done silently."""
+    if ticket.status not in (Status.NEW, Status.OPEN):
+        return []
+    now = timezone.now()
+    return [
+        _status_apply(
+            ticket, Status.PENDING, actor=actor, contact=None, by_staff=True, channel=channel,
+            at=now,
+        )
+    ]  # fmt: skip
+
+
+def ticket_billing_accept(*, ticket: Ticket, contact: Contact) -> Ticket:
+    """The customer accepts the charge a conversion asked for: work may go on (a ticket
+    waiting on them is open again). Caller has checked that ``contact`` may see the ticket
+    (portal access helpers); refused with ValidationError when no acceptance is pending."""
+    with transaction.atomic():
+        locked = _locked(ticket)
+        now = timezone.now()
+        _require_acceptance_pending(locked)
+        locked.billing_accepted = True
+        events = [
+            event_record(
+                ticket=locked, kind=EventKind.BILLING_ACCEPTED, actor_contact=contact,
+                channel=Channel.PORTAL, new=contact.name, at=now,
+            )
+        ]  # fmt: skip
+        events.extend(_resume_after_acceptance(locked, contact, now))
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish(events)
+    return locked
+
+
+def ticket_billing_decline(*, ticket: Ticket, contact: Contact) -> Ticket:
+    """The customer declines the charge: the request goes back to the kind it was before the
+    conversion (billing as its scope says, usually not billable) and is open again for
+    support to answer as that. Same preconditions as :func:`ticket_billing_accept`."""
+    with transaction.atomic():
+        locked = _locked(ticket)
+        now = timezone.now()
+        _require_acceptance_pending(locked)
+        converted = (
+            TicketEvent.objects.filter(ticket=locked, kind=EventKind.CONVERTED)
+            .order_by("-at", "-id")
+            .first()
+        )
+        before = (converted.data or {}).get("from") if converted else None
+        events = [
+            event_record(
+                ticket=locked, kind=EventKind.BILLING_DECLINED, actor_contact=contact,
+                channel=Channel.PORTAL, new=contact.name, at=now,
+            )
+        ]  # fmt: skip
+        if before in Category.values and before != locked.category:
+            old = locked.category
+            locked.category = before
+            events.append(
+                event_record(
+                    ticket=locked, kind=EventKind.CONVERTED, actor_contact=contact,
+                    channel=Channel.PORTAL, old=Category(old).label, new=Category(before).label,
+                    at=now, data={"from": old, "to": before, "declined": True},
+                )
+            )  # fmt: skip
+            entitlement = _entitlement(
+                requester=locked.requester, channel=locked.channel, category=before, at=now
+            )
+            billable = entitlement.billable if entitlement.allowed else False
+        else:
+            billable = False
+        if billable != locked.billable:
+            locked.billable = billable
+            events.append(
+                event_record(
+                    ticket=locked, kind=EventKind.BILLABLE_CHANGED, actor_contact=contact,
+                    channel=Channel.PORTAL, old=str(not billable), new=str(billable), at=now,
+                )
+            )  # fmt: skip
+        events.extend(_resume_after_acceptance(locked, contact, now))
+        _touch(locked, now)
+        sla_refresh(ticket=locked, now=now)
+        events_publish(events)
+    return locked
+
+
+def _require_acceptance_pending(ticket: Ticket) -> None:
+    if not ticket.billable or ticket.billing_accepted or ticket.status not in ACTIVE_STATUSES:
+        raise ValidationError(
+            {"decision": _("This ticket is not waiting for you to accept a charge.")}
+        )
+
+
+def _resume_after_acceptance(
+    ticket: Ticket, contact: Contact, now: dt.datetime
+) -> list[TicketEvent]:
+    if ticket.status != Status.PENDING:
+        return []
+    return [
+        _status_apply(
+            ticket, Status.OPEN, actor=None, contact=contact, by_staff=False,
+            channel=Channel.PORTAL, at=now,
+        )
+    ]  # fmt: skip
 
 
 def _one_change(ticket: Ticket, actor: User | None, channel: str, apply: Any, *args: Any) -> Ticket:

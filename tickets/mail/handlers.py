@@ -85,6 +85,9 @@ def notify_by_mail(event: TicketEvent) -> None:
         if kind_template is None:
             return
         kind, template = kind_template
+        if event.new_value == Status.PENDING and ticket.billable and not ticket.billing_accepted:
+            # Waiting on them to accept a charge a conversion asked for: the mail says so.
+            template = "billing_acceptance"
         for contact in _contacts(ticket, exclude=None):
             ticket_mail_to_contact(
                 ticket=ticket,

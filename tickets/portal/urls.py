@@ -19,6 +19,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="ticket-status",
     ),
     path(
+        "portal/tickets/<int:ticket_id>/billing/",
+        views.ticket_billing_decide,
+        name="ticket-billing",
+    ),
+    path(
         "portal/tickets/<int:ticket_id>/history/",
         views.ticket_history,
         name="ticket-history",

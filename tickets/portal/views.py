@@ -31,6 +31,8 @@ from tickets.models import ACTIVE_STATUSES
 from tickets.services import (
     AcceptanceRequired,
     TicketRefused,
+    ticket_billing_accept,
+    ticket_billing_decline,
     ticket_change_status,
     ticket_create,
     ticket_reply,
@@ -214,6 +216,30 @@ def ticket_status_change(request: HttpRequest, ticket_id: int) -> HttpResponse:
     else:
         messages.success(
             request, _("The ticket is now %(status)s.") % {"status": Status(status).label.lower()}
+        )
+    return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+
+
+@require_POST
+@contact_required
+def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Accept or decline the charge a conversion of the ticket asked for."""
+    ticket = get_ticket_for_contact(request, ticket_id)
+    decision = request.POST.get("decision", "")
+    decide = {"accept": ticket_billing_accept, "decline": ticket_billing_decline}.get(decision)
+    if decide is None:
+        messages.error(request, _("Choose to accept or to decline the charge."))
+        return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+    try:
+        decide(ticket=ticket, contact=portal_contact(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("You accepted the charge; we go on with the work.")
+            if decision == "accept"
+            else _("You declined the charge; the ticket stays what it was."),
         )
     return redirect("portal:ticket-detail", ticket_id=ticket.pk)
 
