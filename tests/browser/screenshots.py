@@ -2,8 +2,9 @@
 
 Builds a throw-away SQLite database with ``seed_demo``, serves it on a free loopback port
 and drives Debian's Chromium through a customer's and an agent's day: the portal list, the
-filing form with its promised response time, the ticket, the contract page, the agent queue
-and the agent's ticket page. PNGs go to ``docs/screenshots/`` (or ``--out``).
+filing form with its promised response time, the ticket, the contract page, the agent queue,
+the agent's ticket page with a macro picked from the reply box, and the manager's time
+report. PNGs go to ``docs/screenshots/`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -126,11 +127,21 @@ def take(*, tenant: str, port: int, out: Path) -> None:
             agent.locator("form[action$='/reply/'] button[type=submit]").click()
             agent.wait_for_load_state()
             shot(agent, "agent-ticket")
+            # A macro picked from the reply box: "/" and a few letters search them.
+            agent.goto(f"{site}/agent/tickets/{ticket_id}/")
+            agent.locator("textarea[name=body]").press_sequentially("/")
+            agent.locator("#macro-list li").first.wait_for()
+            shot(agent, "agent-macro")
 
             customer.goto(ticket_url)
             shot(customer, "portal-ticket")
             customer.goto(f"{site}/portal/contract/")
             shot(customer, "portal-contract")
+
+            manager = browser.new_context(**desktop).new_page()  # type: ignore[arg-type]
+            login(manager, f"{tenant}-manager")
+            manager.goto(f"{site}/reports/time/")
+            shot(manager, "manager-time-report")
 
             phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
             login(phone, f"{tenant}-named")
