@@ -6,8 +6,9 @@ from __future__ import annotations
 from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
-from tickets.choices import Channel
-from tickets.services import ticket_create, ticket_reply
+from tickets.choices import Channel, Rating, Status
+from tickets.satisfaction.services import rating_link_token
+from tickets.services import ticket_change_status, ticket_create, ticket_reply
 
 
 def make_b_objects(cast: Cast) -> dict[str, object]:
@@ -27,7 +28,12 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             channel=Channel.PORTAL,
             author=cast.agent_b,
         )
-    return {"ticket_id": ticket.pk}
+        # Solved, with a good link for it: only the tenant stands between A and a rating.
+        ticket_change_status(
+            ticket=ticket, status=Status.SOLVED, actor=cast.agent_b, channel=Channel.PORTAL
+        )
+        token = rating_link_token(ticket=ticket, contact=cast.contact_b, rating=Rating.GOOD)
+    return {"ticket_id": ticket.pk, "rating_token": token}
 
 
 def make_a_objects(cast: Cast) -> dict[str, object]:

@@ -14,7 +14,7 @@ from sla.models import Clock, Priority
 from supportdesk.models import User
 
 from ..choices import Category, Channel, Status, SupportLine
-from ..models import Attachment, Message, Ticket, TicketEvent, TimeEntry
+from ..models import Attachment, Message, SatisfactionRating, Ticket, TicketEvent, TimeEntry
 from ..queue import queue_attach, urgency
 
 
@@ -174,8 +174,23 @@ class ClockSerializer(serializers.ModelSerializer[Clock]):
         return clock_explain(clock, changes=changes, initial=initial)
 
 
+class SatisfactionSerializer(serializers.ModelSerializer[SatisfactionRating]):
+    """The customer's answer to "How did we do?" after the ticket was solved."""
+
+    class Meta:
+        model = SatisfactionRating
+        fields = ["rating", "comment", "rated_at"]
+
+
 class TicketDetailSerializer(QueueTicketSerializer):
     clocks = serializers.SerializerMethodField()
+    satisfaction = SatisfactionSerializer(
+        source="satisfaction_rating",
+        read_only=True,
+        allow_null=True,
+        help_text="The customer's rating (good or bad) and comment; null until rated. One per "
+        "ticket: a later answer replaces an earlier one.",
+    )
     sla_policy = serializers.CharField(source="sla_policy.name", allow_null=True, default=None)
     entitlement_reasons = serializers.CharField(
         source="entitlement_explained",
@@ -206,6 +221,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "solved_at",
             "closed_at",
             "clocks",
+            "satisfaction",
         ]
 
     @extend_schema_field(ClockSerializer(many=True))

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from sla.models import Priority
+from tickets.api.serializers import SatisfactionSerializer
 from tickets.choices import Category
 from tickets.models import Message, Ticket
 
@@ -44,6 +45,12 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
     first_response_due = serializers.DateTimeField(allow_null=True)
     resolution_due = serializers.DateTimeField(allow_null=True)
     messages = serializers.SerializerMethodField()
+    satisfaction = SatisfactionSerializer(
+        source="satisfaction_rating",
+        read_only=True,
+        allow_null=True,
+        help_text="Your rating of how we did, once the ticket is solved; null until rated.",
+    )
 
     class Meta(PortalTicketSerializer.Meta):
         fields = [
@@ -52,6 +59,7 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
             "first_response_due",
             "resolution_due",
             "messages",
+            "satisfaction",
         ]
 
     def get_messages(self, ticket: Ticket) -> list[dict[str, Any]]:
