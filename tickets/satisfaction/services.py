@@ -113,7 +113,8 @@ def satisfaction_rate(
     same answer again (the link opened twice) changes nothing and writes no event. Each
     change is an event on the ticket, in the same transaction. Caller holds the tenant scope
     and has checked the link (:func:`rating_link_read`). Raises :class:`RatingLinkInvalid`
-    when the ticket is not solved or closed (reopened since the question was asked).
+    when the ticket is not solved or closed (reopened since the question was asked, or
+    never solved).
     """
     if rating not in Rating.values:
         raise RatingLinkInvalid(_("This link is not valid for this ticket."))
@@ -122,7 +123,7 @@ def satisfaction_rate(
         if locked.status not in RATABLE_STATUSES:
             raise RatingLinkInvalid(
                 _(
-                    "This ticket was reopened, so it cannot be rated now. We will ask again "
+                    "This ticket is not solved now, so it cannot be rated. We will ask again "
                     "when it is solved."
                 )
             )
