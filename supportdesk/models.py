@@ -80,6 +80,14 @@ class Tenant(models.Model):
             "auto-reply: kept on the sender's ticket, never answered (1 to 168)."
         ),
     )
+    satisfaction_survey = models.BooleanField(
+        _("ask customers how we did"),
+        default=True,
+        help_text=_(
+            "After a ticket is solved, its requester gets one e-mail and a question on the "
+            "portal: good or bad, with an optional comment."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

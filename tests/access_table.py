@@ -246,6 +246,9 @@ TABLE: dict[str, Access] = {
     # Whoever holds a login link may use it (it is the customer's); asking for one is public.
     "portal:login-link-request": PUBLIC,
     "portal:login-link": PUBLIC,
+    # "How did we do?": whoever holds the signed link may answer (it was mailed to the
+    # requester); the signature is the check, and a bad one is a 400 page.
+    "satisfaction:rate": PUBLIC,
     "api-portal-ticket-list": api_creates(*CONTACTS, writers=CONTACTS),
     "api-portal-ticket-detail": api_no_post(*CONTACTS),
     "api-portal-ticket-replies": Access(get=every(NOT_ALLOWED), post=api(*CONTACTS)),

@@ -37,3 +37,10 @@ class SupportLine(models.IntegerChoices):
     FIRST = 1, _("1st line")
     SECOND = 2, _("2nd line")
     THIRD = 3, _("3rd line")
+
+
+class Rating(models.TextChoices):
+    """A customer's answer to "How did we do?" after a ticket was solved."""
+
+    GOOD = "good", _("Good")
+    BAD = "bad", _("Bad")

@@ -29,7 +29,7 @@ from sla.models import Calendar, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned
 
 from .attachments import IMAGE_TYPES
-from .choices import Category, Channel, Status, SupportLine
+from .choices import Category, Channel, Rating, Status, SupportLine
 
 if TYPE_CHECKING:
     from sla.models import Clock
@@ -41,6 +41,7 @@ __all__ = [
     "Macro",
     "Message",
     "Priority",
+    "SatisfactionRating",
     "Ticket",
     "TicketCounter",
     "TicketEvent",
@@ -314,6 +315,14 @@ class Ticket(TenantOwned):
             return None
         return clock.due_at
 
+    @property
+    def satisfaction_rating(self) -> SatisfactionRating | None:
+        """The customer's answer to "How did we do?", if any (one per ticket)."""
+        try:
+            return self.satisfaction  # type: ignore[no-any-return]
+        except SatisfactionRating.DoesNotExist:
+            return None
+
     def timeline(self, *, public_only: bool = False) -> models.QuerySet[TicketEvent]:
         """The event log, oldest first, with what each row shows; customers get the public part.
 
@@ -533,6 +542,8 @@ class EventKind(models.TextChoices):
     MERGED_IN = "merged_in", _("Ticket merged in")
     BILLING_ACCEPTED = "billing_ok", _("Charge accepted")
     BILLING_DECLINED = "billing_no", _("Charge declined")
+    RATED = "rated", _("Satisfaction rated")
+    RATING_COMMENTED = "rating_comment", _("Satisfaction comment")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):
@@ -814,3 +825,39 @@ class Macro(TenantOwned):
         if self.note.strip():
             labels.append(str(_("Internal note")))
         return labels
+
+
+class SatisfactionRating(TenantOwned):
+    """The customer's answer to "How did we do?" about a solved ticket: one per ticket.
+
+    Written by :func:`tickets.satisfaction.services.satisfaction_rate`; a later answer (the
+    other link, or the question asked again after the ticket was reopened and solved again)
+    replaces the row, and each answer is an event on the ticket's timeline.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="satisfaction", verbose_name=_("ticket")
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # only a rare contact delete follows it
+        verbose_name=_("rated by"),
+    )
+    rating = models.CharField(_("rating"), max_length=8, choices=Rating.choices)
+    comment = models.TextField(_("comment"), max_length=2000, blank=True)
+    rated_at = models.DateTimeField(_("rated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("satisfaction rating")
+        verbose_name_plural = _("satisfaction ratings")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.rating}"
+
+    @property
+    def is_good(self) -> bool:
+        return self.rating == Rating.GOOD

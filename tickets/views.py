@@ -47,7 +47,7 @@ from .forms import (
 )
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
-from .models import Ticket, TicketLink
+from .models import SatisfactionRating, Ticket, TicketLink
 from .queue import (
     QueueFilters,
     queue_choices,
@@ -225,6 +225,9 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "clocks": clocks,
             "time_entries": ticket.time_entries.select_related("agent"),
             "cc": ticket.cc.all(),
+            "satisfaction": SatisfactionRating.objects.filter(ticket=ticket)
+            .select_related("contact")
+            .first(),
             "reply_form": ReplyForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
             "priority_form": PriorityForm(initial={"priority": ticket.priority_id}),

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from contracts.models import Contact, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
 from supportdesk.models import Membership, Role, Tenant
-from tickets.choices import Category, Status
+from tickets.choices import Category, Rating, Status
 from tickets.models import Ticket
 
 from ..models import Clock, ClockState, Metric
@@ -43,6 +43,8 @@ class ReportRow:
     first_response_breached: int = 0
     resolution_met: int = 0
     resolution_breached: int = 0
+    rated_good: int = 0
+    rated_bad: int = 0
 
     @staticmethod
     def _rate(met: int, breached: int) -> float | None:
@@ -58,11 +60,20 @@ class ReportRow:
     def resolution_rate(self) -> float | None:
         return self._rate(self.resolution_met, self.resolution_breached)
 
+    @property
+    def rated(self) -> int:
+        return self.rated_good + self.rated_bad
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """Share of rated tickets the customer rated good, in percent (None: none rated)."""
+        return self._rate(self.rated_good, self.rated_bad)
+
     def add(self, other: ReportRow) -> None:
         for name in (
             "received", "questions", "incidents", "other", "solved",
             "first_response_met", "first_response_breached",
-            "resolution_met", "resolution_breached",
+            "resolution_met", "resolution_breached", "rated_good", "rated_bad",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -132,6 +143,8 @@ def sla_report_build(
 ) -> SLAReport:
     """The report for ``month`` (first day), for one organisation or the whole tenant, as it
     stands at ``now``. Caller holds the tenant scope. Runs three aggregate queries.
+
+    Satisfaction counts the ratings of the month's tickets (one per ticket, the latest answer).
     """
     now = now or timezone.now()
     start, end = month_bounds(tenant=tenant, month=month)
@@ -140,13 +153,19 @@ def sla_report_build(
         tickets = tickets.filter(organisation=organisation)
 
     rows: dict[int | None, ReportRow] = defaultdict(lambda: ReportRow(label=""))
+    # The rating is one row per ticket (a one-to-one join): counted in the same query.
     by_category = tickets.values("organisation", "category").annotate(
-        n=Count("id"), solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED]))
+        n=Count("id"),
+        solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED])),
+        good=Count("satisfaction", filter=Q(satisfaction__rating=Rating.GOOD)),
+        bad=Count("satisfaction", filter=Q(satisfaction__rating=Rating.BAD)),
     )
     for entry in by_category:
         row = rows[entry["organisation"]]
         row.received += entry["n"]
         row.solved += entry["solved"]
+        row.rated_good += entry["good"]
+        row.rated_bad += entry["bad"]
         if entry["category"] == Category.QUESTION:
             row.questions += entry["n"]
         elif entry["category"] in (Category.INCIDENT, Category.PROBLEM):

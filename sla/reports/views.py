@@ -69,6 +69,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
             "organisation", "received", "questions", "incidents", "other", "solved",
             "first_response_met", "first_response_breached", "first_response_rate",
             "resolution_met", "resolution_breached", "resolution_rate",
+            "rated_good", "rated_bad", "satisfaction_rate",
         ],
         rows=(
             [
@@ -77,6 +78,8 @@ def report_csv(request: HttpRequest) -> HttpResponse:
                 "" if row.first_response_rate is None else f"{row.first_response_rate:.1f}",
                 row.resolution_met, row.resolution_breached,
                 "" if row.resolution_rate is None else f"{row.resolution_rate:.1f}",
+                row.rated_good, row.rated_bad,
+                "" if row.satisfaction_rate is None else f"{row.satisfaction_rate:.1f}",
             ]
             for row in [*report.rows, report.total]
         ),

@@ -187,11 +187,14 @@ def test_the_customer_hears_when_the_ticket_waits_on_them_and_when_it_is_solved(
     for status in (Status.PENDING, Status.SOLVED):
         with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):
             ticket_change_status(ticket=ticket, status=status, actor=cast.agent, channel="email")
-    _confirmation, pending, solved = mails(smtp, CARLA)
+    _confirmation, pending, solved, rating = mails(smtp, CARLA)
     assert "Waiting for your answer" in pending["Subject"]
     assert solved["Subject"].startswith(f"[{ticket.reference}] Solved:")
     assert solved["Auto-Submitted"] == "auto-generated"
     assert "reopen the ticket" in body(solved)
+    # and, on its own, the question how we did (tests/tickets/test_csat.py)
+    assert rating["Subject"].startswith(f"[{ticket.reference}] How did we do?")
+    assert rating["Auto-Submitted"] == "auto-generated"
 
 
 @time_machine.travel(NOW, tick=False)

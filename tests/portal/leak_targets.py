@@ -6,9 +6,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
-from tickets.choices import Channel
+from tickets.choices import Channel, Rating
 from tickets.models import Attachment
 from tickets.portal.services import login_link_token
+from tickets.satisfaction.services import rating_link_token
 from tickets.services import ticket_create
 
 
@@ -43,4 +44,11 @@ def make_a_objects(cast: Cast) -> dict[str, object]:
         )
         attachment = Attachment.objects.get(ticket=ticket)
         token = login_link_token(tenant=cast.tenant_a, user=cast.customer)
-    return {"ticket_id": ticket.pk, "attachment_id": attachment.pk, "login_token": token}
+        # A valid link of a ticket not solved yet: every role gets the page's 400.
+        rating = rating_link_token(ticket=ticket, contact=cast.customer_contact, rating=Rating.GOOD)
+    return {
+        "ticket_id": ticket.pk,
+        "attachment_id": attachment.pk,
+        "login_token": token,
+        "rating_token": rating,
+    }

@@ -6,9 +6,16 @@ from __future__ import annotations
 from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
-from tickets.choices import Channel
+from tickets.choices import Channel, Rating, Status
 from tickets.models import LinkKind
-from tickets.services import ticket_create, ticket_link, ticket_merge, ticket_reply
+from tickets.satisfaction.services import rating_link_token
+from tickets.services import (
+    ticket_change_status,
+    ticket_create,
+    ticket_link,
+    ticket_merge,
+    ticket_reply,
+)
 
 
 def make_b_objects(cast: Cast) -> dict[str, object]:
@@ -48,7 +55,12 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             enforce_entitlement=False,
         )
         ticket_merge(ticket=duplicate, into=ticket, actor=cast.agent_b)
-    return {"ticket_id": ticket.pk}
+        # Solved, with a good link for it: only the tenant stands between A and a rating.
+        ticket_change_status(
+            ticket=ticket, status=Status.SOLVED, actor=cast.agent_b, channel=Channel.PORTAL
+        )
+        token = rating_link_token(ticket=ticket, contact=cast.contact_b, rating=Rating.GOOD)
+    return {"ticket_id": ticket.pk, "rating_token": token}
 
 
 def make_a_objects(cast: Cast) -> dict[str, object]:

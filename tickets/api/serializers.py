@@ -14,7 +14,16 @@ from sla.models import Clock, Priority
 from supportdesk.models import User
 
 from ..choices import Category, Channel, Status, SupportLine
-from ..models import Attachment, LinkKind, Message, Ticket, TicketEvent, TicketLink, TimeEntry
+from ..models import (
+    Attachment,
+    LinkKind,
+    Message,
+    SatisfactionRating,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+    TimeEntry,
+)
 from ..queue import queue_attach, urgency
 
 
@@ -179,8 +188,23 @@ class TicketRefSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField()
 
 
+class SatisfactionSerializer(serializers.ModelSerializer[SatisfactionRating]):
+    """The customer's answer to "How did we do?" after the ticket was solved."""
+
+    class Meta:
+        model = SatisfactionRating
+        fields = ["rating", "comment", "rated_at"]
+
+
 class TicketDetailSerializer(QueueTicketSerializer):
     clocks = serializers.SerializerMethodField()
+    satisfaction = SatisfactionSerializer(
+        source="satisfaction_rating",
+        read_only=True,
+        allow_null=True,
+        help_text="The customer's rating (good or bad) and comment; null until rated. One per "
+        "ticket: a later answer replaces an earlier one.",
+    )
     sla_policy = serializers.CharField(source="sla_policy.name", allow_null=True, default=None)
     entitlement_reasons = serializers.CharField(
         source="entitlement_explained",
@@ -213,6 +237,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "closed_at",
             "clocks",
             "merged_into",
+            "satisfaction",
         ]
 
     @extend_schema_field(TicketRefSerializer(allow_null=True))

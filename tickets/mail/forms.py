@@ -21,7 +21,7 @@ class MailSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["auto_reply_repeat_limit", "auto_reply_repeat_hours"]
+        fields = ["auto_reply_repeat_limit", "auto_reply_repeat_hours", "satisfaction_survey"]
 
 
 def _secret_field(label: StrOrPromise, *, max_length: int = 254) -> forms.CharField:

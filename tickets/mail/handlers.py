@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from tickets.choices import Status
+from tickets.choices import Rating, Status
+from tickets.satisfaction.services import LINK_MAX_AGE, rating_link_path
 
 from .inbound.base import html_to_text
 from .models import OutboundKind
 from .services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
+from .services.outbox import tenant_url
 
 if TYPE_CHECKING:
     from contracts.models import Contact
@@ -97,6 +99,7 @@ def notify_by_mail(event: TicketEvent) -> None:
                 template=template,
                 context={},
             )
+        ask_for_rating(event)
 
 
 def _reply(event: TicketEvent, message: Message) -> None:
@@ -157,6 +160,45 @@ def _merge_notice(event: TicketEvent, message: Message) -> None:
             template="reply",
             context={"text": message_text(message), "author": message.author_name},
         )
+
+
+def ask_for_rating(event: TicketEvent) -> None:
+    """After a ticket is solved, ask its requester "How did we do?" with two one-click links.
+
+    A branch of :func:`notify_by_mail`, not a handler of its own: each registered handler
+    costs a delivery row for every event of every ticket, and this one acts on one kind.
+
+    Solved by support only: a customer solving their own ticket is asked on the portal page.
+    Once per solve: the outbox key names the status event, so a second run of the handler
+    (the relay retrying, the sweep) sends nothing new, and a ticket solved again after it
+    was reopened asks again. Not when the tenant has the question turned off, nor when the
+    ticket was reopened before this ran.
+    """
+    from tickets.models import EventKind
+
+    solved = event.kind == EventKind.STATUS_CHANGED and event.new_value == Status.SOLVED
+    # A customer who marks their own ticket solved gets no mail about it (as with the
+    # "solved" notice); the portal page they are on asks instead.
+    if not solved or not event.by_staff:
+        return
+    ticket = event.ticket
+    if not ticket.tenant.satisfaction_survey or ticket.status not in (Status.SOLVED,):
+        return
+    contact = ticket.requester
+    links = {
+        f"{rating}_url": tenant_url(
+            ticket.tenant, rating_link_path(ticket=ticket, contact=contact, rating=rating)
+        )
+        for rating in Rating.values
+    }
+    ticket_mail_to_contact(
+        ticket=ticket,
+        contact=contact,
+        key=f"satisfaction:event:{event.pk}",
+        kind=OutboundKind.SATISFACTION,
+        template="satisfaction",
+        context={**links, "link_days": LINK_MAX_AGE.days},
+    )
 
 
 def register() -> None:

@@ -218,6 +218,7 @@ class OutboundKind(models.TextChoices):
     RELAYED_REPLY = "relayed_reply", _("Customer reply (to the others copied)")
     LOGIN_LINK = "login_link", _("Portal login link")
     SLA_REPORT = "sla_report", _("Monthly SLA report")
+    SATISFACTION = "satisfaction", _("How did we do?")
 
 
 # Mail a machine writes in answer to something: RFC 3834 "auto-replied". Everything else we

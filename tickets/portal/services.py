@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from contracts.models import Contact
 from sla.models import Priority
 from supportdesk.models import Tenant, User
-from tickets.choices import Category, Channel, Status
+from tickets.choices import Category, Channel, Rating, Status
 
 if TYPE_CHECKING:
     from contracts.services import Entitlement
@@ -405,6 +405,8 @@ def _value_label(kind: str, value: str) -> str:
         return str(Status(value).label)
     if kind == EventKind.CONVERTED and value in Category.values:
         return str(Category(value).label)
+    if kind == EventKind.RATED and value in Rating.values:
+        return str(Rating(value).label)
     return value
 
 

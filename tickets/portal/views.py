@@ -28,6 +28,7 @@ from supportdesk.forms import is_plain_number
 from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
 from tickets.models import ACTIVE_STATUSES
+from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
     AcceptanceRequired,
     TicketRefused,
@@ -169,6 +170,9 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
         "promise": services.promise_text(due=ticket.first_response_due(), tenant=ticket.tenant),
         "form": form or ReplyForm(),
         "actions": services.contact_status_actions(ticket=ticket),
+        "rating_links": rating_link_paths(ticket=ticket, contact=portal_contact(request))
+        if satisfaction_asked(ticket=ticket)
+        else None,
     }
 
 

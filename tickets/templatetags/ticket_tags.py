@@ -31,7 +31,7 @@ def business_time(seconds: float | None, engine: Any = None) -> str:
 @register.filter
 def event_value(event: Any, which: str) -> str:
     """An event's old or new value as the reader's language names it ("Nytt", not "new")."""
-    from tickets.choices import Category, Status
+    from tickets.choices import Category, Rating, Status
     from tickets.models import EventKind
 
     raw = event.old_value if which == "old" else event.new_value
@@ -39,6 +39,7 @@ def event_value(event: Any, which: str) -> str:
         EventKind.CREATED: Status,
         EventKind.STATUS_CHANGED: Status,
         EventKind.CONVERTED: Category,
+        EventKind.RATED: Rating,
     }
     if event.kind == EventKind.BILLABLE_CHANGED and raw in ("True", "False"):
         return _("billable") if raw == "True" else _("not billable")

@@ -928,7 +928,7 @@ def _oauth_client(mailbox: Mailbox) -> tuple[str, ...]:
 
 def mail_settings_save(*, tenant: Tenant) -> Tenant:
     """Validate and store the tenant's automatic-answer settings (the mailbox page's form)."""
-    fields = ["auto_reply_repeat_limit", "auto_reply_repeat_hours"]
+    fields = ["auto_reply_repeat_limit", "auto_reply_repeat_hours", "satisfaction_survey"]
     tenant.full_clean(exclude=[f.name for f in tenant._meta.fields if f.name not in fields])
     tenant.save(update_fields=fields)
     return tenant

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sla.models import Priority
+from tickets.api.serializers import SatisfactionSerializer
 from tickets.choices import Category
 from tickets.models import Message, Ticket
 
@@ -52,6 +53,12 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         help_text="The id of the ticket this one was merged into, when you may see it; "
         "null otherwise (also when ``merged`` is true and that ticket is not yours to see)."
     )
+    satisfaction = SatisfactionSerializer(
+        source="satisfaction_rating",
+        read_only=True,
+        allow_null=True,
+        help_text="Your rating of how we did, once the ticket is solved; null until rated.",
+    )
 
     class Meta(PortalTicketSerializer.Meta):
         fields = [
@@ -62,6 +69,7 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
             "messages",
             "merged",
             "merged_into",
+            "satisfaction",
         ]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))

@@ -91,7 +91,10 @@ class PortalTicketViewSet(
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()  # schema generation: no contact, only the model
-        return tickets_for_contact(self.request._request).select_related("priority", "requester")
+        tickets = tickets_for_contact(self.request._request).select_related("priority", "requester")
+        if self.action == "retrieve":
+            tickets = tickets.select_related("satisfaction")  # the rating, in the same query
+        return tickets
 
     def get_serializer_class(self) -> Any:
         return PortalTicketDetailSerializer if self.action == "retrieve" else PortalTicketSerializer
@@ -134,6 +137,8 @@ class PortalTicketViewSet(
                 status=status.HTTP_403_FORBIDDEN,
             )
         prefetch_related_objects([ticket], "clocks")  # both due times from one query
+        # A ticket filed just now has no rating: say so instead of asking the database.
+        Ticket.satisfaction.related.set_cached_value(ticket, None)
         return Response(PortalTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PortalReplySerializer, responses={201: PortalMessageSerializer})
