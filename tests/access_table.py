@@ -190,6 +190,10 @@ TABLE: dict[str, Access] = {
     "tickets:queue": view(*STAFF),
     "tickets:queue-assign": button(*AGENTS),
     "tickets:queue-my-line": button(*AGENTS),
+    "tickets:queue-columns": button(*AGENTS),
+    "tickets:queue-view-new": button(*AGENTS),
+    # ``view_id`` is the agent's own view: an admin is refused another agent's like anyone.
+    "tickets:queue-view-delete": Access(get=every(NOT_ALLOWED), post=allow("agent")),
     "tickets:call-log": page(*AGENTS),
     "tickets:ticket": view(*STAFF),
     "tickets:ticket-history": view(*STAFF),

@@ -11,8 +11,9 @@ from typing import Any
 from django.http import Http404, HttpRequest
 
 from supportdesk.forms import is_plain_number
+from supportdesk.models import Role
 
-from .models import Attachment, Ticket
+from .models import Attachment, QueueView, QueueViewQuerySet, Ticket
 
 
 def get_ticket_for_agent(request: HttpRequest, ticket_id: int) -> Ticket:
@@ -59,3 +60,28 @@ def find_ticket_for_agent(request: HttpRequest, reference: str) -> Ticket | None
     if is_plain_number(text):
         return tickets.filter(number=int(text)).first() if len(text) <= 9 else None
     return tickets.filter(reference__iexact=text[:24]).first() if text else None
+
+
+def queue_views_for_agent(request: HttpRequest) -> QueueViewQuerySet:
+    """The saved queue views the signed-in staff member may use: shared, and their own."""
+    req: Any = request
+    if req.membership is None:
+        raise Http404
+    return QueueView.objects.filter(tenant=req.tenant).usable_by(request.user)
+
+
+def get_queue_view_for_agent(request: HttpRequest, view_id: int) -> QueueView:
+    """A saved view the staff member may use; another agent's or tenant's is a 404."""
+    view = queue_views_for_agent(request).filter(pk=view_id).first()
+    if view is None:
+        raise Http404
+    return view
+
+
+def get_queue_view_to_delete(request: HttpRequest, view_id: int) -> QueueView:
+    """One's own saved view, or for an admin a shared one; anything else is a 404."""
+    req: Any = request
+    view = get_queue_view_for_agent(request, view_id)
+    if view.is_shared and req.membership.role != Role.ADMIN:
+        raise Http404
+    return view

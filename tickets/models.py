@@ -239,6 +239,11 @@ class Ticket(TenantOwned):
             models.Index(fields=["tenant", "status", "id"], name="ticket_status"),
             models.Index(fields=["tenant", "requester"], name="ticket_requester"),
             models.Index(fields=["tenant", "organisation", "id"], name="ticket_organisation"),
+            # The queue's sortable columns (tickets.queue.SORTS), each walked as a keyset from
+            # (value, id); "reference" walks ticket_unique_number and "due" the schedule's.
+            models.Index(fields=["tenant", "priority", "id"], name="ticket_priority"),
+            models.Index(fields=["tenant", "received_at", "id"], name="ticket_received"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="ticket_updated"),
         ]
 
     @property
@@ -709,6 +714,8 @@ class AgentProfile(TenantOwned):
     support_line = models.PositiveSmallIntegerField(
         _("support line"), choices=SupportLine.choices, default=SupportLine.FIRST
     )
+    # The queue's columns this agent chose (tickets.queue.COLUMNS); empty: the default set.
+    queue_columns = models.JSONField(_("queue columns"), default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -861,3 +868,53 @@ class SatisfactionRating(TenantOwned):
     @property
     def is_good(self) -> bool:
         return self.rating == Rating.GOOD
+
+
+class QueueViewQuerySet(models.QuerySet["QueueView"]):
+    def usable_by(self, user: Any) -> QueueViewQuerySet:
+        """The tenant's shared views and ``user``'s own, shared first, by name."""
+        return self.filter(Q(owner__isnull=True) | Q(owner=user)).order_by(
+            models.F("owner").asc(nulls_first=True), "name", "id"
+        )
+
+
+class QueueViewManager(models.Manager["QueueView"]):
+    def get_queryset(self) -> QueueViewQuerySet:
+        return QueueViewQuerySet(self.model, using=self._db)
+
+
+class QueueView(TenantOwned):
+    """A saved queue: the filter parameters :class:`tickets.queue.QueueFilters` reads, a sort
+    and the columns shown. Shared by the tenant (``owner`` empty, admins save and delete it)
+    or one agent's own. Written through :mod:`tickets.services` (``queue_view_create``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the tenant-leading queueview_owner index serves it
+        verbose_name=_("owner"),
+        help_text=_("Empty: shared with every agent of the organisation."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    sort = models.CharField(_("sort"), max_length=20, default="due")
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=QueueViewManager)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("queue view")
+        verbose_name_plural = _("queue views")
+        indexes = [models.Index(fields=["tenant", "owner"], name="queueview_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

@@ -21,12 +21,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Q, Subquery, Value
+from django.db.models import BooleanField, Count, IntegerField, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopeError, get_scope
 
 from sla.explanations import business_left
@@ -159,6 +160,8 @@ class QueueItem:
     support_line: int
     version: int
     received_at: dt.datetime
+    updated_at: dt.datetime
+    number: int | None
     assignee_id: int | None
     next_due_at: dt.datetime | None
     next_due_calendar_id: int | None
@@ -176,8 +179,9 @@ class QueueItem:
 
 ITEM_COLUMNS = (
     "id", "tenant_id", "reference", "subject", "status", "category", "channel", "support_line",
-    "version", "received_at", "assignee_id", "schedule__due_at", "schedule__calendar_id",
-    "requester_id", "requester__name", "requester__email", "organisation_id", "priority_id",
+    "version", "received_at", "updated_at", "number", "assignee_id", "schedule__due_at",
+    "schedule__calendar_id", "requester_id", "requester__name", "requester__email",
+    "organisation_id", "priority_id",
 )  # fmt: skip
 """A queue row's columns. Organisation and priority come from the tenant's small lists
 (:func:`queue_choices`, attached by :func:`queue_attach`): each join more cost PostgreSQL
@@ -188,11 +192,11 @@ def _items(qs: Any) -> list[QueueItem]:
     items = []
     for row in qs.values_list(*ITEM_COLUMNS):
         (pk, tenant_id, reference, subject, status, category, channel, line, version,
-         received, assignee_id, due, calendar_id, requester_id, requester_name, email,
-         organisation_id, priority_id) = row  # fmt: skip
+         received, updated, number, assignee_id, due, calendar_id, requester_id,
+         requester_name, email, organisation_id, priority_id) = row  # fmt: skip
         item = QueueItem(
             pk, tenant_id, reference, subject, status, category, channel, line, version,
-            received, assignee_id, due, calendar_id,
+            received, updated, number, assignee_id, due, calendar_id,
             SimpleNamespace(pk=requester_id, id=requester_id, name=requester_name, email=email),
         )  # fmt: skip
         item.organisation_id = organisation_id
@@ -208,32 +212,116 @@ class QueuePage:
     now: dt.datetime = field(default_factory=timezone.now)
 
 
-def _encode(ticket: QueueItem) -> str:
-    due = ticket.next_due_at.isoformat() if ticket.next_due_at else "-"
-    return base64.urlsafe_b64encode(f"{due}|{ticket.pk}".encode()).decode().rstrip("=")
+SORTS: dict[str, Any] = {
+    "due": _("Nearest due first"),
+    "priority": _("Highest priority first"),
+    "-updated": _("Updated, newest first"),
+    "updated": _("Updated, oldest first"),
+    "-received": _("Received, newest first"),
+    "received": _("Received, oldest first"),
+    "-reference": _("Reference, newest first"),
+    "reference": _("Reference, oldest first"),
+}
+"""The queue's orders, each walked as a keyset on an index: ``due`` on the schedule's
+``schedule_queue``/``schedule_undated``, ``priority`` on ``ticket_priority`` (one range per
+priority, in rank order), ``updated``/``received`` on ``ticket_updated``/``ticket_received``
+and ``reference`` on ``ticket_unique_number``, forwards or backwards. Any other order would
+sort the tenant's tickets on every page, so there is none."""
+
+DEFAULT_SORT = "due"
+
+_FIELD_SORTS = {"updated": "updated_at", "received": "received_at"}
+
+
+def sort_from_param(value: Any) -> str:
+    """A known sort, or the default (the queue's parameters are lenient)."""
+    return value if isinstance(value, str) and value in SORTS else DEFAULT_SORT
+
+
+def _encode(ticket: QueueItem, sort: str = DEFAULT_SORT) -> str:
+    if sort == DEFAULT_SORT:
+        due = ticket.next_due_at.isoformat() if ticket.next_due_at else "-"
+        raw = f"{due}|{ticket.pk}"
+    else:
+        key = sort.lstrip("-")
+        if key == "priority":
+            value = str(ticket.priority_id) if ticket.priority_id else "-"
+        elif key == "reference":
+            value = str(ticket.number or 0)
+        else:
+            value = getattr(ticket, _FIELD_SORTS[key]).isoformat()
+        raw = f"{sort}|{value}|{ticket.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_raw(cursor: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime | None, int] | None:
-    """(due, id) of a cursor, or None when it is malformed."""
+    """(due, id) of a cursor of the default order, or None when it is malformed."""
+    raw = _decode_raw(cursor)
+    if raw is None:
+        return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         due_text, _sep, id_text = raw.partition("|")
         due = None if due_text == "-" else parse_datetime(due_text)
         if due_text != "-" and (due is None or due.tzinfo is None):
             return None
         return due, int(id_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:
         return None
 
 
-def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePage:
-    """One page after ``cursor`` in (next_due_at NULLS LAST, id) order; two queries at most.
+def decode_sort_cursor(cursor: str, sort: str) -> tuple[str, int] | None:
+    """(value as text, id) of a cursor of ``sort``; None when malformed or of another order
+    (a cursor kept from before the sort changed starts the list again)."""
+    raw = _decode_raw(cursor)
+    if raw is None:
+        return None
+    parts = raw.split("|")
+    if len(parts) != 3 or parts[0] != sort or not is_plain_number(parts[2]):
+        return None
+    value, id_text = parts[1], parts[2]
+    key = sort.lstrip("-")
+    if key in _FIELD_SORTS:
+        moment = parse_datetime(value) if len(value) < 40 else None
+        if moment is None or moment.tzinfo is None:
+            return None
+    elif key == "reference" and not (is_plain_number(value) and len(value) < 12):
+        return None
+    elif key == "priority" and value != "-" and not (is_plain_number(value) and len(value) < 12):
+        return None
+    return value, int(id_text)
 
-    Both parts walk an index of the tickets' schedule rows (``schedule_queue`` for the dated,
-    ``schedule_undated`` for the rest) and join each ticket by its key. Caller holds the
-    tenant's scope.
+
+def queue_page(
+    *,
+    qs: TicketQuerySet,
+    cursor: str | None,
+    size: int,
+    sort: str = DEFAULT_SORT,
+    priority_order: Sequence[int] | None = None,
+) -> QueuePage:
+    """One page after ``cursor`` in ``sort``'s order (see :data:`SORTS`).
+
+    The default order is (next_due_at NULLS LAST, id), two queries at most: both parts walk
+    an index of the tickets' schedule rows (``schedule_queue`` for the dated,
+    ``schedule_undated`` for the rest) and join each ticket by its key. The other orders are
+    one query, except ``priority``: one range per priority from the cursor's on, until the
+    page is full (at most one query per priority of the tenant, plus the tickets without
+    one). ``priority_order`` is the tenant's priority ids by rank, as the caller has them
+    (:func:`queue_choices`); without it they are read. Caller holds the tenant's scope.
     """
     size = max(1, min(size, MAX_PAGE_SIZE))
+    sort = sort_from_param(sort)
+    if sort != DEFAULT_SORT:
+        return _sorted_page(
+            qs=qs, cursor=cursor, size=size, sort=sort, priority_order=priority_order
+        )
     position = decode_cursor(cursor) if cursor else None
     rows: list[QueueItem] = []
     in_null_part = position is not None and position[0] is None
@@ -257,9 +345,91 @@ def queue_page(*, qs: TicketQuerySet, cursor: str | None, size: int) -> QueuePag
         if in_null_part and position is not None:
             null_part = null_part.filter(id__gt=position[1])
         rows += _items(null_part.order_by("id")[: size + 1 - len(rows)])
+    return _page(rows, size, sort)
+
+
+def _page(rows: list[QueueItem], size: int, sort: str) -> QueuePage:
     has_more = len(rows) > size
     rows = rows[:size]
-    return QueuePage(rows=rows, next_cursor=_encode(rows[-1]) if has_more and rows else None)
+    return QueuePage(rows=rows, next_cursor=_encode(rows[-1], sort) if has_more and rows else None)
+
+
+def _sorted_page(
+    *,
+    qs: TicketQuerySet,
+    cursor: str | None,
+    size: int,
+    sort: str,
+    priority_order: Sequence[int] | None,
+) -> QueuePage:
+    # These orders walk the tickets' own tenant-leading indexes, so the tenant is said of
+    # the tickets too (the default order says it of the schedule only, see queue_queryset).
+    qs = qs.filter(tenant=_scope_tenant())
+    position = decode_sort_cursor(cursor, sort) if cursor else None
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key == "priority":
+        return _priority_page(qs=qs, position=position, size=size, order=priority_order)
+    if key == "reference":
+        if position is not None:
+            number = int(position[0])
+            qs = qs.filter(number__lt=number) if descending else qs.filter(number__gt=number)
+        ordered = qs.order_by("-number" if descending else "number")
+        return _page(_items(ordered[: size + 1]), size, sort)
+    column = _FIELD_SORTS[key]
+    if position is not None:
+        moment = parse_datetime(position[0])
+        # A row comparison, so the index seeks straight to (value, id): imported tickets
+        # share a received time to the second.
+        qs = qs.filter(
+            RawSQL(  # noqa: S611 - the column is one of _FIELD_SORTS', values are parameters
+                f'("tickets_ticket"."{column}", "tickets_ticket"."id")'
+                f" {'<' if descending else '>'} (%s, %s)",
+                (connection.ops.adapt_datetimefield_value(moment), position[1]),
+                output_field=BooleanField(),
+            )
+        )
+    ordered = qs.order_by(f"-{column}", "-id") if descending else qs.order_by(column, "id")
+    return _page(_items(ordered[: size + 1]), size, sort)
+
+
+def _priority_page(
+    *,
+    qs: TicketQuerySet,
+    position: tuple[str, int] | None,
+    size: int,
+    order: Sequence[int] | None,
+) -> QueuePage:
+    if order is None:
+        from sla.models import Priority
+
+        order = list(
+            Priority.objects.filter(tenant=_scope_tenant())
+            .order_by("rank", "id")
+            .values_list("id", flat=True)
+        )
+    segments: list[int | None] = [*order, None]  # no priority: last
+    start, last_id = 0, None
+    if position is not None:
+        current = None if position[0] == "-" else int(position[0])
+        if current not in segments:
+            position = None  # a priority deleted meanwhile: start again
+        else:
+            start, last_id = segments.index(current), position[1]
+    rows: list[QueueItem] = []
+    for index in range(start, len(segments)):
+        priority = segments[index]
+        part = (
+            qs.filter(priority__isnull=True)
+            if priority is None
+            else qs.filter(priority_id=priority)
+        )
+        if index == start and last_id is not None:
+            part = part.filter(id__gt=last_id)
+        rows += _items(part.order_by("id")[: size + 1 - len(rows)])
+        if len(rows) > size:
+            break
+    return _page(rows, size, "priority")
 
 
 def queue_attach(
@@ -320,6 +490,47 @@ def urgency(
     return "urgency-ok", left
 
 
+COLUMNS: dict[str, Any] = {
+    "due": _("Due"),
+    "ticket": _("Ticket"),
+    "requester": _("Requester"),
+    "priority": _("Priority"),
+    "status": _("Status"),
+    "line": _("Line"),
+    "assignee": _("Assignee"),
+    "received": _("Received"),
+    "updated": _("Updated"),
+}
+"""The queue's columns in the order they show; ``ticket`` (the link j/k and Enter use) is
+always one of them."""
+
+DEFAULT_COLUMNS = ("due", "ticket", "requester", "priority", "status", "line", "assignee")
+
+COLUMN_SORTS = {
+    "due": ("due",),
+    "ticket": ("-reference", "reference"),
+    "priority": ("priority",),
+    "received": ("-received", "received"),
+    "updated": ("-updated", "updated"),
+}
+"""A sortable column's orders: a click on its header picks the first, a second click the
+next (newest first, then oldest first)."""
+
+
+def columns_with_ticket(columns: Sequence[str]) -> list[str]:
+    """``columns`` in the table's order, known ones only, the ticket's own always there."""
+    chosen = set(columns) | {"ticket"}
+    return [c for c in COLUMNS if c in chosen]
+
+
+def columns_from_value(value: Any) -> list[str] | None:
+    """The known columns of a list (a saved setting), or None when there is none."""
+    if not isinstance(value, list) or not value:
+        return None
+    known = [c for c in value if isinstance(c, str) and c in COLUMNS]
+    return columns_with_ticket(known) if known else None
+
+
 @dataclass(frozen=True)
 class QueueRow:
     """What the queue page prints for one ticket, prepared in Python (fast to render)."""
@@ -341,37 +552,61 @@ class QueueRow:
     left: float | None
     left_words: str  # business_time(left), worded once per page by queue_rows
 
-    def as_html(self, *, selectable: bool = True) -> SafeString:
-        """The table row, with a checkbox for the bulk action when ``selectable``.
+    received: str = ""
+    updated: str = ""
+
+    def as_html(
+        self,
+        *,
+        selectable: bool = True,
+        columns: Sequence[str] = DEFAULT_COLUMNS,
+        checked: bool = False,
+    ) -> SafeString:
+        """The table row with ``columns`` (the ticket's own cell always), and a checkbox for
+        the bulk action when ``selectable``, ticked when ``checked`` (a refresh keeps it).
 
         Built here rather than in the template: a page has 50-200 rows, and the template
         engine's per-row cost was most of the page's time. Every value is escaped
         (``html.escape`` escapes what Django's ``escape`` does)."""
 
         e = html.escape
-        due = f"<br><small>{e(self.due)}</small>" if self.due else ""
-        organisation = f"<br><small>{e(self.organisation)}</small>" if self.organisation else ""
-        priority = (
-            f'<span title="{e(self.priority_definition)}">{e(self.priority_key)}</span>'
-            if self.priority_key
-            else "–"
-        )
         reference = e(self.reference)
+        cells = {
+            "due": self._due_cell(),
+            "ticket": f'<td><a href="{e(self.url)}">{reference}</a> {e(self.subject)}'
+            f"<br><small>{e(self.category)}</small></td>",
+            "requester": self._requester_cell(),
+            "priority": self._priority_cell(),
+            "status": f"<td>{e(self.status)}</td>",
+            "line": f"<td>{e(self.line)}</td>",
+            "assignee": f"<td>{e(self.assignee or '–')}</td>",
+            "received": f"<td>{e(self.received)}</td>",
+            "updated": f"<td>{e(self.updated)}</td>",
+        }
         select = (
             f'<td><input type="checkbox" name="tickets" value="{self.pk}"'
-            f' aria-label="{reference}"></td>'
+            f' aria-label="{reference}"{" checked" if checked else ""}></td>'
             if selectable
             else ""
         )
-        return mark_safe(  # noqa: S308 - every value above is escaped
-            f"<tr>{select}"
-            f'<td><span class="badge {e(self.css)}">{e(self.left_words)}</span>{due}</td>'
-            f'<td><a href="{e(self.url)}">{reference}</a> {e(self.subject)}'
-            f"<br><small>{e(self.category)}</small></td>"
-            f"<td>{e(self.requester)}{organisation}</td><td>{priority}</td>"
-            f"<td>{e(self.status)}</td><td>{e(self.line)}</td>"
-            f"<td>{e(self.assignee or '–')}</td></tr>"
-        )
+        body = "".join(cells[c] for c in columns_with_ticket(columns))
+        return mark_safe(f'<tr data-ticket="{self.pk}">{select}{body}</tr>')  # noqa: S308 - escaped
+
+    def _due_cell(self) -> str:
+        e = html.escape
+        due = f"<br><small>{e(self.due)}</small>" if self.due else ""
+        return f'<td><span class="badge {e(self.css)}">{e(self.left_words)}</span>{due}</td>'
+
+    def _requester_cell(self) -> str:
+        e = html.escape
+        organisation = f"<br><small>{e(self.organisation)}</small>" if self.organisation else ""
+        return f"<td>{e(self.requester)}{organisation}</td>"
+
+    def _priority_cell(self) -> str:
+        e = html.escape
+        if not self.priority_key:
+            return "<td>–</td>"
+        return f'<td><span title="{e(self.priority_definition)}">{e(self.priority_key)}</span></td>'
 
 
 def queue_rows(
@@ -389,6 +624,15 @@ def queue_rows(
     statuses = {value: str(label) for value, label in Status.choices}
     lines = {value: str(label) for value, label in SupportLine.choices}
     days: dict[dt.date, str] = {}
+
+    def moment(value: dt.datetime) -> str:
+        # Many tickets fall due on the same day: its (translated) name is formatted once.
+        local = timezone.localtime(value, tz)
+        day = days.get(local.date())
+        if day is None:
+            day = days[local.date()] = date_format(local, "D j M")
+        return f"{day} {local:%H:%M}"
+
     rows = []
     # "3 h 20 min left" depends on whole minutes only: worded once per distinct value.
     words: dict[tuple[bool, int, int | None] | None, str] = {}
@@ -404,14 +648,7 @@ def queue_rows(
         )
         if key not in words:
             words[key] = business_time(left, engine)
-        due_text = ""
-        if ticket.next_due_at is not None:
-            # Many tickets fall due on the same day: its (translated) name is formatted once.
-            local = timezone.localtime(ticket.next_due_at, tz)
-            day = days.get(local.date())
-            if day is None:
-                day = days[local.date()] = date_format(local, "D j M")
-            due_text = f"{day} {local:%H:%M}"
+        due_text = moment(ticket.next_due_at) if ticket.next_due_at is not None else ""
         rows.append(
             QueueRow(
                 pk=ticket.pk,
@@ -430,15 +667,26 @@ def queue_rows(
                 css=css,
                 left=left,
                 left_words=words[key],
+                received=moment(ticket.received_at),
+                updated=moment(ticket.updated_at),
             )
         )
     return rows
 
 
-def queue_rows_html(rows: list[QueueRow], *, selectable: bool = True) -> SafeString:
+def queue_rows_html(
+    rows: list[QueueRow],
+    *,
+    selectable: bool = True,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    checked: frozenset[int] = frozenset(),
+) -> SafeString:
     """The table body of a page of rows, in one piece; checkboxes only for a role that has
-    the bulk action (a manager reads the queue and has none)."""
-    html = "".join(row.as_html(selectable=selectable) for row in rows)
+    the bulk action (a manager reads the queue and has none), ticked for ``checked`` ids."""
+    html = "".join(
+        row.as_html(selectable=selectable, columns=columns, checked=row.pk in checked)
+        for row in rows
+    )
     return mark_safe(html)  # noqa: S308 - rows escape
 
 
@@ -450,6 +698,7 @@ class QueueChoices:
     organisations: list[tuple[int, str]]
     agents: list[tuple[int, str]]
     my_line: int
+    my_columns: list[str] | None = None  # the agent's chosen columns (None: the default)
     agent_users: dict[int, Any] = field(default_factory=dict)  # id -> unsaved User (names)
     engines: dict[int, Any] = field(default_factory=dict)  # calendar id -> engine
     priority_rows: dict[int, Any] = field(default_factory=dict)  # id -> key, name, rank, ...
@@ -472,6 +721,9 @@ SELECT 3, u.id, TRIM(u.first_name || ' ' || u.last_name), u.username,
 UNION ALL
 SELECT 4, c.id, c.name, CAST(c.config AS text), CAST(NULL AS integer), 0, ''
   FROM sla_calendar c WHERE c.tenant_id = %(tenant)s
+UNION ALL
+SELECT 5, a.id, CAST(a.queue_columns AS text), '', CAST(NULL AS integer), 0, ''
+  FROM tickets_agentprofile a WHERE a.tenant_id = %(tenant)s AND a.user_id = %(me)s
 """
 """Written out rather than built with the ORM: composing and compiling the four-part UNION
 took the queue page longer than running it. Every part is limited to the tenant."""
@@ -485,9 +737,10 @@ def queue_choices(*, user: Any) -> QueueChoices:
 
     tenant = _scope_tenant()
     with connection.cursor() as cursor:
-        cursor.execute(QUEUE_CHOICES_SQL, {"tenant": tenant.pk})
+        me = user.pk if user is not None else None
+        cursor.execute(QUEUE_CHOICES_SQL, {"tenant": tenant.pk, "me": me})
         rows = sorted(cursor.fetchall(), key=lambda r: (r[0], r[5], r[2] or ""))
-    me = user.pk if user is not None else None
+    my_columns = next((r[2] for r in rows if r[0] == 5), None)
     my_line = next((r[4] for r in rows if r[0] == 3 and r[1] == me and r[4]), None)
     return QueueChoices(
         priorities=[(r[1], f"{r[2]} {r[6]}", r[3]) for r in rows if r[0] == 1],
@@ -502,6 +755,9 @@ def queue_choices(*, user: Any) -> QueueChoices:
         },
         agents=[(r[1], r[2] or r[3]) for r in rows if r[0] == 3],
         my_line=my_line or SupportLine.FIRST,
+        my_columns=columns_from_value(
+            json.loads(my_columns) if isinstance(my_columns, str) else my_columns
+        ),
         agent_users={
             r[1]: User(pk=r[1], username=r[3], first_name=r[2] or "") for r in rows if r[0] == 3
         },
@@ -511,3 +767,26 @@ def queue_choices(*, user: Any) -> QueueChoices:
             if r[0] == 4
         },
     )
+
+
+def queue_view_counts(
+    *, views: Sequence[Any], user: Any, now: dt.datetime | None = None
+) -> dict[int, int]:
+    """How many tickets each saved view selects, in one query (a UNION ALL of one count per
+    view, each planned on its own indexes), whatever the number of views. Caller holds the
+    tenant's scope."""
+    if not views:
+        return {}
+    now = now or timezone.now()
+    parts = [
+        queue_queryset(filters=QueueFilters.from_params(view.filters), user=user, now=now)
+        .order_by()
+        .annotate(view_id=Value(view.pk, output_field=IntegerField()))
+        .values("view_id")
+        .annotate(n=Count("id"))
+        .values_list("view_id", "n")
+        for view in views
+    ]
+    first, *rest = parts
+    rows = first.union(*rest, all=True) if rest else first
+    return {view_id: n for view_id, n in rows}

@@ -11,6 +11,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/queue/", views.queue, name="queue"),
     path("agent/queue/assign/", views.queue_assign, name="queue-assign"),
     path("agent/queue/my-line/", views.queue_my_line, name="queue-my-line"),
+    path("agent/queue/columns/", views.queue_columns, name="queue-columns"),
+    path("agent/queue/views/new/", views.queue_view_new, name="queue-view-new"),
+    path(
+        "agent/queue/views/<int:view_id>/delete/",
+        views.queue_view_delete,
+        name="queue-view-delete",
+    ),
     path("agent/calls/new/", views.call_log, name="call-log"),
     path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),

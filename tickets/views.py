@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,10 +22,18 @@ from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.services import ticket_history
 from supportdesk.access import agent_required, staff_required
+from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
 from . import services
-from .access import find_ticket_for_agent, get_attachment_for_agent, get_ticket_for_agent
+from .access import (
+    find_ticket_for_agent,
+    get_attachment_for_agent,
+    get_queue_view_for_agent,
+    get_queue_view_to_delete,
+    get_ticket_for_agent,
+    queue_views_for_agent,
+)
 from .attachments import attachment_response
 from .choices import Category, Channel, Status, SupportLine
 from .forms import (
@@ -47,14 +55,22 @@ from .forms import (
 )
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
-from .models import SatisfactionRating, Ticket, TicketLink
+from .models import QueueView, SatisfactionRating, Ticket, TicketLink
 from .queue import (
+    COLUMN_SORTS,
+    COLUMNS,
+    DEFAULT_COLUMNS,
+    SORTS,
     QueueFilters,
+    columns_from_value,
+    columns_with_ticket,
     queue_choices,
     queue_page,
     queue_queryset,
     queue_rows,
     queue_rows_html,
+    queue_view_counts,
+    sort_from_param,
 )
 
 PAGE_SIZE = 50
@@ -74,38 +90,122 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
             messages.error(request, text)
 
 
+def _queue_params(request: HttpRequest) -> tuple[QueryDict, QueueView | None]:
+    """The queue's parameters: a saved view's (``?saved=<id>``, 404 when not usable) under
+    whatever the request says itself (its cursor, sort or columns), else the request's."""
+    saved = request.GET.get("saved", "")
+    if not saved:
+        return request.GET, None
+    if not is_plain_number(saved) or len(saved) > 12:
+        raise Http404
+    view = get_queue_view_for_agent(request, int(saved))
+    params = QueryDict(mutable=True)
+    params.update(view.filters)
+    params["sort"] = view.sort
+    for key in ("cursor", "sort", "saved"):
+        if request.GET.get(key):
+            params[key] = request.GET[key]
+    if view.columns:
+        params.setlist("columns", view.columns)
+    if request.GET.getlist("columns"):
+        params.setlist("columns", request.GET.getlist("columns"))
+    return params, view
+
+
+def _checked(request: HttpRequest) -> frozenset[int]:
+    """The ticked rows a refresh sends back (``tickets``), so they stay ticked."""
+    ids = request.GET.getlist("tickets")
+    return frozenset(int(i) for i in ids[:500] if is_plain_number(i) and len(i) < 12)
+
+
 @require_GET
 @staff_required
 def queue(request: HttpRequest) -> HttpResponse:
-    """Open tickets, nearest due first, with filters and keyset pagination."""
+    """Open tickets in the chosen order (nearest due first), with filters, saved views and
+    keyset pagination. An htmx refresh (every 30 s) gets the rows' ``<tbody>`` only."""
     req: Any = request
-    filters = QueueFilters.from_params(request.GET)
-    qs = queue_queryset(filters=filters, user=request.user)
-    page = queue_page(qs=qs, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
-    url_pattern = reverse("tickets:ticket", args=[0]).replace("/0/", "/{}/")
+    params, saved = _queue_params(request)
+    filters = QueueFilters.from_params(params)
+    sort = sort_from_param(params.get("sort"))
     choices = queue_choices(user=request.user)
+    columns = columns_from_value(params.getlist("columns")) or choices.my_columns or DEFAULT_COLUMNS
+    qs = queue_queryset(filters=filters, user=request.user)
+    priority_order = [pk for pk, _label, _definition in choices.priorities]
+    page = queue_page(
+        qs=qs,
+        cursor=params.get("cursor"),
+        size=PAGE_SIZE,
+        sort=sort,
+        priority_order=priority_order,
+    )
+    url_pattern = reverse("tickets:ticket", args=[0]).replace("/0/", "/{}/")
     rows = queue_rows(
         page, tz=ZoneInfo(req.tenant.time_zone), url_pattern=url_pattern, choices=choices
     )
-    params = request.GET.copy()
-    params.pop("cursor", None)
+    selectable = req.membership.role in (Role.ADMIN, Role.AGENT)
+    context = {
+        "rows": rows,
+        "rows_html": queue_rows_html(
+            rows, selectable=selectable, columns=columns, checked=_checked(request)
+        ),
+        "columns": [(c, COLUMNS[c]) for c in columns_with_ticket(columns)],
+        "selectable": selectable,
+        "refresh_url": _refresh_url(request),
+    }
+    if req.htmx:
+        return render(request, "tickets/_queue_rows.html", context)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    views = list(queue_views_for_agent(request))
+    counts = queue_view_counts(views=views, user=request.user)
     return render(
         request,
         "tickets/queue.html",
         {
-            "rows": rows,
-            "rows_html": queue_rows_html(
-                rows, selectable=req.membership.role in (Role.ADMIN, Role.AGENT)
-            ),
+            **context,
             "filters": filters,
+            "sort": sort,
+            "sort_label": SORTS[sort],
+            "headers": _headers(columns, sort, query),
+            "all_columns": [(c, label, c in columns) for c, label in COLUMNS.items()],
+            "saved": saved,
+            "save_params": [
+                (key, params.get(key)) for key in services.QUEUE_VIEW_PARAMS if params.get(key)
+            ],
+            "saved_views": [(view, counts.get(view.pk, 0)) for view in views],
             "next_cursor": page.next_cursor,
-            "query": params.urlencode(),
+            "query": query.urlencode(),
             "choices": choices,
             "statuses": Status.choices,
             "categories": Category.choices,
             "lines": SupportLine.choices,
         },
     )
+
+
+def _refresh_url(request: HttpRequest) -> str:
+    """This page without the ticked ids: each refresh sends the ones ticked then."""
+    query = request.GET.copy()
+    query.pop("tickets", None)
+    return request.path + (f"?{query.urlencode()}" if query else "")
+
+
+def _headers(columns: list[str] | tuple[str, ...], sort: str, query: QueryDict) -> list[Any]:
+    """(label, link to sort by the column or "", aria-sort) of each shown column's header."""
+    headers = []
+    for column in columns_with_ticket(columns):
+        orders = COLUMN_SORTS.get(column, ())
+        link, state = "", "none"
+        if orders:
+            target = orders[(orders.index(sort) + 1) % len(orders)] if sort in orders else orders[0]
+            params = query.copy()
+            params.pop("cursor", None)
+            params["sort"] = target
+            link = "?" + params.urlencode()
+            if sort in orders:
+                state = "descending" if sort.startswith("-") else "ascending"
+        headers.append((COLUMNS[column], link, state))
+    return headers
 
 
 @require_POST
@@ -143,6 +243,56 @@ def queue_my_line(request: HttpRequest) -> HttpResponse:
         )
     else:
         _form_errors(request, form)
+    return redirect(_back(request, "tickets:queue"))
+
+
+@require_POST
+@agent_required
+def queue_view_new(request: HttpRequest) -> HttpResponse:
+    """Save the queue as it is filtered, sorted and laid out, as my view or (admins) shared."""
+    req: Any = request
+    shared = request.POST.get("shared") == "1"
+    if shared and req.membership.role != Role.ADMIN:
+        raise Http404
+    try:
+        view = services.queue_view_save(
+            tenant=req.tenant,
+            actor=req.user,
+            name=request.POST.get("name", ""),
+            params=request.POST,
+            shared=shared,
+            sort=request.POST.get("sort", "") or "due",
+            columns=request.POST.getlist("columns"),
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect(_back(request, "tickets:queue"))
+    messages.success(request, _("View saved."))
+    return redirect(reverse("tickets:queue") + f"?saved={view.pk}")
+
+
+@require_POST
+@agent_required
+def queue_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    """Delete my saved view, or (admins) a shared one."""
+    req: Any = request
+    view = get_queue_view_to_delete(request, view_id)
+    services.queue_view_delete(view=view, actor=req.user)
+    messages.success(request, _("View deleted."))
+    return redirect("tickets:queue")
+
+
+@require_POST
+@agent_required
+def queue_columns(request: HttpRequest) -> HttpResponse:
+    """Remember which columns I want in the queue."""
+    req: Any = request
+    try:
+        services.agent_columns_set(
+            tenant=req.tenant, user=req.user, columns=request.POST.getlist("columns")
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
     return redirect(_back(request, "tickets:queue"))
 
 

@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
 from tickets.choices import Channel, Rating, Status
-from tickets.models import LinkKind
+from tickets.models import LinkKind, QueueView
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
     ticket_change_status,
@@ -60,10 +60,21 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             ticket=ticket, status=Status.SOLVED, actor=cast.agent_b, channel=Channel.PORTAL
         )
         token = rating_link_token(ticket=ticket, contact=cast.contact_b, rating=Rating.GOOD)
-    return {"ticket_id": ticket.pk, "rating_token": token}
+        view = QueueView.objects.create(
+            tenant=cast.tenant_b,
+            owner=cast.agent_b,
+            name=f"View {B_MARKER}",
+            filters={"q": B_MARKER},
+        )
+    return {"ticket_id": ticket.pk, "rating_token": token, "view_id": view.pk}
 
 
 def make_a_objects(cast: Cast) -> dict[str, object]:
     """Tenant A's ``ticket_id`` (and ``attachment_id``) come from ``tests/portal/leak_targets.py``:
-    one ticket of the customer contact serves the agent pages and the portal."""
-    return {}
+    one ticket of the customer contact serves the agent pages and the portal. ``view_id`` is
+    the agent's own saved view."""
+    with scope(tenant=cast.tenant_a):
+        view = QueueView.objects.create(
+            tenant=cast.tenant_a, owner=cast.agent, name="Mine, 2nd line", filters={"line": "2"}
+        )
+    return {"view_id": view.pk}
