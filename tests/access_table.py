@@ -200,6 +200,9 @@ TABLE: dict[str, Access] = {
     "tickets:attachment": view(*STAFF),
     "tickets:attachment-preview": view(*STAFF),
     "tickets:ticket-reply": button(*AGENTS),
+    # The ticket page's heartbeat: managers read tickets too, so they are listed as viewing
+    # (their "typing" is ignored: they cannot reply); customers get 404 like any staff page.
+    "tickets:ticket-presence": button(*STAFF),
     "tickets:ticket-status": button(*AGENTS),
     "tickets:ticket-priority": button(*AGENTS),
     "tickets:ticket-assign": button(*AGENTS),

@@ -38,6 +38,25 @@ class ReplyForm(forms.Form):
     macro = forms.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
     )
+    # The ticket's version the page showed: a reply to a ticket that moved on since is not
+    # sent, unless the agent pressed "Send anyway" (its button posts ``send_anyway=1``; not a
+    # field here, so the rendered form never carries it). docs/tickets.md, "Collision
+    # detection". Left out, as by a script posting the form, nothing is checked.
+    version = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["send_anyway"] = self.data.get("send_anyway") == "1"
+        return data
+
+
+class PresenceForm(forms.Form):
+    """A heartbeat of the ticket page (static/js/presence.js)."""
+
+    typing = forms.BooleanField(required=False)
+    version = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
 
 
 class StatusForm(forms.Form):

@@ -425,6 +425,7 @@ def ticket_reply(
     at: dt.datetime | None = None,
     copy_author: bool = True,
     plain_text: bool = False,
+    expected_version: int | None = None,
 ) -> Message:
     """Add a public reply or (staff only) an internal note.
 
@@ -432,8 +433,10 @@ def ticket_reply(
     reply stops the first-response clock and opens a new ticket. A contact may write only on
     a ticket they may see (the portal's rule, ``Ticket.objects.for_contact``); one who is not
     yet a participant is copied on it only if they belong to the ticket's organisation and
-    ``copy_author`` is left on. Closed tickets take no messages. Caller holds the tenant's
-    scope.
+    ``copy_author`` is left on. Closed tickets take no messages. With ``expected_version``
+    (the version the writer's page showed) the reply is refused with :class:`VersionConflict`
+    when the ticket moved on since: the agent page's stale-reply warning. Caller holds the
+    tenant's scope.
     """
     clean = body.strip() if plain_text else body_sanitize(body)
     if not clean and not attachments:
@@ -453,6 +456,8 @@ def ticket_reply(
         locked = _locked(ticket)
         now = timezone.now()  # after the lock, so events are timed in the order applied
         at = at or now
+        if expected_version is not None and locked.version != expected_version:
+            raise VersionConflict(locked.version)
         if locked.status == Status.CLOSED:
             raise ValidationError(
                 {"ticket": _("%(reference)s is closed; write a new ticket instead.")

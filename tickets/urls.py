@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/calls/new/", views.call_log, name="call-log"),
     path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),
+    path("agent/tickets/<int:ticket_id>/presence/", views.ticket_presence, name="ticket-presence"),
     path("agent/tickets/<int:ticket_id>/status/", views.ticket_status, name="ticket-status"),
     path("agent/tickets/<int:ticket_id>/priority/", views.ticket_priority, name="ticket-priority"),
     path("agent/tickets/<int:ticket_id>/assign/", views.ticket_assign, name="ticket-assign"),

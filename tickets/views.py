@@ -21,7 +21,7 @@ from contracts.models import Contact
 from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.services import ticket_history
-from supportdesk.access import agent_required, staff_required
+from supportdesk.access import agent_required, has_role, staff_required
 from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
@@ -46,6 +46,7 @@ from .forms import (
     LinkForm,
     MergeForm,
     MyLineForm,
+    PresenceForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
@@ -55,7 +56,8 @@ from .forms import (
 )
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
-from .models import QueueView, SatisfactionRating, Ticket, TicketLink
+from .models import Macro, QueueView, SatisfactionRating, Ticket, TicketLink
+from .presence import HEARTBEAT_EVERY, presence_list, presence_touch
 from .queue import (
     COLUMN_SORTS,
     COLUMNS,
@@ -361,11 +363,25 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             _("%(reference)s was merged into this ticket.") % {"reference": ticket.reference},
         )
         return redirect("tickets:ticket", ticket_id=ticket.merged_into_id)
+    return _ticket_page(request, ticket)
+
+
+def _ticket_page(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    stale: bool = False,
+    picked_macro: Macro | None = None,
+) -> HttpResponse:
+    """The ticket page; after a stale reply, with the agent's text kept and the warning."""
     initial, changes = ticket_history(ticket)
     clocks = [
         (clock, clock_explain(clock, changes=changes, initial=initial))
         for clock in ticket.clocks.select_related("calendar", "target__policy", "target__priority")
     ]
+    if reply_form is None:
+        reply_form = ReplyForm(initial={"version": ticket.version})
     return render(
         request,
         "tickets/ticket_detail.html",
@@ -378,7 +394,10 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "satisfaction": SatisfactionRating.objects.filter(ticket=ticket)
             .select_related("contact")
             .first(),
-            "reply_form": ReplyForm(),
+            "reply_form": reply_form,
+            "stale": stale,
+            "picked_macro": picked_macro,
+            "presence_every": HEARTBEAT_EVERY,
             "status_form": StatusForm(initial={"status": ticket.status}),
             "priority_form": PriorityForm(initial={"priority": ticket.priority_id}),
             "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}),
@@ -402,39 +421,84 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 @agent_required
 def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Public reply or internal note, with attachments."""
+    """Public reply or internal note, with attachments. A reply written on a page that is
+    out of date (the ticket's version moved since) is not sent: the page comes back with the
+    text kept, the news in the timeline and a "Send anyway" button."""
     ticket = get_ticket_for_agent(request, ticket_id)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
-    macro_id = form.cleaned_data["macro"]
+    data = form.cleaned_data
+    macro_id = data["macro"]
     # Another agent's personal macro, or another tenant's, is a 404 like a missing one.
     macro = get_usable_macro_for_agent(request, macro_id) if macro_id else None
+    expected = None if data["send_anyway"] else data["version"]
     try:
         if macro is not None:
             ticket_reply_with_macro(
                 ticket=ticket,
                 macro=macro,
-                body=form.cleaned_data["body"],
-                public=form.cleaned_data["public"],
+                body=data["body"],
+                public=data["public"],
                 actor=request.user,  # type: ignore[arg-type]
                 attachments=request.FILES.getlist("attachments"),
+                expected_version=expected,
             )
         else:
             services.ticket_reply(
                 ticket=ticket,
-                body=form.cleaned_data["body"],
-                public=form.cleaned_data["public"],
+                body=data["body"],
+                public=data["public"],
                 channel=Channel.PORTAL,
                 author=request.user,  # type: ignore[arg-type]
                 attachments=request.FILES.getlist("attachments"),
+                expected_version=expected,
             )
+    except services.VersionConflict as exc:
+        # The form comes back as typed, now at the current version: sending it again after
+        # reading the news is a deliberate choice, like "Send anyway".
+        kept = request.POST.copy()
+        kept["version"] = str(exc.current)
+        ticket.refresh_from_db()
+        return _ticket_page(
+            request,
+            ticket,
+            reply_form=ReplyForm(kept),
+            stale=True,
+            picked_macro=macro,
+        )
     except ValidationError as exc:
         _errors(request, exc)
     else:
-        messages.success(request, _("Sent.") if form.cleaned_data["public"] else _("Note added."))
+        messages.success(request, _("Sent.") if data["public"] else _("Note added."))
     return redirect("tickets:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@staff_required
+def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """A heartbeat of the ticket page: records that the sender is here (typing or not) and
+    answers with who else is, and whether the ticket moved past the page's ``version``.
+
+    Managers read tickets without replying: they are listed as viewing, never as typing.
+    """
+    ticket = get_ticket_for_agent(request, ticket_id)
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    typing = form.cleaned_data["typing"] and has_role(request, Role.ADMIN, Role.AGENT)
+    presence_touch(ticket=ticket, user=request.user, typing=typing)  # type: ignore[arg-type]
+    version = form.cleaned_data["version"]
+    return render(
+        request,
+        "tickets/_presence.html",
+        {
+            "ticket": ticket,
+            "others": [p for p in presence_list(ticket=ticket) if p.user_id != request.user.pk],
+            "moved": version is not None and version != ticket.version,
+        },
+    )
 
 
 def _change(

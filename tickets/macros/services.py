@@ -118,6 +118,7 @@ def ticket_reply_with_macro(
     actor: User,
     attachments: Sequence[UploadedFile] = (),
     channel: str = Channel.PORTAL,
+    expected_version: int | None = None,
 ) -> Message:
     """Send the reply the agent wrote from ``macro`` and apply the macro's actions.
 
@@ -126,8 +127,9 @@ def ticket_reply_with_macro(
     (:func:`tickets.services.ticket_update`, one ticket event per change) and the macro's
     usage count. Any refusal (a status the ticket cannot move to, a closed ticket) raises
     ``ValidationError`` and nothing is saved. ``macro`` must be usable by ``actor`` (shared,
-    or theirs; the caller fetched it through ``tickets.macros.access``). Caller holds the
-    tenant's scope.
+    or theirs; the caller fetched it through ``tickets.macros.access``). ``expected_version``
+    is checked before anything is written, as in :func:`tickets.services.ticket_reply`
+    (``VersionConflict``). Caller holds the tenant's scope.
     """
     if macro.tenant_id != ticket.tenant_id or macro.owner_id not in (None, actor.pk):
         raise ValidationError({"macro": _("Unknown macro.")})
@@ -139,6 +141,7 @@ def ticket_reply_with_macro(
             channel=channel,
             author=actor,
             attachments=attachments,
+            expected_version=expected_version,
         )
         current = message.ticket  # the locked copy, at the version the reply left it
         note = macro_render(macro.note, macro_context(ticket=current, agent=actor))
