@@ -77,6 +77,8 @@ def _replay(row: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(bytes(row.body), status=row.status_code)
     if row.content_type:
         response["Content-Type"] = row.content_type
+    else:  # as the first answer was (a 204 has no body and no type), not text/html
+        del response["Content-Type"]
     response["Idempotent-Replayed"] = "true"
     return response
 

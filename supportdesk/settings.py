@@ -387,6 +387,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.choices.Status",
         "ContractStatusEnum": "contracts.models.ContractStatus",
         "ArticleKindEnum": "knowledgebase.models.ArticleKind",
+        "TicketLinkKindEnum": "tickets.models.LinkKind",
     },
 }
 

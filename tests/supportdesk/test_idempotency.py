@@ -26,8 +26,8 @@ from supportdesk.models import ApiToken, IdempotencyKey
 from supportdesk.schema import TenantSchemaGenerator
 from tests.tickets.conftest import Desk, build_desk
 from tickets.choices import Channel, Status
-from tickets.models import Ticket
-from tickets.services import ticket_create
+from tickets.models import LinkKind, Ticket
+from tickets.services import ticket_create, ticket_link
 
 from ..conftest import Cast, api_client_for
 from .error_urls import SECRET
@@ -61,7 +61,20 @@ def ticket(cast: Cast, desk: Desk) -> Ticket:
 
 def _values(cast: Cast, desk: Desk, ticket: Ticket) -> dict[str, Any]:
     """A valid value for each required field name the API's request bodies use."""
+    with scope(tenant=cast.tenant_a):
+        other, linked = (
+            ticket_create(
+                tenant=cast.tenant_a, requester=cast.customer_contact, subject=subject,
+                description="x", channel=Channel.PORTAL,
+            )
+            for subject in ("Other", "Linked")
+        )  # fmt: skip
+        link = ticket_link(ticket=ticket, other=linked, kind=LinkKind.RELATED, actor=cast.agent)
     return {
+        "other": other.pk,  # link to it
+        "kind": LinkKind.DUPLICATE,
+        "into": other.pk,  # merge into it
+        "link": link.pk,  # remove it
         "email": "idem@orga.example.test",
         "organisation": cast.org_a.pk,
         "plan": desk.plan.pk,
@@ -142,7 +155,7 @@ def test_a_repeated_post_returns_the_first_response_without_a_second_effect(
         assert after_first == before, "a refused request changed nothing"
     again = _post(client, url, body, key="retry-1")
     assert (again.status_code, again.content) == (first.status_code, first.content)
-    assert again["Content-Type"] == first["Content-Type"]
+    assert again.headers.get("Content-Type") == first.headers.get("Content-Type")
     assert again["Idempotent-Replayed"] == "true"
     assert _database() == after_first
 
