@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, FilteredRelation, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -154,11 +154,17 @@ def sla_report_build(
 
     rows: dict[int | None, ReportRow] = defaultdict(lambda: ReportRow(label=""))
     # The rating is one row per ticket (a one-to-one join): counted in the same query.
-    by_category = tickets.values("organisation", "category").annotate(
-        n=Count("id"),
-        solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED])),
-        good=Count("satisfaction", filter=Q(satisfaction__rating=Rating.GOOD)),
-        bad=Count("satisfaction", filter=Q(satisfaction__rating=Rating.BAD)),
+    # The join names the tenant (an index that leads with it; one shard on Citus).
+    rated = FilteredRelation("satisfaction", condition=Q(satisfaction__tenant=tenant))
+    by_category = (
+        tickets.annotate(rated=rated)
+        .values("organisation", "category")
+        .annotate(
+            n=Count("id"),
+            solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED])),
+            good=Count("rated", filter=Q(rated__rating=Rating.GOOD)),
+            bad=Count("rated", filter=Q(rated__rating=Rating.BAD)),
+        )
     )
     for entry in by_category:
         row = rows[entry["organisation"]]

@@ -127,6 +127,7 @@ def test_step_4_a_suspended_synerity_contract_falls_back_to_billable_support(
     admin.get_by_role("link", name="Contracts").first.click()
     admin.get_by_role("link", name=re.compile("Nordljus Retail AB")).first.click()
     admin.get_by_label("Reason").fill("Faktura 1001 är förfallen")
+    admin.once("dialog", lambda dialog: dialog.accept())  # "Suspend … ?" (data-confirm)
     admin.get_by_role("button", name="Suspend").click()
     expect(admin.locator("main")).to_contain_text("fall back to the rules")
     with scope(tenant=Tenant.objects.get(slug="synerity")):
