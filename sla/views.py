@@ -39,7 +39,7 @@ from .templatetags.sla_recompute import recompute_context
 
 
 def _saved_message(count: int) -> str:
-    if count > services.RECOMPUTE_INLINE_MAX:
+    if count > services.recompute.RECOMPUTE_INLINE_MAX:
         return _("Saved; %(n)d live SLA clocks are being recomputed.") % {"n": count}
     return _("Saved; %(n)d live SLA clocks recomputed.") % {"n": count}
 

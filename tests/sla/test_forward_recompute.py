@@ -275,7 +275,7 @@ def test_a_calendar_edit_does_not_count_again_the_time_already_spent(
     cast: Cast, desk: Desk, in_a_task: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if in_a_task:
-        monkeypatch.setattr(sla_services, "RECOMPUTE_INLINE_MAX", 0)
+        monkeypatch.setattr(sla_services.recompute, "RECOMPUTE_INLINE_MAX", 0)
     ticket = _file(cast, desk, at(2026, 3, 2, 9, 0))
     with time_machine.travel(at(2026, 3, 2, 11, 0), tick=False), scope(tenant=cast.tenant_a):
         with _on_commit() as callbacks:
@@ -308,7 +308,7 @@ def test_a_calendar_edit_does_not_count_again_the_time_already_spent(
 def test_a_ticket_changed_before_the_task_reaches_it_counts_like_the_task(
     cast: Cast, desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sla_services, "RECOMPUTE_INLINE_MAX", 0)
+    monkeypatch.setattr(sla_services.recompute, "RECOMPUTE_INLINE_MAX", 0)
     ticket = _file(cast, desk, at(2026, 3, 2, 9, 0))
     with scope(tenant=cast.tenant_a):
         with time_machine.travel(at(2026, 3, 2, 11, 0), tick=False):
@@ -337,7 +337,7 @@ def test_a_ticket_changed_before_the_task_reaches_it_counts_like_the_task(
 def test_last_months_report_is_the_same_after_every_kind_of_change(
     cast: Cast, desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sla_services, "RECOMPUTE_INLINE_MAX", 0)
+    monkeypatch.setattr(sla_services.recompute, "RECOMPUTE_INLINE_MAX", 0)
     met = _file(cast, desk, at(2026, 2, 2, 9, 0))
     late = _file(cast, desk, at(2026, 2, 3, 9, 0))
     unanswered = _file(cast, desk, at(2026, 2, 4, 9, 0))
@@ -499,7 +499,7 @@ def test_a_recompute_whose_task_was_lost_is_run_by_the_next_sweep(
 ) -> None:
     """The broker was away when the edit committed: the job row exists, its task does not.
     A sweep a few minutes later runs it; a younger queued job is left to its own task."""
-    monkeypatch.setattr(sla_services, "RECOMPUTE_INLINE_MAX", 0)
+    monkeypatch.setattr(sla_services.recompute, "RECOMPUTE_INLINE_MAX", 0)
     ticket = _file(cast, desk, at(2026, 3, 2, 9, 0))
     with scope(tenant=cast.tenant_a):
         with time_machine.travel(at(2026, 3, 2, 11, 0), tick=False):

@@ -1,0 +1,77 @@
+"""Every write of the SLA app, one module per concern.
+
+- :mod:`.refresh`: the clocks of one ticket, derived from its history and stored;
+- :mod:`.escalation`: thresholds acted on exactly once (an :class:`~sla.models.Alert` row per
+  ticket, metric and threshold, written in the transaction that acts) and the notice outbox;
+- :mod:`.sweep`: the idempotent sweep beat runs every minute;
+- :mod:`.bulk`: set-based recomputation of many clocks after a calendar, target or plan edit;
+- :mod:`.recompute`: that recomputation inline when small, else in a Celery task with progress;
+- :mod:`.config`: the admins' configuration edits, each audited.
+
+The clock rules themselves are pure functions in :mod:`sla.clocks`. Callers import from this
+package; the names below are its public surface.
+"""
+
+from .bulk import (
+    Rebase,
+    clocks_policy_moved,
+    clocks_recompute_bulk,
+)
+from .config import (
+    TargetSpec,
+    calendar_create,
+    calendar_update,
+    escalation_rule_save,
+    policy_save,
+    policy_targets_set,
+    policy_update,
+    priority_save,
+    sla_rebuild,
+)
+from .escalation import (
+    BREACH_PERCENT,
+    notice_mail_send,
+    notice_queue,
+    notices_batch,
+    notices_flush_on_commit,
+)
+from .recompute import (
+    clocks_recompute,
+    recompute_run,
+)
+from .refresh import (
+    sla_refresh,
+    ticket_history,
+    tickets_refresh,
+)
+from .sweep import (
+    due_clocks,
+    sla_sweep,
+)
+
+__all__ = [
+    "BREACH_PERCENT",
+    "Rebase",
+    "TargetSpec",
+    "calendar_create",
+    "calendar_update",
+    "clocks_policy_moved",
+    "clocks_recompute",
+    "clocks_recompute_bulk",
+    "due_clocks",
+    "escalation_rule_save",
+    "notice_mail_send",
+    "notice_queue",
+    "notices_batch",
+    "notices_flush_on_commit",
+    "policy_save",
+    "policy_targets_set",
+    "policy_update",
+    "priority_save",
+    "recompute_run",
+    "sla_rebuild",
+    "sla_refresh",
+    "sla_sweep",
+    "ticket_history",
+    "tickets_refresh",
+]

@@ -1,0 +1,108 @@
+"""The sweep: beat enqueues it every minute; it is idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from supportdesk.models import Tenant
+from tickets.events import enqueue_safely
+from tickets.models import Ticket, TicketSchedule
+
+from ..models import (
+    Notice,
+    NoticeMail,
+    RecomputeJob,
+    RecomputeState,
+)
+from .escalation import notices_flush_on_commit
+from .refresh import sla_refresh
+
+logger = logging.getLogger(__name__)
+
+
+def due_clocks(*, now: dt.datetime, limit: int = 5000) -> list[tuple[int, int]]:
+    """(tenant_id, ticket_id) of every ticket with a threshold due: one index range scan on
+    the tickets' earliest pending threshold (``TicketSchedule.alert_at``).
+
+    Deliberately across tenants (the sweep serves them all); callers re-enter each tenant's
+    scope before touching its tickets.
+    """
+    with scopes_disabled():
+        return list(
+            TicketSchedule.objects.filter(alert_at__lte=now)
+            .order_by("alert_at")
+            .values_list("tenant_id", "ticket_id")[:limit]
+        )
+
+
+def sla_sweep(*, now: dt.datetime | None = None) -> int:
+    """Act on every threshold that has come due; returns how many tickets were refreshed.
+
+    Each ticket is refreshed in its own transaction under its row lock, so a concurrent
+    sweep or agent action waits instead of acting twice; Alert rows make it exactly once.
+    """
+    now = now or timezone.now()
+    by_tenant: dict[int, list[int]] = defaultdict(list)
+    for tenant_id, ticket_id in due_clocks(now=now):
+        by_tenant[tenant_id].append(ticket_id)
+    done = 0
+    _recover_outbox(now)
+    for tenant in Tenant.objects.filter(pk__in=by_tenant):
+        with scope(tenant=tenant):
+            for ticket_id in by_tenant[tenant.pk]:
+                with transaction.atomic():
+                    ticket = (
+                        Ticket.objects.select_for_update(of=("self",))
+                        .select_related("organisation", "assignee", "tenant")
+                        .filter(pk=ticket_id)
+                        .first()
+                    )
+                    if ticket is None:
+                        continue
+                    sla_refresh(ticket=ticket, now=now, flush_notices=False)
+                    done += 1
+            # One batch per tenant and run: each person gets one mail for all their tickets.
+            notices_flush_on_commit(tenant_id=tenant.pk)
+    return done
+
+
+def _recover_outbox(now: dt.datetime) -> None:
+    """Re-enqueue what a lost task left behind: notices never batched, mails never sent.
+
+    Only rows older than a few minutes, so work whose task is merely queued is not doubled
+    (and doubling would be harmless: batching and sending are both idempotent). The same for
+    a :class:`RecomputeJob` still queued: running its spec twice writes the same clocks.
+    """
+    stale = now - dt.timedelta(minutes=5)
+    with scopes_disabled():
+        tenants = set(
+            Notice.objects.filter(mail__isnull=True, created_at__lt=stale).values_list(
+                "tenant_id", flat=True
+            )[:1000]
+        )
+        mails = list(
+            NoticeMail.objects.filter(
+                sent_at__isnull=True, created_at__lt=stale, attempts__lt=20
+            ).values_list("tenant_id", "pk")[:1000]
+        )
+        # A recompute whose task never reached a worker (the broker was away at the edit):
+        # the job row was written with the edit, so it is run now instead of staying queued.
+        jobs = list(
+            RecomputeJob.objects.filter(
+                state=RecomputeState.QUEUED, created_at__lt=stale
+            ).values_list("tenant_id", "pk")[:100]
+        )
+    from ..tasks import sla_notice_mail_send, sla_notices_flush, sla_recompute_run
+
+    for tenant_id in tenants:
+        enqueue_safely(sla_notices_flush, tenant_id)
+    for tenant_id, mail_id in mails:
+        enqueue_safely(sla_notice_mail_send, tenant_id, mail_id)
+    for tenant_id, job_id in jobs:
+        enqueue_safely(sla_recompute_run, tenant_id, job_id)
