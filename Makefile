@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck bench bench-queue bench-kb bench-filing bench-reports bench-worker-kill bench-broker bench-policy-move messages clean
+.PHONY: run test lint typecheck imports bench bench-queue bench-kb bench-filing bench-reports bench-worker-kill bench-broker bench-policy-move messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy .
+
+# The apps depend in one direction: the layers contract in pyproject.toml [tool.importlinter].
+imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_calendar

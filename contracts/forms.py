@@ -11,9 +11,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from contracts.choices import Category, Channel
 from sla.models import SLAPolicy
 from supportdesk.models import Tenant
-from tickets.choices import Category, Channel
 
 from .imports import import_size_check
 from .models import Contact, Contract, Feature, Organisation, SupportPlan

@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from contracts.choices import Category, Channel
 from supportdesk.models import Language, TenantOwned
-from tickets.choices import Category, Channel
 
 
 class Organisation(TenantOwned):

@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from tickets.choices import Category, Channel
+from contracts.choices import Category, Channel
 
 MESSAGES: dict[str, Promise] = {
     "no_organisation": _("%(name)s belongs to no customer organisation."),

@@ -23,8 +23,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from contracts.choices import Category, Channel
 from supportdesk.services import audit_record, audit_snapshot
-from tickets.choices import Category, Channel
 
 from .models import (
     Contact,

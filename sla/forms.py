@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from sla.choices import SupportLine
 from supportdesk.models import Membership, User
-from tickets.choices import SupportLine
 
 from .calendar import BusinessCalendar
 from .calendar_errors import calendar_error

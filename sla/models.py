@@ -18,8 +18,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sla.choices import SupportLine
 from supportdesk.models import Tenant, TenantOwned
-from tickets.choices import SupportLine
 
 if TYPE_CHECKING:
     from .calendar import BusinessCalendar
@@ -412,10 +412,6 @@ class Clock(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.metric} {self.state}"
-
-    @property
-    def remaining_seconds(self) -> float:
-        return self.budget_seconds - self.elapsed_seconds
 
 
 class Alert(TenantOwned):

@@ -12,9 +12,9 @@ from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from contracts.choices import Category, Channel
 from sla.models import SLAPolicy
 from supportdesk.models import User
-from tickets.choices import Category, Channel
 
 from ..models import Contact, Contract, Feature, NamedContact, Organisation, SupportPlan
 

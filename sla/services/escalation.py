@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from sla.choices import SupportLine
 from supportdesk.models import Tenant, User
-from tickets.choices import SupportLine
 from tickets.events import enqueue_safely, event_record
 from tickets.models import EventKind, Ticket, TicketEvent
 
