@@ -173,10 +173,6 @@ class Membership(TenantOwned):
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
 
 def _hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()

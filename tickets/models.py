@@ -91,9 +91,6 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             visible |= Q(organisation_id=contact.organisation_id)
         return self.filter(visible).select_related("schedule")
 
-    def due_before(self, moment: dt.datetime) -> TicketQuerySet:
-        return self.filter(schedule__due_at__lte=moment)
-
 
 class TicketManager(models.Manager["Ticket"]):
     def get_queryset(self) -> TicketQuerySet:
@@ -287,10 +284,6 @@ class Ticket(TenantOwned):
         """The earliest threshold of the ticket's clocks still to act on."""
         schedule = self._schedule()
         return schedule.alert_at if schedule else None
-
-    @property
-    def is_overdue(self) -> bool:
-        return self.next_due_at is not None and self.next_due_at <= timezone.now()
 
     def is_participant(self, contact: Contact) -> bool:
         """Requester or copied (whoever writes on a ticket is copied on it)."""

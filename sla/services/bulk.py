@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import F, FloatField, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, FloatField, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from tickets.models import ACTIVE_STATUSES, Ticket, TicketSchedule
@@ -642,11 +642,3 @@ def clocks_policy_moved(*, tickets: Sequence[Ticket], at: dt.datetime) -> int:
     for ticket in one_by_one:
         written += len(sla_refresh(ticket=ticket, now=at))
     return written
-
-
-def _clocks_of_calendar(calendar: Calendar) -> QuerySet[Clock]:
-    """Live clocks whose calendar follows ``calendar``: directly, or through their target."""
-    return Clock.objects.filter(
-        Q(target__calendar=calendar)
-        | Q(target__calendar__isnull=True, target__policy__calendar=calendar)
-    )
