@@ -32,8 +32,8 @@ from django_scopes import scope, scopes_disabled  # noqa: E402
 
 from benchmarks.http_load import load_average, timed  # noqa: E402
 from contracts.models import Organisation  # noqa: E402
+from reports.services import month_bounds, sla_report_build  # noqa: E402
 from sla.models import Clock, Metric  # noqa: E402
-from sla.reports.services import month_bounds, sla_report_build  # noqa: E402
 from supportdesk.models import Tenant  # noqa: E402
 from tickets.choices import Status  # noqa: E402
 from tickets.models import Ticket  # noqa: E402

@@ -1,4 +1,5 @@
-"""The time report beside the monthly SLA report, under /reports/."""
+"""The reports under /reports/: the monthly SLA report (namespace ``reports``) and the time
+report (namespace ``time_report``, included beside it by supportdesk/urls.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ from django.urls import URLPattern, URLResolver, path
 
 from . import views
 
-app_name = "time_report"
+app_name = "reports"
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("reports/time/", views.time_report_show, name="show"),
-    path("reports/time/export.csv", views.time_report_csv, name="csv"),
+    path("reports/", views.monthly_report_show, name="show"),
+    path("reports/export.csv", views.monthly_report_csv, name="csv"),
 ]
+
+time_report_patterns: tuple[list[URLPattern | URLResolver], str] = (
+    [
+        path("reports/time/", views.time_report_show, name="show"),
+        path("reports/time/export.csv", views.time_report_csv, name="csv"),
+    ],
+    "time_report",
+)

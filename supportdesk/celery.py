@@ -20,7 +20,6 @@ WORKER_FLAGS = ("--without-gossip", "--without-mingle")
 app = Celery("supportdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(["sla.reports"])
 
 # Beat only enqueues; every task it names is idempotent, so a late or repeated tick is harmless.
 # Run exactly one beat (docker-compose.yml does).

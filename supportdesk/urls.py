@@ -6,6 +6,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from reports.urls import time_report_patterns
+
 from . import views
 from .forms import TenantPasswordResetForm
 
@@ -55,8 +57,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("contracts.urls")),
     path("", include("sla.urls")),
-    path("", include("sla.reports.urls")),
     path("", include("reports.urls")),
+    path("", include(time_report_patterns)),
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
     path("", include("tickets.macros.urls")),

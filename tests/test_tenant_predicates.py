@@ -21,7 +21,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from sla.reports.services import sla_report_build
+from reports.services import sla_report_build
 from supportdesk.models import TenantOwned
 from tests.conftest import Cast, api_client_for, client_for
 from tests.knowledgebase.test_articles import kb  # noqa: F401 - the articles fixture

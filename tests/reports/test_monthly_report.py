@@ -9,7 +9,7 @@ from django.core import mail
 from django_scopes import scope
 
 from contracts.models import Feature, NamedContact, PlanFeature
-from sla.reports.services import month_start, sla_report_build, sla_reports_send
+from reports.services import month_start, sla_report_build, sla_reports_send
 from supportdesk.celery import app as celery_app
 from tests.conftest import Cast, client_for
 from tests.tickets.conftest import Desk, at, build_desk

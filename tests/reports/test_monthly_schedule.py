@@ -17,8 +17,8 @@ from celery.beat import PersistentScheduler, ScheduleEntry
 from celery.signals import before_task_publish
 from django_scopes import scope, scopes_disabled
 
-from sla.reports.services import month_bounds
-from sla.reports.tasks import sla_reports_monthly_send, sla_reports_tenant_send
+from reports.services import month_bounds
+from reports.tasks import sla_reports_monthly_send, sla_reports_tenant_send
 from supportdesk.celery import app as celery_app
 from tests.conftest import Cast
 from tests.tickets.conftest import build_desk

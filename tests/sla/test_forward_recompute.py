@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from contracts.models import SupportPlan
 from contracts.services import contract_save
+from reports.services import sla_report_build
 from sla import services as sla_services
 from sla.calendar import BusinessCalendar
 from sla.clocks import (
@@ -41,7 +42,6 @@ from sla.models import (
     SLATarget,
     TargetUnit,
 )
-from sla.reports.services import sla_report_build
 from sla.services import TargetSpec, calendar_update, policy_targets_set
 from supportdesk.celery import app as celery_app
 from tests.conftest import Cast

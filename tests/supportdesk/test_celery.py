@@ -14,7 +14,7 @@ pytestmark = pytest.mark.broker
 
 def test_every_beat_entry_names_a_registered_task() -> None:
     app.loader.import_default_modules()
-    app.autodiscover_tasks(["sla.reports"], force=True)
+    app.autodiscover_tasks(["reports"], force=True)
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
     expected = {"sla.tasks.sla_sweep_run", "mail.mailboxes_poll", "sla.reports_monthly_send"}

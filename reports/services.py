@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contact, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
+from sla.models import Clock, ClockState, Metric
 from supportdesk.models import Membership, Role, Tenant
 from tickets.choices import Category, Rating, Status
+from tickets.mail.models import OutboundKind
+from tickets.mail.services import mail_enqueue
 from tickets.models import Ticket
-
-from ..models import Clock, ClockState, Metric
 
 MONTHLY_REPORTS = "monthly_reports"
 """The plan feature that entitles an organisation to a report by e-mail."""
@@ -230,9 +231,6 @@ def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None 
     Exactly once per (month, organisation or tenant, recipient): the outbox key is unique, so
     a rerun after a crash queues only what is missing. Caller holds the tenant scope.
     """
-    from tickets.mail.models import OutboundKind
-    from tickets.mail.services import mail_enqueue
-
     now = now or timezone.now()
     today = timezone.localtime(now, ZoneInfo(tenant.time_zone)).date()
     queued = 0
