@@ -10,8 +10,10 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the app registry must be ready before services import models.
-        from tickets.events import register_event_outbox
+        from tickets.events import register_event_handler, register_event_outbox
 
+        from .channels.webhook import notify_by_webhook
         from .services import deliveries_store
 
         register_event_outbox(deliveries_store)
+        register_event_handler(notify_by_webhook)

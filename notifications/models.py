@@ -1,10 +1,13 @@
-"""The event outbox: one row per ticket event and handler, pending until the handler ran."""
+"""The event outbox (one row per ticket event and handler, pending until the handler ran) and
+the webhooks its webhook channel posts to."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from supportdesk.fields import EncryptedTextField
 from supportdesk.models import TenantOwned
 
 
@@ -57,3 +60,49 @@ class EventDelivery(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.handler} for event {self.event_id}: {self.status}"
+
+
+class Webhook(TenantOwned):
+    """A tenant's URL that hears about ticket events: a signed JSON POST per event.
+
+    Slack and Microsoft Teams incoming webhooks take the payload as it is (they read its
+    ``text``); anything else can verify the signature with the secret shown on the edit page
+    (``docs/notifications.md``). ``kinds`` empty means every kind of event.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(
+        _("URL"), max_length=500, help_text=_("Where each event is posted, as JSON (https://…).")
+    )
+    secret = EncryptedTextField(_("signing secret"), editable=False)
+    kinds = models.JSONField(_("events"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("webhook")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, kind: str) -> bool:
+        return self.active and (not self.kinds or kind in self.kinds)
+
+
+class WebhookDelivery(TenantOwned):
+    """One event posted to one webhook and answered 2xx: a retry of the event's delivery
+    (another webhook of the tenant failed) skips the webhooks that have it already."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("tickets.TicketEvent", on_delete=models.CASCADE, related_name="+")
+    status_code = models.PositiveSmallIntegerField()
+    delivered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], name="webhookdelivery_unique")
+        ]

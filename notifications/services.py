@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -53,7 +54,8 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from supportdesk.models import Tenant
+from supportdesk.models import AuditAction, Tenant, User
+from supportdesk.services import audit_record, audit_snapshot
 from tickets.events import (
     enqueue_safely,
     event_handler_name,
@@ -62,7 +64,8 @@ from tickets.events import (
 )
 from tickets.models import TicketEvent
 
-from .models import DeliveryStatus, EventDelivery
+from .channels.webhook import webhook_check_url
+from .models import DeliveryStatus, EventDelivery, Webhook
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +196,7 @@ def deliveries_run(claimed: list[Claimed]) -> tuple[int, int]:
             continue
         try:
             with scope(tenant=tenant), transaction.atomic():
-                handler(event)
+                problem = handler(event)
         except Exception as exc:  # kept on the row, retried; the other handlers go on
             logger.warning(
                 "event handler %s failed on event %s (attempt %s)",
@@ -204,7 +207,17 @@ def deliveries_run(claimed: list[Claimed]) -> tuple[int, int]:
             )
             failures.append((row, f"{type(exc).__name__}: {exc}"))
         else:
-            done.append(row.pk)
+            if problem:  # part done and committed (the webhooks that took it); retry the rest
+                logger.warning(
+                    "event handler %s left work on event %s (attempt %s): %s",
+                    row.handler,
+                    row.event_id,
+                    row.attempts,
+                    problem,
+                )
+                failures.append((row, problem))
+            else:
+                done.append(row.pk)
     _record(done=done, failures=failures)
     return len(done), len(failures)
 
@@ -268,3 +281,37 @@ def deliveries_purge(*, older_than: dt.timedelta = KEEP_DONE) -> int:
             status=DeliveryStatus.DONE, done_at__lt=timezone.now() - older_than
         ).delete()
     return deleted
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+_WEBHOOK_AUDIT_IGNORED = ("secret", "failing_since", "last_failure_at", "last_error")
+"""Never in the audit trail: the secret (the trail would show it in clear) and the
+delivery state, which is not a configuration change."""
+
+
+def webhook_save(*, webhook: Webhook, actor: User) -> Webhook:
+    """Check and store a new or changed webhook; a new one gets its signing secret. Audited.
+
+    A URL a tenant may not make us post to (:func:`webhook_url_refusal`) raises
+    ``ValidationError`` on ``url`` and nothing is saved. Caller holds the tenant's scope and
+    checked that ``actor`` is its admin.
+    """
+    webhook.name = " ".join(webhook.name.split())
+    webhook.full_clean(exclude=["secret"])
+    webhook_check_url(webhook.url)
+    if not webhook.secret:
+        webhook.secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        before = audit_snapshot(webhook)
+        webhook.save()
+        audit_record(instance=webhook, actor=actor, before=before, ignore=_WEBHOOK_AUDIT_IGNORED)
+    return webhook
+
+
+def webhook_delete(*, webhook: Webhook, actor: User) -> None:
+    """Delete a webhook and its delivery records; audited."""
+    with transaction.atomic():
+        before = audit_snapshot(webhook)
+        audit_record(instance=webhook, actor=actor, before=before, action=AuditAction.DELETED)
+        webhook.delete()

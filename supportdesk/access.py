@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 
-from .models import Role
+from .models import Role, User
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
@@ -37,6 +37,14 @@ def tenant_for_admin(request: HttpRequest) -> Any:
     if tenant is None or not has_role(request, Role.ADMIN):
         raise Http404
     return tenant
+
+
+def staff_user(request: HttpRequest) -> User:
+    """The signed-in member behind a view that a role guard already let in; 404 otherwise."""
+    user = request.user
+    if not isinstance(user, User) or getattr(request, "membership", None) is None:
+        raise Http404
+    return user
 
 
 def _guard(check: Callable[[HttpRequest], bool]) -> Callable[[ViewFunc], ViewFunc]:

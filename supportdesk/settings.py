@@ -302,6 +302,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Tenant admins choose their mailboxes' IMAP servers; off, only public addresses and the
 # standard IMAP ports are reached, so a mailbox cannot probe the internal network.
 MAIL_ALLOW_INTERNAL_SERVERS = _bool("MAIL_ALLOW_INTERNAL_SERVERS", default=False)
+# The same rule for the URLs tenants' webhooks post to (notifications/channels/webhook.py).
+WEBHOOK_ALLOW_INTERNAL_HOSTS = _bool("WEBHOOK_ALLOW_INTERNAL_HOSTS", default=False)
 
 # --- I18N ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

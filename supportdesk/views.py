@@ -121,6 +121,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("IMAP mailboxes polled for new tickets"),
             ),
             (
+                "notifications:webhook-list",
+                gettext_lazy("Webhooks"),
+                gettext_lazy("Ticket events posted to Slack, Teams or your own systems"),
+            ),
+            (
                 "macros:shared-list",
                 gettext_lazy("Macros"),
                 gettext_lazy("Saved replies every agent can use, with their actions"),

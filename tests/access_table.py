@@ -266,6 +266,11 @@ TABLE: dict[str, Access] = {
     "mail:mail-settings": button(*ADMINS),
     "mail:inbound-retry": button(*ADMINS),
     "mail:inbound-discard": button(*ADMINS),
+    # Webhooks: admins.
+    "notifications:webhook-list": page(*ADMINS),
+    "notifications:webhook-edit": page(*ADMINS),
+    "notifications:webhook-test": button(*ADMINS),
+    "notifications:webhook-delete": button(*ADMINS),
     # Knowledge base: everyone reads public articles; agents and admins write them.
     "knowledgebase:list": PUBLIC_READ,
     "knowledgebase:suggest": PUBLIC_READ,

@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EventHandler = Callable[["TicketEvent"], None]
+EventHandler = Callable[["TicketEvent"], "str | None"]
+"""``handler(event)``: None when done; a problem (a non-empty string) when part of the work is
+done and must stay done (it commits) while the rest is retried, as a raise retries it all."""
 EventOutbox = Callable[[list["TicketEvent"], list[str]], None]
 """``outbox(events, handler_names)``: store that each handler is owed each event, in the
 caller's transaction, and see that the deliveries run after commit."""

@@ -28,6 +28,14 @@ START = dt.datetime(2026, 5, 4, 8, tzinfo=dt.UTC)
 MAIL_HANDLER = "tickets.mail.handlers.notify_by_mail"
 
 
+@pytest.fixture
+def mail_only(handlers: dict[str, events.EventHandler]) -> None:
+    """The mail handler alone: these tests count one delivery per event. (The webhook
+    channel's handler is registered too; ``tests/notifications/test_webhooks.py``.)"""
+    for name in [n for n in handlers if n != MAIL_HANDLER]:
+        del handlers[name]
+
+
 def _deliveries() -> list[EventDelivery]:
     with scopes_disabled():
         return list(EventDelivery.objects.order_by("id"))
@@ -45,7 +53,9 @@ def _agent_keys(cast: Cast, ticket: Ticket) -> list[str]:
     return sorted(f"event:{created.pk}:agent:{u.pk}" for u in (cast.admin, cast.agent))
 
 
-def test_the_deliveries_of_a_change_commit_with_it_or_not_at_all(cast: Cast) -> None:
+def test_the_deliveries_of_a_change_commit_with_it_or_not_at_all(
+    cast: Cast, mail_only: None
+) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
         file_ticket(cast, "Rolled back")
         assert len(_deliveries()) == 1
@@ -64,7 +74,7 @@ def test_the_deliveries_of_a_change_commit_with_it_or_not_at_all(cast: Cast) -> 
 
 
 def test_the_kick_after_commit_runs_the_new_deliveries_at_once(
-    cast: Cast, django_capture_on_commit_callbacks: object
+    cast: Cast, django_capture_on_commit_callbacks: object, mail_only: None
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         ticket = file_ticket(cast, "Kicked")
@@ -189,7 +199,7 @@ def test_a_dispatch_delivered_twice_or_rerun_after_a_crash_duplicates_nothing(
     assert _mail_keys(cast) == expected
 
 
-def test_a_claimed_delivery_is_left_alone_until_its_lease_ends(cast: Cast) -> None:
+def test_a_claimed_delivery_is_left_alone_until_its_lease_ends(cast: Cast, mail_only: None) -> None:
     with time_machine.travel(START, tick=False) as clock:
         file_ticket(cast, "Leased")
         (claimed,) = services.deliveries_claim()
