@@ -12,6 +12,7 @@ class NotificationsConfig(AppConfig):
         # Imported here: the app registry must be ready before services import models.
         from tickets.events import register_event_outbox
 
+        # Imported here for the same reason: services import models.
         from .services import deliveries_store
 
         register_event_outbox(deliveries_store)

@@ -230,8 +230,10 @@ def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None 
     Exactly once per (month, organisation or tenant, recipient): the outbox key is unique, so
     a rerun after a crash queues only what is missing. Caller holds the tenant scope.
     """
+    # TODO #14: sla -> tickets.mail, a lower app queueing the higher app's mail; the caller
+    # should pass the mail sender in (or tickets.mail subscribe to the report).
     from tickets.mail.models import OutboundKind
-    from tickets.mail.services import mail_enqueue
+    from tickets.mail.services import mail_enqueue  # TODO #14: the same inversion
 
     now = now or timezone.now()
     today = timezone.localtime(now, ZoneInfo(tenant.time_zone)).date()
