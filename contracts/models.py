@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from contracts.choices import Category, Channel
-from supportdesk.models import Language, TenantOwned
+from supportdesk.models import Language, Membership, TenantOwned
 
 
 class Organisation(TenantOwned):
@@ -113,8 +113,6 @@ class Organisation(TenantOwned):
 
     def clean(self) -> None:
         # The people on the account must work for this tenant, not merely exist as users.
-        from supportdesk.models import Membership
-
         errors: dict[str, Any] = {}
         for field in self.STAFF_FIELDS:
             user_id = getattr(self, f"{field}_id")

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from contracts.choices import Category, Channel
+from supportdesk.models import Tenant, User
 from supportdesk.services import audit_record, audit_snapshot
 
 from .models import (
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sla.models import SLAPolicy
-    from supportdesk.models import Tenant, User
 
 
 @dataclass(frozen=True)
@@ -689,10 +689,8 @@ def named_contacts_used(*, contract: Contract) -> tuple[int, int | None]:
 
 def staff_choices(*, tenant: Tenant) -> QuerySet[User]:
     """Staff of the tenant, for the account-manager and similar fields."""
-    from supportdesk.models import User as UserModel
-
     return (
-        UserModel.objects.filter(memberships__tenant=tenant)
+        User.objects.filter(memberships__tenant=tenant)
         .distinct()
         .order_by("first_name", "last_name", "username")
     )

@@ -204,6 +204,8 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def contact_invite(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Give a contact a portal login (if they have none) and mail them a one-time link."""
+    # TODO #14: contracts -> tickets, a lower app calling a higher one; the portal should
+    # offer the invitation (or register it with contracts) instead.
     from tickets.portal.services import login_link_send
 
     contact = get_contact_for_admin(request, contact_id)

@@ -12,8 +12,9 @@ class NotificationsConfig(AppConfig):
         # Imported here: the app registry must be ready before services import models.
         from tickets.events import register_event_handler, register_event_outbox
 
+        # Imported here for the same reason: both modules import models.
         from .channels.webhook import notify_by_webhook
-        from .services import deliveries_store
+        from .services import deliveries_store  # (the same reason)
 
         register_event_outbox(deliveries_store)
         register_event_handler(notify_by_webhook)

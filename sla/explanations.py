@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .calendar import WEEKDAYS, BusinessCalendar
 from .clocks import clock_timeline, from_epoch
-from .models import Clock, ClockState, Metric, TargetUnit
+from .models import Clock, ClockState, Metric, Priority, SLAPolicy, TargetUnit
 
 DAY_NAMES = {
     "mon": gettext_lazy("Mon"),
@@ -467,8 +467,6 @@ def deadline_preview(
 ) -> list[tuple[str, str, str, str, str]]:
     """ "A ticket filed now is due ...": (policy, priority, metric, promise, due) for every
     target counted on ``calendar``, computed with ``engine`` (possibly an unsaved edit)."""
-    from .models import Priority, SLAPolicy
-
     rows = []
     priorities = list(Priority.objects.all())
     for policy in SLAPolicy.objects.prefetch_related("targets__priority", "targets__calendar"):

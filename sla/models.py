@@ -9,20 +9,20 @@ simply derives them again.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sla.choices import SupportLine
 from supportdesk.models import Tenant, TenantOwned
 
-if TYPE_CHECKING:
-    from .calendar import BusinessCalendar
+from .calendar import BusinessCalendar
+from .calendar_errors import calendar_error
 
 
 class Calendar(TenantOwned):
@@ -56,9 +56,6 @@ class Calendar(TenantOwned):
         return self.name
 
     def clean(self) -> None:
-        from .calendar import BusinessCalendar
-        from .calendar_errors import calendar_error
-
         try:
             BusinessCalendar.from_dict(self.config)
         except ValueError as exc:
@@ -67,8 +64,6 @@ class Calendar(TenantOwned):
     @property
     def engine(self) -> BusinessCalendar:
         """The compiled calendar (cached by configuration)."""
-        from .calendar import BusinessCalendar
-
         return BusinessCalendar.from_dict(self.config)
 
 
@@ -218,8 +213,6 @@ class SLATarget(TenantOwned):
 
     def describe(self) -> str:
         """The promise in words: "4 business hours", "next working day", "5 working days"."""
-        from django.utils.translation import gettext, ngettext
-
         calendar = self.effective_calendar()
         if calendar.config.get("always_open") and self.unit != TargetUnit.WORKING_DAYS:
             # Not "business hours": every hour counts.

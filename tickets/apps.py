@@ -10,6 +10,7 @@ class TicketsConfig(AppConfig):
         # Imported here: the app registry must be ready before services import models.
         from contracts.services import entitlements_changed_subscribe
 
+        # Imported here for the same reason: services import models.
         from .services import tickets_sla_policy_recompute_enqueue
 
         entitlements_changed_subscribe(tickets_sla_policy_recompute_enqueue)

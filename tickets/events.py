@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from .models import Message, Ticket, TicketEvent
+
 if TYPE_CHECKING:
     from contracts.models import Contact
     from supportdesk.models import User
-
-    from .models import Message, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +96,6 @@ def event_record(
     at: dt.datetime | None = None,
 ) -> TicketEvent:
     """Append one event to the ticket's log. Caller is inside the transaction of the change."""
-    from .models import TicketEvent
-
     return TicketEvent.objects.create(
         tenant_id=ticket.tenant_id,
         ticket=ticket,

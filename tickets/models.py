@@ -11,7 +11,7 @@ import html
 import os
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -23,16 +23,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from contracts.models import Contact, Organisation
+from contracts.models import Contact, NamedContact, Organisation
 from contracts.reasons import reasons_from_json, reasons_text
-from sla.models import Calendar, Priority, SLAPolicy
+from sla.models import Calendar, Clock, ClockState, Metric, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned
 
 from .attachments import IMAGE_TYPES
 from .choices import Category, Channel, Rating, Status, SupportLine
-
-if TYPE_CHECKING:
-    from sla.models import Clock
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -68,13 +65,6 @@ class TicketCounter(TenantOwned):
 
 def _contact_is_named(contact: Contact) -> bool:
     """Whether the contact is a named contact of their organisation's contract."""
-    from contracts import services as contract_services
-
-    check = getattr(contract_services, "contact_is_named", None)
-    if check is not None:
-        return bool(check(contact=contact))
-    from contracts.models import NamedContact
-
     return NamedContact.objects.filter(contact=contact).exists()
 
 
@@ -298,16 +288,12 @@ class Ticket(TenantOwned):
     def first_response_due(self) -> dt.datetime | None:
         """When the first response is due, for "you will hear from us by ..."; None when no
         promise applies, the clock is paused or already stopped."""
-        from sla.models import ClockState, Metric
-
         clock = self.clock(Metric.FIRST_RESPONSE)
         if clock is None or clock.state != ClockState.RUNNING:
             return None
         return clock.due_at
 
     def resolution_due(self) -> dt.datetime | None:
-        from sla.models import ClockState, Metric
-
         clock = self.clock(Metric.RESOLUTION)
         if clock is None or clock.state != ClockState.RUNNING:
             return None

@@ -26,15 +26,20 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopeError, get_scope
 
+from sla.calendar import BusinessCalendar
 from sla.explanations import business_left
+from sla.models import Calendar, Priority
 from supportdesk.forms import is_plain_number
+from supportdesk.models import User
 
 from .choices import Category, Status, SupportLine
 from .models import ACTIVE_STATUSES, AgentProfile, Ticket, TicketQuerySet
+from .templatetags.ticket_tags import business_time
 
 SOON_SECONDS = 60 * 60
 """Less business time than this left: shown as urgent."""
@@ -401,8 +406,6 @@ def _priority_page(
     order: Sequence[int] | None,
 ) -> QueuePage:
     if order is None:
-        from sla.models import Priority
-
         order = list(
             Priority.objects.filter(tenant=_scope_tenant())
             .order_by("rank", "id")
@@ -442,9 +445,6 @@ def queue_attach(
     rows without them read them in one query. Whatever is still missing (an assignee who is
     no longer staff) is loaded with one query each. Caller holds the tenant's scope.
     """
-    from sla.models import Calendar
-    from supportdesk.models import User
-
     if choices is None and any(isinstance(t, QueueItem) for t in rows):
         choices = queue_choices(user=None)
     users = dict(choices.agent_users if choices else {})
@@ -613,10 +613,6 @@ def queue_rows(
     page: QueuePage, *, tz: Any, url_pattern: str, choices: QueueChoices
 ) -> list[QueueRow]:
     """The page's tickets as display rows; ``url_pattern`` has ``{}`` for the ticket id."""
-    from django.utils.formats import date_format
-
-    from .templatetags.ticket_tags import business_time
-
     engines = queue_attach(page.rows, choices=choices)
     # Labels translated once per page, not once per row: each lookup of a lazy choice label
     # goes through gettext, and a page has 50-200 rows.
@@ -732,9 +728,6 @@ took the queue page longer than running it. Every part is limited to the tenant.
 def queue_choices(*, user: Any) -> QueueChoices:
     """Priorities, organisations, agents with their lines, and the calendars: one UNION
     query, since every round trip counts on the queue page. Caller holds the scope."""
-    from sla.calendar import BusinessCalendar
-    from supportdesk.models import User
-
     tenant = _scope_tenant()
     with connection.cursor() as cursor:
         me = user.pk if user is not None else None

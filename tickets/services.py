@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ParamSpec
+from typing import Any, ParamSpec
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contact, EntitlementChange
 from contracts.reasons import reasons_text
+from contracts.services import Entitlement, entitlement_check
 from sla.models import Alert, NoticeKind, Priority, RecomputeJob, RecomputeState, SLAPolicy
 from sla.services import (
     clocks_policy_moved,
@@ -57,9 +58,6 @@ from .models import (
     TimeEntry,
 )
 from .queue import COLUMNS, SORTS, columns_with_ticket
-
-if TYPE_CHECKING:
-    from contracts.services import Entitlement
 
 
 class TicketRefused(Exception):  # noqa: N818 - the name the portal and mail code use
@@ -244,8 +242,6 @@ def _locked(ticket: Ticket) -> Ticket:
 def _entitlement(
     *, requester: Contact, channel: str, category: str, at: dt.datetime
 ) -> Entitlement:
-    from contracts.services import entitlement_check
-
     return entitlement_check(contact=requester, channel=channel, category=category, at=at)
 
 
@@ -1590,6 +1586,7 @@ def tickets_sla_policy_recompute_enqueue(
     Celery task (a large tenant's tickets are not moved inside the admin's request). The
     task marks the change done; one lost with the broker is handed out again by
     ``contracts.services.entitlement_changes_replay``."""
+    # Not at the top: the tasks module imports this one (each task calls its service).
     from .tasks import tickets_sla_policy_recompute_task
 
     enqueue_safely(tickets_sla_policy_recompute_task, tenant_id, organisation_ids, change_id)

@@ -6,10 +6,12 @@ from celery import shared_task
 from django.db import transaction
 from django_scopes import scope
 
+from contracts.services import entitlement_change_done
 from supportdesk.models import Tenant
 
 from .events import events_publish
 from .models import TicketEvent
+from .services import tickets_sla_policy_recompute
 
 
 @shared_task(acks_late=True)
@@ -37,10 +39,6 @@ def tickets_sla_policy_recompute_task(
     """Move the organisations' open tickets to the SLA policy now in force (see
     :func:`tickets.services.tickets_sla_policy_recompute`), then mark the entitlement change
     done; returns how many moved. ``change_id`` is None for messages queued before it."""
-    from contracts.services import entitlement_change_done
-
-    from .services import tickets_sla_policy_recompute
-
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return 0

@@ -7,6 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
@@ -103,7 +104,6 @@ def _recipients(ticket: Ticket, rules: Sequence[EscalationRule]) -> list[User]:
 def _local(moment: dt.datetime | None, tenant: Tenant) -> str:
     if moment is None:
         return "-"
-    from zoneinfo import ZoneInfo
 
     return date_format(timezone.localtime(moment, ZoneInfo(tenant.time_zone)), "D j M H:i")
 
@@ -221,6 +221,7 @@ def notices_flush_on_commit(*, tenant_id: int) -> None:
     """After commit, batch the tenant's queued notices into mails and send them."""
 
     def enqueue() -> None:
+        # Not at the top: the tasks module imports this one (each task calls its service).
         from ..tasks import sla_notices_flush
 
         enqueue_safely(sla_notices_flush, tenant_id)
@@ -269,6 +270,7 @@ def notices_batch(*, tenant: Tenant) -> list[NoticeMail]:
             mails.append(mail)
 
         def enqueue() -> None:
+            # Not at the top: the tasks module imports this one (each task calls its service).
             from ..tasks import sla_notice_mail_send
 
             for mail in mails:

@@ -109,6 +109,7 @@ def clocks_recompute(
         )
 
     def enqueue() -> None:
+        # Not at the top: the tasks module imports this one (each task calls its service).
         from ..tasks import sla_recompute_run
 
         enqueue_safely(sla_recompute_run, tenant.pk, job.pk)

@@ -98,6 +98,7 @@ def _recover_outbox(now: dt.datetime) -> None:
                 state=RecomputeState.QUEUED, created_at__lt=stale
             ).values_list("tenant_id", "pk")[:100]
         )
+    # Not at the top: the tasks module imports this one (each task calls its service).
     from ..tasks import sla_notice_mail_send, sla_notices_flush, sla_recompute_run
 
     for tenant_id in tenants:

@@ -14,6 +14,7 @@ from sla.models import Clock, Priority
 from supportdesk.models import User
 
 from ..choices import Category, Channel, Status, SupportLine
+from ..forms import agents
 from ..models import (
     Attachment,
     LinkKind,
@@ -340,7 +341,6 @@ class TicketPatchSerializer(serializers.Serializer[Any]):
     def validate_assignee(self, value: int | None) -> User | None:
         if value is None:
             return None
-        from ..forms import agents
 
         user = agents().filter(pk=value).first()
         if user is None:

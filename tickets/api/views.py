@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -114,8 +115,6 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     def get_object(self) -> Ticket:
         raw = str(self.kwargs.get("ticket_id", ""))
         if not is_plain_number(raw):
-            from django.http import Http404
-
             raise Http404
         return get_ticket_for_agent(self.request._request, int(raw))
 

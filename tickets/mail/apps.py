@@ -12,6 +12,7 @@ class MailConfig(AppConfig):
     verbose_name = _("E-mail")
 
     def ready(self) -> None:
+        # Imported here: handlers import models, which need the app registry ready.
         from . import handlers
 
         handlers.register()

@@ -11,6 +11,8 @@ import re
 from typing import TYPE_CHECKING
 
 from tickets.choices import Rating, Status
+from tickets.events import register_event_handler
+from tickets.models import EventKind, Message, Ticket, TicketEvent
 from tickets.satisfaction.services import LINK_MAX_AGE, rating_link_path
 
 from .inbound.base import html_to_text
@@ -21,7 +23,6 @@ from .services.outbox import tenant_url
 if TYPE_CHECKING:
     from contracts.models import Contact
     from supportdesk.models import User
-    from tickets.models import Message, Ticket, TicketEvent
 
 # Status changes a customer is told about by mail, and with which template.
 CUSTOMER_STATUS_MAILS = {
@@ -65,8 +66,6 @@ def _contacts(ticket: Ticket, *, exclude: Contact | None) -> list[Contact]:
 
 def notify_by_mail(event: TicketEvent) -> None:
     """Turn one ticket event into the mails it causes (often none)."""
-    from tickets.models import EventKind
-
     ticket = event.ticket
     if event.kind == EventKind.CREATED:
         ticket_mail_to_agents(
@@ -142,8 +141,6 @@ def _merge_notice(event: TicketEvent, message: Message) -> None:
     """A merge's public note: on the target to its requester and copied contacts (the
     duplicate's requester among them when copied); on the duplicate to its contacts who are
     not on the target, who learn only that it was merged."""
-    from tickets.models import EventKind, Ticket
-
     ticket = event.ticket
     contacts = _contacts(ticket, exclude=None)
     if event.kind == EventKind.MERGED:
@@ -174,8 +171,6 @@ def ask_for_rating(event: TicketEvent) -> None:
     was reopened asks again. Not when the tenant has the question turned off, nor when the
     ticket was reopened before this ran.
     """
-    from tickets.models import EventKind
-
     solved = event.kind == EventKind.STATUS_CHANGED and event.new_value == Status.SOLVED
     # A customer who marks their own ticket solved gets no mail about it (as with the
     # "solved" notice); the portal page they are on asks instead.
@@ -202,6 +197,4 @@ def ask_for_rating(event: TicketEvent) -> None:
 
 
 def register() -> None:
-    from tickets.events import register_event_handler
-
     register_event_handler(notify_by_mail)

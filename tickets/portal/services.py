@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -22,14 +22,18 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contracts.models import Contact
-from sla.models import Priority
+from contracts.models import Contact, NamedContact, PlanFeature
+from contracts.services import (
+    Entitlement,
+    contract_for_organisation,
+    entitlement_check,
+    fallback_plan,
+)
+from sla.models import Calendar, Metric, Priority, SLATarget
 from supportdesk.models import Tenant, User
 from tickets.choices import Category, Channel, Rating, Status
-
-if TYPE_CHECKING:
-    from contracts.services import Entitlement
-    from tickets.models import Ticket
+from tickets.models import EventKind, Ticket
+from tickets.services import CONTACT_TRANSITIONS
 
 
 class _LoginLinkTokens(PasswordResetTokenGenerator):
@@ -96,6 +100,8 @@ def login_link_send(*, tenant: Tenant, email: str) -> bool:
     Returns whether a link was sent. The caller shows the same answer either way, so the
     page does not tell strangers which addresses are customers. Caller holds the scope.
     """
+    # TODO #14: portal -> mail, the reverse of tickets.mail.services.inbound importing this
+    # module at its top (portal accounts and login links for senders): a cycle.
     from tickets.mail import services as mail_services
 
     contact = (
@@ -156,9 +162,6 @@ def filing_preview(
     the priority (or the tenant's default priority), added in business time on the target's
     calendar. Caller holds the tenant scope.
     """
-    from contracts.services import entitlement_check
-    from sla.models import Metric
-
     at = at or timezone.now()
     entitlement = entitlement_check(contact=contact, channel=channel, category=category, at=at)
     if priority is None:
@@ -185,12 +188,6 @@ def filing_preview(
 
 def contact_sees_organisation(*, contact: Contact) -> bool:
     """Whether the contact is a named contact, who sees every ticket of the organisation."""
-    from contracts import services as contract_services
-    from contracts.models import NamedContact
-
-    check = getattr(contract_services, "contact_is_named", None)
-    if check is not None:
-        return bool(check(contact=contact))
     return NamedContact.objects.filter(contact=contact).exists()
 
 
@@ -203,8 +200,6 @@ class StatusAction:
 
 def contact_status_actions(*, ticket: Ticket) -> list[StatusAction]:
     """The status buttons a customer gets on a ticket, from the tickets state machine."""
-    from tickets.services import CONTACT_TRANSITIONS
-
     labels = {
         Status.SOLVED: (_("My issue is solved, close the ticket"), True),
         Status.OPEN: (_("Reopen the ticket"), False),
@@ -276,8 +271,6 @@ SPECIAL_DAY_NAMES = {
 
 
 def _support_calendar(plan: Any) -> Any:
-    from sla.models import Calendar
-
     if plan is not None and plan.sla_policy_id is not None:
         return plan.sla_policy.calendar
     return Calendar.objects.filter(is_default=True).first()
@@ -297,10 +290,6 @@ def contract_overview(*, contact: Contact, today: dt.date | None = None) -> Cont
     Without a valid contract the tenant's rules for customers without one are shown.
     Caller holds the tenant scope.
     """
-    from contracts.models import NamedContact, PlanFeature
-    from contracts.services import contract_for_organisation, fallback_plan
-    from sla.models import SLATarget
-
     tenant = contact.tenant
     zone = ZoneInfo(tenant.time_zone)
     today = today or timezone.localtime(timezone.now(), zone).date()
@@ -393,14 +382,14 @@ class TimelineEntry:
     @property
     def text(self) -> str:
         """The message as plain text, for the downloadable history."""
+        # TODO #14: portal -> mail, a cycle: tickets.mail.handlers imports tickets.mail.services,
+        # whose inbound module imports this one. message_text belongs with Message.
         from tickets.mail.handlers import message_text
 
         return message_text(self.message) if self.message is not None else ""
 
 
 def _value_label(kind: str, value: str) -> str:
-    from tickets.models import EventKind
-
     if kind == EventKind.STATUS_CHANGED and value in Status.values:
         return str(Status(value).label)
     if kind == EventKind.CONVERTED and value in Category.values:
@@ -412,8 +401,6 @@ def _value_label(kind: str, value: str) -> str:
 
 def ticket_timeline(*, ticket: Ticket) -> list[TimelineEntry]:
     """The public history of a ticket as the customer reads it, oldest first."""
-    from tickets.models import EventKind
-
     entries = []
     for event in ticket.timeline(public_only=True):
         change = ""

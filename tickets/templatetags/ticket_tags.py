@@ -9,6 +9,8 @@ from django import template
 from django.utils.translation import gettext as _
 
 from sla.explanations import business_duration_parts
+from tickets.choices import Category, Channel, Rating, Status
+from tickets.models import EventKind
 
 register = template.Library()
 
@@ -31,9 +33,6 @@ def business_time(seconds: float | None, engine: Any = None) -> str:
 @register.filter
 def event_value(event: Any, which: str) -> str:
     """An event's old or new value as the reader's language names it ("Nytt", not "new")."""
-    from tickets.choices import Category, Rating, Status
-    from tickets.models import EventKind
-
     raw = event.old_value if which == "old" else event.new_value
     labels: dict[str, Any] = {
         EventKind.CREATED: Status,
@@ -58,8 +57,6 @@ def event_channel(event: Any) -> str:
     agent's change would read as if the customer did it, so only a customer's channel,
     and staff's phone, e-mail or API, are named.
     """
-    from tickets.choices import Channel
-
     if not event.channel or (event.by_staff and event.channel == Channel.PORTAL):
         return ""
     labels = dict(Channel.choices)

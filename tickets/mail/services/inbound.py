@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,8 +26,25 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contact, Organisation
 from contracts.reasons import Reason
+from contracts.services import contact_save, entitlement_check
 from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Channel, Status
+from tickets.models import (
+    ACTIVE_STATUSES,
+    ALLOWED_ATTACHMENT_EXTENSIONS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS_PER_MESSAGE,
+    Message,
+    Ticket,
+)
+from tickets.portal.services import login_link_url, portal_account_ensure, promise_text
+from tickets.services import (
+    AcceptanceRequired,
+    TicketRefused,
+    ticket_create,
+    ticket_note_automatic,
+    ticket_reply,
+)
 
 from ..inbound.base import (
     NOTED_AUTOMATIONS,
@@ -74,9 +91,6 @@ from .outbox import (
     tenant_url,
 )
 
-if TYPE_CHECKING:
-    from tickets.models import Message, Ticket
-
 logger = logging.getLogger(__name__)
 
 
@@ -92,6 +106,7 @@ def email_ingest(
     nothing received is ever lost. Processing is enqueued after commit. Caller holds the
     tenant scope.
     """
+    # Not at the top: the tasks module imports this one (each task calls its service).
     from .. import tasks
 
     digest = content_hash(raw)
@@ -265,8 +280,6 @@ def _finish(
 
 
 def _process(inbound: InboundEmail) -> None:
-    from tickets.models import MAX_ATTACHMENT_BYTES
-
     tenant = inbound.tenant
     parsed = parse_message(bytes(inbound.raw), max_attachment_bytes=MAX_ATTACHMENT_BYTES)
     ours = own_addresses()
@@ -346,8 +359,6 @@ def _tickets_named(parsed: ParsedEmail, tenant: Tenant) -> list[int]:
     Naming a ticket grants nothing: :func:`_ticket_for_sender` decides which one, if any,
     the message may join.
     """
-    from tickets.models import Message, Ticket
-
     ids = parsed.thread_ids()[:MAX_THREAD_IDS]
     found: dict[str, list[int]] = {}
     if ids:
@@ -382,8 +393,6 @@ def _ticket_for_sender(named: list[int], contact: Contact) -> Ticket | None:
     """The first named ticket the sender may see, by the portal's one rule
     (``Ticket.objects.for_contact``: requester, copied, or a named contact of its
     organisation). Anyone else's message becomes their own new ticket."""
-    from tickets.models import Ticket
-
     if not named:
         return None
     visible = {t.pk: t for t in Ticket.objects.for_contact(contact).filter(pk__in=named)}
@@ -409,8 +418,6 @@ def _staff_note_add(
     """An agent answering one of our mails from their mail client: an internal note on the
     first named ticket still open. Internal, because a From header is easily forged and
     nothing written by mail may reach a customer as staff's word. False when none is open."""
-    from tickets.models import Ticket
-
     open_ids = set(
         Ticket.objects.filter(pk__in=named)
         .exclude(status=Status.CLOSED)
@@ -426,8 +433,6 @@ def _staff_note_add(
 def _may_follow_by_mail(ticket: Ticket, contact: Contact) -> bool:
     """Whether writing by mail may copy the sender on the ticket: only a contact of the
     ticket's organisation whose plan admits support by mail."""
-    from contracts.services import entitlement_check
-
     if contact.organisation_id is None or contact.organisation_id != ticket.organisation_id:
         return False
     return entitlement_check(
@@ -439,8 +444,6 @@ def _is_repeat(inbound: InboundEmail, parsed: ParsedEmail) -> bool:
     """Whether the sender sent this same text within the tenant's
     ``auto_reply_repeat_hours`` (a new Message-ID each time, so it is no duplicate: an
     unmarked autoresponder answering every mail)."""
-    from tickets.models import MAX_ATTACHMENT_BYTES
-
     window = timedelta(hours=inbound.tenant.auto_reply_repeat_hours)
 
     text = " ".join(parsed.text.split())
@@ -476,8 +479,6 @@ def _ticket_for_automatic(parsed: ParsedEmail, tenant: Tenant) -> Ticket | None:
     """The open ticket an automatic mail belongs on, if any: one it names that its sender
     may see, else the sender's newest open ticket; for a robot that is no contact (a
     customer's ticket system), a ticket it names whose people or mail share its domain."""
-    from tickets.models import ACTIVE_STATUSES, Ticket
-
     named = _tickets_named(parsed, tenant)
     contact = Contact.objects.filter(email__iexact=parsed.from_address).first()
     if contact is not None:
@@ -508,8 +509,6 @@ def _automatic_keep(*, inbound: InboundEmail, parsed: ParsedEmail, automation: s
     """Automatic mail a person would want to see (another ticket system's acknowledgement,
     an out-of-office, a repeat): an internal note on the sender's open ticket, or stored
     only. Never answered, never a contact, a participant, a reply or a reopened ticket."""
-    from tickets.services import ticket_note_automatic
-
     tenant = inbound.tenant
     label = str(Automation(automation).label)
     ticket = _ticket_for_automatic(parsed, tenant)
@@ -549,9 +548,6 @@ def _contact_for_unknown_sender(*, tenant: Tenant, parsed: ParsedEmail) -> Conta
     Accepted are senders whose domain belongs to a known organisation, or anyone when the
     tenant allows unknown senders. Everyone else gets None.
     """
-    from contracts.services import contact_save
-    from tickets.portal.services import portal_account_ensure
-
     organisation = _organisation_for_address(parsed.from_address)
     if organisation is None and not tenant.allow_unknown_senders:
         return None
@@ -595,12 +591,6 @@ def _sender_reject(*, inbound: InboundEmail, parsed: ParsedEmail) -> None:
 
 def _attachments_and_notes(parsed: ParsedEmail, tenant: Tenant) -> tuple[list[Any], list[str]]:
     """Attachments the ticket accepts, and one note per file that was left out."""
-    from tickets.models import (
-        ALLOWED_ATTACHMENT_EXTENSIONS,
-        MAX_ATTACHMENT_BYTES,
-        MAX_ATTACHMENTS_PER_MESSAGE,
-    )
-
     files: list[Any] = []
     notes: list[str] = []
 
@@ -659,8 +649,6 @@ def _reply_add(
     agent: User | None = None,
 ) -> None:
     """A contact's reply (public), or an agent's from their mail client (internal)."""
-    from tickets.services import ticket_reply
-
     files, notes = _attachments_and_notes(parsed, inbound.tenant)
     body = _with_notes(parsed.reply_text or _("(no text)"), notes)
     message = ticket_reply(
@@ -688,8 +676,6 @@ def _ticket_open(
     new_account: bool,
     follows: str = "",
 ) -> None:
-    from tickets.services import AcceptanceRequired, TicketRefused, ticket_create
-
     tenant = inbound.tenant
     files, notes = _attachments_and_notes(parsed, tenant)
     if follows:
@@ -745,9 +731,6 @@ def _ticket_confirm(
 ) -> None:
     """The automatic confirmation with the ticket number and the promised first response;
     when it is withheld (a repeat), the ticket says so."""
-    from tickets.portal.services import login_link_url, promise_text
-    from tickets.services import ticket_note_automatic
-
     tenant = inbound.tenant
     withheld = auto_answer_withheld(tenant=tenant, address=contact.email, subject=subject)
     if withheld:
@@ -793,8 +776,6 @@ def _refusal_answer(
 ) -> None:
     """The answer to a request the contract does not cover; a first-time sender given a
     portal account gets its login link here too (SoftOne: every unknown sender does)."""
-    from tickets.portal.services import login_link_url
-
     if not parsed.may_auto_reply:
         return
     tenant = inbound.tenant

@@ -9,12 +9,13 @@ threading headers and the rate limit on automatic answers.
 from __future__ import annotations
 
 import logging
+import smtplib
 import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import formataddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dkim
 from django.conf import settings
@@ -29,6 +30,7 @@ from django_scopes import scopes_disabled
 
 from contracts.models import Contact
 from supportdesk.models import Tenant
+from tickets.models import Message, Ticket
 
 from ..inbound.base import (
     LOOP_HEADER,
@@ -44,9 +46,6 @@ from ..models import (
     OutboundStatus,
 )
 from .mailbox_auth import SmtpTargetRefused, mailbox_smtp_connection
-
-if TYPE_CHECKING:
-    from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +131,7 @@ def mail_enqueue(
     ``key`` names the notification ("event:42:to:7"); enqueueing the same key again returns
     the existing row and sends nothing new. Caller holds the tenant scope.
     """
+    # Not at the top: the tasks module imports this one (each task calls its service).
     from .. import tasks
 
     existing = OutboundEmail.objects.filter(key=key).first()
@@ -345,8 +345,6 @@ def mail_send(*, outbound_id: int) -> OutboundEmail | None:
     queued again, ``retry_at`` tells the sweep when it is due); a permanent refusal marks it
     failed. Must not run inside a transaction. Caller holds the tenant scope.
     """
-    import smtplib
-
     claimed = mail_claim(outbound_id=outbound_id)
     if claimed is None:
         return OutboundEmail.objects.filter(pk=outbound_id).first()
@@ -399,8 +397,6 @@ def mail_give_up(*, outbound_id: int, reason: str) -> None:
 def thread_ids(ticket: Ticket, to: str) -> tuple[str, list[str]]:
     """``(In-Reply-To, References)`` that make a mail about ``ticket`` to ``to`` join the
     thread that person already has: the customer's first mail and what we sent them."""
-    from tickets.models import Message
-
     first_customer_mail = list(
         Message.objects.filter(ticket=ticket)
         .exclude(email_message_id="")
