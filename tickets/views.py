@@ -23,7 +23,7 @@ from sla.models import Priority
 from sla.services import ticket_history
 from supportdesk.access import agent_required, has_role, staff_required
 from supportdesk.forms import add_service_errors, add_service_messages, is_plain_number
-from supportdesk.models import Role
+from supportdesk.models import AGENT_ROLES, Role
 
 from . import services
 from .access import (
@@ -137,7 +137,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     rows = queue_rows(
         page, tz=ZoneInfo(req.tenant.time_zone), url_pattern=url_pattern, choices=choices
     )
-    selectable = req.membership.role in (Role.ADMIN, Role.AGENT)
+    selectable = req.membership.is_agent
     context = {
         "rows": rows,
         "rows_html": queue_rows_html(
@@ -472,7 +472,7 @@ def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = PresenceForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
-    typing = form.cleaned_data["typing"] and has_role(request, Role.ADMIN, Role.AGENT)
+    typing = form.cleaned_data["typing"] and has_role(request, *AGENT_ROLES)
     presence_touch(ticket=ticket, user=request.user, typing=typing)  # type: ignore[arg-type]
     version = form.cleaned_data["version"]
     return render(
