@@ -16,16 +16,12 @@ from .conftest import Desk
 pytestmark = pytest.mark.django_db
 
 
-def _file(cast: Cast, **kwargs: Any) -> Filing:
-    values: dict[str, Any] = {
-        "tenant": cast.tenant_a,
-        "requester": cast.customer_contact,
-        "subject": "Printer on fire",
-        "description": "Since the update.",
-        "channel": Channel.PORTAL,
-    }
-    values.update(kwargs)
-    return ticket_file(**values)
+def _file(cast: Cast, subject: str = "Printer on fire", **kwargs: Any) -> Filing:
+    requester, channel = cast.customer_contact, Channel.PORTAL
+    return ticket_file(
+        tenant=cast.tenant_a, requester=requester, subject=subject, description="Since then.",
+        channel=channel, **kwargs,
+    )  # fmt: skip
 
 
 def test_an_accepted_filing_carries_the_ticket_and_no_reasons(

@@ -135,17 +135,11 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         req: Any = request._request
         payload = TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        # The serializer's fields are parameters of ticket_create, by the same names.
         filing = ticket_file(
             tenant=req.tenant,
-            requester=data["requester"],
-            subject=data["subject"],
-            description=data["description"],
-            channel=data["channel"],
-            category=data["category"],
-            priority=data["priority"],
             actor=request.user,  # type: ignore[arg-type]
-            accepted_billable=data["accepted_billable"],
+            **payload.validated_data,
         )
         if filing.errors is not None:
             raise filing.errors  # the API's handler answers 400 with the messages per field

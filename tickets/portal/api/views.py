@@ -125,16 +125,9 @@ class PortalTicketViewSet(
         if not data.is_valid():
             return _invalid(data.errors)
         req: Any = request._request
+        # The serializer's fields are parameters of ticket_create, by the same names.
         filing = ticket_file(
-            tenant=req.tenant,
-            requester=req.contact,
-            subject=data.validated_data["subject"],
-            description=data.validated_data["description"],
-            channel=Channel.API,
-            category=data.validated_data["category"],
-            priority=data.validated_data.get("priority"),
-            actor=None,
-            accepted_billable=data.validated_data["accepted_billable"],
+            tenant=req.tenant, requester=req.contact, channel=Channel.API, **data.validated_data
         )
         if filing.errors is not None:
             raise filing.errors  # the API's handler answers 400 with the messages per field
