@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required
-from supportdesk.forms import add_service_errors, form_save
+from supportdesk.forms import add_service_errors, add_service_messages, form_save
 from supportdesk.models import User
 
 from . import services
@@ -379,11 +379,6 @@ def contract_edit(request: HttpRequest, contract_id: int) -> HttpResponse:
     return render(request, "contracts/contract_form.html", {"form": form, "contract": contract})
 
 
-def _report(request: HttpRequest, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
-
-
 @admin_required
 @require_POST
 def contract_suspend(request: HttpRequest, contract_id: int) -> HttpResponse:
@@ -397,7 +392,7 @@ def contract_suspend(request: HttpRequest, contract_id: int) -> HttpResponse:
             contract=contract, reason=form.cleaned_data["reason"], actor=_actor(request)
         )
     except ValidationError as exc:
-        _report(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(request, _("Contract suspended."))
     return redirect("contracts:contract-detail", contract_id=contract.pk)
@@ -410,7 +405,7 @@ def contract_resume(request: HttpRequest, contract_id: int) -> HttpResponse:
     try:
         services.contract_resume(contract=contract, actor=_actor(request))
     except ValidationError as exc:
-        _report(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(request, _("Contract resumed."))
     return redirect("contracts:contract-detail", contract_id=contract.pk)
@@ -438,7 +433,7 @@ def named_contact_add(request: HttpRequest, contract_id: int) -> HttpResponse:
             contract=contract, contact=form.cleaned_data["contact"], actor=_actor(request)
         )
     except ValidationError as exc:
-        _report(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(
             request, _("%(name)s is now a named contact.") % {"name": named.contact.name}

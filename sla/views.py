@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from supportdesk.access import admin_required
+from supportdesk.forms import add_service_errors
 from supportdesk.models import AuditEvent
 
 from . import services
@@ -42,14 +43,6 @@ def _saved_message(count: int) -> str:
     if count > services.recompute.RECOMPUTE_INLINE_MAX:
         return _("Saved; %(n)d live SLA clocks are being recomputed.") % {"n": count}
     return _("Saved; %(n)d live SLA clocks recomputed.") % {"n": count}
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field_name, errors in exc.message_dict.items():
-            form.add_error(field_name if field_name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @admin_required
@@ -105,7 +98,7 @@ def calendar_new(request: HttpRequest) -> HttpResponse:
                 actor=req.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Calendar created."))
             return redirect("sla:calendar", calendar_id=calendar.pk)
@@ -136,7 +129,7 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
                     actor=req.user,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _saved_message(count))
                 return redirect("sla:calendar", calendar_id=calendar.pk)
@@ -156,7 +149,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
                 tenant=req.tenant, policy=None, actor=req.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Policy created; now set its targets."))
             return redirect("sla:policy", policy_id=policy.pk)
@@ -189,7 +182,7 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _saved_message(count))
             return redirect("sla:policy", policy_id=policy.pk)
@@ -218,7 +211,7 @@ def _priority_form(request: HttpRequest, priority: Priority | None) -> HttpRespo
                 tenant=req.tenant, priority=priority, actor=req.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Priority saved."))
             return redirect("sla:index")
@@ -250,7 +243,7 @@ def _rule_form(request: HttpRequest, rule: EscalationRule | None) -> HttpRespons
                 actor=req.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Escalation rule saved."))
             return redirect("sla:index")

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 
-from .models import Role, User
+from .models import AGENT_ROLES, Role, User
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
@@ -67,7 +67,7 @@ def _guard(check: Callable[[HttpRequest], bool]) -> Callable[[ViewFunc], ViewFun
 staff_required = _guard(lambda r: has_role(r, *STAFF_ROLES))
 """Agents, managers and admins of the request's tenant."""
 
-agent_required = _guard(lambda r: has_role(r, Role.ADMIN, Role.AGENT))
+agent_required = _guard(lambda r: has_role(r, *AGENT_ROLES))
 """Those who work tickets: agents and admins."""
 
 admin_required = _guard(lambda r: has_role(r, Role.ADMIN))
@@ -114,7 +114,7 @@ class IsTenantStaff(BasePermission):
 class IsTenantAgent(IsTenantStaff):
     """API: agents and admins write; managers may read."""
 
-    roles = (Role.ADMIN, Role.AGENT)
+    roles = AGENT_ROLES
     safe_roles = STAFF_ROLES
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from django.contrib import messages
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import BaseForm
@@ -23,6 +24,13 @@ def add_service_errors(form: BaseForm, exc: ValidationError) -> None:
                 form.add_error(target, error)
     else:
         form.add_error(None, exc)
+
+
+def add_service_messages(request: HttpRequest, exc: ValidationError) -> None:
+    """Show a service's ValidationError as error messages, one each: for an action that
+    redirects back instead of showing its form again."""
+    for text in exc.messages:
+        messages.error(request, text)
 
 
 def form_save(request: HttpRequest, form: BaseForm, save: Callable[[], T]) -> T | None:

@@ -156,6 +156,16 @@ class Role(models.TextChoices):
     MANAGER = "manager", _("Manager")
 
 
+AGENT_ROLES: tuple[str, ...] = (Role.ADMIN, Role.AGENT)
+"""Who is an agent: those who work tickets, agents and admins alike."""
+
+
+class MembershipManager(models.Manager["Membership"]):
+    def agents(self) -> models.QuerySet[Membership]:
+        """The memberships of agents (:data:`AGENT_ROLES`) in the tenant in scope."""
+        return self.filter(role__in=AGENT_ROLES)
+
+
 class Membership(TenantOwned):
     """A user's role in one tenant; a user may hold memberships in several tenants."""
 
@@ -165,6 +175,8 @@ class Membership(TenantOwned):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = scoped_manager(MembershipManager)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant")
@@ -172,6 +184,11 @@ class Membership(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def is_agent(self) -> bool:
+        """Works tickets (:data:`AGENT_ROLES`)."""
+        return self.role in AGENT_ROLES
 
 
 def _hash_token(key: str) -> str:

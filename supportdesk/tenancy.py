@@ -20,7 +20,7 @@ from django_scopes import scope, scopes_disabled
 from contracts.models import Contact
 
 from .authentication import token_failure_throttle, too_many, wait_message
-from .models import ApiToken, Membership, Role, Tenant, TenantHost
+from .models import ApiToken, Membership, Tenant, TenantHost
 
 PUBLIC_URLCONF = "supportdesk.urls_public"
 
@@ -111,7 +111,7 @@ class TenantMiddleware:
                 if req.api_token is None:
                     req.membership = _membership_of(tenant, user)
                 else:
-                    req.membership = Membership.objects.filter(user=user).first()
+                    req.membership = Membership.objects.filter(user=req.api_token.user).first()
                 if req.membership is None:
                     # Staff of the tenant are never its customers: one query fewer for them.
                     req.contact = (
@@ -156,7 +156,7 @@ def tenant_context(request: HttpRequest) -> dict[str, Any]:
         "membership": membership,
         "signed_in_contact": getattr(req, "contact", None),
         "is_staff_member": membership is not None,
-        "works_tickets": membership is not None and membership.role in (Role.ADMIN, Role.AGENT),
+        "works_tickets": membership is not None and membership.is_agent,
     }
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from contracts.models import Contact
 from sla.models import Priority
 from supportdesk.forms import is_plain_number
-from supportdesk.models import Membership, Role, User
+from supportdesk.models import Membership, User
 
 from .choices import Category, Status, SupportLine
 from .models import LinkKind
@@ -19,7 +19,7 @@ from .models import LinkKind
 
 def agents() -> QuerySet[User]:
     """Agents and admins of the tenant in scope."""
-    ids = Membership.objects.filter(role__in=[Role.ADMIN, Role.AGENT]).values("user_id")
+    ids = Membership.objects.agents().values("user_id")
     return User.objects.filter(pk__in=ids, is_active=True).order_by("first_name", "username")
 
 

@@ -34,7 +34,7 @@ from sla.services import (
     notices_flush_on_commit,
     sla_refresh,
 )
-from supportdesk.models import AuditAction, Membership, Role, Tenant, User
+from supportdesk.models import AuditAction, Membership, Tenant, User
 from supportdesk.services import audit_record, audit_snapshot
 
 from .attachments import file_content_type
@@ -670,10 +670,7 @@ def _staff_event(
 
 
 def _require_agent(actor: User | None) -> User:
-    if (
-        actor is None
-        or not Membership.objects.filter(user=actor, role__in=[Role.ADMIN, Role.AGENT]).exists()
-    ):
+    if actor is None or not Membership.objects.agents().filter(user=actor).exists():
         raise ValidationError({"actor": _("Only agents can change tickets.")})
     return actor
 
@@ -700,10 +697,7 @@ def _priority_apply(
 def _assignee_apply(
     ticket: Ticket, assignee: User | None, actor: User, channel: str
 ) -> TicketEvent | None:
-    if (
-        assignee is not None
-        and not Membership.objects.filter(user=assignee, role__in=[Role.ADMIN, Role.AGENT]).exists()
-    ):
+    if assignee is not None and not Membership.objects.agents().filter(user=assignee).exists():
         raise ValidationError({"assignee": _("Choose an agent of this organisation.")})
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return None
@@ -1071,10 +1065,7 @@ def tickets_assign_bulk(
     """
     agent = _require_agent(actor)
     if assignee is not None:
-        _assignee_apply_check = Membership.objects.filter(
-            user=assignee, role__in=[Role.ADMIN, Role.AGENT]
-        ).exists()
-        if not _assignee_apply_check:
+        if not Membership.objects.agents().filter(user=assignee).exists():
             raise ValidationError({"assignee": _("Choose an agent of this organisation.")})
     now = timezone.now()
     changed = 0

@@ -22,8 +22,8 @@ from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.services import ticket_history
 from supportdesk.access import agent_required, has_role, staff_required
-from supportdesk.forms import is_plain_number
-from supportdesk.models import Role
+from supportdesk.forms import add_service_errors, add_service_messages, is_plain_number
+from supportdesk.models import AGENT_ROLES, Role
 
 from . import services
 from .access import (
@@ -36,6 +36,7 @@ from .access import (
 )
 from .attachments import attachment_response
 from .choices import Category, Channel, Status, SupportLine
+from .filing import ticket_file
 from .forms import (
     MERGE,
     AssignForm,
@@ -76,14 +77,6 @@ from .queue import (
 )
 
 PAGE_SIZE = 50
-
-
-def _errors(request: HttpRequest, exc: ValidationError | Exception) -> None:
-    if isinstance(exc, ValidationError):
-        for text in exc.messages:
-            messages.error(request, text)
-    else:
-        messages.error(request, str(exc))
 
 
 def _form_errors(request: HttpRequest, form: Any) -> None:
@@ -144,7 +137,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     rows = queue_rows(
         page, tz=ZoneInfo(req.tenant.time_zone), url_pattern=url_pattern, choices=choices
     )
-    selectable = req.membership.role in (Role.ADMIN, Role.AGENT)
+    selectable = req.membership.is_agent
     context = {
         "rows": rows,
         "rows_html": queue_rows_html(
@@ -227,7 +220,7 @@ def queue_assign(request: HttpRequest) -> HttpResponse:
             actor=req.user,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(request, _("%(n)d tickets assigned.") % {"n": count})
     return redirect(_back(request, "tickets:queue"))
@@ -267,7 +260,7 @@ def queue_view_new(request: HttpRequest) -> HttpResponse:
             columns=request.POST.getlist("columns"),
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        add_service_messages(request, exc)
         return redirect(_back(request, "tickets:queue"))
     messages.success(request, _("View saved."))
     return redirect(reverse("tickets:queue") + f"?saved={view.pk}")
@@ -294,7 +287,7 @@ def queue_columns(request: HttpRequest) -> HttpResponse:
             tenant=req.tenant, user=req.user, columns=request.POST.getlist("columns")
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        add_service_messages(request, exc)
     return redirect(_back(request, "tickets:queue"))
 
 
@@ -312,41 +305,33 @@ def call_log(request: HttpRequest) -> HttpResponse:
     form = CallLogForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            ticket = services.ticket_create(
-                tenant=req.tenant,
-                requester=data["contact"],
-                subject=data["subject"],
-                description=data["description"],
-                channel=Channel.PHONE,
-                category=data["category"],
-                priority=data["priority"],
-                actor=req.user,
-                accepted_billable=data["accepted_billable"],
-            )
-        except services.AcceptanceRequired as exc:
+        filing = ticket_file(
+            tenant=req.tenant,
+            requester=data["contact"],
+            subject=data["subject"],
+            description=data["description"],
+            channel=Channel.PHONE,
+            category=data["category"],
+            priority=data["priority"],
+            actor=req.user,
+            accepted_billable=data["accepted_billable"],
+        )
+        if filing.ticket is not None:
+            reference = filing.ticket.reference
+            messages.success(request, _("%(reference)s logged.") % {"reference": reference})
+            return redirect("tickets:ticket", ticket_id=filing.ticket.pk)
+        if filing.requires_acceptance:
             form.add_error(
                 "accepted_billable",
                 _("This request is billable: %(reasons)s Ask the caller to accept the charge.")
-                % {"reasons": str(exc)},
+                % {"reasons": filing.reasons_text},
             )
-        except services.TicketRefused as exc:
-            form.add_error(None, _("Refused: %(reasons)s") % {"reasons": str(exc)})
-        except ValidationError as exc:
-            _add_validation(form, exc)
-        else:
-            messages.success(request, _("%(reference)s logged.") % {"reference": ticket.reference})
-            return redirect("tickets:ticket", ticket_id=ticket.pk)
+        elif filing.refused:
+            form.add_error(None, _("Refused: %(reasons)s") % {"reasons": filing.reasons_text})
+        if filing.errors is not None:
+            add_service_errors(form, filing.errors)
     contacts = Contact.objects.only("email", "name").order_by("name")[:500]
     return render(request, "tickets/call_log.html", {"form": form, "contacts": contacts})
-
-
-def _add_validation(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field_name, errors in exc.message_dict.items():
-            form.add_error(field_name if field_name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @require_GET
@@ -469,7 +454,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             picked_macro=macro,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(request, _("Sent.") if data["public"] else _("Note added."))
     return redirect("tickets:ticket", ticket_id=ticket.pk)
@@ -487,7 +472,7 @@ def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = PresenceForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
-    typing = form.cleaned_data["typing"] and has_role(request, Role.ADMIN, Role.AGENT)
+    typing = form.cleaned_data["typing"] and has_role(request, *AGENT_ROLES)
     presence_touch(ticket=ticket, user=request.user, typing=typing)  # type: ignore[arg-type]
     version = form.cleaned_data["version"]
     return render(
@@ -516,7 +501,7 @@ def _change(
     try:
         apply(ticket, form.cleaned_data)
     except ValidationError as exc:
-        _errors(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(request, _("Saved."))
     return redirect("tickets:ticket", ticket_id=ticket.pk)
@@ -683,7 +668,7 @@ def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
             actor=request.user,  # type: ignore[arg-type]
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        add_service_messages(request, exc)
     else:
         messages.success(request, _("Linked."))
     return redirect("tickets:ticket", ticket_id=ticket.pk)
@@ -723,7 +708,7 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
         try:
             services.ticket_merge(ticket=ticket, into=target, actor=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:
-            _errors(request, exc)
+            add_service_messages(request, exc)
             return redirect("tickets:ticket", ticket_id=ticket.pk)
         messages.success(
             request,

@@ -23,6 +23,7 @@ from supportdesk.forms import is_plain_number
 from .. import services
 from ..access import get_ticket_for_agent
 from ..choices import Channel
+from ..filing import Filing, ticket_file
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from .serializers import (
@@ -85,12 +86,12 @@ QUEUE_PARAMETERS = [
 ]
 
 
-def _refused(exc: services.TicketRefused) -> Response:
+def _refused(filing: Filing) -> Response:
     return Response(
         {
-            "detail": str(exc),
-            "reasons": [str(r) for r in exc.entitlement.reasons],
-            "requires_acceptance": isinstance(exc, services.AcceptanceRequired),
+            "detail": filing.reasons_text,
+            "reasons": [str(r) for r in filing.reasons],
+            "requires_acceptance": filing.requires_acceptance,
         },
         status=status.HTTP_400_BAD_REQUEST,
     )
@@ -133,22 +134,17 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         req: Any = request._request
         payload = TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        try:
-            ticket = services.ticket_create(
-                tenant=req.tenant,
-                requester=data["requester"],
-                subject=data["subject"],
-                description=data["description"],
-                channel=data["channel"],
-                category=data["category"],
-                priority=data["priority"],
-                actor=request.user,  # type: ignore[arg-type]
-                accepted_billable=data["accepted_billable"],
-            )
-        except services.TicketRefused as exc:
-            return _refused(exc)
-        return Response(self._detail(ticket), status=status.HTTP_201_CREATED)
+        # The serializer's fields are parameters of ticket_create, by the same names.
+        filing = ticket_file(
+            tenant=req.tenant,
+            actor=request.user,  # type: ignore[arg-type]
+            **payload.validated_data,
+        )
+        if filing.errors is not None:
+            raise filing.errors  # the API's handler answers 400 with the messages per field
+        if filing.ticket is None:
+            return _refused(filing)
+        return Response(self._detail(filing.ticket), status=status.HTTP_201_CREATED)
 
     def _detail(self, ticket: Ticket) -> Any:
         fresh = get_ticket_for_agent(self.request._request, ticket.pk)

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supportdesk.models import AuditAction, Membership, Role, User
+from supportdesk.models import AuditAction, Membership, User
 from supportdesk.services import audit_record, audit_snapshot
 from tickets import services as ticket_services
 from tickets.choices import Channel, Status
@@ -33,10 +33,7 @@ _AUDIT_IGNORED = ("usage_count", "last_used_at")
 
 
 def _is_agent(user: User | None) -> bool:
-    return (
-        user is not None
-        and Membership.objects.filter(user=user, role__in=[Role.ADMIN, Role.AGENT]).exists()
-    )
+    return user is not None and Membership.objects.agents().filter(user=user).exists()
 
 
 def _validated(macro: Macro) -> None:

@@ -20,22 +20,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from contracts.reasons import Reason
 from sla.models import Priority
 from supportdesk.access import contact_required
 from supportdesk.api import MAX_ID
-from supportdesk.forms import is_plain_number
+from supportdesk.forms import add_service_errors, is_plain_number
 from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
-from tickets.models import ACTIVE_STATUSES
+from tickets.filing import Filing, ticket_file
+from tickets.models import ACTIVE_STATUSES, Ticket
 from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
-    AcceptanceRequired,
-    TicketRefused,
     ticket_billing_accept,
     ticket_billing_decline,
     ticket_change_status,
-    ticket_create,
     ticket_reply,
 )
 
@@ -98,47 +95,46 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     warning to accept, or accepted with the promised first-response time."""
     contact = portal_contact(request)
     form = TicketForm(request.POST or None, request.FILES or None, initial={"category": "question"})
-    refusal: list[Reason] = []
+    filing = Filing()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            ticket = ticket_create(
-                tenant=contact.tenant,
-                requester=contact,
-                subject=data["subject"],
-                description=data["description"],
-                channel=Channel.PORTAL,
-                category=data["category"],
-                priority=data["priority"],
-                actor=request.user,  # type: ignore[arg-type]
-                attachments=data["attachments"],
-                accepted_billable=data["accept_billable"],
-            )
-        except AcceptanceRequired:
+        filing = ticket_file(
+            tenant=contact.tenant,
+            requester=contact,
+            subject=data["subject"],
+            description=data["description"],
+            channel=Channel.PORTAL,
+            category=data["category"],
+            priority=data["priority"],
+            actor=request.user,  # type: ignore[arg-type]
+            attachments=data["attachments"],
+            accepted_billable=data["accept_billable"],
+        )
+        if filing.ticket is not None:
+            messages.success(request, _filed_message(filing.ticket))
+            return redirect("portal:ticket-detail", ticket_id=filing.ticket.pk)
+        if filing.requires_acceptance:
             form.add_error(
                 "accept_billable", _("Accept the charge to file this request, or change it.")
             )
-        except TicketRefused as exc:
-            refusal = exc.entitlement.reasons
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            promise = services.promise_text(due=ticket.first_response_due(), tenant=contact.tenant)
-            if promise:
-                text = _(
-                    "Ticket %(reference)s is filed. You will get a first response by %(when)s."
-                )
-            else:
-                text = _("Ticket %(reference)s is filed.")
-            messages.success(request, text % {"reference": ticket.reference, "when": promise})
-            return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+        if filing.errors is not None:
+            add_service_errors(form, filing.errors)
     context = {
         "form": form,
         "preview": _preview(request, form),
-        "refusal": refusal,
+        "refusal": filing.reasons if filing.refused else [],
         "priorities": Priority.objects.order_by("rank"),
     }
     return render(request, "portal/ticket_new.html", context)
+
+
+def _filed_message(ticket: Ticket) -> str:
+    promise = services.promise_text(due=ticket.first_response_due(), tenant=ticket.tenant)
+    if promise:
+        text = _("Ticket %(reference)s is filed. You will get a first response by %(when)s.")
+    else:
+        text = _("Ticket %(reference)s is filed.")
+    return text % {"reference": ticket.reference, "when": promise}
 
 
 @contact_required
@@ -193,7 +189,7 @@ def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 attachments=form.cleaned_data["attachments"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Your reply was added."))
             return redirect("portal:ticket-detail", ticket_id=ticket.pk)

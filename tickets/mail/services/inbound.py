@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from contracts.models import Contact, Organisation
 from contracts.reasons import Reason
 from contracts.services import contact_save, entitlement_check
-from supportdesk.models import Membership, Role, Tenant, User
+from supportdesk.models import Membership, Tenant, User
 from tickets.choices import Channel, Status
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -402,9 +402,8 @@ def _ticket_for_sender(named: list[int], contact: Contact) -> Ticket | None:
 def _staff_sender(address: str) -> User | None:
     """The tenant's agent or admin writing from this address, if any."""
     membership = (
-        Membership.objects.filter(
-            user__email__iexact=address, user__is_active=True, role__in=(Role.ADMIN, Role.AGENT)
-        )
+        Membership.objects.agents()
+        .filter(user__email__iexact=address, user__is_active=True)
         .select_related("user")
         .order_by("pk")
         .first()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.models import Contact
-from supportdesk.models import Membership, Role
+from supportdesk.models import Membership
 
 from ..models import (
     OutboundEmail,
@@ -143,7 +143,5 @@ def agents_to_notify(*, ticket: Ticket) -> list[User]:
     """The assignee, or every agent and admin of the tenant while nobody is assigned."""
     if ticket.assignee_id is not None:
         return [ticket.assignee] if ticket.assignee is not None else []
-    memberships = Membership.objects.filter(role__in=(Role.AGENT, Role.ADMIN)).select_related(
-        "user"
-    )
+    memberships = Membership.objects.agents().select_related("user")
     return [m.user for m in memberships]

@@ -19,8 +19,9 @@ from rest_framework.response import Response
 
 from supportdesk.access import method_unsupported
 from tickets.choices import Channel
+from tickets.filing import Filing, ticket_file
 from tickets.models import Ticket
-from tickets.services import AcceptanceRequired, TicketRefused, ticket_create, ticket_reply
+from tickets.services import ticket_reply
 
 from ..access import tickets_for_contact
 from .serializers import (
@@ -55,6 +56,20 @@ def _invalid(errors: Any) -> Response:
             "fields": fields,
         },
         status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def _refused(filing: Filing) -> Response:
+    """403 with the reasons; a billable request not yet accepted is a 400 saying how."""
+    if filing.requires_acceptance:
+        return Response(
+            {"detail": "This request is billable; send accepted_billable: true to file it.",
+             "reasons": [str(r) for r in filing.reasons]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    return Response(
+        {"detail": "This request cannot be filed.", "reasons": [str(r) for r in filing.reasons]},
+        status=status.HTTP_403_FORBIDDEN,
     )
 
 
@@ -110,32 +125,15 @@ class PortalTicketViewSet(
         if not data.is_valid():
             return _invalid(data.errors)
         req: Any = request._request
-        try:
-            ticket = ticket_create(
-                tenant=req.tenant,
-                requester=req.contact,
-                subject=data.validated_data["subject"],
-                description=data.validated_data["description"],
-                channel=Channel.API,
-                category=data.validated_data["category"],
-                priority=data.validated_data.get("priority"),
-                actor=None,
-                accepted_billable=data.validated_data["accepted_billable"],
-            )
-        except AcceptanceRequired as exc:
-            return Response(
-                {"detail": "This request is billable; send accepted_billable: true to file it.",
-                 "reasons": [str(r) for r in exc.entitlement.reasons]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )  # fmt: skip
-        except TicketRefused as exc:
-            return Response(
-                {
-                    "detail": "This request cannot be filed.",
-                    "reasons": [str(r) for r in exc.entitlement.reasons],
-                },
-                status=status.HTTP_403_FORBIDDEN,
-            )
+        # The serializer's fields are parameters of ticket_create, by the same names.
+        filing = ticket_file(
+            tenant=req.tenant, requester=req.contact, channel=Channel.API, **data.validated_data
+        )
+        if filing.errors is not None:
+            raise filing.errors  # the API's handler answers 400 with the messages per field
+        if filing.ticket is None:
+            return _refused(filing)
+        ticket = filing.ticket
         prefetch_related_objects([ticket], "clocks")  # both due times from one query
         # A ticket filed just now has no rating: say so instead of asking the database.
         Ticket.satisfaction.related.set_cached_value(ticket, None)
