@@ -173,6 +173,13 @@ class Section:
                 raise DemoDataError(f"{self.file}: {where}: expected a mapping, got {item!r}")
             yield Section(file=self.file, path=where, data=item)
 
+    def section_at(self, key: builtins.str, index: builtins.int) -> Section:
+        """The ``index``-th mapping listed under ``key``."""
+        items = builtins.list(self.sections(key))
+        if not 0 <= index < len(items):
+            raise self.error(f"{key}[{index}]", "missing")
+        return items[index]
+
     def refused(
         self, exc: ValidationError, fields: Mapping[builtins.str, builtins.str] | None = None
     ) -> DemoDataError:

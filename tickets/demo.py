@@ -162,16 +162,20 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
         window = rng.choice([3 * 60, 3 * 60, 8 * 60, 24 * 60, 5 * 24 * 60])
         received = now - dt.timedelta(minutes=rng.randint(5, window))
         channel = rng.choice([Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.PHONE])
-        ticket = _create(
-            tenant,
-            rng.choice(contacts),
-            subject,
-            category,
-            channel,
-            rng.choice(priorities) if priorities else None,
-            received,
-            agent,
-        )
+        try:
+            ticket = _create(
+                tenant,
+                rng.choice(contacts),
+                subject,
+                category,
+                channel,
+                rng.choice(priorities) if priorities else None,
+                received,
+                agent,
+            )
+        except ValidationError as exc:
+            where = data.section("tickets").section_at("subjects", i % len(subjects))
+            raise where.refused(exc, {"subject": "subject", "category": "category"}) from exc
         if agent is None:
             continue
         fate = i % 10

@@ -132,6 +132,11 @@ BREAKAGES = [
         "calendars[0].config: ",
     ),
     (
+        "ticket-subject-the-service-refuses",
+        _set("tickets", "subjects", 0, "subject", value="x" * 301),
+        "tickets.subjects[0].subject: ",
+    ),
+    (
         "macro-the-sandbox-refuses",
         _set("macros", 0, "body", value="Hej {{ requester.password }}"),
         "macros[0].body: ",
