@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from typing import Any, TypeVar, cast
+from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -44,6 +46,17 @@ class User(AbstractUser):
         )
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name ("Europe/Stockholm"); any other string would only fail later,
+    when a due time or a report is computed in it (ZoneInfoNotFoundError)."""
+    if value not in available_timezones():
+        raise ValidationError(
+            _("Unknown time zone %(value)s; use a name such as Europe/Stockholm."),
+            code="invalid_time_zone",
+            params={"value": value},
+        )
+
+
 class Tenant(models.Model):
     """A support provider running its customer support on supportdesk."""
 
@@ -52,7 +65,9 @@ class Tenant(models.Model):
     default_language = models.CharField(
         _("default language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Stockholm")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Stockholm", validators=[validate_time_zone]
+    )
     ticket_prefix = models.CharField(_("ticket prefix"), max_length=10, default="SD")
     support_email = models.EmailField(_("support e-mail address"), blank=True)
     support_phone = models.CharField(_("support phone"), max_length=40, blank=True)

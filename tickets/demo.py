@@ -1,19 +1,26 @@
-"""Demo tickets: a few dozen per tenant in varied states, so the queue looks like a real
-Monday. Runs after ``contracts.demo`` and uses its contacts; fictional people only.
-Idempotent: a tenant that already has tickets is left alone."""
+"""Demo tickets and shared macros: a few dozen tickets per tenant in varied states, so the
+queue looks like a real Monday. The texts (subjects, replies, macros) come from the tenant's
+``demo/<slug>.yaml``; the tickets are filed and worked through the ticket services. Runs
+after ``contracts.demo`` and uses its contacts; fictional people only. Idempotent: macros are
+looked up by name, and a tenant that already has tickets gets no more."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from contracts.models import Contact, Organisation
+from contracts.models import Contact
+from contracts.services import entitlement_check
 from sla.models import Priority
+from supportdesk.demo import Section, load_demo, tenant_demo
 from supportdesk.models import Membership, Role, Tenant, User
 
 from .choices import Category, Channel, Status
+from .macros.services import MACRO_STATUSES, macro_save
 from .models import Macro, Ticket
 from .services import (
     AcceptanceRequired,
@@ -27,55 +34,9 @@ from .services import (
     time_entry_log,
 )
 
-TICKETS_PER_TENANT = 30
 
-SUBJECTS = {
-    "sv": [
-        ("Kan inte logga in efter lösenordsbyte", Category.INCIDENT),
-        ("Oväntat fel när vi sparar en rapport", Category.BUG),
-        ("Hur lägger vi till en ny användare?", Category.QUESTION),
-        ("Exporten till Excel saknar kolumner", Category.BUG),
-        ("Önskemål: filtrera på avdelning", Category.FEATURE_REQUEST),
-        ("Systemet är mycket långsamt i dag", Category.INCIDENT),
-        ("Ändra behörigheter för ekonomigruppen", Category.OUT_OF_SCOPE),
-        ("Fråga om nästa version", Category.QUESTION),
-        ("E-post kommer inte in i ärendekön", Category.INCIDENT),
-        ("Vill ändra layouten på fakturan", Category.CHANGE_REQUEST),
-        ("Återkommande fel vid lönekörning", Category.PROBLEM),
-        ("Integrationen mot HR-systemet stannar", Category.INCIDENT),
-    ],
-    "nl": [
-        ("Kan niet inloggen na wachtwoordwijziging", Category.INCIDENT),
-        ("Foutmelding bij het afdrukken van facturen", Category.BUG),
-        ("Hoe voeg ik een nieuwe gebruiker toe?", Category.QUESTION),
-        ("Rapport toont verkeerde totalen", Category.BUG),
-        ("Graag een extra veld op de offerte", Category.CHANGE_REQUEST),
-        ("Pakket is traag sinds de update", Category.INCIDENT),
-        ("Script op de database gevraagd", Category.OUT_OF_SCOPE),
-        ("Vraag over de jaarafsluiting", Category.QUESTION),
-        ("Herinstallatie op nieuwe server", Category.OUT_OF_SCOPE),
-        ("Lay-out van de pakbon aanpassen", Category.CHANGE_REQUEST),
-    ],
-}
-
-REPLIES = {
-    "sv": [
-        "Tack, vi tittar på det direkt.",
-        "Kan du skicka en skärmbild?",
-        "Nu ska det fungera igen.",
-    ],
-    "nl": [
-        "Bedankt, we bekijken het meteen.",
-        "Kunt u een schermafdruk sturen?",
-        "Het is opgelost.",
-    ],
-}
-
-
-def _contacts(tenant: Tenant) -> list[Contact]:
+def _contacts() -> list[Contact]:
     """Contacts of the demo customers, those entitled to support first."""
-    from contracts.services import entitlement_check
-
     contacts = list(
         Contact.objects.filter(organisation__isnull=False).select_related("organisation")[:20]
     )
@@ -84,18 +45,8 @@ def _contacts(tenant: Tenant) -> list[Contact]:
         for c in contacts
         if entitlement_check(contact=c, channel=Channel.EMAIL, category=Category.QUESTION).allowed
     ]
-    if contacts:
-        # Mostly entitled customers, and now and then someone the plan does not cover.
-        return entitled * 3 + contacts if entitled else contacts
-    organisation, _created = Organisation.objects.get_or_create(
-        tenant=tenant, name="Demo Kund AB", defaults={"email_domains": "demokund.example"}
-    )
-    contact, _created = Contact.objects.get_or_create(
-        tenant=tenant,
-        email="kim.demo@demokund.example",
-        defaults={"name": "Kim Demo", "organisation": organisation},
-    )
-    return [contact]
+    # Mostly entitled customers, and now and then someone the plan does not cover.
+    return entitled * 3 + contacts if entitled else contacts
 
 
 def _staff(tenant: Tenant) -> tuple[User | None, User | None]:
@@ -134,90 +85,97 @@ def _create(
         return ticket_create(**values, enforce_entitlement=False)  # type: ignore[arg-type]
 
 
-MACROS = {
-    "sv": [
-        (
-            "Be om loggfil",
-            "Hej {{ requester.first_name }},\n\ntack för ditt ärende {{ ticket.reference }}. "
-            "Kan du skicka loggfilen från tillfället då felet inträffade?\n\n"
-            "Vänliga hälsningar\n{{ agent.name }}, {{ tenant.name }}",
-            Status.PENDING,
-        ),
-        (
-            "Löst, stäng gärna",
-            "Hej {{ requester.first_name }},\n\nvi har åtgärdat felet i {{ ticket.reference }}. "
-            "Hör av dig om något fortfarande inte fungerar.\n\n{{ agent.name }}",
-            Status.SOLVED,
-        ),
-        (
-            "Vi tittar på det",
-            "Hej {{ requester.first_name }},\n\nvi har tagit emot {{ ticket.reference }} och "
-            "arbetar med det.{% if ticket.resolution_due %} Vi siktar på en lösning senast "
-            "{{ ticket.resolution_due }}.{% endif %}\n\n{{ agent.name }}",
-            Status.OPEN,
-        ),
-    ],
-    "nl": [
-        (
-            "Logbestand vragen",
-            "Hallo {{ requester.first_name }},\n\nbedankt voor je melding "
-            "{{ ticket.reference }}. Kun je het logbestand van het moment van de fout "
-            "sturen?\n\nMet vriendelijke groet,\n{{ agent.name }}, {{ tenant.name }}",
-            Status.PENDING,
-        ),
-        (
-            "Opgelost",
-            "Hallo {{ requester.first_name }},\n\nwe hebben de fout in {{ ticket.reference }} "
-            "verholpen. Laat het weten als er nog iets niet werkt.\n\n{{ agent.name }}",
-            Status.SOLVED,
-        ),
-        (
-            "We kijken ernaar",
-            "Hallo {{ requester.first_name }},\n\nwe hebben {{ ticket.reference }} ontvangen en "
-            "werken eraan.{% if ticket.resolution_due %} We streven naar een oplossing voor "
-            "{{ ticket.resolution_due }}.{% endif %}\n\n{{ agent.name }}",
-            Status.OPEN,
-        ),
-    ],
-}
-"""Shared macros for the demo's reply boxes (type / on a ticket page)."""
-
-
-def _macros(tenant: Tenant, language: str) -> None:
-    for name, body, status in MACROS[language]:
-        Macro.objects.get_or_create(
-            tenant=tenant, owner=None, name=name, defaults={"body": body, "set_status": status}
+def _macros(tenant: Tenant, data: Section, admin: User | None) -> None:
+    """The shared macros of the demo's reply boxes (type / on a ticket page), saved by the
+    tenant's admin through the service that checks their template text."""
+    statuses = list(MACRO_STATUSES)
+    for item in data.sections("macros"):
+        name = item.str("name")
+        if admin is None:
+            raise item.error(None, f"needs the admin login {tenant.slug}-admin to save it")
+        macro = Macro.objects.filter(owner=None, name=name).first() or Macro(
+            tenant=tenant, owner=None, name=name
         )
+        macro.body = item.str("body")
+        macro.set_status = item.str("set_status", "")
+        if macro.set_status and macro.set_status not in statuses:
+            raise item.error(
+                "set_status",
+                f"unknown status {macro.set_status!r}; choose one of {', '.join(statuses)}",
+            )
+        try:
+            macro_save(macro=macro, actor=admin)
+        except ValidationError as exc:
+            raise item.refused(exc) from exc
 
 
-def load(tenant: Tenant) -> list[tuple[str, str]]:
-    """Create the tenant's demo tickets (inside its scope); no logins are created."""
+def macro_bodies(path: Path) -> list[str]:
+    """The bodies of the shared macros in the demo file ``path`` (for checks of the texts)."""
+    return [str(item.str("body")) for item in load_demo(path).sections("macros")]
+
+
+def _texts(data: Section) -> tuple[int, list[tuple[str, str]], list[str]]:
+    """(how many tickets, their (subject, category) in turn, the agents' replies)."""
+    if not data.has("tickets"):
+        return 0, [], []
+    tickets = data.section("tickets")
+    count = tickets.int("count")
+    subjects = []
+    for item in tickets.sections("subjects"):
+        category = item.str("category")
+        if category not in Category.values:
+            raise item.error(
+                "category",
+                f"unknown category {category!r}; choose one of {', '.join(Category.values)}",
+            )
+        subjects.append((item.str("subject"), category))
+    replies = tickets.str_list("replies")
+    if count and (not subjects or not replies):
+        raise tickets.error("subjects" if not subjects else "replies", "needs at least one")
+    return count, subjects, replies
+
+
+def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
+    """Create the tenant's shared macros and demo tickets from ``data`` (default: its demo
+    file); no logins are created. Caller holds ``scope(tenant=tenant)``.
+
+    Tickets are filed only while the tenant has none, so a second run adds nothing. A tenant
+    without demo data gets nothing.
+    """
+    data = data if data is not None else tenant_demo(tenant.slug)
+    if data is None:
+        return []
+    agent, admin = _staff(tenant)
+    _macros(tenant, data, admin)
+    count, subjects, replies = _texts(data)
     if Ticket.objects.exists():
         return []
     rng = random.Random(tenant.slug)  # noqa: S311 - demo data; the same on every machine
-    language = "nl" if tenant.default_language == "nl" else "sv"
-    subjects, replies = SUBJECTS[language], REPLIES[language]
-    _macros(tenant, language)
-    contacts = _contacts(tenant)
+    contacts = _contacts()
+    if not contacts:
+        return []
     priorities = list(Priority.objects.all())
-    agent, admin = _staff(tenant)
     now = timezone.now()
-    for i in range(TICKETS_PER_TENANT):
+    for i in range(count):
         subject, category = subjects[i % len(subjects)]
         # Most arrived in the last hours, some days ago: due times on both sides of now.
         window = rng.choice([3 * 60, 3 * 60, 8 * 60, 24 * 60, 5 * 24 * 60])
         received = now - dt.timedelta(minutes=rng.randint(5, window))
         channel = rng.choice([Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.PHONE])
-        ticket = _create(
-            tenant,
-            rng.choice(contacts),
-            subject,
-            category,
-            channel,
-            rng.choice(priorities) if priorities else None,
-            received,
-            agent,
-        )
+        try:
+            ticket = _create(
+                tenant,
+                rng.choice(contacts),
+                subject,
+                category,
+                channel,
+                rng.choice(priorities) if priorities else None,
+                received,
+                agent,
+            )
+        except ValidationError as exc:
+            where = data.section("tickets").section_at("subjects", i % len(subjects))
+            raise where.refused(exc, {"subject": "subject", "category": "category"}) from exc
         if agent is None:
             continue
         fate = i % 10
