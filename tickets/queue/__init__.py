@@ -31,7 +31,7 @@ from .query import (
     sort_from_param,
     urgency,
 )
-from .rows import QueueRow, queue_rows, queue_rows_html
+from .rows import QueueRow, queue_rows, queue_rows_context
 
 __all__ = [
     "COLUMNS",
@@ -56,7 +56,7 @@ __all__ = [
     "queue_page",
     "queue_queryset",
     "queue_rows",
-    "queue_rows_html",
+    "queue_rows_context",
     "queue_view_counts",
     "sort_from_param",
     "urgency",
