@@ -12,7 +12,7 @@ from .columns import (
     columns_from_value,
     columns_with_ticket,
 )
-from .filters import MAX_DUE_WITHIN, QueueFilters
+from .filters import MAX_DUE_WITHIN, QueueFilters, QueueFilterSet
 from .query import (
     DEFAULT_SORT,
     MAX_PAGE_SIZE,
@@ -43,6 +43,7 @@ __all__ = [
     "SOON_SECONDS",
     "SORTS",
     "QueueChoices",
+    "QueueFilterSet",
     "QueueFilters",
     "QueueItem",
     "QueuePage",

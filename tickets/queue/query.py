@@ -20,9 +20,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, IntegerField, Q, Subquery, Value
+from django.db.models import BooleanField, Count, IntegerField, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -32,9 +31,9 @@ from sla.explanations import business_left
 from supportdesk.forms import is_plain_number
 
 from ..choices import SupportLine
-from ..models import ACTIVE_STATUSES, AgentProfile, Ticket, TicketQuerySet
+from ..models import ACTIVE_STATUSES, Ticket, TicketQuerySet
 from .columns import columns_from_value
-from .filters import MAX_DUE_WITHIN, REFERENCE, QueueFilters
+from .filters import QueueFilters, QueueFilterSet
 
 SOON_SECONDS = 60 * 60
 """Less business time than this left: shown as urgent."""
@@ -55,48 +54,13 @@ def queue_queryset(
 ) -> TicketQuerySet:
     """The tickets the filters select, unordered. Caller holds the tenant's scope; the result
     is for :func:`queue_page`, which walks the schedule's indexes."""
-    now = now or timezone.now()
     # The tenant is said once, of the schedule rows the queue walks (every ticket has one, of
     # its own tenant). Saying it of the tickets as well, as the scoped manager would, makes
     # PostgreSQL multiply the two selectivities, expect a handful of rows and sort the whole
     # tenant instead of walking the index in order. No tenant in scope: no queue (fail closed).
     tenant = _scope_tenant()
     qs = TicketQuerySet(Ticket).filter(schedule__tenant=tenant)
-    if filters.status == "active":
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    elif filters.status != "all":
-        qs = qs.filter(status=filters.status)
-    if filters.view == "mine":
-        qs = qs.filter(assignee=user)
-    elif filters.view == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    if filters.line == "mine":
-        mine = AgentProfile.objects.filter(user=user).values("support_line")[:1]
-        qs = qs.filter(support_line=Coalesce(Subquery(mine), Value(SupportLine.FIRST)))
-    elif filters.line:
-        qs = qs.filter(support_line=int(filters.line))
-    if filters.breached:
-        qs = qs.filter(schedule__due_at__lte=now)
-    if filters.due_within is not None:
-        within = dt.timedelta(minutes=min(filters.due_within, MAX_DUE_WITHIN))
-        qs = qs.filter(schedule__due_at__lte=now + within)
-    if filters.priority is not None:
-        qs = qs.filter(priority_id=filters.priority)
-    if filters.organisation is not None:
-        qs = qs.filter(organisation_id=filters.organisation)
-    if filters.category:
-        qs = qs.filter(category=filters.category)
-    if filters.q:
-        match = REFERENCE.match(filters.q)
-        if match:
-            qs = qs.filter(number=int(match.group(1)))
-        else:
-            qs = qs.filter(
-                Q(subject__icontains=filters.q)
-                | Q(requester__name__icontains=filters.q)
-                | Q(requester__email__icontains=filters.q)
-            )
-    return qs
+    return QueueFilterSet(queryset=qs, user=user, now=now).filter_values(qs, filters)
 
 
 @dataclass(slots=True, eq=False)
