@@ -71,7 +71,7 @@ from .queue import (
     queue_page,
     queue_queryset,
     queue_rows,
-    queue_rows_html,
+    queue_rows_context,
     queue_view_counts,
     sort_from_param,
 )
@@ -139,12 +139,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     selectable = req.membership.is_agent
     context = {
-        "rows": rows,
-        "rows_html": queue_rows_html(
+        **queue_rows_context(
             rows, selectable=selectable, columns=columns, checked=_checked(request)
         ),
-        "columns": [(c, COLUMNS[c]) for c in columns_with_ticket(columns)],
-        "selectable": selectable,
         "refresh_url": _refresh_url(request),
     }
     if req.htmx:

@@ -1,6 +1,8 @@
-"""The agent queue: filters, ordering by the nearest due time, keyset pagination.
+"""The queue's tickets: the filtered queryset, keyset pages in each order (cursors), what a
+row needs beside the ticket (assignee, organisation, priority, urgency), and the tenant's
+lists the page reads in one query.
 
-Order is ``(next_due_at NULLS LAST, id)``. A page is one index range scan on
+The default order is ``(next_due_at NULLS LAST, id)``. A page is one index range scan on
 ``schedule_queue (tenant, due_at, ticket) WHERE due_at IS NOT NULL`` from the cursor, plus at
 most one more scan into the tickets without a due time: at most two queries however deep the
 page.
@@ -11,23 +13,17 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import html
 import json
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, IntegerField, Q, Subquery, Value
+from django.db.models import BooleanField, Count, IntegerField, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopeError, get_scope
 
@@ -37,58 +33,15 @@ from sla.models import Calendar, Priority
 from supportdesk.forms import is_plain_number
 from supportdesk.models import User
 
-from .choices import Category, Status, SupportLine
-from .models import ACTIVE_STATUSES, AgentProfile, Ticket, TicketQuerySet
-from .templatetags.ticket_tags import business_time
+from ..choices import SupportLine
+from ..models import ACTIVE_STATUSES, Ticket, TicketQuerySet
+from .columns import columns_from_value
+from .filters import QueueFilters, QueueFilterSet
 
 SOON_SECONDS = 60 * 60
 """Less business time than this left: shown as urgent."""
 
 MAX_PAGE_SIZE = 200
-
-MAX_DUE_WITHIN = 100 * 366 * 24 * 60
-"""``due_within`` beyond a century of minutes means the same as a century (every ticket with a
-due time) and keeps ``now + due_within`` inside the calendar."""
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    view: str = "all"  # all | mine | unassigned
-    line: str = ""  # "" | "1" | "2" | "3" | "mine"
-    due_within: int | None = None  # minutes; includes the breached
-    breached: bool = False
-    priority: int | None = None
-    organisation: int | None = None
-    status: str = "active"  # active | all | a status
-    category: str = ""
-    q: str = ""
-
-    @classmethod
-    def from_params(cls, params: Any) -> QueueFilters:
-        """Lenient parsing of query parameters: unknown values fall back to the default."""
-
-        def integer(name: str) -> int | None:
-            value = str(params.get(name, "") or "").strip()
-            return int(value) if is_plain_number(value) and len(value) < 12 else None
-
-        view = params.get("view", "all")
-        status = params.get("status", "active") or "active"
-        category = params.get("category", "")
-        line = params.get("line", "")
-        return cls(
-            view=view if view in ("all", "mine", "unassigned") else "all",
-            line=line if line in ("1", "2", "3", "mine") else "",
-            due_within=integer("due_within"),
-            breached=str(params.get("breached", "")).lower() in ("1", "true", "on", "yes"),
-            priority=integer("priority"),
-            organisation=integer("organisation"),
-            status=status if status in ("active", "all", *Status.values) else "active",
-            category=category if category in Category.values else "",
-            q=str(params.get("q", "") or "").strip()[:100],
-        )
-
-
-REFERENCE = re.compile(r"^(?:[A-Za-z]+-)?(\d{1,9})$")
 
 
 def _scope_tenant() -> Any:
@@ -104,48 +57,13 @@ def queue_queryset(
 ) -> TicketQuerySet:
     """The tickets the filters select, unordered. Caller holds the tenant's scope; the result
     is for :func:`queue_page`, which walks the schedule's indexes."""
-    now = now or timezone.now()
     # The tenant is said once, of the schedule rows the queue walks (every ticket has one, of
     # its own tenant). Saying it of the tickets as well, as the scoped manager would, makes
     # PostgreSQL multiply the two selectivities, expect a handful of rows and sort the whole
     # tenant instead of walking the index in order. No tenant in scope: no queue (fail closed).
     tenant = _scope_tenant()
     qs = TicketQuerySet(Ticket).filter(schedule__tenant=tenant)
-    if filters.status == "active":
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    elif filters.status != "all":
-        qs = qs.filter(status=filters.status)
-    if filters.view == "mine":
-        qs = qs.filter(assignee=user)
-    elif filters.view == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    if filters.line == "mine":
-        mine = AgentProfile.objects.filter(user=user).values("support_line")[:1]
-        qs = qs.filter(support_line=Coalesce(Subquery(mine), Value(SupportLine.FIRST)))
-    elif filters.line:
-        qs = qs.filter(support_line=int(filters.line))
-    if filters.breached:
-        qs = qs.filter(schedule__due_at__lte=now)
-    if filters.due_within is not None:
-        within = dt.timedelta(minutes=min(filters.due_within, MAX_DUE_WITHIN))
-        qs = qs.filter(schedule__due_at__lte=now + within)
-    if filters.priority is not None:
-        qs = qs.filter(priority_id=filters.priority)
-    if filters.organisation is not None:
-        qs = qs.filter(organisation_id=filters.organisation)
-    if filters.category:
-        qs = qs.filter(category=filters.category)
-    if filters.q:
-        match = REFERENCE.match(filters.q)
-        if match:
-            qs = qs.filter(number=int(match.group(1)))
-        else:
-            qs = qs.filter(
-                Q(subject__icontains=filters.q)
-                | Q(requester__name__icontains=filters.q)
-                | Q(requester__email__icontains=filters.q)
-            )
-    return qs
+    return QueueFilterSet(queryset=qs, user=user, now=now).filter_values(qs, filters)
 
 
 @dataclass(slots=True, eq=False)
@@ -488,202 +406,6 @@ def urgency(
     if left <= SOON_SECONDS:
         return "urgency-soon", left
     return "urgency-ok", left
-
-
-COLUMNS: dict[str, Any] = {
-    "due": _("Due"),
-    "ticket": _("Ticket"),
-    "requester": _("Requester"),
-    "priority": _("Priority"),
-    "status": _("Status"),
-    "line": _("Line"),
-    "assignee": _("Assignee"),
-    "received": _("Received"),
-    "updated": _("Updated"),
-}
-"""The queue's columns in the order they show; ``ticket`` (the link j/k and Enter use) is
-always one of them."""
-
-DEFAULT_COLUMNS = ("due", "ticket", "requester", "priority", "status", "line", "assignee")
-
-COLUMN_SORTS = {
-    "due": ("due",),
-    "ticket": ("-reference", "reference"),
-    "priority": ("priority",),
-    "received": ("-received", "received"),
-    "updated": ("-updated", "updated"),
-}
-"""A sortable column's orders: a click on its header picks the first, a second click the
-next (newest first, then oldest first)."""
-
-
-def columns_with_ticket(columns: Sequence[str]) -> list[str]:
-    """``columns`` in the table's order, known ones only, the ticket's own always there."""
-    chosen = set(columns) | {"ticket"}
-    return [c for c in COLUMNS if c in chosen]
-
-
-def columns_from_value(value: Any) -> list[str] | None:
-    """The known columns of a list (a saved setting), or None when there is none."""
-    if not isinstance(value, list) or not value:
-        return None
-    known = [c for c in value if isinstance(c, str) and c in COLUMNS]
-    return columns_with_ticket(known) if known else None
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """What the queue page prints for one ticket, prepared in Python (fast to render)."""
-
-    pk: int
-    url: str
-    reference: str
-    subject: str
-    category: str
-    requester: str
-    organisation: str
-    priority_key: str
-    priority_definition: str
-    status: str
-    line: str
-    assignee: str
-    due: str
-    css: str
-    left: float | None
-    left_words: str  # business_time(left), worded once per page by queue_rows
-
-    received: str = ""
-    updated: str = ""
-
-    def as_html(
-        self,
-        *,
-        selectable: bool = True,
-        columns: Sequence[str] = DEFAULT_COLUMNS,
-        checked: bool = False,
-    ) -> SafeString:
-        """The table row with ``columns`` (the ticket's own cell always), and a checkbox for
-        the bulk action when ``selectable``, ticked when ``checked`` (a refresh keeps it).
-
-        Built here rather than in the template: a page has 50-200 rows, and the template
-        engine's per-row cost was most of the page's time. Every value is escaped
-        (``html.escape`` escapes what Django's ``escape`` does)."""
-
-        e = html.escape
-        reference = e(self.reference)
-        cells = {
-            "due": self._due_cell(),
-            "ticket": f'<td><a href="{e(self.url)}">{reference}</a> {e(self.subject)}'
-            f"<br><small>{e(self.category)}</small></td>",
-            "requester": self._requester_cell(),
-            "priority": self._priority_cell(),
-            "status": f"<td>{e(self.status)}</td>",
-            "line": f"<td>{e(self.line)}</td>",
-            "assignee": f"<td>{e(self.assignee or '–')}</td>",
-            "received": f"<td>{e(self.received)}</td>",
-            "updated": f"<td>{e(self.updated)}</td>",
-        }
-        select = (
-            f'<td><input type="checkbox" name="tickets" value="{self.pk}"'
-            f' aria-label="{reference}"{" checked" if checked else ""}></td>'
-            if selectable
-            else ""
-        )
-        body = "".join(cells[c] for c in columns_with_ticket(columns))
-        return mark_safe(f'<tr data-ticket="{self.pk}">{select}{body}</tr>')  # noqa: S308 - escaped
-
-    def _due_cell(self) -> str:
-        e = html.escape
-        due = f"<br><small>{e(self.due)}</small>" if self.due else ""
-        return f'<td><span class="badge {e(self.css)}">{e(self.left_words)}</span>{due}</td>'
-
-    def _requester_cell(self) -> str:
-        e = html.escape
-        organisation = f"<br><small>{e(self.organisation)}</small>" if self.organisation else ""
-        return f"<td>{e(self.requester)}{organisation}</td>"
-
-    def _priority_cell(self) -> str:
-        e = html.escape
-        if not self.priority_key:
-            return "<td>–</td>"
-        return f'<td><span title="{e(self.priority_definition)}">{e(self.priority_key)}</span></td>'
-
-
-def queue_rows(
-    page: QueuePage, *, tz: Any, url_pattern: str, choices: QueueChoices
-) -> list[QueueRow]:
-    """The page's tickets as display rows; ``url_pattern`` has ``{}`` for the ticket id."""
-    engines = queue_attach(page.rows, choices=choices)
-    # Labels translated once per page, not once per row: each lookup of a lazy choice label
-    # goes through gettext, and a page has 50-200 rows.
-    categories = {value: str(label) for value, label in Category.choices}
-    statuses = {value: str(label) for value, label in Status.choices}
-    lines = {value: str(label) for value, label in SupportLine.choices}
-    days: dict[dt.date, str] = {}
-
-    def moment(value: dt.datetime) -> str:
-        # Many tickets fall due on the same day: its (translated) name is formatted once.
-        local = timezone.localtime(value, tz)
-        day = days.get(local.date())
-        if day is None:
-            day = days[local.date()] = date_format(local, "D j M")
-        return f"{day} {local:%H:%M}"
-
-    rows = []
-    # "3 h 20 min left" depends on whole minutes only: worded once per distinct value.
-    words: dict[tuple[bool, int, int | None] | None, str] = {}
-    for ticket in page.rows:
-        css, left = urgency(ticket, page.now, engines)
-        calendar_id = ticket.next_due_calendar_id
-        engine = engines.get(calendar_id) if calendar_id is not None else None
-        # The words name business hours (and working days) of the ticket's calendar.
-        key = (
-            None
-            if left is None
-            else (math.copysign(1.0, left) < 0, int(abs(left) // 60), calendar_id)
-        )
-        if key not in words:
-            words[key] = business_time(left, engine)
-        due_text = moment(ticket.next_due_at) if ticket.next_due_at is not None else ""
-        rows.append(
-            QueueRow(
-                pk=ticket.pk,
-                url=url_pattern.format(ticket.pk),
-                reference=ticket.reference,
-                subject=ticket.subject,
-                category=categories[ticket.category],
-                requester=ticket.requester.name,
-                organisation=ticket.organisation.name if ticket.organisation else "",
-                priority_key=ticket.priority.key if ticket.priority else "",
-                priority_definition=ticket.priority.definition if ticket.priority else "",
-                status=statuses[ticket.status],
-                line=lines[ticket.support_line],
-                assignee=str(ticket.assignee) if ticket.assignee else "",
-                due=due_text,
-                css=css,
-                left=left,
-                left_words=words[key],
-                received=moment(ticket.received_at),
-                updated=moment(ticket.updated_at),
-            )
-        )
-    return rows
-
-
-def queue_rows_html(
-    rows: list[QueueRow],
-    *,
-    selectable: bool = True,
-    columns: Sequence[str] = DEFAULT_COLUMNS,
-    checked: frozenset[int] = frozenset(),
-) -> SafeString:
-    """The table body of a page of rows, in one piece; checkboxes only for a role that has
-    the bulk action (a manager reads the queue and has none), ticked for ``checked`` ids."""
-    html = "".join(
-        row.as_html(selectable=selectable, columns=columns, checked=row.pk in checked)
-        for row in rows
-    )
-    return mark_safe(html)  # noqa: S308 - rows escape
 
 
 @dataclass(frozen=True)
