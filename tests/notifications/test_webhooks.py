@@ -196,6 +196,7 @@ def test_the_admin_adds_a_webhook_sees_its_secret_and_sends_a_test(
         webhook = Webhook.objects.get()
     page = response.content.decode()
     assert webhook.secret and webhook.secret in page
+    assert "X-Supportdesk-Signature (t: the time; v1: the HMAC-SHA256" in page, "no bare <tags>"
     response = client.post(f"/manage/webhooks/{webhook.pk}/test/", follow=True)
     assert "The test was posted and taken." in response.content.decode()
     (post,) = receiver.posts
