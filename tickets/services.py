@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -401,7 +402,9 @@ def ticket_create(
                 ticket=ticket,
                 text=_("%(reference)s %(subject)s: out-of-scope request from %(who)s (billable)")
                 % {"reference": ticket.reference, "subject": subject, "who": requester.name}
-                + f"\n{tenant.base_url()}/agent/tickets/{ticket.pk}/",
+                + "\n"
+                + tenant.base_url()
+                + reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk}),
             )
         if entitlement.notify:
             notices_flush_on_commit(tenant_id=tenant.pk)

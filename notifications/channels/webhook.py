@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -87,7 +88,7 @@ def webhook_payload(event: TicketEvent) -> dict[str, Any]:
     a place more people read than the ticket's own staff."""
     ticket = event.ticket
     tenant = ticket.tenant
-    link = tenant.base_url() + f"/agent/tickets/{ticket.pk}/"
+    link = tenant.base_url() + reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
     with translation.override(tenant.default_language):
         what = event.get_kind_display()
         change = f" ({event.old_value} → {event.new_value})" if event.new_value else ""

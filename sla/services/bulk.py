@@ -542,8 +542,12 @@ def _refresh_next_due(ticket_ids: Iterable[int], tenant_id: int) -> None:
         # Sorted by id, the schedule rows are rewritten in table order.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
+            # Tables by their models' names; the tenant predicate is stated on both sides
+            # (schedule and clocks), so the statement stays on one shard under Citus.
+            schedule_table = connection.ops.quote_name(TicketSchedule._meta.db_table)
+            clock_table = connection.ops.quote_name(Clock._meta.db_table)
             cursor.execute(
-                "UPDATE tickets_ticketschedule t SET due_at = n.due_at,"
+                f"UPDATE {schedule_table} t SET due_at = n.due_at,"  # noqa: S608 - names from _meta
                 " calendar_id = n.calendar_id, alert_at = n.alert_at"
                 " FROM (SELECT u.id,"
                 "  MIN(c.due_at) FILTER (WHERE c.state = 'running') AS due_at,"
@@ -552,7 +556,7 @@ def _refresh_next_due(ticket_ids: Iterable[int], tenant_id: int) -> None:
                 "   AS calendar_id,"
                 "  MIN(c.next_alert_at) AS alert_at"
                 "  FROM unnest(%s::bigint[]) AS u(id)"
-                "  LEFT JOIN sla_clock c ON c.tenant_id = %s AND c.ticket_id = u.id"
+                f"  LEFT JOIN {clock_table} c ON c.tenant_id = %s AND c.ticket_id = u.id"
                 "  GROUP BY u.id) n"
                 " WHERE t.tenant_id = %s AND t.ticket_id = n.id"
                 " AND (t.due_at IS DISTINCT FROM n.due_at"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -182,7 +183,7 @@ def _act(
                     "metric": metric_label.lower(),
                     "due": _local(clock.due_at, tenant),
                 }
-            link = f"{tenant.base_url()}/agent/tickets/{ticket.pk}/"
+            link = tenant.base_url() + reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
             text = f"{ticket.reference} {ticket.subject}: {what}\n{link}"
         notice_queue(
             tenant=tenant,
