@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from supportdesk.models import Tenant, TenantOwned
 
 from .attachments import IMAGE_TYPES
 from .choices import Category, Channel, Rating, Status, SupportLine
+from .mail.inbound.base import html_to_text
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -323,6 +325,9 @@ class Ticket(TenantOwned):
         return events.order_by("at", "id")
 
 
+_BLOCK_TAG = re.compile(r"<(p|br|div|ul|ol|li|blockquote|pre|h\d)\b", re.I)
+
+
 class Message(TenantOwned):
     """A public reply or an internal note; ``body`` is stored sanitised HTML, or, for a
     plain-text e-mail, as the customer wrote it (``is_plain_text``, escaped when shown)."""
@@ -382,6 +387,19 @@ class Message(TenantOwned):
         if self.is_plain_text:
             return self.body
         return html.unescape(strip_tags(self.body))
+
+    def plain_text(self) -> str:
+        """The body as plain text with its paragraphs and line breaks (mails, the downloadable
+        history; :meth:`body_text` only strips the tags). Bodies are stored
+        sanitized: HTML, or text whose line breaks are the only structure (and whose ``&``
+        is ``&amp;``)."""
+        body = self.body
+        if self.is_plain_text:
+            return body
+        if not _BLOCK_TAG.search(body):
+            paragraphs = re.split(r"\n\s*\n", body.strip())
+            body = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
+        return html_to_text(body)
 
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

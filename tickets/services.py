@@ -813,7 +813,7 @@ def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) ->
 def _acceptance_request(ticket: Ticket, actor: User | None, channel: str) -> list[TicketEvent]:
     """A conversion made the ticket billable and the customer never accepted a charge: it
     waits on them (clocks paused) until they accept or decline in the portal; the "waiting
-    on you" mail says why (``tickets.mail.handlers``). Nothing billable is done silently."""
+    on you" mail says why (``notifications.channels.email``). Nothing billable is done silently."""
     if ticket.status not in (Status.NEW, Status.OPEN):
         return []
     now = timezone.now()

@@ -25,7 +25,7 @@ from tickets.tasks import ticket_events_dispatch
 from .conftest import agent_reply, file_ticket
 
 START = dt.datetime(2026, 5, 4, 8, tzinfo=dt.UTC)
-MAIL_HANDLER = "tickets.mail.handlers.notify_by_mail"
+MAIL_HANDLER = "notifications.channels.email.notify_by_mail"
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact, NamedContact
 from notifications import services as relay
+from notifications.channels.email import notify_by_mail
 from notifications.models import DeliveryStatus, EventDelivery
 from reports.services import sla_report_build
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Channel, Rating, Status
-from tickets.mail.handlers import notify_by_mail
 from tickets.mail.models import OutboundEmail, OutboundKind
 from tickets.models import EventKind, SatisfactionRating, Ticket, TicketEvent
 from tickets.satisfaction.services import (

@@ -18,10 +18,10 @@ from django.urls import reverse
 from django_scopes import scope
 
 from contracts.models import Contact, NamedContact, Organisation
+from notifications.channels.email import notify_by_mail
 from sla.models import Clock, ClockState
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Channel, Status
-from tickets.mail.handlers import notify_by_mail
 from tickets.mail.models import OutboundEmail
 from tickets.models import EventKind, LinkKind, Message, Ticket, TicketEvent, TicketLink
 from tickets.services import (

@@ -5,14 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MailConfig(AppConfig):
-    """The e-mail channel: mailboxes, inbound mail into tickets, outbound notifications."""
+    """The e-mail channel: mailboxes, inbound mail into tickets, the outbox of outbound mail
+    (which notifications/channels/email.py fills from ticket events)."""
 
     name = "tickets.mail"
     label = "mail"
     verbose_name = _("E-mail")
-
-    def ready(self) -> None:
-        # Imported here: handlers import models, which need the app registry ready.
-        from . import handlers
-
-        handlers.register()

@@ -382,11 +382,7 @@ class TimelineEntry:
     @property
     def text(self) -> str:
         """The message as plain text, for the downloadable history."""
-        # TODO #14: portal -> mail, a cycle: tickets.mail.handlers imports tickets.mail.services,
-        # whose inbound module imports this one. message_text belongs with Message.
-        from tickets.mail.handlers import message_text
-
-        return message_text(self.message) if self.message is not None else ""
+        return self.message.plain_text() if self.message is not None else ""
 
 
 def _value_label(kind: str, value: str) -> str:

@@ -1,7 +1,7 @@
 """Customer satisfaction: "How did we do?" after a ticket is solved.
 
 The question reaches the requester as two signed one-click links (good, bad), by e-mail
-(:func:`tickets.mail.handlers.ask_for_rating`, off the status-solved event) and on the
+(:func:`notifications.channels.email.ask_for_rating`, off the status-solved event) and on the
 portal's ticket page. A link names its ticket, the contact it was made for and the answer,
 signed with :mod:`django.core.signing` under :data:`LINK_SALT`, and works for
 :data:`LINK_MAX_AGE`; opening it records the answer at once. One rating per ticket: a later

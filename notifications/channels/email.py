@@ -1,4 +1,6 @@
-"""Who hears about a ticket event by e-mail. Registered with :mod:`tickets.events`.
+"""The e-mail channel: who hears about a ticket event by mail, through the mail outbox
+(``tickets/mail/services/outbox.py``). Registered from
+:class:`notifications.apps.NotificationsConfig`.
 
 Customers hear about support's public replies and about their ticket waiting on them, being
 solved or closed; agents hear about new tickets and customer replies. Each notification's
@@ -7,18 +9,14 @@ outbox key names the event and the recipient, so a re-run of the handlers sends 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from tickets.choices import Rating, Status
-from tickets.events import register_event_handler
+from tickets.mail.models import OutboundKind
+from tickets.mail.services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
+from tickets.mail.services.outbox import tenant_url
 from tickets.models import EventKind, Message, Ticket, TicketEvent
 from tickets.satisfaction.services import LINK_MAX_AGE, rating_link_path
-
-from .inbound.base import html_to_text
-from .models import OutboundKind
-from .services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
-from .services.outbox import tenant_url
 
 if TYPE_CHECKING:
     from contracts.models import Contact
@@ -30,21 +28,6 @@ CUSTOMER_STATUS_MAILS = {
     Status.SOLVED: (OutboundKind.SOLVED, "solved"),
     Status.CLOSED: (OutboundKind.STATUS_CHANGED, "status_closed"),
 }
-
-
-_BLOCK_TAG = re.compile(r"<(p|br|div|ul|ol|li|blockquote|pre|h\d)\b", re.I)
-
-
-def message_text(message: Message) -> str:
-    """A message body as plain text for a mail. Bodies are stored sanitized: HTML, or text
-    whose line breaks are the only structure (and whose ``&`` is ``&amp;``)."""
-    body = message.body
-    if message.is_plain_text:
-        return body
-    if not _BLOCK_TAG.search(body):
-        paragraphs = re.split(r"\n\s*\n", body.strip())
-        body = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return html_to_text(body)
 
 
 def _agents_except_actor(event: TicketEvent) -> list[User]:
@@ -113,7 +96,7 @@ def _reply(event: TicketEvent, message: Message) -> None:
                 key=f"event:{event.pk}:to:{contact.pk}",
                 kind=OutboundKind.REPLY,
                 template="reply",
-                context={"text": message_text(message), "author": message.author_name},
+                context={"text": message.plain_text(), "author": message.author_name},
             )
         return
     ticket_mail_to_agents(
@@ -121,7 +104,7 @@ def _reply(event: TicketEvent, message: Message) -> None:
         agents=agents_to_notify(ticket=ticket),
         key=f"event:{event.pk}",
         kind=OutboundKind.AGENT_CUSTOMER_REPLY,
-        context={"text": message_text(message), "author": message.author_name},
+        context={"text": message.plain_text(), "author": message.author_name},
     )
     # Others copied on the ticket see what the customer wrote, like on a mailing thread; we
     # relay it, no person at our end wrote it, so it says it is automatic (RELAYED_REPLY).
@@ -133,7 +116,7 @@ def _reply(event: TicketEvent, message: Message) -> None:
             key=f"event:{event.pk}:to:{contact.pk}",
             kind=OutboundKind.RELAYED_REPLY,
             template="reply",
-            context={"text": message_text(message), "author": message.author_name},
+            context={"text": message.plain_text(), "author": message.author_name},
         )
 
 
@@ -155,7 +138,7 @@ def _merge_notice(event: TicketEvent, message: Message) -> None:
             key=f"event:{event.pk}:to:{contact.pk}",
             kind=OutboundKind.REPLY,
             template="reply",
-            context={"text": message_text(message), "author": message.author_name},
+            context={"text": message.plain_text(), "author": message.author_name},
         )
 
 
@@ -194,7 +177,3 @@ def ask_for_rating(event: TicketEvent) -> None:
         template="satisfaction",
         context={**links, "link_days": LINK_MAX_AGE.days},
     )
-
-
-def register() -> None:
-    register_event_handler(notify_by_mail)
