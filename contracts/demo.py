@@ -113,10 +113,7 @@ def _features(tenant: Tenant, data: Section) -> None:
         feature.name = item.str("name")
         feature.description = item.str("description", "")
         feature.position = position
-        try:
-            feature_save(feature=feature)
-        except ValidationError as exc:
-            raise item.refused(exc) from exc
+        item.saved(feature_save, feature=feature)
 
 
 PLAN_FIELDS: dict[str, Callable[[Section, str], Any]] = {
@@ -158,10 +155,7 @@ def _plans(tenant: Tenant, data: Section) -> dict[str, SupportPlan]:
         features = None
         if matrix is not None:
             features = {key: matrix.str(key) for key in matrix.keys()}
-        try:
-            out[name] = plan_save(plan=plan, features=features)
-        except ValidationError as exc:
-            raise item.refused(exc) from exc
+        out[name] = item.saved(plan_save, plan=plan, features=features)
     return out
 
 
@@ -195,10 +189,7 @@ def _organisations(
                 setattr(organisation, role_field, _staff(tenant, item, role_field))
         if item.has("project_ends_on"):
             organisation.project_ends_on = item.date("project_ends_on", dates, None)
-        try:
-            out[name] = organisation_save(organisation=organisation)
-        except ValidationError as exc:
-            raise item.refused(exc) from exc
+        out[name] = item.saved(organisation_save, organisation=organisation)
     return out
 
 
@@ -221,10 +212,7 @@ def _contacts(
         _set(contact, item, CONTACT_FIELDS)
         if item.has("trained_on"):
             contact.trained_on = item.date("trained_on", dates, None)
-        try:
-            out[email] = contact_save(contact=contact)
-        except ValidationError as exc:
-            raise item.refused(exc) from exc
+        out[email] = item.saved(contact_save, contact=contact)
     return out
 
 

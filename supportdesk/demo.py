@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from django.conf import settings
@@ -23,6 +23,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
 
 _MISSING: Any = object()
+
+
+T = TypeVar("T")
 
 
 class DemoDataError(Exception):
@@ -179,6 +182,13 @@ class Section:
         if not 0 <= index < len(items):
             raise self.error(f"{key}[{index}]", "missing")
         return items[index]
+
+    def saved(self, save: Callable[..., T], /, **kwargs: Any) -> T:
+        """``save(**kwargs)`` (one service call), its refusal raised as :meth:`refused`."""
+        try:
+            return save(**kwargs)
+        except ValidationError as exc:
+            raise self.refused(exc) from exc
 
     def refused(
         self, exc: ValidationError, fields: Mapping[builtins.str, builtins.str] | None = None
