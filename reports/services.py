@@ -12,14 +12,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, FilteredRelation, Q
+from django.db.models import Count, FilteredRelation, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts.models import Contact, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
-from sla.models import Clock, ClockState, Metric
+from sla.metrics import METRICS
+from sla.models import Clock, ClockState
 from supportdesk.models import Membership, Role, Tenant
 from tickets.choices import Category, Rating, Status
 from tickets.mail.models import OutboundKind
@@ -31,8 +33,33 @@ MONTHLY_REPORTS = "monthly_reports"
 
 
 @dataclass
+class Outcome:
+    """How many of one metric's targets were met and missed in a slice of a month."""
+
+    met: int = 0
+    missed: int = 0
+
+    @property
+    def measured(self) -> int:
+        return self.met + self.missed
+
+    @property
+    def rate(self) -> float | None:
+        """Share of decided targets that were met, in percent (None: none decided)."""
+        return _rate(self.met, self.missed)
+
+
+def _rate(good: int, bad: int) -> float | None:
+    measured = good + bad
+    return None if measured == 0 else 100.0 * good / measured
+
+
+@dataclass
 class ReportRow:
-    """Counts for one slice of a month: an organisation, a category, or the total."""
+    """Counts for one slice of a month: an organisation, a category, or the total.
+
+    ``outcomes`` holds every metric's met and missed counts, keyed as :data:`sla.metrics.
+    METRICS` (pages, CSV and mail iterate over it)."""
 
     label: str
     received: int = 0
@@ -40,26 +67,16 @@ class ReportRow:
     incidents: int = 0
     other: int = 0
     solved: int = 0
-    first_response_met: int = 0
-    first_response_breached: int = 0
-    resolution_met: int = 0
-    resolution_breached: int = 0
     rated_good: int = 0
     rated_bad: int = 0
-
-    @staticmethod
-    def _rate(met: int, breached: int) -> float | None:
-        measured = met + breached
-        return None if measured == 0 else 100.0 * met / measured
+    outcomes: dict[str, Outcome] = field(
+        default_factory=lambda: {key: Outcome() for key in METRICS}
+    )
 
     @property
-    def first_response_rate(self) -> float | None:
-        """Share of decided first-response targets that were met, in percent."""
-        return self._rate(self.first_response_met, self.first_response_breached)
-
-    @property
-    def resolution_rate(self) -> float | None:
-        return self._rate(self.resolution_met, self.resolution_breached)
+    def outcome_list(self) -> list[tuple[str, Outcome]]:
+        """(the metric's "... met" heading, its outcome), in the registry's order."""
+        return [(str(METRICS[k].met_label), o) for k, o in self.outcomes.items()]
 
     @property
     def rated(self) -> int:
@@ -68,15 +85,16 @@ class ReportRow:
     @property
     def satisfaction_rate(self) -> float | None:
         """Share of rated tickets the customer rated good, in percent (None: none rated)."""
-        return self._rate(self.rated_good, self.rated_bad)
+        return _rate(self.rated_good, self.rated_bad)
 
     def add(self, other: ReportRow) -> None:
         for name in (
-            "received", "questions", "incidents", "other", "solved",
-            "first_response_met", "first_response_breached",
-            "resolution_met", "resolution_breached", "rated_good", "rated_bad",
+            "received", "questions", "incidents", "other", "solved", "rated_good", "rated_bad",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, outcome in other.outcomes.items():
+            self.outcomes[key].met += outcome.met
+            self.outcomes[key].missed += outcome.missed
 
 
 @dataclass
@@ -114,25 +132,29 @@ def month_bounds(*, tenant: Tenant, month: dt.date) -> tuple[dt.datetime, dt.dat
     return start, dt.datetime.combine(following, dt.time(), tzinfo=zone)
 
 
-def _decided(metric: str, now: dt.datetime) -> dict[str, Count]:
-    """Met and breached counts of one metric's clocks; a running clock past due counts as
-    breached.
+def _decided(metric: str, now: dt.datetime) -> dict[str, Count | Coalesce]:
+    """Met and missed counts of one metric's clocks; a running clock past due counts as
+    missed. A cycle metric's clock adds the outcomes of its earlier cycles.
 
     The sweep stamps ``breached_at`` within a minute, but the report must not depend on it
     having run, so a running clock is also judged by its due time against ``now``.
     """
     mine = Q(metric=metric)
-    # A stopped clock with ``met`` empty is a first response nobody needed (solved without a
+    # A stopped clock with ``met`` empty is a response nobody needed (solved without a
     # public reply before it was due): neither met nor missed, so out of the rate.
     overdue = (
         Q(met__isnull=True)
         & ~Q(state=ClockState.STOPPED)
         & (Q(breached_at__isnull=False) | Q(due_at__lt=now))
     )
-    return {
+    counts: dict[str, Count | Coalesce] = {
         f"{metric}_met": Count("id", filter=mine & Q(met=True)),
-        f"{metric}_breached": Count("id", filter=mine & (Q(met=False) | overdue)),
+        f"{metric}_missed": Count("id", filter=mine & (Q(met=False) | overdue)),
     }
+    if METRICS[metric].cycles is not None:
+        counts[f"{metric}_met_before"] = Coalesce(Sum("cycles_met", filter=mine), Value(0))
+        counts[f"{metric}_missed_before"] = Coalesce(Sum("cycles_missed", filter=mine), Value(0))
+    return counts
 
 
 def sla_report_build(
@@ -189,15 +211,14 @@ def sla_report_build(
     )
     if organisation is not None:
         clocks = clocks.filter(ticket__organisation=organisation)
-    decided = clocks.values("ticket__organisation").annotate(
-        **_decided(Metric.FIRST_RESPONSE, now), **_decided(Metric.RESOLUTION, now)
-    )
-    for entry in decided:
+    counts: dict[str, Count | Coalesce] = {}
+    for metric in METRICS:
+        counts.update(_decided(metric, now))
+    for entry in clocks.values("ticket__organisation").annotate(**counts):
         row = rows[entry["ticket__organisation"]]
-        row.first_response_met = entry[f"{Metric.FIRST_RESPONSE}_met"]
-        row.first_response_breached = entry[f"{Metric.FIRST_RESPONSE}_breached"]
-        row.resolution_met = entry[f"{Metric.RESOLUTION}_met"]
-        row.resolution_breached = entry[f"{Metric.RESOLUTION}_breached"]
+        for metric, outcome in row.outcomes.items():
+            outcome.met = entry[f"{metric}_met"] + entry.get(f"{metric}_met_before", 0)
+            outcome.missed = entry[f"{metric}_missed"] + entry.get(f"{metric}_missed_before", 0)
 
     names = dict(
         Organisation.objects.filter(pk__in=[k for k in rows if k]).values_list("pk", "name")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from contracts.models import Organisation
+from sla.metrics import METRICS
 from supportdesk.access import has_role, manager_required, staff_required
 from supportdesk.exports import csv_response
 from supportdesk.forms import is_plain_number
@@ -132,24 +133,32 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
     report, error, _organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    metrics = list(METRICS)
     return csv_response(
         filename=f"sla-report-{report.period_label}.csv",
         header=[
             "organisation", "received", "questions", "incidents", "other", "solved",
-            "first_response_met", "first_response_breached", "first_response_rate",
-            "resolution_met", "resolution_breached", "resolution_rate",
+            *(f"{m}_{part}" for m in metrics for part in ("met", "breached", "rate")),
             "rated_good", "rated_bad", "satisfaction_rate",
         ],
         rows=(
             [
                 row.label, row.received, row.questions, row.incidents, row.other, row.solved,
-                row.first_response_met, row.first_response_breached,
-                "" if row.first_response_rate is None else f"{row.first_response_rate:.1f}",
-                row.resolution_met, row.resolution_breached,
-                "" if row.resolution_rate is None else f"{row.resolution_rate:.1f}",
-                row.rated_good, row.rated_bad,
-                "" if row.satisfaction_rate is None else f"{row.satisfaction_rate:.1f}",
+                *(
+                    value
+                    for m in metrics
+                    for value in (
+                        row.outcomes[m].met,
+                        row.outcomes[m].missed,
+                        _percent(row.outcomes[m].rate),
+                    )
+                ),
+                row.rated_good, row.rated_bad, _percent(row.satisfaction_rate),
             ]
             for row in [*report.rows, report.total]
         ),
     )  # fmt: skip
+
+
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.1f}"

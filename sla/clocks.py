@@ -2,18 +2,19 @@
 
 Two steps, each a pure function:
 
-1. :func:`clock_timeline` turns the history (received at, status changes, public staff
+1. :func:`run_timeline` turns the history (received at, status changes, public staff
    replies) into the real-time *segments* in which the clock ran. Segments do not depend on
-   the calendar, the priority or the plan.
+   the calendar, the priority or the plan. Which history a metric's clock runs on, and
+   whether a reply stops it, is the metric's rule (:mod:`sla.metrics`).
 2. :func:`clock_figures` (one clock, exact scalar engine calls) and :func:`clock_figures_many`
    (many clocks on one calendar, the engine's numpy bulk path) turn segments, a business-time
    budget and a calendar into due time, breach, met, and threshold instants.
 
-Rules: a clock runs from receipt; it pauses while the ticket waits on the customer
-(``pending``); the first-response clock stops for good at the first public staff reply or
-when the ticket is solved or closed; the resolution clock stops when the ticket is solved or
-closed and resumes with the remaining time if it is reopened. Instants are taken to the whole
-second, so the scalar and bulk paths agree exactly.
+Rules: a clock runs from its start; it pauses while the ticket waits on the customer
+(``pending``); a response clock stops for good at the first public staff reply or when the
+ticket is solved or closed; other clocks stop when the ticket is solved or closed and resume
+with the remaining time if it is reopened. Instants are taken to the whole second, so the
+scalar and bulk paths agree exactly.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ import numpy as np
 
 from .calendar import BusinessCalendar
 
-FIRST_RESPONSE = "first_response"
-RESOLUTION = "resolution"
 PAUSE_STATUSES = frozenset({"pending"})
 DONE_STATUSES = frozenset({"solved", "closed"})
 
@@ -56,6 +55,7 @@ class Change:
     at: dt.datetime
     status: str = ""  # the new status, when the status changed
     responded: bool = False  # a public reply by staff
+    customer: bool = False  # a message from the customer
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class Timeline:
     # The first-response clock stopped by a solve or close with no public staff reply: the
     # response was not needed (neither met nor missed, unless it had breached before).
     unanswered: bool = False
+    # Where the clock started (epoch seconds): None for receipt. A cycle metric's clock
+    # starts again at each cycle; ``cycle`` numbers it from 1 (0: a single-shot metric) and
+    # ``past`` holds the timelines of the cycles before it.
+    started: int | None = None
+    cycle: int = 0
+    past: tuple[Timeline, ...] = ()
 
     @property
     def state(self) -> str:
@@ -149,13 +155,19 @@ def used_until_many(
     return used
 
 
-def clock_timeline(
-    *, metric: str, received_at: dt.datetime, initial_status: str, changes: Iterable[Change]
+def run_timeline(
+    *,
+    received_at: dt.datetime,
+    initial_status: str,
+    changes: Iterable[Change],
+    stops_on_response: bool,
 ) -> Timeline:
-    """The running segments of ``metric``'s clock from the ticket's history (sorted by time)."""
+    """The running segments of a clock started at ``received_at``, over the history that
+    follows (sorted by time). ``stops_on_response``: a public staff reply, a solve or a close
+    stops it for good (a response clock); else a reopen resumes it."""
     segments: list[tuple[int, int | None]] = []
     pauses: list[Pause] = []
-    done_for_good = False  # the first-response clock after a response or a solve
+    done_for_good = False  # a response clock after a response or a solve
     answered = False
     status = initial_status
     run_start: int | None = None
@@ -196,13 +208,15 @@ def clock_timeline(
     else:
         run_start = received
     for change in changes:
+        if not (change.status or change.responded):
+            continue  # a customer message moves no clock of its own
         at = max(to_epoch(change.at), received)
-        if metric == FIRST_RESPONSE and change.responded:
+        if stops_on_response and change.responded:
             answered = answered or not done_for_good
             done_for_good = True
         if change.status:
             status = change.status
-            if metric == FIRST_RESPONSE and status in DONE_STATUSES:
+            if stops_on_response and status in DONE_STATUSES:
                 done_for_good = True
         step(at)
     if run_start is not None:
@@ -210,7 +224,7 @@ def clock_timeline(
     elif idle_reason == "pending":
         pauses.append(Pause(idle_start or received, None, "pending"))
     stopped_at = idle_start if idle_reason == "stopped" else None
-    unanswered = metric == FIRST_RESPONSE and stopped_at is not None and not answered
+    unanswered = stops_on_response and stopped_at is not None and not answered
     return Timeline(tuple(segments), stopped_at, tuple(pauses), unanswered)
 
 

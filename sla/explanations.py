@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from .calendar import WEEKDAYS, BusinessCalendar
-from .clocks import clock_timeline, from_epoch
+from .clocks import from_epoch
+from .metrics import METRICS, clock_timeline
 from .models import Clock, ClockState, Metric, Priority, SLAPolicy, TargetUnit
 
 DAY_NAMES = {
@@ -286,10 +287,13 @@ def clock_explain(
             % {"calendar": calendar.name, "tz": engine.tzname, "week": week_words(calendar.config)}
         )
     start = clock.started_at
-    lines.append(
-        _("The clock started when the ticket was received, %(when)s.")
-        % {"when": moment_words(start, engine)}
-    )
+    rule = METRICS[clock.metric]
+    lines.append(str(rule.started_words) % {"when": moment_words(start, engine)})
+    if clock.cycle > 1:
+        lines.append(
+            _("Earlier replies on this ticket: %(met)d on time, %(missed)d late.")
+            % {"met": clock.cycles_met, "missed": clock.cycles_missed}
+        )
     if not engine.is_open(start):
         lines.append(
             _("Support was closed then, so counting began at %(when)s.")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from sla.choices import SupportLine
+from sla.choices import Metric, SupportLine
 from supportdesk.models import Tenant, TenantOwned
 
 from .calendar import BusinessCalendar
@@ -144,11 +144,6 @@ class SLAPolicy(TenantOwned):
             if target.priority_id is None:
                 fallback = target
         return fallback
-
-
-class Metric(models.TextChoices):
-    FIRST_RESPONSE = "first_response", _("First response")
-    RESOLUTION = "resolution", _("Resolution")
 
 
 class TargetUnit(models.TextChoices):
@@ -386,6 +381,12 @@ class Clock(TenantOwned):
     carried_why = models.JSONField(
         default=dict, blank=True, db_default=models.Value({}, models.JSONField())
     )
+    # A cycle metric (next reply) runs once per cycle: the row follows the current one
+    # (numbered from 1; 0 for a single-shot metric) and keeps the outcomes of the cycles
+    # before it, final once counted.
+    cycle = models.PositiveIntegerField(_("cycle"), default=0, db_default=0)
+    cycles_met = models.PositiveIntegerField(_("earlier cycles met"), default=0, db_default=0)
+    cycles_missed = models.PositiveIntegerField(_("earlier cycles missed"), default=0, db_default=0)
 
     class Meta:
         ordering = ["metric"]
@@ -412,6 +413,8 @@ class Alert(TenantOwned):
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="alerts")
     metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    # The clock's cycle (a cycle metric warns once per cycle; 0 for single-shot metrics).
+    cycle = models.PositiveIntegerField(_("cycle"), default=0, db_default=0)
     threshold_percent = models.PositiveSmallIntegerField(_("threshold (%)"))
     due_at = models.DateTimeField(_("due"), null=True)
     fired_at = models.DateTimeField(_("fired"), default=timezone.now)
@@ -420,7 +423,8 @@ class Alert(TenantOwned):
         ordering = ["fired_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "ticket", "metric", "threshold_percent"], name="alert_once"
+                fields=["tenant", "ticket", "metric", "cycle", "threshold_percent"],
+                name="alert_once",
             )
         ]
 

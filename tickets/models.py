@@ -287,19 +287,24 @@ class Ticket(TenantOwned):
         # From the prefetched clocks when the caller prefetched them (a ticket has two or three).
         return next((c for c in self.clocks.all() if c.metric == metric), None)
 
-    def first_response_due(self) -> dt.datetime | None:
-        """When the first response is due, for "you will hear from us by ..."; None when no
-        promise applies, the clock is paused or already stopped."""
-        clock = self.clock(Metric.FIRST_RESPONSE)
+    def due_of(self, metric: str) -> dt.datetime | None:
+        """When ``metric``'s target falls due; None when no promise applies, the clock is
+        paused, stopped, or has not started."""
+        clock = self.clock(metric)
         if clock is None or clock.state != ClockState.RUNNING:
             return None
         return clock.due_at
 
+    def first_response_due(self) -> dt.datetime | None:
+        """When the first response is due, for "you will hear from us by ..."."""
+        return self.due_of(Metric.FIRST_RESPONSE)
+
     def resolution_due(self) -> dt.datetime | None:
-        clock = self.clock(Metric.RESOLUTION)
-        if clock is None or clock.state != ClockState.RUNNING:
-            return None
-        return clock.due_at
+        return self.due_of(Metric.RESOLUTION)
+
+    def next_reply_due(self) -> dt.datetime | None:
+        """When the customer's oldest unanswered message must be answered."""
+        return self.due_of(Metric.NEXT_REPLY)
 
     @property
     def satisfaction_rating(self) -> SatisfactionRating | None:

@@ -52,7 +52,7 @@ class Rebase:
 
 # Positions in the rows the bulk recompute reads.
 _ID, _TICKET, _METRIC, _TARGET, _POLICY, _PRIORITY, _STARTED, _TENANT = range(8)
-_CALENDAR, _CARRIED, _CARRIED_AT, _STATE, _SEGMENTS = range(8, 13)
+_CALENDAR, _CARRIED, _CARRIED_AT, _CYCLE, _STATE, _SEGMENTS = range(8, 14)
 
 
 def clocks_recompute_bulk(
@@ -80,7 +80,7 @@ def clocks_recompute_bulk(
     live = live.annotate(started=_epoch("started_at"), carried=_epoch("carried_at"))
     columns = ("id", "ticket_id", "metric", "target_id", "ticket__sla_policy_id",
                "ticket__priority_id", "started", "tenant_id", "calendar_id", "carried_seconds",
-               "carried")  # fmt: skip
+               "carried", "cycle")  # fmt: skip
     simple = _raw_rows(
         live.filter(state=ClockState.RUNNING, seg_count=1).order_by().values_list(*columns)
     )
@@ -100,22 +100,23 @@ def clocks_recompute_bulk(
     targets = {t.pk: t for t in SLATarget.objects.select_related("policy__calendar", "calendar")}
     rules = list(EscalationRule.objects.filter(is_active=True))
     ticket_ids = {r[_TICKET] for r in simple} | {r[_TICKET] for r in general}
-    fired: dict[tuple[int, str], set[int]] = defaultdict(set)
-    recorded: dict[tuple[int, str], float] = {}  # breaches recorded: never undone
+    # Keyed by (ticket, metric, cycle): a cycle metric acts on its thresholds once per cycle.
+    fired: dict[tuple[int, str, int], set[int]] = defaultdict(set)
+    recorded: dict[tuple[int, str, int], float] = {}  # breaches recorded: never undone
     alerts = Alert.objects.filter(ticket__status__in=ACTIVE_STATUSES)
     if ticket_ids:
         # The task's batches cover a range of ticket ids: read only that range's alerts
         # (read whole, every batch parsed all the tenant's alert times again).
         alerts = alerts.filter(ticket_id__gte=min(ticket_ids), ticket_id__lte=max(ticket_ids))
-    for ticket_id, metric, percent, alert_due in _raw_rows(
+    for ticket_id, metric, cycle, percent, alert_due in _raw_rows(
         alerts.annotate(due=_epoch("due_at"))
         .order_by()
-        .values_list("ticket_id", "metric", "threshold_percent", "due")
+        .values_list("ticket_id", "metric", "cycle", "threshold_percent", "due")
     ):
         if ticket_id in ticket_ids:
-            fired[(ticket_id, metric)].add(percent)
+            fired[(ticket_id, metric, cycle)].add(percent)
             if percent == BREACH_PERCENT and alert_due is not None:
-                recorded[(ticket_id, metric)] = float(alert_due)
+                recorded[(ticket_id, metric, cycle)] = float(alert_due)
     rule_cache: dict[tuple[int | None, int | None, str], list[int]] = {}
 
     def next_threshold(row: Sequence[Any]) -> int | None:
@@ -127,7 +128,7 @@ def clocks_recompute_bulk(
                 for r in rules
                 if r.applies_to(policy_id=policy_id, priority_id=priority_id, metric=metric)
             )
-        done = fired.get((ticket_id, metric), ())
+        done = fired.get((ticket_id, metric, row[_CYCLE]), ())
         return next((p for p in rule_cache[key] if p not in done), None)
 
     by_calendar: dict[int, tuple[Calendar, list[Any], list[Any]]] = {}
@@ -146,9 +147,9 @@ def clocks_recompute_bulk(
     figures = _ClockFigures.concatenate(parts).sorted_by_id()
     if recorded:
         kept = [
-            (r[_ID], recorded[(r[_TICKET], r[_METRIC])])
+            (r[_ID], recorded[(r[_TICKET], r[_METRIC], r[_CYCLE])])
             for r in (*simple, *general)
-            if (r[_TICKET], r[_METRIC]) in recorded
+            if (r[_TICKET], r[_METRIC], r[_CYCLE]) in recorded
         ]
         at = np.searchsorted(figures.ids, np.array([k[0] for k in kept], dtype=np.int64))
         undone = np.isnan(figures.breached[at])

@@ -66,6 +66,7 @@ def alerts_fire(
                         tenant_id=ticket.tenant_id,
                         ticket=ticket,
                         metric=metric,
+                        cycle=item.clock.cycle,
                         threshold_percent=percent,
                         due_at=item.clock.due_at,
                         fired_at=now,
@@ -82,6 +83,12 @@ def alerts_fire(
             superseded = breach_due and 0 < percent < BREACH_PERCENT
             events.extend(_act(ticket, item.clock, percent, rules, now, superseded=superseded))
     return events
+
+
+def _notice_key(ticket: Ticket, clock: Clock, percent: int, user: User) -> str:
+    """Exactly once per person, ticket, clock (and its cycle) and threshold."""
+    cycle = f":{clock.cycle}" if clock.cycle else ""
+    return f"alert:{ticket.pk}:{clock.metric}{cycle}:{percent}:{user.pk}"
 
 
 def _recipients(ticket: Ticket, rules: Sequence[EscalationRule]) -> list[User]:
@@ -137,6 +144,7 @@ def _act(
                     "percent": percent,
                     "due_at": clock.due_at.isoformat() if clock.due_at else None,
                     "rules": [r.name for r in rules],
+                    **({"cycle": clock.cycle} if clock.cycle else {}),
                 },
             )
         )
@@ -187,7 +195,7 @@ def _act(
             text = f"{ticket.reference} {ticket.subject}: {what}\n{link}"
         notice_queue(
             tenant=tenant,
-            key=f"alert:{ticket.pk}:{clock.metric}:{percent}:{user.pk}",
+            key=_notice_key(ticket, clock, percent, user),
             kind=kind,
             recipient=user,
             ticket=ticket,

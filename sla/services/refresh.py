@@ -18,13 +18,13 @@ from tickets.models import EventKind, Ticket, TicketEvent, TicketSchedule
 from .. import clocks as engine_rules
 from ..calendar import BusinessCalendar
 from ..clocks import Change, Figures, Timeline
+from ..metrics import METRICS
 from ..models import (
     Alert,
     Calendar,
     Clock,
     ClockState,
     EscalationRule,
-    Metric,
     SLAPolicy,
     SLATarget,
 )
@@ -64,6 +64,8 @@ def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
             changes.append(Change(at=at, status=new_value))
         elif by_staff and is_public:
             changes.append(Change(at=at, responded=True))
+        elif not by_staff:
+            changes.append(Change(at=at, customer=True))
     return initial, changes
 
 
@@ -83,8 +85,12 @@ def engine_of(calendar: Calendar) -> BusinessCalendar:
     return calendar.engine
 
 
-def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[Derived], list[Clock]]:
-    """The figures of every clock the ticket's policy promises; and the clocks to drop."""
+def _derive(
+    ticket: Ticket, now: dt.datetime, recorded_breaches: set[tuple[str, int]]
+) -> tuple[list[Derived], list[Clock]]:
+    """The figures of every clock the ticket's policy promises; and the clocks to drop.
+
+    ``recorded_breaches``: the (metric, cycle) pairs whose breach was recorded."""
     existing = {
         c.metric: c
         for c in Clock.objects.filter(ticket=ticket).select_related(
@@ -103,14 +109,18 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[Derived], list[Clock
     initial, changes = ticket_history(ticket)
     derived: list[Derived] = []
     dropped: list[Clock] = []
-    for metric in Metric.values:
+    for metric, rule in METRICS.items():
         target = (
             policy.target_for(metric=metric, priority_id=ticket.priority_id) if policy else None
         )
         clock = existing.get(metric)
-        timeline = engine_rules.clock_timeline(
-            metric=metric, received_at=ticket.received_at, initial_status=initial, changes=changes
+        timeline = rule.timeline(
+            received_at=ticket.received_at, initial_status=initial, changes=changes
         )
+        if timeline is None:  # not started yet (a next reply before any customer message)
+            if clock is not None:
+                dropped.append(clock)
+            continue
         if clock is not None and _frozen(clock, timeline):
             # An outcome reached is final: a later priority, plan, policy or calendar change
             # does not turn last month's met response into a missed one.
@@ -123,7 +133,11 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[Derived], list[Clock
         target.policy = policy  # type: ignore[assignment]  # spare a query
         calendar = target.effective_calendar()
         engine = engine_of(calendar)
-        start = engine_rules.from_epoch(engine_rules.to_epoch(ticket.received_at))
+        start = engine_rules.from_epoch(
+            timeline.started
+            if timeline.started is not None
+            else engine_rules.to_epoch(ticket.received_at)
+        )
         budget = target.budget(start=start, engine=engine).total_seconds()
         applicable = [
             r
@@ -133,7 +147,9 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[Derived], list[Clock
             )
         ]
         thresholds = thresholds_of(applicable)
-        if clock is not None:  # live, or running again (reopened): a frozen one returned above
+        if clock is not None and clock.cycle != timeline.cycle:
+            _settle_cycles(clock, timeline, target, engine, recorded_breaches, now)
+        elif clock is not None:  # live, or running again (reopened): a frozen one returned above
             _carry_forward(clock, timeline, ticket, target, calendar, budget, now)
         figures = engine_rules.clock_figures(
             timeline=timeline,
@@ -146,6 +162,7 @@ def _derive(ticket: Ticket, now: dt.datetime) -> tuple[list[Derived], list[Clock
         )
         if clock is None:
             clock = Clock(tenant_id=ticket.tenant_id, ticket=ticket, metric=metric)
+            _settle_cycles(clock, timeline, target, engine, recorded_breaches, now)
         clock.target = target
         clock.calendar = calendar
         clock.started_at = start
@@ -237,6 +254,48 @@ def _carry_forward(
     _carry(clock, timeline.segments, stored.engine, now, why)
 
 
+def _settle_cycles(
+    clock: Clock,
+    timeline: Timeline,
+    target: SLATarget,
+    engine: BusinessCalendar,
+    recorded_breaches: set[tuple[str, int]],
+    now: dt.datetime,
+) -> None:
+    """Move a cycle metric's clock on to the timeline's current cycle: count the outcome of
+    each cycle it had not counted yet (the one it followed keeps the outcome it reached,
+    recorded breaches included), and start the new cycle with nothing carried.
+
+    Counted outcomes are final, like a stopped clock's: later rule changes do not recount
+    them. A cycle the clock never followed (the metric's target came later) is judged now.
+    """
+    first_uncounted = max(clock.cycle, 1)
+    for number, past in enumerate(timeline.past, start=1):
+        if number < first_uncounted:
+            continue
+        if number == clock.cycle and clock.pk is not None and clock.state == ClockState.STOPPED:
+            met = clock.met
+        else:
+            start = engine_rules.from_epoch(past.started or 0)
+            figures = engine_rules.clock_figures(
+                timeline=past,
+                budget_seconds=target.budget(start=start, engine=engine).total_seconds(),
+                engine=engine,
+                now=now,
+                carried_seconds=clock.carried_seconds if number == clock.cycle else 0.0,
+                carried_at=_carried_epoch(clock) if number == clock.cycle else None,
+            )
+            met = figures.met
+        if (clock.metric, number) in recorded_breaches:
+            met = False
+        if met is True:
+            clock.cycles_met += 1
+        elif met is False:
+            clock.cycles_missed += 1
+    clock.cycle = timeline.cycle
+    clock.carried_seconds, clock.carried_at, clock.carried_why = 0.0, None, {}
+
+
 def _frozen(clock: Clock, timeline: Timeline) -> bool:
     """Whether ``clock`` reached its outcome and the history still ends it there."""
     return (
@@ -272,17 +331,20 @@ def _apply(clock: Clock, timeline: Timeline, figures: Figures, now: dt.datetime)
 
 
 def _keep_recorded_breaches(
-    derived: list[Derived], alerts: Iterable[tuple[str, int, dt.datetime | None]]
+    derived: list[Derived], alerts: Iterable[tuple[str, int, int, dt.datetime | None]]
 ) -> None:
     """A breach once recorded (event written, notices sent) is never undone: the clock keeps
     a breach time and a stopped clock counts as missed, whatever the history says now."""
-    recorded = {metric: due for metric, percent, due in alerts if percent == BREACH_PERCENT}
+    recorded = {
+        (metric, cycle): due for metric, cycle, percent, due in alerts if percent == BREACH_PERCENT
+    }
     for item in derived:
         clock = item.clock
-        if clock.metric not in recorded:
+        key = (clock.metric, clock.cycle)
+        if key not in recorded:
             continue
         if clock.breached_at is None:
-            clock.breached_at = recorded[clock.metric] or clock.due_at
+            clock.breached_at = recorded[key] or clock.due_at
         if clock.state == ClockState.STOPPED:
             clock.met = False
 
@@ -310,11 +372,20 @@ def sla_refresh(
     per run, not one per ticket).
     """
     now = now or timezone.now()
-    derived, dropped = _derive(ticket, now)
     alerts_fired = list(
-        Alert.objects.filter(ticket=ticket).values_list("metric", "threshold_percent", "due_at")
+        Alert.objects.filter(ticket=ticket).values_list(
+            "metric", "cycle", "threshold_percent", "due_at"
+        )
     )
-    fired = {(metric, percent) for metric, percent, _due in alerts_fired}
+    breaches = {(m, c) for m, c, percent, _due in alerts_fired if percent == BREACH_PERCENT}
+    derived, dropped = _derive(ticket, now, breaches)
+    # Each clock's thresholds are acted on once per cycle: only its current cycle's count.
+    cycle_of = {d.clock.metric: d.clock.cycle for d in derived}
+    fired = {
+        (metric, percent)
+        for metric, cycle, percent, _due in alerts_fired
+        if cycle_of.get(metric, 0) == cycle
+    }
     _keep_recorded_breaches(derived, alerts_fired)
     events = alerts_fire(ticket, derived, fired, now)
     for item in derived:

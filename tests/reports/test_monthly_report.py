@@ -83,8 +83,8 @@ def test_the_report_counts_a_months_tickets_and_whether_targets_were_met(
     total = report.total
     assert (total.received, total.questions, total.incidents, total.other) == (3, 1, 2, 0)
     # Met; replied a day late; never answered and long past due.
-    assert (total.first_response_met, total.first_response_breached) == (1, 2)
-    assert round(total.first_response_rate or 0) == 33
+    assert (total.outcomes["first_response"].met, total.outcomes["first_response"].missed) == (1, 2)
+    assert round(total.outcomes["first_response"].rate or 0) == 33
     assert [row.label for row in report.rows] == ["Org A"]
 
 

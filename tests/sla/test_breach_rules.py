@@ -18,17 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla.calendar import BusinessCalendar
+from sla.choices import Metric
 from sla.clocks import (
-    FIRST_RESPONSE,
-    RESOLUTION,
     RUNNING,
     STOPPED,
     BulkRow,
     Change,
     clock_figures,
     clock_figures_many,
-    clock_timeline,
 )
+from sla.metrics import clock_timeline
 
 from .test_calendar import configs, examples, split
 from .test_clock_rules import SOFTONE, t
@@ -44,7 +43,7 @@ STATUSES = ["open", "pending", "on_hold", "solved", "closed", "open", "pending",
 def _figures(
     changes: list[Change], start: dt.datetime, budget: float, engine: BusinessCalendar, **kw: Any
 ) -> Any:
-    metric = kw.pop("metric", FIRST_RESPONSE)
+    metric = kw.pop("metric", Metric.FIRST_RESPONSE)
     timeline = clock_timeline(
         metric=metric, received_at=start, initial_status="new", changes=changes
     )
@@ -56,7 +55,7 @@ def test_a_budget_ending_at_closing_time_is_due_at_closing_time_even_after_a_pau
     pending = Change(at=t(2026, 3, 2, 16, 30), status="pending")
     reopened = Change(at=t(2026, 3, 3, 9, 0), status="open")
     figures, _tl = _figures(
-        [pending, reopened], start, 3600, SOFTONE, now=t(2026, 3, 3, 10), metric=RESOLUTION
+        [pending, reopened], start, 3600, SOFTONE, now=t(2026, 3, 3, 10), metric=Metric.RESOLUTION
     )
     assert figures.due_at == t(2026, 3, 2, 16, 0)
     assert figures.breached_at == t(2026, 3, 2, 16, 0)
@@ -86,7 +85,7 @@ def test_going_pending_after_the_due_time_keeps_the_breach() -> None:
         3600,
         SOFTONE,
         now=t(2026, 3, 3),
-        metric=RESOLUTION,
+        metric=Metric.RESOLUTION,
     )
     assert figures.state == "paused"
     assert figures.breached_at == t(2026, 3, 2, 16, 0)
@@ -118,7 +117,13 @@ def scenarios(draw: st.DrawFn) -> tuple[BusinessCalendar, dt.datetime, list[Chan
     if draw(st.booleans()):
         until = start + dt.timedelta(minutes=15 * focus)
         budget = max(int(engine.between(start, until).total_seconds()), 60)
-    return engine, start, changes, budget, draw(st.sampled_from([FIRST_RESPONSE, RESOLUTION]))
+    return (
+        engine,
+        start,
+        changes,
+        budget,
+        draw(st.sampled_from([Metric.FIRST_RESPONSE, Metric.RESOLUTION])),
+    )
 
 
 @PROPS

@@ -11,17 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sla.calendar import BusinessCalendar
+from sla.choices import Metric
 from sla.clocks import (
-    FIRST_RESPONSE,
-    RESOLUTION,
     BulkRow,
     Change,
     Pause,
     clock_figures,
     clock_figures_many,
-    clock_timeline,
     to_epoch,
 )
+from sla.metrics import clock_timeline
 
 TZ = ZoneInfo("Europe/Stockholm")
 SOFTONE = BusinessCalendar.from_dict(
@@ -40,7 +39,7 @@ def t(*args: int) -> dt.datetime:
 
 def test_pending_pauses_and_solving_stops_resolution_until_reopened() -> None:
     timeline = clock_timeline(
-        metric=RESOLUTION,
+        metric=Metric.RESOLUTION,
         received_at=t(2026, 3, 2, 9),
         initial_status="new",
         changes=[
@@ -65,7 +64,7 @@ def test_pending_pauses_and_solving_stops_resolution_until_reopened() -> None:
 
 def test_the_first_response_clock_ends_for_good_at_the_first_staff_reply() -> None:
     timeline = clock_timeline(
-        metric=FIRST_RESPONSE,
+        metric=Metric.FIRST_RESPONSE,
         received_at=t(2026, 3, 2, 9),
         initial_status="new",
         changes=[
@@ -81,7 +80,10 @@ def test_the_first_response_clock_ends_for_good_at_the_first_staff_reply() -> No
 
 def test_a_clock_started_outside_hours_counts_from_the_next_opening_and_skips_lunch() -> None:
     timeline = clock_timeline(
-        metric=FIRST_RESPONSE, received_at=t(2026, 3, 6, 18), initial_status="new", changes=[]
+        metric=Metric.FIRST_RESPONSE,
+        received_at=t(2026, 3, 6, 18),
+        initial_status="new",
+        changes=[],
     )  # Friday evening
     figures = clock_figures(
         timeline=timeline, budget_seconds=5 * 3600, engine=SOFTONE, now=t(2026, 3, 6, 18)
@@ -91,7 +93,7 @@ def test_a_clock_started_outside_hours_counts_from_the_next_opening_and_skips_lu
 
 def test_a_threshold_instant_is_reported_for_the_share_of_the_budget() -> None:
     timeline = clock_timeline(
-        metric=FIRST_RESPONSE, received_at=t(2026, 3, 2, 8), initial_status="new", changes=[]
+        metric=Metric.FIRST_RESPONSE, received_at=t(2026, 3, 2, 8), initial_status="new", changes=[]
     )
     figures = clock_figures(
         timeline=timeline,
@@ -131,7 +133,7 @@ def histories(draw: st.DrawFn) -> tuple[dt.datetime, list[Change]]:
 @given(
     histories=st.lists(histories(), min_size=1, max_size=8),
     budgets=st.lists(st.integers(60, 40 * 3600), min_size=8, max_size=8),
-    metric=st.sampled_from([FIRST_RESPONSE, RESOLUTION]),
+    metric=st.sampled_from([Metric.FIRST_RESPONSE, Metric.RESOLUTION]),
 )
 def test_the_bulk_path_agrees_with_the_scalar_path(
     histories: list[tuple[dt.datetime, list[Change]]], budgets: list[int], metric: str

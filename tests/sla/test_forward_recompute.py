@@ -28,11 +28,11 @@ from sla.clocks import (
     clip,
     clock_figures,
     clock_figures_many,
-    clock_timeline,
     to_epoch,
     used_until,
 )
 from sla.explanations import clock_explain
+from sla.metrics import clock_timeline
 from sla.models import (
     Clock,
     Metric,
@@ -444,8 +444,8 @@ def test_a_first_response_nobody_needed_is_left_out_of_the_response_rate(
             tenant=cast.tenant_a, month=dt.date(2026, 2, 1), now=at(2026, 3, 2, 12, 0)
         )
     (row,) = report.rows
-    assert (row.first_response_met, row.first_response_breached) == (1, 0)
-    assert row.first_response_rate == 100.0
+    assert (row.outcomes["first_response"].met, row.outcomes["first_response"].missed) == (1, 0)
+    assert row.outcomes["first_response"].rate == 100.0
 
 
 def test_the_calendar_page_shows_the_recompute_progress_and_polls_until_done(

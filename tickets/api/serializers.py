@@ -168,6 +168,9 @@ class ClockSerializer(serializers.ModelSerializer[Clock]):
             "met",
             "budget_seconds",
             "elapsed_seconds",
+            "cycle",
+            "cycles_met",
+            "cycles_missed",
             "explanation",
         ]
 

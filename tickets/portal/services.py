@@ -29,6 +29,7 @@ from contracts.services import (
     entitlement_check,
     fallback_plan,
 )
+from sla.metrics import METRICS
 from sla.models import Calendar, Metric, Priority, SLATarget
 from supportdesk.models import Tenant, User
 from tickets.choices import Category, Channel, Rating, Status
@@ -114,6 +115,16 @@ def login_link_send(*, tenant: Tenant, email: str) -> bool:
     user = portal_account_ensure(contact=contact)
     mail_services.login_link_mail(contact=contact, url=login_link_url(tenant=tenant, user=user))
     return True
+
+
+def cycle_promises(*, ticket: Ticket) -> list[tuple[str, str]]:
+    """(label, "today 14:00") for each running clock of a metric that runs in cycles (next
+    reply, periodic update), in the registry's order: what the customer is promised next."""
+    return [
+        (str(rule.promise_label), promise_text(due=due, tenant=ticket.tenant))
+        for key, rule in METRICS.items()
+        if rule.cycles is not None and (due := ticket.due_of(key)) is not None
+    ]
 
 
 def promise_text(*, due: dt.datetime | None, tenant: Tenant, now: dt.datetime | None = None) -> str:

@@ -164,6 +164,7 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
         "first_response_due": ticket.first_response_due(),
         "resolution_due": ticket.resolution_due(),
         "promise": services.promise_text(due=ticket.first_response_due(), tenant=ticket.tenant),
+        "cycle_promises": services.cycle_promises(ticket=ticket),
         "form": form or ReplyForm(),
         "actions": services.contact_status_actions(ticket=ticket),
         "rating_links": rating_link_paths(ticket=ticket, contact=portal_contact(request))

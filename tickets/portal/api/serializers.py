@@ -47,6 +47,11 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
     description = serializers.CharField()
     first_response_due = serializers.DateTimeField(allow_null=True)
     resolution_due = serializers.DateTimeField(allow_null=True)
+    next_reply_due = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When your oldest unanswered message will be answered, while that "
+        "promise runs; null otherwise.",
+    )
     messages = serializers.SerializerMethodField()
     merged = serializers.BooleanField(source="is_merged", read_only=True)
     merged_into = serializers.SerializerMethodField(
@@ -66,6 +71,7 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
             "description",
             "first_response_due",
             "resolution_due",
+            "next_reply_due",
             "messages",
             "merged",
             "merged_into",
