@@ -40,7 +40,8 @@ from django.utils import timezone  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
 from sla.models import Calendar, Clock, ClockState, RecomputeJob  # noqa: E402
-from sla.services import calendar_update, due_clocks, recompute_run, sla_refresh  # noqa: E402
+from sla.selectors import due_clocks  # noqa: E402
+from sla.services import calendar_update, recompute_run, sla_refresh  # noqa: E402
 from supportdesk.models import ApiToken, Tenant, User  # noqa: E402
 from tickets.models import ACTIVE_STATUSES, Ticket  # noqa: E402
 from tickets.queue import QueueFilters, queue_page, queue_queryset  # noqa: E402

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from contracts.models import Contact
 from sla.explanations import clock_explain
 from sla.models import Priority
-from sla.services import ticket_history
+from sla.selectors import ticket_history
 from supportdesk.access import agent_required, has_role, staff_required
 from supportdesk.forms import add_service_errors, add_service_messages, is_plain_number
 from supportdesk.models import AGENT_ROLES, Role

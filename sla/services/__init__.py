@@ -8,8 +8,9 @@
 - :mod:`.recompute`: that recomputation inline when small, else in a Celery task with progress;
 - :mod:`.config`: the admins' configuration edits, each audited.
 
-The clock rules themselves are pure functions in :mod:`sla.clocks`. Callers import from this
-package; the names below are its public surface.
+The clock rules themselves are pure functions in :mod:`sla.clocks` and :mod:`sla.metrics`;
+shared reads (a ticket's history, the due tickets) are in :mod:`sla.selectors`. Callers import
+from this package; the names below are its public surface.
 """
 
 from .bulk import (
@@ -41,13 +42,9 @@ from .recompute import (
 )
 from .refresh import (
     sla_refresh,
-    ticket_history,
     tickets_refresh,
 )
-from .sweep import (
-    due_clocks,
-    sla_sweep,
-)
+from .sweep import sla_sweep
 
 __all__ = [
     "BREACH_PERCENT",
@@ -58,7 +55,6 @@ __all__ = [
     "clocks_policy_moved",
     "clocks_recompute",
     "clocks_recompute_bulk",
-    "due_clocks",
     "escalation_rule_save",
     "notice_mail_send",
     "notice_queue",
@@ -72,6 +68,5 @@ __all__ = [
     "sla_rebuild",
     "sla_refresh",
     "sla_sweep",
-    "ticket_history",
     "tickets_refresh",
 ]

@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tickets.events import events_publish
-from tickets.models import EventKind, Ticket, TicketEvent, TicketSchedule
+from tickets.models import Ticket, TicketSchedule
 
 from .. import clocks as engine_rules
 from ..calendar import BusinessCalendar
-from ..clocks import Change, Figures, Timeline
+from ..clocks import Figures, Timeline
 from ..metrics import METRICS
 from ..models import (
     Alert,
@@ -28,45 +28,10 @@ from ..models import (
     SLAPolicy,
     SLATarget,
 )
+from ..selectors import ticket_history
 from .escalation import BREACH_PERCENT, alerts_fire, notices_flush_on_commit
 
 logger = logging.getLogger(__name__)
-
-
-def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
-    """The initial status and the changes that move clocks, in the order they took effect.
-
-    That is the order they were applied (event ids: each change is written under the
-    ticket's row lock), not the order of their times: a mail received at 10:25 but
-    processed at 10:35 reopens a ticket set pending at 10:30, so its status change takes
-    effect at 10:30, not before the pending it undid. Each change's time is therefore at
-    least the previous one's; then the clock state always follows the ticket's status.
-    """
-    rows = (
-        TicketEvent.objects.filter(
-            ticket=ticket,
-            kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.REPLIED],
-        )
-        .order_by("id")
-        .values_list("kind", "at", "new_value", "by_staff", "is_public", "data")
-    )
-    initial = ticket.status
-    changes: list[Change] = []
-    latest: dt.datetime | None = None
-    for kind, event_at, new_value, by_staff, is_public, data in rows:
-        at = event_at if latest is None or event_at > latest else latest
-        latest = at
-        if kind == EventKind.CREATED:
-            initial = new_value or initial
-            if data.get("responded"):
-                changes.append(Change(at=ticket.received_at, responded=True))
-        elif kind == EventKind.STATUS_CHANGED:
-            changes.append(Change(at=at, status=new_value))
-        elif by_staff and is_public:
-            changes.append(Change(at=at, responded=True))
-        elif not by_staff:
-            changes.append(Change(at=at, customer=True))
-    return initial, changes
 
 
 @dataclass

@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 
 from supportdesk.models import Tenant
 from tickets.events import enqueue_safely
-from tickets.models import Ticket, TicketSchedule
+from tickets.models import Ticket
 
 from ..models import (
     Notice,
@@ -20,25 +20,11 @@ from ..models import (
     RecomputeJob,
     RecomputeState,
 )
+from ..selectors import due_clocks
 from .escalation import notices_flush_on_commit
 from .refresh import sla_refresh
 
 logger = logging.getLogger(__name__)
-
-
-def due_clocks(*, now: dt.datetime, limit: int = 5000) -> list[tuple[int, int]]:
-    """(tenant_id, ticket_id) of every ticket with a threshold due: one index range scan on
-    the tickets' earliest pending threshold (``TicketSchedule.alert_at``).
-
-    Deliberately across tenants (the sweep serves them all); callers re-enter each tenant's
-    scope before touching its tickets.
-    """
-    with scopes_disabled():
-        return list(
-            TicketSchedule.objects.filter(alert_at__lte=now)
-            .order_by("alert_at")
-            .values_list("tenant_id", "ticket_id")[:limit]
-        )
 
 
 def sla_sweep(*, now: dt.datetime | None = None) -> int:

@@ -21,9 +21,9 @@ from sla.clocks import Change
 from sla.explanations import clock_explain
 from sla.metrics import METRICS, reply_cycles
 from sla.models import Alert, Clock, ClockState, EscalationRule, SLATarget, TargetUnit
-from sla.services import sla_sweep
+from sla.services import calendar_update, sla_sweep, tickets_refresh
 from tests.conftest import Cast, api_client_for, client_for
-from tests.tickets.conftest import Desk, at
+from tests.tickets.conftest import OFFICE, Desk, at
 from tickets.choices import Channel
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.services import ticket_change_status, ticket_create, ticket_reply
@@ -316,3 +316,34 @@ def test_periodic_updates_restart_at_every_public_reply_and_count_each_period(
     report = sla_report_build(tenant=cast.tenant_a, month=MONDAY.replace(day=1))
     outcome = report.total.outcomes[Metric.PERIODIC_UPDATE]
     assert (outcome.met, outcome.missed) == (1, 1)
+
+
+def test_a_calendar_edit_recomputes_the_current_cycle_in_bulk_as_a_refresh_would(
+    cast: Cast, desk: Desk, in_tenant_a: object
+) -> None:
+    """The bulk path counts a cycle from its own start (the customer's message), carrying the
+    time used before the edit, and agrees with deriving the ticket again from its history."""
+    _next_reply_target(desk, cast, hours=2)
+    ticket = _file(cast, _t(9))
+    _agent(cast, ticket, _t(9, 10))
+    _customer(cast, ticket, _t(10))
+    _agent(cast, ticket, _t(10, 20))
+    _customer(cast, ticket, _t(14))
+    assert (_clock(ticket).cycle, _clock(ticket).due_at) == (2, _t(16))
+    short_monday = {**OFFICE, "week": {**OFFICE["week"], "mon": ["08:00-15:30"]}}  # type: ignore[dict-item]
+    with time_machine.travel(_t(15), tick=False):
+        assert calendar_update(
+            calendar=desk.office,
+            name="Office",
+            config=short_monday,
+            is_default=True,
+            actor=cast.admin,
+        )
+    clock = _clock(ticket)
+    # 1 h used 14-15 under the old hours; 30 min left on Monday, 30 more on Tuesday.
+    assert (clock.cycle, clock.started_at, clock.carried_seconds) == (2, _t(14), 3600)
+    assert clock.due_at == at(2026, 3, 3, 8, 30)
+    with time_machine.travel(_t(15, 1), tick=False):
+        tickets_refresh(tickets=Ticket.objects.filter(pk=ticket.pk))
+    again = _clock(ticket)
+    assert (again.cycle, again.due_at, again.cycles_met) == (2, at(2026, 3, 3, 8, 30), 1)

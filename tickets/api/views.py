@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from sla.services import ticket_history
+from sla.selectors import ticket_history
 from supportdesk.access import IsTenantAgent
 from supportdesk.forms import is_plain_number
 
