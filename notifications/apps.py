@@ -14,10 +14,10 @@ class NotificationsConfig(AppConfig):
 
         # Imported here for the same reason: these modules import models.
         from .channels.email import notify_by_mail
-        from .channels.webhook import notify_by_webhook  # (the same reason)
+        from .channels.webhook import notify_by_webhook, webhooks_wanting  # (the same reason)
         from .services import deliveries_store  # (the same reason)
 
         register_event_outbox(deliveries_store)
         # Mail first: the relay runs an event's handlers in the order they were registered.
         register_event_handler(notify_by_mail)
-        register_event_handler(notify_by_webhook)
+        register_event_handler(notify_by_webhook, wants=webhooks_wanting)

@@ -3,12 +3,18 @@ the webhooks its webhook channel posts to."""
 
 from __future__ import annotations
 
-from django.db import models
+import logging
+from typing import Any
+
+from django.core.cache import cache
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.fields import EncryptedTextField
 from supportdesk.models import TenantOwned
+
+logger = logging.getLogger(__name__)
 
 
 class DeliveryStatus(models.TextChoices):
@@ -91,6 +97,36 @@ class Webhook(TenantOwned):
 
     def wants(self, kind: str) -> bool:
         return self.active and (not self.kinds or kind in self.kinds)
+
+    @staticmethod
+    def kinds_cache_key(tenant_id: int) -> str:
+        """Where the webhook channel caches what the tenant's active webhooks want."""
+        return f"webhooks:kinds:{tenant_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._forget_kinds()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        self._forget_kinds()
+        return result
+
+    def _forget_kinds(self) -> None:
+        """Drop the cached kinds now and again at commit: a reader that cached the state
+        before this change committed is overwritten (``channels.webhook.webhooks_wanting``)."""
+        key = self.kinds_cache_key(self.tenant_id)
+
+        def forget() -> None:
+            try:
+                cache.delete(key)
+            except Exception:  # noqa: BLE001 - a cache that is away holds nothing stale to read
+                logger.warning(
+                    "could not drop the cached webhook kinds of tenant %s", self.tenant_id
+                )
+
+        forget()
+        transaction.on_commit(forget)
 
 
 class WebhookDelivery(TenantOwned):

@@ -93,13 +93,14 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(attempts - 1, 0))
 
 
-def deliveries_store(events: list[TicketEvent], handler_names: list[str]) -> None:
-    """Store one pending delivery per event and handler; kick the relay after commit.
+def deliveries_store(owed: dict[str, list[TicketEvent]]) -> None:
+    """Store one pending delivery per handler and event it is owed; kick the relay after
+    commit.
 
     Caller is inside the transaction that wrote the events (the outbox hook of
     :func:`tickets.events.events_publish`). A delivery already stored is kept as it is.
     """
-    if not events or not handler_names:
+    if not any(owed.values()):
         return
     now = timezone.now()
     EventDelivery.objects.bulk_create(
@@ -111,13 +112,13 @@ def deliveries_store(events: list[TicketEvent], handler_names: list[str]) -> Non
                 next_attempt_at=now,
                 created_at=now,
             )
+            for name, events in owed.items()
             for event in events
-            for name in handler_names
         ],
         ignore_conflicts=True,
     )
     by_tenant: dict[int, list[int]] = {}
-    for event in events:
+    for event in {e.pk: e for events in owed.values() for e in events}.values():
         by_tenant.setdefault(event.tenant_id, []).append(event.pk)
 
     def kick() -> None:

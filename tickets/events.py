@@ -47,11 +47,17 @@ logger = logging.getLogger(__name__)
 EventHandler = Callable[["TicketEvent"], "str | None"]
 """``handler(event)``: None when done; a problem (a non-empty string) when part of the work is
 done and must stay done (it commits) while the rest is retried, as a raise retries it all."""
-EventOutbox = Callable[[list["TicketEvent"], list[str]], None]
-"""``outbox(events, handler_names)``: store that each handler is owed each event, in the
+EventFilter = Callable[[list["TicketEvent"]], list["TicketEvent"]]
+"""``wants(events)``: the events a handler is owed, decided when they are stored. For a
+handler that most events give nothing to do (a webhook channel few tenants configure): it
+costs no delivery row and no relay work then. It must be cheap (no query per event) and may
+say yes too often (the handler checks again), never no too often (that event is lost to it)."""
+EventOutbox = Callable[[dict[str, list["TicketEvent"]]], None]
+"""``outbox({handler_name: events})``: store that each handler is owed its events, in the
 caller's transaction, and see that the deliveries run after commit."""
 
 _handlers: dict[str, EventHandler] = {}
+_wants: dict[str, EventFilter] = {}
 _outbox: list[EventOutbox] = []
 
 
@@ -60,9 +66,13 @@ def event_handler_name(fn: EventHandler) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def register_event_handler(fn: EventHandler) -> EventHandler:
-    """Call ``fn(event)`` for every ticket event after its transaction commits."""
-    _handlers.setdefault(event_handler_name(fn), fn)
+def register_event_handler(fn: EventHandler, *, wants: EventFilter | None = None) -> EventHandler:
+    """Call ``fn(event)`` after commit for every ticket event, or for those ``wants`` picks
+    when the events are stored."""
+    name = event_handler_name(fn)
+    _handlers.setdefault(name, fn)
+    if wants is not None:
+        _wants.setdefault(name, wants)
     return fn
 
 
@@ -127,7 +137,8 @@ def events_publish(events: Iterable[TicketEvent]) -> None:
         raise ImproperlyConfigured(
             "no event outbox is registered: add 'notifications' to INSTALLED_APPS"
         )
-    _outbox[0](events, list(_handlers))
+    owed = {name: _wants[name](events) if name in _wants else events for name in _handlers}
+    _outbox[0]({name: wanted for name, wanted in owed.items() if wanted})
 
 
 def enqueue_safely(task: Any, *args: Any) -> None:

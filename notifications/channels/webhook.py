@@ -28,10 +28,12 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 
 from tickets.mail.inbound.imap import address_is_internal
 from tickets.models import TicketEvent
@@ -133,6 +135,44 @@ def _send(webhook: Webhook, *, kind: str, delivery: str, body: bytes) -> int:
     if not 200 <= response.status_code < 300:
         raise WebhookFailed(_("Answered %(status)s.") % {"status": response.status_code})
     return response.status_code
+
+
+KINDS_CACHED_FOR = 300
+"""Seconds the active webhooks' kinds stay cached per tenant; a webhook's save and delete
+drop them at once, so this only bounds a cache that missed both drops."""
+
+
+def _wanted_kinds(tenant_id: int) -> list[list[str]]:
+    """The ``kinds`` of the tenant's active webhooks ([] of one means every kind), from the
+    cache or one query. The query names the tenant: this runs in any scope."""
+    key = Webhook.kinds_cache_key(tenant_id)
+    try:
+        cached = cache.get(key)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation; the database decides
+        cached = None
+    if cached is not None:
+        return list(cached)
+    with scopes_disabled():
+        kinds = [
+            list(k)
+            for k in Webhook.objects.filter(tenant_id=tenant_id, active=True).values_list(
+                "kinds", flat=True
+            )
+        ]
+    try:
+        cache.set(key, kinds, KINDS_CACHED_FOR)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not cache the webhook kinds of tenant %s", tenant_id)
+    return kinds
+
+
+def webhooks_wanting(events: list[TicketEvent]) -> list[TicketEvent]:
+    """The events some active webhook of their tenant wants: the channel's store-time
+    filter, so a tenant without webhooks costs no delivery row (a cache read per publish)."""
+    kinds = {t: _wanted_kinds(t) for t in {e.tenant_id for e in events}}
+    return [
+        e for e in events if any(not wanted or e.kind in wanted for wanted in kinds[e.tenant_id])
+    ]
 
 
 def notify_by_webhook(event: TicketEvent) -> str | None:

@@ -24,12 +24,13 @@ from notifications.channels.webhook import PAUSE_AFTER_FAILURE, SIGNATURE_HEADER
 from notifications.models import EventDelivery, Webhook, WebhookDelivery
 from supportdesk.models import AuditEvent
 from tests.conftest import Cast, client_for
-from tickets.models import EventKind
+from tickets.models import EventKind, TicketEvent
 
 from .conftest import agent_reply, file_ticket
 
 START = dt.datetime(2026, 5, 4, 8, tzinfo=dt.UTC)
 WEBHOOK_HANDLER = "notifications.channels.webhook.notify_by_webhook"
+MAIL_HANDLER = "notifications.channels.email.notify_by_mail"
 
 
 @dataclass
@@ -161,6 +162,38 @@ def test_a_webhook_hears_only_the_events_it_chose(cast: Cast, receiver: Receiver
     (post,) = receiver.posts
     assert json.loads(post["body"])["event"] == EventKind.REPLIED
     assert "We are on it" not in post["body"].decode(), "no message bodies in a chat channel"
+
+
+def test_a_tenant_without_webhooks_is_owed_no_webhook_delivery(cast: Cast) -> None:
+    """The channel's store-time filter: no delivery row, no relay work, when no webhook of
+    the tenant wants the event."""
+    ticket = file_ticket(cast, "Nobody listens")
+    agent_reply(cast, ticket, "Looking.")
+    assert _webhook_rows() == []
+    with scopes_disabled():
+        events = TicketEvent.objects.filter(ticket=ticket).count()
+        assert events >= 2
+        assert EventDelivery.objects.filter(handler=MAIL_HANDLER).count() == events
+
+
+@override_settings(WEBHOOK_ALLOW_INTERNAL_HOSTS=True)
+def test_the_filter_follows_webhook_edits_at_once(cast: Cast, receiver: Receiver) -> None:
+    """Kinds are cached per tenant; saving or deleting a webhook drops them, so the next event
+    after an edit is judged by the edit (whichever way the row was written)."""
+    first = file_ticket(cast, "Before")  # caches "no webhooks"
+    assert _webhook_rows() == []
+    with scope(tenant=cast.tenant_a):
+        hook = Webhook.objects.create(
+            tenant=cast.tenant_a, name="ORM", url=receiver.url, kinds=[EventKind.REPLIED]
+        )
+    file_ticket(cast, "Not a reply")  # a kind it did not choose: still no row
+    assert _webhook_rows() == []
+    agent_reply(cast, first, "Now it listens.")
+    assert _webhook_rows() == [("pending", 0)]
+    with scope(tenant=cast.tenant_a):
+        hook.delete()
+    agent_reply(cast, first, "Gone again.")
+    assert len(_webhook_rows()) == 1
 
 
 @pytest.mark.parametrize(
