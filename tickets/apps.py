@@ -9,8 +9,12 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: the app registry must be ready before services import models.
         from contracts.services import entitlements_changed_subscribe
+        from sla.services import line_mover_subscribe  # (the same reason)
 
         # Imported here for the same reason: services import models.
-        from .services import tickets_sla_policy_recompute_enqueue
+        from .escalation import ticket_line_raise
+        from .services import tickets_sla_policy_recompute_enqueue  # (the same reason)
 
         entitlements_changed_subscribe(tickets_sla_policy_recompute_enqueue)
+        # SLA escalation rules move tickets up a line through this app's service.
+        line_mover_subscribe(ticket_line_raise)

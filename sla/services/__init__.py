@@ -31,6 +31,7 @@ from .config import (
 )
 from .escalation import (
     BREACH_PERCENT,
+    line_mover_subscribe,
     notice_mail_send,
     notice_queue,
     notices_batch,
@@ -56,6 +57,7 @@ __all__ = [
     "clocks_recompute",
     "clocks_recompute_bulk",
     "escalation_rule_save",
+    "line_mover_subscribe",
     "notice_mail_send",
     "notice_queue",
     "notices_batch",

@@ -6,9 +6,10 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -17,7 +18,6 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from sla.choices import SupportLine
 from supportdesk.models import Tenant, User
 from tickets.events import enqueue_safely, event_record
 from tickets.models import EventKind, Ticket, TicketEvent
@@ -85,6 +85,28 @@ def alerts_fire(
     return events
 
 
+class LineMover(Protocol):
+    def __call__(
+        self, *, ticket: Ticket, line: int, at: dt.datetime, data: dict[str, Any]
+    ) -> TicketEvent | None: ...
+
+
+_line_movers: list[LineMover] = []
+
+
+def line_mover_subscribe(mover: LineMover) -> None:
+    """Make ``mover`` the service that moves a ticket up a support line when an escalation
+    rule says so (the tickets app's ``ticket_line_raise``): it writes the ticket and returns
+    the event to publish, or None when the ticket is on that line or higher already."""
+    _line_movers[:] = [mover]
+
+
+def _line_mover() -> LineMover:
+    if not _line_movers:
+        raise ImproperlyConfigured("no line mover is subscribed: add 'tickets' to INSTALLED_APPS")
+    return _line_movers[0]
+
+
 def _notice_key(ticket: Ticket, clock: Clock, percent: int, user: User) -> str:
     """Exactly once per person, ticket, clock (and its cycle) and threshold."""
     cycle = f":{clock.cycle}" if clock.cycle else ""
@@ -148,24 +170,16 @@ def _act(
                 },
             )
         )
-    lines = [
-        r.move_to_line for r in rules if r.move_to_line and r.move_to_line > ticket.support_line
-    ]
+    lines = [r.move_to_line for r in rules if r.move_to_line]
     if lines:
-        old_line = ticket.support_line
-        ticket.support_line = max(lines)
-        ticket.version += 1
-        events.append(
-            event_record(
-                ticket=ticket,
-                kind=EventKind.ESCALATED,
-                old=SupportLine(old_line).label,
-                new=SupportLine(ticket.support_line).label,
-                is_public=False,
-                at=now,
-                data={"metric": clock.metric, "percent": percent, "line": ticket.support_line},
-            )
+        moved = _line_mover()(
+            ticket=ticket,
+            line=max(lines),
+            at=now,
+            data={"metric": clock.metric, "percent": percent},
         )
+        if moved is not None:
+            events.append(moved)
     recipients = [] if superseded else _recipients(ticket, rules)
     if breach:
         kind = NoticeKind.BREACH

@@ -370,9 +370,6 @@ def sla_refresh(
     if not TicketSchedule.objects.filter(pk=ticket.pk).update(**fields):
         schedule.save(force_insert=True)
     ticket.schedule = schedule
-    Ticket.objects.filter(pk=ticket.pk).update(
-        support_line=ticket.support_line, version=ticket.version
-    )
     if events:
         events_publish(events)
         if flush_notices:
