@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from contracts.models import Organisation
+from contracts.models import Organisation, SupportPlan
 from notifications.services import deliveries_relay
+from sla.models import Priority
 from supportdesk.models import Membership
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Category, Channel, SupportLine
@@ -215,7 +216,8 @@ def test_the_account_people_are_mailed_through_the_outbox_once(cast: Cast, desk:
     deliveries_relay()
     deliveries_relay()  # the relay again: nothing twice
     with scope(tenant=cast.tenant_a):
-        mails = OutboundEmail.objects.filter(kind=OutboundKind.ROUTING_NOTICE).order_by("to_address")
+        mails = OutboundEmail.objects.filter(kind=OutboundKind.ROUTING_NOTICE)
+        mails = mails.order_by("to_address")
         assert [m.to_address for m in mails] == [cast.admin.email, cast.manager.email]
         assert all(ticket.reference in m.subject for m in mails)
         assert "Customer Success Manager" in mails[0].body
@@ -337,9 +339,6 @@ def test_the_form_refuses_what_is_not_this_tenants_with_a_message(
     cast: Cast, desk: Desk, field: str
 ) -> None:
     with scope(tenant=cast.tenant_b):
-        from contracts.models import SupportPlan
-        from sla.models import Priority
-
         plan_b = SupportPlan.objects.create(tenant=cast.tenant_b, name="B plan")
         priority_b = Priority.objects.create(tenant=cast.tenant_b, key="PB", name="B", rank=1)
     values = {

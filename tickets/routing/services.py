@@ -161,11 +161,11 @@ def _validated(rule: RoutingRule) -> None:
     rule.full_clean(exclude=["tenant", "position"])
     errors: dict[str, Any] = {}
     # Foreign-key validation does not look at tenants; a rule never crosses one.
-    if rule.organisation_id is not None and rule.organisation.tenant_id != rule.tenant_id:
+    if rule.organisation is not None and rule.organisation.tenant_id != rule.tenant_id:
         errors["organisation"] = _("Choose an organisation of this tenant.")
-    if rule.plan_id is not None and rule.plan.tenant_id != rule.tenant_id:
+    if rule.plan is not None and rule.plan.tenant_id != rule.tenant_id:
         errors["plan"] = _("Choose a plan of this tenant.")
-    if rule.priority_id is not None and rule.priority.tenant_id != rule.tenant_id:
+    if rule.priority is not None and rule.priority.tenant_id != rule.tenant_id:
         errors["priority"] = _("Unknown priority.")
     if rule.assignee_id is not None and not _is_agent(rule.assignee_id):
         errors["assignee"] = _("Choose an agent of this organisation.")

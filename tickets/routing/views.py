@@ -76,7 +76,7 @@ def rule_move(request: HttpRequest, routing_rule_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("routing:list")
     try:
         services.routing_rule_move(
