@@ -4,19 +4,24 @@ at filing for every channel, recorded in the history, mailed through the outbox.
 from __future__ import annotations
 
 import datetime as dt
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from contracts.models import Organisation, SupportPlan
+from contracts.models import Contact, Organisation, SupportPlan
 from notifications.services import deliveries_relay
 from sla.models import Priority
-from supportdesk.models import Membership
+from supportdesk.demo import demo_file
+from supportdesk.models import Membership, Tenant
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Category, Channel, SupportLine
 from tickets.mail.models import OutboundEmail, OutboundKind
@@ -402,3 +407,44 @@ def test_only_admins_read_the_rules(cast: Cast, desk: Desk) -> None:
     _rule(cast, "Secret", support_line=2)
     for user in (cast.agent, cast.manager):
         assert api_client_for(user, cast.tenant_a).get("/api/v1/routing-rules/").status_code == 404
+
+
+# --- The demo ---------------------------------------------------------------------------
+
+
+def _seed_stratsys(tmp_path: Path, change: Any = None) -> None:
+    data = yaml.safe_load(demo_file("stratsys").read_text(encoding="utf-8"))
+    if change is not None:
+        change(data)
+    (tmp_path / "stratsys.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    call_command("seed_demo", demo_dir=tmp_path, stdout=io.StringIO())
+
+
+def test_the_stratsys_demo_routes_enterprise_tickets_to_their_csm(tmp_path: Path) -> None:
+    _seed_stratsys(tmp_path)
+    tenant = Tenant.objects.get(slug="stratsys")
+    with scope(tenant=tenant):
+        names = list(RoutingRule.objects.values_list("name", flat=True))
+        assert names[0] == "Enterprise → Customer Success Manager" and len(names) == 6
+        lena = Contact.objects.get(email="lena.nystrom@nordby.example.se")
+        ticket = ticket_create(
+            tenant=tenant,
+            requester=lena,
+            subject="Oväntat fel",
+            description="Vid export.",
+            channel=Channel.PORTAL,
+            category=Category.BUG,
+        )
+        routed = TicketEvent.objects.get(ticket=ticket, kind=EventKind.ROUTED)
+        csm = lena.organisation.customer_success_manager  # type: ignore[union-attr]
+        assert [p["user_id"] for p in routed.data["notify"]] == [csm.pk]
+        assert ticket.assignee is not None and ticket.assignee.username == "stratsys-agent"
+
+
+def test_a_broken_demo_rule_is_refused_naming_its_key(tmp_path: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["routing_rules"][0]["notify"] = ["chief_executive"]
+
+    with pytest.raises(CommandError, match=r"routing_rules\[0\]\.notify: "):
+        _seed_stratsys(tmp_path, change)
+    assert not Tenant.objects.filter(slug="stratsys").exists()
