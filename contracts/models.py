@@ -124,13 +124,15 @@ class Organisation(TenantOwned):
         if errors:
             raise ValidationError(errors)
 
+    def project_runs_on(self, day: dt.date) -> bool:
+        """Whether a project with a project manager runs on ``day`` (not yet ended)."""
+        if self.project_manager_id is None:
+            return False
+        return self.project_ends_on is None or self.project_ends_on >= day
+
     def project_manager_on(self, day: dt.date) -> Any:
         """The project manager while the project runs on ``day``, else None."""
-        if self.project_manager_id is None:
-            return None
-        if self.project_ends_on is not None and self.project_ends_on < day:
-            return None
-        return self.project_manager
+        return self.project_manager if self.project_runs_on(day) else None
 
 
 class Contact(TenantOwned):

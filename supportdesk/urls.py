@@ -62,6 +62,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("tickets.portal.urls")),
     path("", include("tickets.macros.urls")),
+    path("", include("tickets.routing.urls")),
     path("", include("tickets.satisfaction.urls")),
     path("", include("tickets.mail.urls")),
     path("", include("notifications.urls")),

@@ -126,6 +126,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("Ticket events posted to Slack, Teams or your own systems"),
             ),
             (
+                "routing:list",
+                gettext_lazy("Routing rules"),
+                gettext_lazy("Who gets a new ticket, and who hears about it"),
+            ),
+            (
                 "macros:shared-list",
                 gettext_lazy("Macros"),
                 gettext_lazy("Saved replies every agent can use, with their actions"),

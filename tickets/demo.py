@@ -1,8 +1,9 @@
-"""Demo tickets and shared macros: a few dozen tickets per tenant in varied states, so the
-queue looks like a real Monday. The texts (subjects, replies, macros) come from the tenant's
-``demo/<slug>.yaml``; the tickets are filed and worked through the ticket services. Runs
-after ``contracts.demo`` and uses its contacts; fictional people only. Idempotent: macros are
-looked up by name, and a tenant that already has tickets gets no more."""
+"""Demo tickets, shared macros and routing rules: a few dozen tickets per tenant in varied
+states, so the queue looks like a real Monday. The texts (subjects, replies, macros) and the
+rules come from the tenant's ``demo/<slug>.yaml``; the tickets are filed (and routed) and
+worked through the ticket services. Runs after ``contracts.demo`` and uses its contacts;
+fictional people only. Idempotent: macros and rules are looked up by name, and a tenant that
+already has tickets gets no more."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from contracts.models import Contact
+from contracts.models import Contact, Organisation, SupportPlan
 from contracts.services import entitlement_check
 from sla.models import Priority
 from supportdesk.demo import Section, load_demo, tenant_demo
@@ -21,7 +22,8 @@ from supportdesk.models import Membership, Role, Tenant, User
 
 from .choices import Category, Channel, Status
 from .macros.services import MACRO_STATUSES, macro_save
-from .models import Macro, Ticket
+from .models import Macro, RoutingRule, Ticket
+from .routing.services import routing_rule_move, routing_rule_save
 from .services import (
     AcceptanceRequired,
     TicketRefused,
@@ -109,6 +111,45 @@ def _macros(tenant: Tenant, data: Section, admin: User | None) -> None:
             raise item.refused(exc) from exc
 
 
+def _routing_rules(tenant: Tenant, data: Section, admin: User | None) -> None:
+    """The tenant's routing rules, in the file's order, saved by its admin through the
+    service that checks them (names are the staff roles of the demo logins, plans and
+    organisations by name, priorities by key). Looked up by name: a second run adds none."""
+    for position, item in enumerate(data.sections("routing_rules"), start=1):
+        name = item.str("name")
+        if admin is None:
+            raise item.error(None, f"needs the admin login {tenant.slug}-admin to save it")
+        rule = RoutingRule.objects.filter(name=name).first() or RoutingRule(
+            tenant=tenant, name=name
+        )
+        for key, model, field in (
+            ("organisation", Organisation, "name"),
+            ("plan", SupportPlan, "name"),
+            ("priority", Priority, "key"),
+        ):
+            value = item.str(key, None)
+            found = None if value is None else model.objects.filter(**{field: value}).first()
+            if value is not None and found is None:
+                raise item.error(key, f"unknown {key} {value!r}")
+            setattr(rule, key, found)
+        role = item.str("assignee", None)
+        rule.assignee = None
+        if role is not None:
+            rule.assignee = User.objects.filter(username=f"{tenant.slug}-{role}").first()
+            if rule.assignee is None:
+                raise item.error("assignee", f"unknown staff role {role!r}")
+        rule.category = item.str("category", "")
+        rule.channel = item.str("channel", "")
+        rule.support_line = item.int("support_line", None)
+        rule.notify_roles = item.str_list("notify", [])
+        try:
+            routing_rule_save(rule=rule, actor=admin)
+        except ValidationError as exc:
+            raise item.refused(exc, {"notify_roles": "notify"}) from exc
+        if rule.position != position:
+            routing_rule_move(rule=rule, position=position, actor=admin)
+
+
 def macro_bodies(path: Path) -> list[str]:
     """The bodies of the shared macros in the demo file ``path`` (for checks of the texts)."""
     return [str(item.str("body")) for item in load_demo(path).sections("macros")]
@@ -147,6 +188,8 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
         return []
     agent, admin = _staff(tenant)
     _macros(tenant, data, admin)
+    # Before the tickets: the demo's tickets are filed, and routed, as any other.
+    _routing_rules(tenant, data, admin)
     count, subjects, replies = _texts(data)
     if Ticket.objects.exists():
         return []

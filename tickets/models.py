@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Greatest, Least
@@ -24,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from contracts.models import Contact, NamedContact, Organisation
+from contracts.models import Contact, NamedContact, Organisation, SupportPlan
 from contracts.reasons import reasons_from_json, reasons_text
 from sla.models import Calendar, Clock, ClockState, Metric, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned
@@ -40,6 +41,7 @@ __all__ = [
     "Macro",
     "Message",
     "Priority",
+    "RoutingRule",
     "SatisfactionRating",
     "Ticket",
     "TicketCounter",
@@ -551,6 +553,7 @@ class EventKind(models.TextChoices):
     BILLING_DECLINED = "billing_no", _("Charge declined")
     RATED = "rated", _("Satisfaction rated")
     RATING_COMMENTED = "rating_comment", _("Satisfaction comment")
+    ROUTED = "routed", _("Routed by rule")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):
@@ -920,3 +923,148 @@ class QueueView(TenantOwned):
     @property
     def is_shared(self) -> bool:
         return self.owner_id is None
+
+
+class NotifyRole(models.TextChoices):
+    """The people on an organisation's account a routing rule can notify; each value names
+    the :class:`~contracts.models.Organisation` field that holds that person."""
+
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    CUSTOMER_SUCCESS_MANAGER = "customer_success_manager", _("Customer Success Manager")
+    PROJECT_MANAGER = "project_manager", _("Project manager (while the project runs)")
+    SERVICE_OWNER = "service_owner", _("Service owner")
+
+
+def _validate_notify_roles(value: Any) -> None:
+    if not isinstance(value, list) or any(v not in NotifyRole.values for v in value):
+        raise ValidationError(
+            _("Choose among: %(roles)s.") % {"roles": ", ".join(NotifyRole.values)}
+        )
+
+
+class RoutingRule(TenantOwned):
+    """Where a new ticket goes: conditions (each optional; all given must match) and actions.
+
+    Applied once, when a ticket is filed (:func:`tickets.routing.services.ticket_route`):
+    the first matching rule, by ``position``, that assigns (a person and/or a support line)
+    decides the assignment; the notifications of every matching rule apply. Written through
+    :mod:`tickets.routing.services`.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("organisation"),
+        help_text=_("Empty: any organisation."),
+    )
+    plan = models.ForeignKey(
+        SupportPlan,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("plan"),
+        help_text=_("The plan in force when the ticket is filed. Empty: any plan."),
+    )
+    category = models.CharField(
+        _("category"), max_length=20, choices=Category.choices, blank=True, default=""
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, blank=True, default=""
+    )
+    priority = models.ForeignKey(
+        Priority,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("priority"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("assign to"),
+    )
+    support_line = models.PositiveSmallIntegerField(
+        _("support line"), choices=SupportLine.choices, null=True, blank=True
+    )
+    notify_roles = models.JSONField(
+        _("notify"),
+        default=list,
+        blank=True,
+        validators=[_validate_notify_roles],
+        help_text=_("People on the organisation's account to tell about the new ticket."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        indexes = [models.Index(fields=["tenant", "position"], name="routingrule_position")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def assigns(self) -> bool:
+        return self.assignee_id is not None or self.support_line is not None
+
+    def matches(
+        self,
+        *,
+        organisation_id: int | None,
+        plan_id: int | None,
+        category: str,
+        channel: str,
+        priority_id: int | None,
+    ) -> bool:
+        """Whether every condition the rule gives holds for the ticket being filed."""
+        return (
+            (self.organisation_id is None or self.organisation_id == organisation_id)
+            and (self.plan_id is None or self.plan_id == plan_id)
+            and (not self.category or self.category == category)
+            and (not self.channel or self.channel == channel)
+            and (self.priority_id is None or self.priority_id == priority_id)
+        )
+
+    def condition_labels(self) -> list[str]:
+        """The conditions in words ("Plan: Enterprise"); empty means every ticket."""
+        pairs: list[tuple[Any, Any]] = []
+        if self.organisation_id is not None:
+            pairs.append((_("Organisation"), self.organisation))
+        if self.plan_id is not None:
+            pairs.append((_("Plan"), self.plan))
+        if self.category:
+            pairs.append((_("Category"), self.get_category_display()))
+        if self.channel:
+            pairs.append((_("Channel"), self.get_channel_display()))
+        if self.priority_id is not None:
+            pairs.append((_("Priority"), self.priority))
+        return [f"{label}: {value}" for label, value in pairs]
+
+    def action_labels(self) -> list[str]:
+        """What the rule does, in words ("Assign to: Anna", "Notify: Account manager")."""
+        labels = []
+        if self.assignee_id is not None:
+            labels.append(f"{_('Assign to')}: {self.assignee}")
+        if self.support_line is not None:
+            labels.append(f"{_('Support line')}: {self.get_support_line_display()}")
+        roles = dict(NotifyRole.choices)
+        if self.notify_roles:
+            names = ", ".join(str(roles.get(r, r)) for r in self.notify_roles)
+            labels.append(f"{_('Notify')}: {names}")
+        return labels

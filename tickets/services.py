@@ -59,6 +59,7 @@ from .models import (
     TimeEntry,
 )
 from .queue import COLUMNS, SORTS, columns_with_ticket
+from .routing.services import routing_decide, routing_record
 
 
 class TicketRefused(Exception):  # noqa: N818 - the name the portal and mail code use
@@ -320,6 +321,16 @@ def ticket_create(
     with transaction.atomic():
         if priority is None:
             priority = Priority.objects.filter(is_default=True).first()
+        # The tenant's routing rules, once, for every channel: their assignee and line go
+        # into the ticket's own INSERT (one query for the rules when none matches).
+        routing = routing_decide(
+            organisation=requester.organisation,
+            plan_id=entitlement.plan.pk if entitlement.plan else None,
+            category=category,
+            channel=channel,
+            priority=priority,
+            day=timezone.localtime(received_at, ZoneInfo(tenant.time_zone)).date(),
+        )
         # No number yet: it is taken last (_number_take), so the counter is locked briefly.
         ticket = Ticket.objects.create(
             tenant=tenant,
@@ -333,6 +344,8 @@ def ticket_create(
             category=category,
             priority=priority,
             status=Status.NEW,
+            assignee=routing.assignee,
+            support_line=routing.support_line or SupportLine.FIRST,
             billable=entitlement.billable,
             billing_accepted=bool(entitlement.billable and accepted_billable),
             sla_policy=entitlement.sla_policy,
@@ -380,6 +393,10 @@ def ticket_create(
                 },
             )
         ]
+        if routing.acted:
+            events.append(
+                routing_record(ticket=ticket, routing=routing, channel=channel, at=received_at)
+            )
         # Stored now (its deliveries run after commit): the counter's row lock stays last.
         events_publish(events)
         if responded:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.text import format_lazy
+
+from supportdesk.models import Membership, User
 from tickets.choices import Rating, Status
 from tickets.mail.models import OutboundKind
 from tickets.mail.services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
 from tickets.mail.services.outbox import tenant_url
-from tickets.models import EventKind, Message, Ticket, TicketEvent
+from tickets.models import EventKind, Message, NotifyRole, Ticket, TicketEvent
 from tickets.satisfaction.services import LINK_MAX_AGE, rating_link_path
 
 if TYPE_CHECKING:
     from contracts.models import Contact
-    from supportdesk.models import User
 
 # Status changes a customer is told about by mail, and with which template.
 CUSTOMER_STATUS_MAILS = {
@@ -58,6 +60,8 @@ def notify_by_mail(event: TicketEvent) -> None:
             kind=OutboundKind.AGENT_NEW_TICKET,
             context={"text": ticket.description},
         )
+    elif event.kind == EventKind.ROUTED:
+        _routing_notice(event)
     elif event.kind == EventKind.REPLIED and event.message is not None:
         _reply(event, event.message)
     elif event.kind in (EventKind.MERGED, EventKind.MERGED_IN) and event.message is not None:
@@ -82,6 +86,35 @@ def notify_by_mail(event: TicketEvent) -> None:
                 context={},
             )
         ask_for_rating(event)
+
+
+def _routing_notice(event: TicketEvent) -> None:
+    """Mail the people a routing rule named (account manager, Customer Success Manager …),
+    once each, with the roles they hold. Only those still on the tenant's staff: the
+    organisation may have changed hands since the ticket was filed."""
+    people = {p["user_id"]: p for p in event.data.get("notify", []) if p.get("user_id")}
+    if not people:
+        return
+    staff = Membership.objects.filter(user_id__in=people).values("user_id")
+    labels = dict(NotifyRole.choices)
+    for user in User.objects.filter(pk__in=staff):
+        person = people[user.pk]
+        roles = person.get("roles", [])
+        ticket_mail_to_agents(
+            ticket=event.ticket,
+            agents=[user],
+            key=f"event:{event.pk}",
+            kind=OutboundKind.ROUTING_NOTICE,
+            context={
+                "text": event.ticket.description,
+                # Lazy: each recipient reads the roles in their own language.
+                "roles": format_lazy(
+                    ", ".join("{}" for _role in roles),
+                    *(labels.get(role, role) for role in roles),
+                ),
+                "rules": ", ".join(person.get("rules", [])),
+            },
+        )
 
 
 def _reply(event: TicketEvent, message: Message) -> None:

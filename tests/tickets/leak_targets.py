@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from tests.conftest import B_MARKER, Cast
 from tickets.choices import Channel, Rating, Status
-from tickets.models import LinkKind, QueueView
+from tickets.models import LinkKind, NotifyRole, QueueView, RoutingRule
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
     ticket_change_status,
@@ -66,15 +66,35 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             name=f"View {B_MARKER}",
             filters={"q": B_MARKER},
         )
-    return {"ticket_id": ticket.pk, "rating_token": token, "view_id": view.pk}
+        rule = RoutingRule.objects.create(
+            tenant=cast.tenant_b,
+            name=f"Rule {B_MARKER}",
+            position=1,
+            organisation=cast.org_b,
+            assignee=cast.agent_b,
+            notify_roles=[NotifyRole.ACCOUNT_MANAGER],
+        )
+    return {
+        "ticket_id": ticket.pk,
+        "rating_token": token,
+        "view_id": view.pk,
+        "routing_rule_id": rule.pk,
+    }
 
 
 def make_a_objects(cast: Cast) -> dict[str, object]:
     """Tenant A's ``ticket_id`` (and ``attachment_id``) come from ``tests/portal/leak_targets.py``:
     one ticket of the customer contact serves the agent pages and the portal. ``view_id`` is
-    the agent's own saved view."""
+    the agent's own saved view; ``routing_rule_id`` a routing rule."""
     with scope(tenant=cast.tenant_a):
         view = QueueView.objects.create(
             tenant=cast.tenant_a, owner=cast.agent, name="Mine, 2nd line", filters={"line": "2"}
         )
-    return {"view_id": view.pk}
+        rule = RoutingRule.objects.create(
+            tenant=cast.tenant_a,
+            name="Org A to the 2nd line",
+            position=1,
+            organisation=cast.org_a,
+            support_line=2,
+        )
+    return {"view_id": view.pk, "routing_rule_id": rule.pk}

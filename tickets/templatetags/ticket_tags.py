@@ -9,8 +9,8 @@ from django import template
 from django.utils.translation import gettext as _
 
 from sla.explanations import business_duration_parts
-from tickets.choices import Category, Channel, Rating, Status
-from tickets.models import EventKind
+from tickets.choices import Category, Channel, Rating, Status, SupportLine
+from tickets.models import EventKind, NotifyRole
 
 register = template.Library()
 
@@ -34,6 +34,8 @@ def business_time(seconds: float | None, engine: Any = None) -> str:
 def event_value(event: Any, which: str) -> str:
     """An event's old or new value as the reader's language names it ("Nytt", not "new")."""
     raw = event.old_value if which == "old" else event.new_value
+    if event.kind == EventKind.ROUTED and which == "new":
+        return routing_words(event.data) if event.data.get("rules") else raw
     labels: dict[str, Any] = {
         EventKind.CREATED: Status,
         EventKind.STATUS_CHANGED: Status,
@@ -61,3 +63,30 @@ def event_channel(event: Any) -> str:
         return ""
     labels = dict(Channel.choices)
     return str(labels.get(event.channel, event.channel))
+
+
+def routing_words(data: dict[str, Any]) -> str:
+    """A ``routed`` event in the reader's language: "Enterprise: assigned to Anna; notified:
+    Lena (Customer Success Manager)"."""
+    roles = dict(NotifyRole.choices)
+    parts = []
+    if data.get("assignee"):
+        parts.append(_("assigned to %(person)s") % {"person": data["assignee"]})
+    if data.get("line") in SupportLine.values:
+        parts.append(_("support line: %(line)s") % {"line": SupportLine(data["line"]).label})
+    if data.get("assignee_refused"):
+        parts.append(
+            _("%(person)s is no longer an agent and was not assigned")
+            % {"person": data["assignee_refused"]}
+        )
+    people = [
+        f"{p.get('name', '')} ({', '.join(str(roles.get(r, r)) for r in p.get('roles', []))})"
+        for p in data.get("notify", [])
+    ]
+    if people:
+        parts.append(_("notified: %(people)s") % {"people": "; ".join(people)})
+    if data.get("unfilled"):
+        missing = ", ".join(str(roles.get(r, r)) for r in data["unfilled"])
+        parts.append(_("nobody to notify as: %(roles)s") % {"roles": missing})
+    names = ", ".join(str(rule.get("name", "")) for rule in data.get("rules", []))
+    return f"{names}: " + "; ".join(parts) if parts else names
