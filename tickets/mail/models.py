@@ -219,6 +219,7 @@ class OutboundKind(models.TextChoices):
     LOGIN_LINK = "login_link", _("Portal login link")
     SLA_REPORT = "sla_report", _("Monthly SLA report")
     SATISFACTION = "satisfaction", _("How did we do?")
+    AGENT_FOLLOWER = "agent_follower", _("Reply or internal note (to internal followers)")
 
 
 # Mail a machine writes in answer to something: RFC 3834 "auto-replied". Everything else we
