@@ -63,6 +63,7 @@ class ContactForm(forms.ModelForm):
             "language",
             "trained_on",
             "training_notes",
+            "follows_organisation",
         ]
         widgets = {"trained_on": DATE}
 

@@ -167,6 +167,13 @@ class Contact(TenantOwned):
         blank=True,
         help_text=_("Which course or modules, e.g. 'Payroll and Time modules'."),
     )
+    follows_organisation = models.BooleanField(
+        _("follows the organisation's tickets"),
+        default=False,
+        help_text=_(
+            "A named contact who follows gets every public reply on the organisation's tickets."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -231,6 +231,7 @@ TABLE: dict[str, Access] = {
     "macros:shared-edit": page(*ADMINS),
     "macros:shared-delete": action(*ADMINS),
     "tickets:ticket-link": button(*AGENTS),
+    "tickets:ticket-follow": button(*AGENTS),
     "tickets:ticket-unlink": button(*AGENTS),
     # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
     "tickets:ticket-merge": page(*AGENTS),
@@ -244,6 +245,10 @@ TABLE: dict[str, Access] = {
     "api-ticket-links": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-cc": api_creates(*STAFF, writers=AGENTS),
+    "api-ticket-cc-remove": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-followers": api_creates(*STAFF, writers=AGENTS),
+    "api-ticket-followers-remove": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     # The customer portal: contacts; the named contact sees the organisation's tickets.
     "portal:list": page(*CONTACTS),
     "portal:ticket-new": page(*CONTACTS),
@@ -253,6 +258,9 @@ TABLE: dict[str, Access] = {
     "portal:ticket-reply": button(*CONTACTS),
     "portal:ticket-status": button(*CONTACTS),
     "portal:ticket-billing": button(*CONTACTS),
+    "portal:ticket-cc-add": button(*CONTACTS),
+    "portal:ticket-cc-remove": button(*CONTACTS),
+    "portal:follow-organisation": button(*CONTACTS),
     "portal:attachment-download": page(*CONTACTS),
     "portal:attachment-preview": Access(
         get=allow(*CONTACTS), post=allow(*CONTACTS, answer=NOT_ALLOWED)
@@ -267,6 +275,8 @@ TABLE: dict[str, Access] = {
     "api-portal-ticket-list": api_creates(*CONTACTS, writers=CONTACTS),
     "api-portal-ticket-detail": api_no_post(*CONTACTS),
     "api-portal-ticket-replies": Access(get=every(NOT_ALLOWED), post=api(*CONTACTS)),
+    "api-portal-ticket-cc": api_creates(*CONTACTS, writers=CONTACTS),
+    "api-portal-ticket-cc-remove": Access(get=every(NOT_ALLOWED), post=api(*CONTACTS)),
     # Mailboxes: admins.
     "mail:mailbox-list": page(*ADMINS),
     "mail:mailbox-edit": page(*ADMINS),

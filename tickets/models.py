@@ -28,7 +28,7 @@ from django_scopes import ScopedManager
 from contracts.models import Contact, NamedContact, Organisation, SupportPlan
 from contracts.reasons import reasons_from_json, reasons_text
 from sla.models import Calendar, Clock, ClockState, Metric, Priority, SLAPolicy
-from supportdesk.models import Tenant, TenantOwned
+from supportdesk.models import Tenant, TenantOwned, User
 
 from .attachments import IMAGE_TYPES
 from .choices import Category, Channel, Rating, Status, SupportLine
@@ -140,6 +140,15 @@ class Ticket(TenantOwned):
     )
     cc = models.ManyToManyField(
         Contact, blank=True, related_name="cc_tickets", verbose_name=_("copied contacts")
+    )
+    # Staff who follow the ticket: mailed about its public replies and internal notes.
+    # Written by tickets.followers.services; only the tenant's agents and admins are added,
+    # and mail goes to those who still are (notifications.channels.email).
+    followers: models.ManyToManyField[User, Any] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="followed_tickets",
+        verbose_name=_("internal followers"),
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     category = models.CharField(
@@ -554,6 +563,10 @@ class EventKind(models.TextChoices):
     RATED = "rated", _("Satisfaction rated")
     RATING_COMMENTED = "rating_comment", _("Satisfaction comment")
     ROUTED = "routed", _("Routed by rule")
+    CC_ADDED = "cc_added", _("Copied")
+    CC_REMOVED = "cc_removed", _("No longer copied")
+    FOLLOWED = "followed", _("Followed")
+    UNFOLLOWED = "unfollowed", _("No longer followed")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

@@ -32,6 +32,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/tickets/<int:ticket_id>/links/", views.ticket_link, name="ticket-link"),
     path("agent/tickets/<int:ticket_id>/unlink/", views.ticket_unlink, name="ticket-unlink"),
     path("agent/tickets/<int:ticket_id>/merge/", views.ticket_merge, name="ticket-merge"),
+    path("agent/tickets/<int:ticket_id>/follow/", views.ticket_follow_toggle, name="ticket-follow"),
     path(
         "agent/tickets/<int:ticket_id>/history.txt",
         views.ticket_history_export,

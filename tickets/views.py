@@ -37,6 +37,7 @@ from .access import (
 from .attachments import attachment_response
 from .choices import Category, Channel, Status, SupportLine
 from .filing import ticket_file
+from .followers.services import internal_followers, ticket_follow, ticket_unfollow
 from .forms import (
     MERGE,
     AssignForm,
@@ -373,6 +374,7 @@ def _ticket_page(
             "clocks": clocks,
             "time_entries": ticket.time_entries.select_related("agent"),
             "cc": ticket.cc.all(),
+            "followers": internal_followers(ticket=ticket),
             "satisfaction": SatisfactionRating.objects.filter(ticket=ticket)
             .select_related("contact")
             .first(),
@@ -607,6 +609,26 @@ def ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
             work_date=d["work_date"],
         ),
     )
+
+
+@require_POST
+@agent_required
+def ticket_follow_toggle(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Follow the ticket (mail about its replies and internal notes), or stop following."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    user: Any = request.user
+    follow = request.POST.get("follow") == "1"
+    change = ticket_follow if follow else ticket_unfollow
+    try:
+        change(ticket=ticket, agent=user, actor=user, channel=Channel.PORTAL)
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(
+            request,
+            _("You follow this ticket.") if follow else _("You no longer follow this ticket."),
+        )
+    return redirect("tickets:ticket", ticket_id=ticket.pk)
 
 
 @require_GET

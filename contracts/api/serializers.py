@@ -93,6 +93,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "language",
             "trained_on",
             "training_notes",
+            "follows_organisation",
             "has_portal_login",
             "created_at",
         ]

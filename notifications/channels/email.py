@@ -15,6 +15,7 @@ from django.utils.text import format_lazy
 
 from supportdesk.models import Membership, User
 from tickets.choices import Rating, Status
+from tickets.followers.services import internal_followers, organisation_followers
 from tickets.mail.models import OutboundKind
 from tickets.mail.services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
 from tickets.mail.services.outbox import tenant_url
@@ -37,8 +38,12 @@ def _agents_except_actor(event: TicketEvent) -> list[User]:
     return [a for a in agents_to_notify(ticket=event.ticket) if a.pk != event.actor_id]
 
 
-def _contacts(ticket: Ticket, *, exclude: Contact | None) -> list[Contact]:
+def _contacts(ticket: Ticket, *, exclude: Contact | None, followers: bool = False) -> list[Contact]:
+    """Requester and copied contacts, once each; with ``followers``, also the named contacts
+    who follow the organisation's tickets (public replies only)."""
     people = [ticket.requester, *ticket.cc.all()]
+    if followers:
+        people += organisation_followers(ticket=ticket)
     seen: set[int] = set()
     out = []
     for contact in people:
@@ -64,6 +69,8 @@ def notify_by_mail(event: TicketEvent) -> None:
         _routing_notice(event)
     elif event.kind == EventKind.REPLIED and event.message is not None:
         _reply(event, event.message)
+    elif event.kind == EventKind.NOTE_ADDED and event.message is not None:
+        _to_followers(event, event.message, exclude=set())
     elif event.kind in (EventKind.MERGED, EventKind.MERGED_IN) and event.message is not None:
         _merge_notice(event, event.message)
     elif event.kind == EventKind.STATUS_CHANGED and event.data.get("merged_into"):
@@ -122,7 +129,8 @@ def _reply(event: TicketEvent, message: Message) -> None:
     if not message.is_public:
         return
     if event.by_staff or message.author_contact_id is None:
-        for contact in _contacts(ticket, exclude=None):
+        _to_followers(event, message, exclude=set())
+        for contact in _contacts(ticket, exclude=None, followers=True):
             ticket_mail_to_contact(
                 ticket=ticket,
                 contact=contact,
@@ -132,17 +140,19 @@ def _reply(event: TicketEvent, message: Message) -> None:
                 context={"text": message.plain_text(), "author": message.author_name},
             )
         return
+    told = agents_to_notify(ticket=ticket)
     ticket_mail_to_agents(
         ticket=ticket,
-        agents=agents_to_notify(ticket=ticket),
+        agents=told,
         key=f"event:{event.pk}",
         kind=OutboundKind.AGENT_CUSTOMER_REPLY,
         context={"text": message.plain_text(), "author": message.author_name},
     )
+    _to_followers(event, message, exclude={a.pk for a in told})
     # Others copied on the ticket see what the customer wrote, like on a mailing thread; we
     # relay it, no person at our end wrote it, so it says it is automatic (RELAYED_REPLY).
     # Only public messages get here: automatic mail is kept as internal notes, never relayed.
-    for contact in _contacts(ticket, exclude=message.author_contact):
+    for contact in _contacts(ticket, exclude=message.author_contact, followers=True):
         ticket_mail_to_contact(
             ticket=ticket,
             contact=contact,
@@ -151,6 +161,27 @@ def _reply(event: TicketEvent, message: Message) -> None:
             template="reply",
             context={"text": message.plain_text(), "author": message.author_name},
         )
+
+
+def _to_followers(event: TicketEvent, message: Message, *, exclude: set[int]) -> None:
+    """A reply or a note to the ticket's internal followers, but not to its author nor to
+    agents already told (``exclude``). Automatic notes (nobody wrote them: an out-of-office
+    kept on the ticket) go to nobody, so mail never answers mail."""
+    if message.author_id is None and message.author_contact_id is None:
+        return
+    skip = {*exclude, event.actor_id, message.author_id}
+    followers = [a for a in internal_followers(ticket=event.ticket) if a.pk not in skip]
+    ticket_mail_to_agents(
+        ticket=event.ticket,
+        agents=followers,
+        key=f"event:{event.pk}:follower",
+        kind=OutboundKind.AGENT_FOLLOWER,
+        context={
+            "text": message.plain_text(),
+            "author": message.author_name,
+            "internal": not message.is_public,
+        },
+    )
 
 
 def _merge_notice(event: TicketEvent, message: Message) -> None:

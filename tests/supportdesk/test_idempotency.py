@@ -82,6 +82,7 @@ def _values(cast: Cast, desk: Desk, ticket: Ticket) -> dict[str, Any]:
         "contact": cast.customer_contact.pk,
         "requester": cast.customer_contact.pk,
         "assignee": cast.agent.pk,
+        "agent": cast.agent.pk,  # follows the ticket
         "tickets": [ticket.pk],
         "starts_on": "2026-01-01",
         "category": "incident",

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django_scopes import scope
 
+from contracts.models import Contact
 from tests.conftest import B_MARKER, Cast
 from tickets.choices import Channel, Rating, Status
+from tickets.followers.services import ticket_cc_add, ticket_follow
 from tickets.models import LinkKind, NotifyRole, QueueView, RoutingRule
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
@@ -46,6 +48,16 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             enforce_entitlement=False,
         )
         ticket_link(ticket=other, other=ticket, kind=LinkKind.CAUSED_BY, actor=cast.agent_b)
+        # A copied colleague and an internal follower: the cc/followers URLs of tenant A that
+        # reached them would show the marker or change the snapshot.
+        colleague = Contact.objects.create(
+            tenant=cast.tenant_b,
+            organisation=cast.org_b,
+            name=f"Copied {B_MARKER}",
+            email="copied@orgb.test",
+        )
+        ticket_cc_add(ticket=ticket, contact=colleague, actor=cast.agent_b)
+        ticket_follow(ticket=ticket, agent=cast.agent_b, actor=cast.agent_b)
         duplicate = ticket_create(
             tenant=cast.tenant_b,
             requester=cast.contact_b,

@@ -415,3 +415,37 @@ class BulkAssignSerializer(serializers.Serializer[Any]):
 
     def validate_assignee(self, value: int | None) -> User | None:
         return TicketPatchSerializer.validate_assignee(self, value)  # type: ignore[arg-type]
+
+
+class CopiedContactSerializer(serializers.ModelSerializer[Contact]):
+    """A contact copied on a ticket (or one of its organisation's colleagues)."""
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "email"]
+
+
+class CcChangeSerializer(serializers.Serializer[Any]):
+    contact = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="A contact of the ticket's own organisation; anyone else is refused.",
+    )
+
+
+class FollowerSerializer(serializers.ModelSerializer[User]):
+    """An agent or admin following a ticket."""
+
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "name", "email"]
+
+
+class FollowerChangeSerializer(serializers.Serializer[Any]):
+    agent = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="An agent or admin of the tenant (404 for anyone else).",
+    )

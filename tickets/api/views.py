@@ -16,19 +16,32 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from contracts.models import Contact
 from sla.selectors import ticket_history
 from supportdesk.access import IsTenantAgent
 from supportdesk.forms import is_plain_number
+from supportdesk.models import Membership
 
 from .. import services
 from ..access import get_ticket_for_agent
 from ..choices import Channel
 from ..filing import Filing, ticket_file
+from ..followers.services import (
+    internal_followers,
+    ticket_cc_add,
+    ticket_cc_remove,
+    ticket_follow,
+    ticket_unfollow,
+)
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from .serializers import (
     BulkAssignSerializer,
+    CcChangeSerializer,
+    CopiedContactSerializer,
     EventSerializer,
+    FollowerChangeSerializer,
+    FollowerSerializer,
     LinkCreateSerializer,
     MergeSerializer,
     MessageSerializer,
@@ -309,6 +322,112 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             channel=Channel.API,
         )
         return Response(self._detail(target))
+
+    def _copied(self, ticket: Ticket) -> Any:
+        return CopiedContactSerializer(ticket.cc.order_by("name", "pk"), many=True).data
+
+    def _cc_contact(self, ticket: Ticket, request: Request) -> Contact:
+        payload = CcChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        contact = Contact.objects.filter(
+            tenant_id=ticket.tenant_id, pk=payload.validated_data["contact"]
+        ).first()
+        if contact is None:
+            raise Http404
+        return contact
+
+    @extend_schema(methods=["GET"], responses=CopiedContactSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=CcChangeSerializer,
+        responses={
+            200: CopiedContactSerializer(many=True),
+            400: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+        },
+    )
+    @action(detail=True, methods=["get", "post"], url_path="cc", pagination_class=None)
+    def cc(self, request: Request, ticket_id: str) -> Response:
+        """The contacts copied on the ticket; POST copies one more and answers the list (400
+        for a contact of another organisation, 404 for one the tenant does not know; copying
+        someone already on the ticket changes nothing)."""
+        ticket = self.get_object()
+        if request.method == "POST":
+            ticket_cc_add(
+                ticket=ticket,
+                contact=self._cc_contact(ticket, request),
+                actor=request.user,  # type: ignore[arg-type]
+                channel=Channel.API,
+            )
+        return Response(self._copied(ticket))
+
+    @extend_schema(
+        request=CcChangeSerializer,
+        responses={200: CopiedContactSerializer(many=True), 404: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], url_path="cc-remove")
+    def cc_remove(self, request: Request, ticket_id: str) -> Response:
+        """Stop copying a contact; answers the list (someone not copied: nothing changes)."""
+        ticket = self.get_object()
+        ticket_cc_remove(
+            ticket=ticket,
+            contact=self._cc_contact(ticket, request),
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(self._copied(ticket))
+
+    def _follower(self, ticket: Ticket, request: Request) -> Any:
+        payload = FollowerChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        membership = (
+            Membership.objects.agents()
+            .filter(tenant_id=ticket.tenant_id, user_id=payload.validated_data["agent"])
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            raise Http404
+        return membership.user
+
+    def _followers(self, ticket: Ticket) -> Any:
+        return FollowerSerializer(internal_followers(ticket=ticket), many=True).data
+
+    @extend_schema(methods=["GET"], responses=FollowerSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=FollowerChangeSerializer,
+        responses={200: FollowerSerializer(many=True), 404: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="followers", pagination_class=None)
+    def followers(self, request: Request, ticket_id: str) -> Response:
+        """The agents following the ticket (mailed about its replies and internal notes);
+        POST adds one and answers the list (404 for anyone not an agent of the tenant)."""
+        ticket = self.get_object()
+        if request.method == "POST":
+            ticket_follow(
+                ticket=ticket,
+                agent=self._follower(ticket, request),
+                actor=request.user,  # type: ignore[arg-type]
+                channel=Channel.API,
+            )
+        return Response(self._followers(ticket))
+
+    @extend_schema(
+        request=FollowerChangeSerializer,
+        responses={200: FollowerSerializer(many=True), 404: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], url_path="followers-remove")
+    def followers_remove(self, request: Request, ticket_id: str) -> Response:
+        """Stop an agent following the ticket; answers the list."""
+        ticket = self.get_object()
+        ticket_unfollow(
+            ticket=ticket,
+            agent=self._follower(ticket, request),
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(self._followers(ticket))
 
     @extend_schema(
         request=BulkAssignSerializer,

@@ -220,6 +220,7 @@ class OutboundKind(models.TextChoices):
     SLA_REPORT = "sla_report", _("Monthly SLA report")
     SATISFACTION = "satisfaction", _("How did we do?")
     ROUTING_NOTICE = "routing_notice", _("New ticket (to the account's people, by a routing rule)")
+    AGENT_FOLLOWER = "agent_follower", _("Reply or internal note (to internal followers)")
 
 
 # Mail a machine writes in answer to something: RFC 3834 "auto-replied". Everything else we

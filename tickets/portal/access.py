@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
 from contracts.models import Contact
+from supportdesk.forms import is_plain_number
 from tickets.models import Attachment, Ticket
 
 
@@ -53,3 +54,12 @@ def get_attachment_for_contact(request: HttpRequest, attachment_id: int) -> Atta
         ).select_related("ticket"),
         pk=attachment_id,
     )
+
+
+def get_colleague_for_contact(request: HttpRequest, raw_id: str) -> Contact | None:
+    """A contact of the same tenant as the signed-in contact, by an id from a form (None for
+    anything else); whether they may be copied on a ticket is the service's rule."""
+    contact = portal_contact(request)
+    if not is_plain_number(raw_id) or len(raw_id) > 18:  # beyond a bigint: no such id
+        return None
+    return Contact.objects.filter(tenant_id=contact.tenant_id, pk=int(raw_id)).first()

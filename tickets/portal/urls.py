@@ -23,6 +23,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.ticket_billing_decide,
         name="ticket-billing",
     ),
+    path("portal/tickets/<int:ticket_id>/cc/", views.cc_add, name="ticket-cc-add"),
+    path(
+        "portal/tickets/<int:ticket_id>/cc/remove/",
+        views.cc_remove,
+        name="ticket-cc-remove",
+    ),
+    path("portal/following/", views.organisation_follow, name="follow-organisation"),
     path(
         "portal/tickets/<int:ticket_id>/history/",
         views.ticket_history,

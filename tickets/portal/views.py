@@ -27,6 +27,12 @@ from supportdesk.forms import add_service_errors, is_plain_number
 from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
 from tickets.filing import Filing, ticket_file
+from tickets.followers.services import (
+    cc_candidates,
+    contact_follow_organisation,
+    ticket_cc_add,
+    ticket_cc_remove,
+)
 from tickets.models import ACTIVE_STATUSES, Ticket
 from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
@@ -39,6 +45,7 @@ from tickets.services import (
 from . import services
 from .access import (
     get_attachment_for_contact,
+    get_colleague_for_contact,
     get_ticket_for_contact,
     merged_target_for_contact,
     portal_contact,
@@ -167,6 +174,8 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
         "cycle_promises": services.cycle_promises(ticket=ticket),
         "form": form or ReplyForm(),
         "actions": services.contact_status_actions(ticket=ticket),
+        "cc": ticket.cc.order_by("name", "pk"),
+        "cc_candidates": cc_candidates(ticket=ticket),
         "rating_links": rating_link_paths(ticket=ticket, contact=portal_contact(request))
         if satisfaction_asked(ticket=ticket)
         else None,
@@ -243,6 +252,67 @@ def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
             else _("You declined the charge; the ticket stays what it was."),
         )
     return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+
+
+def _cc_change(request: HttpRequest, ticket_id: int, *, add: bool) -> HttpResponse:
+    ticket = get_ticket_for_contact(request, ticket_id)
+    contact = portal_contact(request)
+    colleague = get_colleague_for_contact(request, request.POST.get("contact", ""))
+    change = ticket_cc_add if add else ticket_cc_remove
+    try:
+        if colleague is None:
+            raise ValidationError(
+                {"contact": _("Only colleagues of the ticket's organisation can be copied.")}
+            )
+        change(ticket=ticket, contact=colleague, actor_contact=contact, channel=Channel.PORTAL)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+    name = {"name": colleague.name}
+    if add:
+        messages.success(request, _("%(name)s is now copied on the ticket.") % name)
+    else:
+        messages.success(request, _("%(name)s is no longer copied on the ticket.") % name)
+    if not tickets_for_contact(request).filter(pk=ticket.pk).exists():
+        return redirect("portal:list")  # they took themselves off a ticket they no longer see
+    return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+
+
+@require_POST
+@contact_required
+def cc_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Copy a colleague of the ticket's organisation on it."""
+    return _cc_change(request, ticket_id, add=True)
+
+
+@require_POST
+@contact_required
+def cc_remove(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Stop copying a colleague (or oneself) on the ticket."""
+    return _cc_change(request, ticket_id, add=False)
+
+
+@require_POST
+@contact_required
+def organisation_follow(request: HttpRequest) -> HttpResponse:
+    """A named contact turns on or off getting the replies of all the organisation's tickets."""
+    follows = request.POST.get("follows") == "1"
+    try:
+        contact_follow_organisation(
+            contact=portal_contact(request),
+            follows=follows,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("You will get the replies of all your organisation's tickets by e-mail.")
+            if follows
+            else _("You no longer get the replies of all your organisation's tickets."),
+        )
+    return redirect("portal:list")
 
 
 @contact_required

@@ -29,6 +29,7 @@ from contracts.reasons import Reason
 from contracts.services import contact_save, entitlement_check
 from supportdesk.models import Membership, Tenant, User
 from tickets.choices import Channel, Status
+from tickets.followers.services import ticket_cc_from_mail
 from tickets.models import (
     ACTIVE_STATUSES,
     ALLOWED_ATTACHMENT_EXTENSIONS,
@@ -664,7 +665,22 @@ def _reply_add(
         and (ticket.is_participant(contact) or _may_follow_by_mail(ticket, contact)),
         plain_text=True,  # the parser's text is always plain: HTML mail is converted
     )
-    _finish(inbound, InboundOutcome.REPLY_ADDED, ticket=ticket, message=message)
+    note = _copies_add(ticket=ticket, parsed=parsed, sender=contact) if contact else ""
+    _finish(inbound, InboundOutcome.REPLY_ADDED, note=note, ticket=ticket, message=message)
+
+
+def _copies_add(*, ticket: Ticket, parsed: ParsedEmail, sender: Contact) -> str:
+    """Copy the colleagues a customer's mail had in Cc (only contacts of the ticket's own
+    organisation: :func:`tickets.followers.services.ticket_cc_from_mail`); the note for the
+    stored mail names the addresses left out."""
+    if not parsed.cc:
+        return ""
+    copies = ticket_cc_from_mail(
+        ticket=ticket, addresses=parsed.cc, sender=sender, own=own_addresses()
+    )
+    if not copies.ignored:
+        return ""
+    return "Cc not copied (unknown or another organisation): " + ", ".join(copies.ignored)
 
 
 def _ticket_open(
@@ -715,7 +731,8 @@ def _ticket_open(
             inbound=inbound, ticket=ticket, contact=contact, language=language,
             new_account=new_account, message_id=parsed.message_id, subject=parsed.subject,
         )  # fmt: skip
-    _finish(inbound, InboundOutcome.TICKET_CREATED, ticket=ticket)
+    note = _copies_add(ticket=ticket, parsed=parsed, sender=contact)
+    _finish(inbound, InboundOutcome.TICKET_CREATED, note=note, ticket=ticket)
 
 
 def _ticket_confirm(

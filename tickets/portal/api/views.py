@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,12 +20,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supportdesk.access import method_unsupported
+from tickets.api.serializers import CcChangeSerializer, CopiedContactSerializer
 from tickets.choices import Channel
 from tickets.filing import Filing, ticket_file
+from tickets.followers.services import ticket_cc_add, ticket_cc_remove
 from tickets.models import Ticket
 from tickets.services import ticket_reply
 
-from ..access import tickets_for_contact
+from ..access import get_colleague_for_contact, tickets_for_contact
 from .serializers import (
     PortalMessageSerializer,
     PortalReplySerializer,
@@ -154,3 +158,49 @@ class PortalTicketViewSet(
             author_contact=request._request.contact,  # type: ignore[attr-defined]
         )
         return Response(PortalMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    def _copied(self, ticket: Ticket) -> Any:
+        return CopiedContactSerializer(ticket.cc.order_by("name", "pk"), many=True).data
+
+    def _cc_change(self, request: Request, *, add: bool) -> Response:
+        ticket = self.get_object()
+        data = CcChangeSerializer(data=request.data)
+        if not data.is_valid():
+            return _invalid(data.errors)
+        req: Any = request._request
+        colleague = get_colleague_for_contact(req, str(data.validated_data["contact"]))
+        if colleague is None:  # the same answer as another organisation's contact
+            return _invalid(
+                {"contact": [_("Only colleagues of the ticket's organisation can be copied.")]}
+            )
+        change = ticket_cc_add if add else ticket_cc_remove
+        try:
+            change(ticket=ticket, contact=colleague, actor_contact=req.contact, channel=Channel.API)
+        except ValidationError as exc:  # in the same shape as the refusal above
+            return _invalid(exc.message_dict)
+        if not tickets_for_contact(req).filter(pk=ticket.pk).exists():
+            return Response([])  # they took themselves off: the list is no longer theirs
+        return Response(self._copied(ticket))
+
+    @extend_schema(methods=["GET"], responses=CopiedContactSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=CcChangeSerializer,
+        responses={200: CopiedContactSerializer(many=True), 400: Refusal},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="cc", pagination_class=None)
+    def cc(self, request: Request, ticket_id: int) -> Response:
+        """The colleagues copied on the ticket; POST copies one more of your organisation's
+        contacts (400 for anyone else) and answers the list."""
+        if request.method == "POST":
+            return self._cc_change(request, add=True)
+        return Response(self._copied(self.get_object()))
+
+    @extend_schema(
+        request=CcChangeSerializer,
+        responses={200: CopiedContactSerializer(many=True), 400: Refusal},
+    )
+    @action(detail=True, methods=["post"], url_path="cc-remove")
+    def cc_remove(self, request: Request, ticket_id: int) -> Response:
+        """Stop copying a colleague (or yourself) on the ticket; answers the list."""
+        return self._cc_change(request, add=False)
