@@ -46,7 +46,12 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
             article_save(article=article, plans=readers)
         except ValidationError as exc:
             raise item.refused(exc) from exc
-        for translated in item.sections("translations"):
+        languages: set[str] = set()
+        for i, translated in enumerate(item.sections("translations")):
+            language = _choice(translated, "language", Language.values)
+            if language in languages or language == article.language:
+                raise item.error(f"translations[{i}].language", f"a second article in {language!r}")
+            languages.add(language)
             _translation(tenant, article, translated)
     return []
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import nh3
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -95,6 +98,23 @@ class Article(TenantOwned):
 
     def __str__(self) -> str:
         return self.title
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """Django's check of ``article_one_per_language`` compares the COALESCE over the
+        primary key with untyped parameters, which PostgreSQL refuses (bigint = text); the
+        same rule is checked here by a query instead, with the constraint's message."""
+        super().validate_constraints(exclude={*(exclude or ()), "translation_of"})
+        group = self.group_id
+        if group is None or (exclude and "language" in exclude):
+            return
+        siblings = type(self)._default_manager.filter(
+            models.Q(pk=group) | models.Q(translation_of=group), language=self.language
+        )
+        if siblings.exclude(pk=self.pk).exists():
+            raise ValidationError(
+                {"language": _("This article already has a translation in that language.")},
+                code="language_taken",
+            )
 
     @property
     def group_id(self) -> int | None:
