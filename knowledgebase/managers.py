@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models
+from django.db.models.functions import Coalesce
 
 if TYPE_CHECKING:
     from contracts.models import SupportPlan
@@ -74,6 +75,38 @@ class ArticleQuerySet(models.QuerySet[Any]):
                 )
                 visible |= models.Q(models.Exists(for_plan), visibility="plans")
         return self.published().filter(visible)
+
+    def in_language(self, language: str, default: str) -> ArticleQuerySet:
+        """One article of each translation group among these: the one in ``language``, else
+        in ``default`` (the tenant's language), else the group's source, else its oldest.
+
+        A NOT EXISTS per article, not a window function: the candidates of one group are the
+        source (``pk``) and its translations (``translation_of``), both indexed, so a search
+        filtered on top of this still reads and ranks only its matches; the query count does
+        not change. Visibility is decided on the candidates (``self``) first, so a reader who
+        may not read the Swedish version is shown the next one.
+        """
+        preference = models.Case(
+            models.When(language=language, then=0),
+            models.When(language=default, then=1),
+            models.When(translation_of__isnull=True, then=2),
+            default=3,
+            output_field=models.IntegerField(),
+        )
+        group = Coalesce("translation_of_id", "id")
+        better = (
+            self.order_by()
+            .annotate(preference=preference)
+            .filter(
+                models.Q(pk=models.OuterRef("group"))
+                | models.Q(translation_of=models.OuterRef("group"))
+            )
+            .filter(
+                models.Q(preference__lt=models.OuterRef("preference"))
+                | models.Q(preference=models.OuterRef("preference"), pk__lt=models.OuterRef("pk"))
+            )
+        )
+        return self.annotate(group=group, preference=preference).filter(~models.Exists(better))
 
     def search(self, text: str, language: str = "en") -> ArticleQuerySet:
         """Articles matching any of the words, best first.

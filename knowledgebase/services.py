@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contracts.models import Contact, SupportPlan
 from contracts.services import plan_for_contact
-from supportdesk.models import AuditAction
+from supportdesk.models import AuditAction, Language, Tenant
 from supportdesk.services import audit_record, audit_snapshot
 
 from .managers import ArticleQuerySet
@@ -45,6 +47,15 @@ def articles_for_contact(*, contact: Contact) -> ArticleQuerySet:
     )
 
 
+def articles_in_reader_language(*, request: Any, language: str = "") -> ArticleQuerySet:
+    """What :func:`articles_for_reader` may read, each translation group once: in
+    ``language`` (default: the reader's active language), else in the tenant's default
+    language, else the group's source article."""
+    return articles_for_reader(request=request).in_language(
+        language or request.LANGUAGE_CODE, request.tenant.default_language
+    )
+
+
 def article_suggest(
     *, articles: ArticleQuerySet, text: str, language: str, limit: int = 5
 ) -> list[Article]:
@@ -59,11 +70,27 @@ def article_save(
     """Validate and save an article with the plans that may read it.
 
     Plans matter only for :attr:`Visibility.PLANS`; other visibilities clear them so a later
-    switch back does not silently reveal the article to old plans.
+    switch back does not silently reveal the article to old plans. A translation takes its
+    source's visibility and plans whatever it was given; saving a source passes its own on to
+    its translations, so a group is read by the same people in every language.
     """
     article.updated_at = timezone.now()
     if article.author_id is None and author is not None:
         article.author = author
+    if article.translation_of_id is not None:
+        # A group is read by the same people in every language: the source decides.
+        source = Article.objects.get(pk=article.translation_of_id)
+        article.visibility = source.visibility
+        plans = list(source.plans.all())
+        if not article.language:
+            raise ValidationError(
+                {"language": _("A translation needs its language.")}, code="no_language"
+            )
+    elif article.pk and not article.language and article.translations.exists():
+        raise ValidationError(
+            {"language": _("An article with translations needs its language.")},
+            code="no_language",
+        )
     article.full_clean(exclude=["plans"])
     before = audit_snapshot(article)
     plans_before = sorted(article.plans.values_list("pk", flat=True)) if article.pk else []
@@ -73,10 +100,83 @@ def article_save(
     extra = {"plans": [plans_before, plans_after]} if plans_after != plans_before else {}
     # updated_at moves on every save; it is not a change worth a line of its own.
     audit_record(instance=article, actor=author, before=before, extra=extra, ignore=("updated_at",))
+    if article.translation_of_id is None:
+        for translation in article.translations.all():
+            _follow_source(translation=translation, source=article, plans=plans_after, actor=author)
     return article
+
+
+def _follow_source(*, translation: Article, source: Article, plans: list[int], actor: Any) -> None:
+    """Give ``translation`` its source's visibility and plans (audited when they change)."""
+    before = audit_snapshot(translation)
+    plans_before = sorted(translation.plans.values_list("pk", flat=True))
+    if translation.visibility != source.visibility:
+        translation.visibility = source.visibility
+        translation.save(update_fields=["visibility"])
+    if plans_before != plans:
+        translation.plans.set(plans)
+    extra = {"plans": [plans_before, plans]} if plans_before != plans else {}
+    audit_record(instance=translation, actor=actor, before=before, extra=extra)
+
+
+@transaction.atomic
+def article_translate(
+    *,
+    tenant: Tenant,
+    source: Article,
+    language: str,
+    title: str,
+    body: str,
+    summary: str = "",
+    is_published: bool = True,
+    author: Any = None,
+) -> Article:
+    """Create the translation of ``source`` into ``language``.
+
+    Preconditions, each refused with a ValidationError and nothing saved: ``source`` belongs
+    to ``tenant`` (the active one), has a language of its own, and its group has no article
+    in ``language`` yet. A translation of a translation joins the same group, whose source
+    stays the original. The source's row is locked, so two translations into the same
+    language at once cannot both pass the check; the database's one-per-language constraint
+    stands behind it.
+    """
+    if source.tenant_id != tenant.pk:
+        raise ValidationError(
+            _("That article belongs to another organisation."), code="other_tenant"
+        )
+    group_id = source.group_id
+    group = Article.objects.select_for_update().filter(pk=group_id).first() if group_id else None
+    if group is None:
+        raise ValidationError(_("That article no longer exists."), code="gone")
+    if not group.language:
+        raise ValidationError(
+            {"language": _("Give the article a language before translating it.")},
+            code="no_language",
+        )
+    if language not in Language.values:
+        raise ValidationError({"language": _("Choose a language.")}, code="no_language")
+    if group.language == language or group.translations.filter(language=language).exists():
+        raise ValidationError(
+            {"language": _("This article already has a translation in that language.")},
+            code="language_taken",
+        )
+    translation = Article(
+        tenant=tenant,
+        translation_of=group,
+        language=language,
+        title=title,
+        summary=summary,
+        body=body,
+        kind=group.kind,
+        is_published=is_published,
+    )
+    return article_save(article=translation, author=author)
 
 
 @transaction.atomic
 def article_delete(*, article: Article, actor: Any = None) -> None:
+    """Delete ``article``; deleting a source deletes its translations with it."""
+    for translation in article.translations.all():
+        audit_record(instance=translation, actor=actor, before=None, action=AuditAction.DELETED)
     audit_record(instance=article, actor=actor, before=None, action=AuditAction.DELETED)
     article.delete()

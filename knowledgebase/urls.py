@@ -12,5 +12,10 @@ urlpatterns = [
     path("manage/kb/", views.article_manage_list, name="manage-list"),
     path("manage/kb/new/", views.article_edit, name="manage-new"),
     path("manage/kb/<int:article_id>/", views.article_edit, name="manage-edit"),
+    path(
+        "manage/kb/<int:article_id>/translate/",
+        views.article_translation_new,
+        name="manage-translate",
+    ),
     path("manage/kb/<int:article_id>/delete/", views.article_remove, name="manage-delete"),
 ]

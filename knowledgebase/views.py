@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,9 +15,16 @@ from supportdesk.access import agent_required
 from supportdesk.forms import form_save
 
 from .access import get_article_for_editor, get_article_for_reader
-from .forms import ArticleForm
+from .forms import ArticleForm, TranslationForm
 from .models import Article
-from .services import article_delete, article_save, article_suggest, articles_for_reader
+from .services import (
+    article_delete,
+    article_save,
+    article_suggest,
+    article_translate,
+    articles_for_reader,
+    articles_in_reader_language,
+)
 
 
 def _tenant_or_404(request: HttpRequest) -> Any:
@@ -30,7 +38,7 @@ def _tenant_or_404(request: HttpRequest) -> Any:
 def article_list(request: HttpRequest) -> HttpResponse:
     _tenant_or_404(request)
     query = request.GET.get("q", "").strip()[:200]
-    articles = articles_for_reader(request=request)
+    articles = articles_in_reader_language(request=request)
     if query:
         articles = articles.search(query, language=request.LANGUAGE_CODE)
     else:
@@ -44,7 +52,21 @@ def article_list(request: HttpRequest) -> HttpResponse:
 def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
     _tenant_or_404(request)
     article = get_article_for_reader(request, article_id)
-    return render(request, "knowledgebase/article_detail.html", {"article": article})
+    # The other languages of its group that this reader may read, for the language links.
+    translations = (
+        articles_for_reader(request=request)
+        .filter(Q(pk=article.group_id) | Q(translation_of=article.group_id))
+        .exclude(pk=article.pk)
+        .order_by("language")
+        .only("pk", "title", "language", "is_published")
+    )
+    if request.membership is None:  # type: ignore[attr-defined]
+        translations = translations.filter(is_published=True)
+    return render(
+        request,
+        "knowledgebase/article_detail.html",
+        {"article": article, "translations": translations},
+    )
 
 
 @require_GET
@@ -54,7 +76,9 @@ def article_suggestions(request: HttpRequest) -> HttpResponse:
     # ``subject`` when the portal's subject field asks as the customer types.
     text = (request.GET.get("q") or request.GET.get("subject", ""))[:300]
     articles = article_suggest(
-        articles=articles_for_reader(request=request), text=text, language=request.LANGUAGE_CODE
+        articles=articles_in_reader_language(request=request),
+        text=text,
+        language=request.LANGUAGE_CODE,
     )
     return render(request, "knowledgebase/_suggestions.html", {"articles": articles})
 
@@ -94,3 +118,25 @@ def article_remove(request: HttpRequest, article_id: int) -> HttpResponse:
     article_delete(article=get_article_for_editor(request, article_id), actor=request.user)
     messages.success(request, _("Article deleted."))
     return redirect("knowledgebase:manage-list")
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def article_translation_new(request: HttpRequest, article_id: int) -> HttpResponse:
+    """ "Translate into...": a new article in another language, in the source's group."""
+    source = get_article_for_editor(request, article_id)
+    form = TranslationForm(request.POST or None, source=source)
+    saved = form_save(
+        request,
+        form,
+        lambda: article_translate(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            source=source,
+            author=request.user,
+            **form.cleaned_data,
+        ),
+    )
+    if saved is not None:
+        messages.success(request, _("Translation saved."))
+        return redirect("knowledgebase:manage-edit", article_id=saved.pk)
+    return render(request, "knowledgebase/manage_translate.html", {"form": form, "source": source})

@@ -298,6 +298,7 @@ TABLE: dict[str, Access] = {
     ),
     "knowledgebase:manage-new": page(*AGENTS),
     "knowledgebase:manage-edit": page(*AGENTS),
+    "knowledgebase:manage-translate": page(*AGENTS),
     "knowledgebase:manage-delete": action(*AGENTS),
     "api-article-list": api_creates(*STAFF, writers=AGENTS),
     "api-article-detail": api_no_post(*STAFF, writers=AGENTS),

@@ -16,9 +16,37 @@ class TenantPlans(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
         return SupportPlan.objects.all()
 
 
+class TenantArticles(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """Article ids of the active tenant only."""
+
+    def get_queryset(self) -> Any:
+        return Article.objects.all()
+
+
+class TranslationSerializer(serializers.ModelSerializer[Article]):
+    class Meta:
+        model = Article
+        fields = ["id", "language"]
+
+
 class ArticleSerializer(serializers.ModelSerializer[Article]):
     plans = TenantPlans(many=True, required=False)
     body_html = serializers.CharField(read_only=True)
+    translation_of = TenantArticles(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "The source article of this translation; empty for a source. Set on creation to"
+            " create a translation (its visibility and plans are the source's); not changed"
+            " afterwards."
+        ),
+    )
+    translations = TranslationSerializer(
+        source="other_translations",
+        many=True,
+        read_only=True,
+        help_text="The other articles of its translation group (the source among them).",
+    )
 
     class Meta:
         model = Article
@@ -28,6 +56,8 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
             "summary",
             "kind",
             "language",
+            "translation_of",
+            "translations",
             "visibility",
             "plans",
             "body",
@@ -42,4 +72,4 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
 class SuggestionSerializer(serializers.ModelSerializer[Article]):
     class Meta:
         model = Article
-        fields = ["id", "title", "summary", "kind"]
+        fields = ["id", "title", "summary", "kind", "language"]

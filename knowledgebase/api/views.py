@@ -3,18 +3,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supportdesk.access import IsTenantAgent, method_unsupported
+from supportdesk.models import Language
 
 from ..models import Article
-from ..services import article_delete, article_save, article_suggest, articles_for_reader
+from ..services import (
+    article_delete,
+    article_save,
+    article_suggest,
+    article_translate,
+    articles_in_reader_language,
+)
 from .serializers import ArticleSerializer, SuggestionSerializer
 
 
@@ -32,12 +41,48 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
     lookup_url_kwarg = "article_id"
 
     def get_queryset(self) -> Any:
-        return Article.objects.order_by("title", "id").prefetch_related("plans")
+        members = Article.objects.only("id", "language", "translation_of_id")
+        articles = Article.objects.order_by("title", "id").prefetch_related(
+            "plans",
+            Prefetch("translations", queryset=members),
+            Prefetch("translation_of", queryset=members),
+            Prefetch("translation_of__translations", queryset=members),
+        )
+        if self.action != "list":
+            return articles
+        req: Any = self.request._request
+        language = self.request.query_params.get("language", "")
+        if language and language not in Language.values:
+            message = _("Choose one of: %(languages)s.") % {"languages": ", ".join(Language.values)}
+            raise ValidationError({"language": [message]})
+        return articles.in_language(language or req.LANGUAGE_CODE, req.tenant.default_language)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "language",
+                str,
+                enum=Language.values,
+                description=(
+                    "Each translation group once, in this language, else in the tenant's"
+                    " default language, else its source article. Default: the reader's"
+                    " language."
+                ),
+            )
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def perform_create(self, serializer: Any) -> None:
-        self._save(serializer)
+        if serializer.validated_data.get("translation_of") is not None:
+            self._translate(serializer)
+        else:
+            self._save(serializer)
 
     def perform_update(self, serializer: Any) -> None:
+        # The group is chosen once, on creation.
+        serializer.validated_data.pop("translation_of", None)
         self._save(serializer)
 
     def _save(self, serializer: Any) -> None:
@@ -51,6 +96,19 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
             serializer.instance = article_save(
                 article=article, plans=current, author=self.request.user
             )
+
+    def _translate(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = article_translate(
+            tenant=self.request._request.tenant,  # type: ignore[attr-defined]
+            source=data["translation_of"],
+            language=data.get("language", ""),
+            title=data["title"],
+            summary=data.get("summary", ""),
+            body=data["body"],
+            is_published=data.get("is_published", True),
+            author=self.request.user,
+        )
 
     def perform_destroy(self, instance: Article) -> None:
         article_delete(article=instance, actor=self.request.user)
@@ -80,7 +138,7 @@ def article_suggestions(request: Request) -> Response:
     """Articles that may answer a question before it becomes a ticket."""
     req: Any = request._request
     articles = article_suggest(
-        articles=articles_for_reader(request=req),
+        articles=articles_in_reader_language(request=req),
         text=request.query_params.get("q", "")[:300],
         language=req.LANGUAGE_CODE,
     )

@@ -12,6 +12,16 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             tenant=cast.tenant_b,
             title=f"B article {B_MARKER}",
             body=B_MARKER,
+            language="en",
+            visibility=Visibility.PUBLIC,
+        )
+        # A translation group in tenant B: its other languages must not show either.
+        Article.objects.create(
+            tenant=cast.tenant_b,
+            title=f"B översättning {B_MARKER}",
+            body=B_MARKER,
+            language="sv",
+            translation_of=article,
             visibility=Visibility.PUBLIC,
         )
     return {"article_id": article.pk}

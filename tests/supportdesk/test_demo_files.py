@@ -85,9 +85,12 @@ def test_each_file_loads_and_loading_it_again_creates_nothing(path: Path, tmp_pa
             ("contracts.Contract", "contracts"),
             ("tickets.Macro", "macros"),
             ("tickets.RoutingRule", "routing_rules"),
-            ("knowledgebase.Article", "articles"),
         ]:
             assert loaded[label] == len(load_demo(path).list(key, [])), label
+    articles = load_demo(path).list("articles")
+    # Each article and its translations (another article each, in the source's group).
+    translations = sum(len(article.get("translations", [])) for article in articles)
+    assert loaded["knowledgebase.Article"] == len(articles) + translations
     assert loaded["tickets.Ticket"] == load_demo(path).section("tickets").int("count")
     assert loaded["supportdesk.AuditEvent"] > 0  # written by the services
 
@@ -141,6 +144,19 @@ BREAKAGES = [
         "macro-the-sandbox-refuses",
         _set("macros", 0, "body", value="Hej {{ requester.password }}"),
         "macros[0].body: ",
+    ),
+    (
+        "second-translation-into-a-language",
+        _set(
+            "articles",
+            0,
+            "translations",
+            value=[
+                {"language": "en", "title": "Demo translation", "body": "Text"},
+                {"language": "en", "title": "Demo translation again", "body": "Text"},
+            ],
+        ),
+        "articles[0].translations[1].language: a second article in 'en'",
     ),
 ]
 
