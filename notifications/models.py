@@ -1,11 +1,12 @@
-"""The event outbox (one row per ticket event and handler, pending until the handler ran) and
-the webhooks its webhook channel posts to."""
+"""The event outbox (one row per ticket event and handler, pending until the handler ran),
+the webhooks its webhook channel posts to, and staff notices with the mails that batch them."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from supportdesk.fields import EncryptedTextField
 from supportdesk.models import TenantOwned
+from supportdesk.notices import NoticeKind
 
 logger = logging.getLogger(__name__)
 
@@ -142,3 +144,57 @@ class WebhookDelivery(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["webhook", "event"], name="webhookdelivery_unique")
         ]
+
+
+class NoticeMail(TenantOwned):
+    """One e-mail to one staff member, batching their pending notices; sent exactly once.
+
+    Subject and body are rendered when the row is written, so a retry re-sends the same text
+    under the same Message-ID.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["tenant", "sent_at"], name="noticemail_unsent")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def message_id(self, tenant_slug: str) -> str:
+        return f"<notice-{self.pk}@{tenant_slug}.supportdesk>"
+
+
+class Notice(TenantOwned):
+    """Something one staff member must hear about, once (``key`` is unique per tenant)."""
+
+    key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, null=True, related_name="notices"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    mail = models.ForeignKey(
+        NoticeMail, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="notice_once")]
+        indexes = [models.Index(fields=["tenant", "mail"], name="notice_unbatched")]
+
+    def __str__(self) -> str:
+        return self.key

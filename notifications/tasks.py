@@ -1,4 +1,5 @@
-"""Celery tasks of the event outbox: the relay beat runs, and the kick after a commit.
+"""Celery tasks of the event outbox (the relay beat runs, and the kick after a commit) and
+of staff notices (a batch per tenant, a send per mail).
 
 Both only claim rows that are due, so a kick that arrives late, twice, or after beat's
 relay already did the work finds nothing to do.
@@ -6,9 +7,14 @@ relay already did the work finds nothing to do.
 
 from __future__ import annotations
 
-from celery import shared_task
+import smtplib
 
-from . import services
+from celery import shared_task
+from django_scopes import scope
+
+from supportdesk.models import Tenant
+
+from . import notices, services
 
 
 @shared_task(name="notifications.deliveries_relay")
@@ -32,3 +38,31 @@ def deliveries_run(tenant_id: int, event_ids: list[int]) -> int:
 def deliveries_purge() -> int:
     """Beat, daily: drop done deliveries older than two weeks."""
     return services.deliveries_purge()
+
+
+@shared_task(name="notifications.notices_flush", acks_late=True, ignore_result=True)
+def notices_flush(tenant_id: int) -> int:
+    """Batch the tenant's queued notices into one mail per recipient and enqueue the sends."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return 0
+    with scope(tenant=tenant):
+        return len(notices.notices_batch(tenant=tenant))
+
+
+@shared_task(
+    name="notifications.notice_mail_send",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=12,
+)
+def notice_mail_send(tenant_id: int, mail_id: int) -> bool:
+    """Send one batched notice mail unless it has been sent (same Message-ID on retries)."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return False
+    with scope(tenant=tenant):
+        return notices.notice_mail_send(mail_id=mail_id, tenant=tenant)

@@ -1,5 +1,6 @@
 """When support is due: business calendars, priorities, SLA policies and their targets,
-escalation rules, the live clock of every ticket, and the outbox of staff notices.
+escalation rules and the live clock of every ticket (staff notices are the notifications
+app's).
 
 A ticket's clock rows are derived state: :mod:`sla.services` recomputes them from the
 ticket's event history (never by patching counters), so a priority, plan or calendar change
@@ -430,67 +431,6 @@ class Alert(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.metric} {self.threshold_percent}%"
-
-
-class NoticeKind(models.TextChoices):
-    WARNING = "warning", _("SLA warning")
-    BREACH = "breach", _("SLA breached")
-    ESCALATION = "escalation", _("Escalation")
-    OUT_OF_SCOPE = "out_of_scope", _("Out-of-scope request")
-
-
-class NoticeMail(TenantOwned):
-    """One e-mail to one staff member, batching their pending notices; sent exactly once.
-
-    Subject and body are rendered when the row is written, so a retry re-sends the same text
-    under the same Message-ID.
-    """
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    to_email = models.EmailField()
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["created_at"]
-        indexes = [models.Index(fields=["tenant", "sent_at"], name="noticemail_unsent")]
-
-    def __str__(self) -> str:
-        return self.subject
-
-    def message_id(self, tenant_slug: str) -> str:
-        return f"<notice-{self.pk}@{tenant_slug}.supportdesk>"
-
-
-class Notice(TenantOwned):
-    """Something one staff member must hear about, once (``key`` is unique per tenant)."""
-
-    key = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, null=True, related_name="notices"
-    )
-    text = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-    mail = models.ForeignKey(
-        NoticeMail, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices"
-    )
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="notice_once")]
-        indexes = [models.Index(fields=["tenant", "mail"], name="notice_unbatched")]
-
-    def __str__(self) -> str:
-        return self.key
 
 
 class RecomputeState(models.TextChoices):

@@ -1,9 +1,8 @@
 """Celery tasks of the SLA app. Beat enqueues :func:`sla_sweep_run` every minute; the rest
-are enqueued on commit by :mod:`sla.services` with ids only."""
+are enqueued on commit by :mod:`sla.services` with ids only. (The notice tasks are the
+notifications app's.)"""
 
 from __future__ import annotations
-
-import smtplib
 
 from celery import shared_task
 from django_scopes import scope
@@ -17,33 +16,6 @@ from . import services
 def sla_sweep_run() -> int:
     """Act on every SLA threshold that has come due (idempotent; safe to run twice)."""
     return services.sla_sweep()
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def sla_notices_flush(tenant_id: int) -> int:
-    """Batch the tenant's queued notices into one mail per recipient and enqueue the sends."""
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return 0
-    with scope(tenant=tenant):
-        return len(services.notices_batch(tenant=tenant))
-
-
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=12,
-)
-def sla_notice_mail_send(tenant_id: int, mail_id: int) -> bool:
-    """Send one batched notice mail unless it has been sent (same Message-ID on retries)."""
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return False
-    with scope(tenant=tenant):
-        return services.notice_mail_send(mail_id=mail_id, tenant=tenant)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -117,6 +117,12 @@ class TenantMiddleware:
                     req.contact = (
                         Contact.objects.select_related("organisation").filter(user=user).first()
                     )
+                    if req.contact is not None:
+                        # The scope's tenant is the contact's: reading it again is a query on
+                        # every customer request (the plan lookup asks for it).
+                        req.contact.tenant = tenant
+                        if req.contact.organisation is not None:
+                            req.contact.organisation.tenant = tenant
             return self.get_response(request)
 
 

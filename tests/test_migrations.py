@@ -23,12 +23,14 @@ from django.db.migrations.operations import AddField, CreateModel, RunPython, Ru
 from django_scopes import scope
 from django_test_migrations.migrator import Migrator
 
+from notifications.models import Notice, NoticeMail
+from supportdesk.notices import NoticeKind
 from tests.conftest import build_cast
 from tests.tickets.conftest import build_desk
 from tickets.choices import Channel
 from tickets.services import ticket_create
 
-APPS = ("supportdesk", "contracts", "sla", "tickets", "mail", "knowledgebase")
+APPS = ("supportdesk", "contracts", "sla", "tickets", "mail", "knowledgebase", "notifications")
 NOW = dt.datetime(2026, 3, 4, 10, 30, tzinfo=dt.UTC)
 
 
@@ -73,6 +75,16 @@ def _seed() -> None:
                 description="Seeded for the migration round trip.",
                 channel=Channel.PORTAL,
             )
+        # Staff notices moved from sla to notifications (sla 0011, notifications 0004): their
+        # rows must come through the move both ways.
+        mail = NoticeMail.objects.create(
+            tenant=cast.tenant_a, recipient=cast.agent, to_email=cast.agent.email,
+            subject="Seeded notice", body="Seeded for the migration round trip.",
+        )  # fmt: skip
+        Notice.objects.create(
+            tenant=cast.tenant_a, key="seeded", kind=NoticeKind.WARNING, recipient=cast.agent,
+            text="Seeded", mail=mail,
+        )  # fmt: skip
 
 
 def _dropped_with_rows(key: tuple[str, str], rows: dict[str, list[str]]) -> list[str]:

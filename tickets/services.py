@@ -28,14 +28,13 @@ from django.utils.translation import gettext as _
 from contracts.models import Contact, EntitlementChange
 from contracts.reasons import reasons_text
 from contracts.services import Entitlement, entitlement_check
-from sla.models import Alert, NoticeKind, Priority, RecomputeJob, RecomputeState, SLAPolicy
+from sla.models import Alert, Priority, RecomputeJob, RecomputeState, SLAPolicy
 from sla.services import (
     clocks_policy_moved,
-    notice_queue,
-    notices_flush_on_commit,
     sla_refresh,
 )
 from supportdesk.models import AuditAction, Membership, Tenant, User
+from supportdesk.notices import NoticeKind, notice_sink
 from supportdesk.services import audit_record, audit_snapshot
 
 from .attachments import file_content_type
@@ -411,7 +410,7 @@ def ticket_create(
                 raise _NumberNeededFirst
             _number_take(ticket)
         for user in entitlement.notify:
-            notice_queue(
+            notice_sink().queue(
                 tenant=tenant,
                 key=f"out_of_scope:{ticket.pk}:{user.pk}",
                 kind=NoticeKind.OUT_OF_SCOPE,
@@ -424,7 +423,7 @@ def ticket_create(
                 + reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk}),
             )
         if entitlement.notify:
-            notices_flush_on_commit(tenant_id=tenant.pk)
+            notice_sink().flush_on_commit(tenant_id=tenant.pk)
     return ticket
 
 

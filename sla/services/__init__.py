@@ -2,7 +2,8 @@
 
 - :mod:`.refresh`: the clocks of one ticket, derived from its history and stored;
 - :mod:`.escalation`: thresholds acted on exactly once (an :class:`~sla.models.Alert` row per
-  ticket, metric and threshold, written in the transaction that acts) and the notice outbox;
+  ticket, metric and threshold, written in the transaction that acts); whom a crossing
+  notifies is the notifications app's (:mod:`notifications.notices`);
 - :mod:`.sweep`: the idempotent sweep beat runs every minute;
 - :mod:`.bulk`: set-based recomputation of many clocks after a calendar, target or plan edit;
 - :mod:`.recompute`: that recomputation inline when small, else in a Celery task with progress;
@@ -32,10 +33,6 @@ from .config import (
 from .escalation import (
     BREACH_PERCENT,
     line_mover_subscribe,
-    notice_mail_send,
-    notice_queue,
-    notices_batch,
-    notices_flush_on_commit,
 )
 from .recompute import (
     clocks_recompute,
@@ -58,10 +55,6 @@ __all__ = [
     "clocks_recompute_bulk",
     "escalation_rule_save",
     "line_mover_subscribe",
-    "notice_mail_send",
-    "notice_queue",
-    "notices_batch",
-    "notices_flush_on_commit",
     "policy_save",
     "policy_targets_set",
     "policy_update",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from supportdesk.models import AuditAction, AuditEvent, Tenant, User
+from supportdesk.notices import notice_sink
 from tickets.models import Ticket
 
 from ..calendar import BusinessCalendar
@@ -26,7 +27,6 @@ from ..models import (
     SLATarget,
     TargetUnit,
 )
-from .escalation import notices_flush_on_commit
 from .recompute import clocks_recompute
 from .refresh import sla_refresh
 
@@ -432,5 +432,5 @@ def sla_rebuild(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
                 sla_refresh(ticket=ticket, now=now, flush_notices=False)
             count += 1
         with transaction.atomic():
-            notices_flush_on_commit(tenant_id=tenant.pk)
+            notice_sink().flush_on_commit(tenant_id=tenant.pk)
     return count

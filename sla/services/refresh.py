@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from supportdesk.notices import notice_sink
 from tickets.events import events_publish
 from tickets.models import Ticket, TicketSchedule
 
@@ -29,7 +30,7 @@ from ..models import (
     SLATarget,
 )
 from ..selectors import ticket_history
-from .escalation import BREACH_PERCENT, alerts_fire, notices_flush_on_commit
+from .escalation import BREACH_PERCENT, alerts_fire
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +374,7 @@ def sla_refresh(
     if events:
         events_publish(events)
         if flush_notices:
-            notices_flush_on_commit(tenant_id=ticket.tenant_id)
+            notice_sink().flush_on_commit(tenant_id=ticket.tenant_id)
     return [d.clock for d in derived]
 
 

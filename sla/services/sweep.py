@@ -11,17 +11,15 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from supportdesk.models import Tenant
+from supportdesk.notices import notice_sink
 from tickets.events import enqueue_safely
 from tickets.models import Ticket
 
 from ..models import (
-    Notice,
-    NoticeMail,
     RecomputeJob,
     RecomputeState,
 )
 from ..selectors import due_clocks
-from .escalation import notices_flush_on_commit
 from .refresh import sla_refresh
 
 logger = logging.getLogger(__name__)
@@ -54,29 +52,20 @@ def sla_sweep(*, now: dt.datetime | None = None) -> int:
                     sla_refresh(ticket=ticket, now=now, flush_notices=False)
                     done += 1
             # One batch per tenant and run: each person gets one mail for all their tickets.
-            notices_flush_on_commit(tenant_id=tenant.pk)
+            notice_sink().flush_on_commit(tenant_id=tenant.pk)
     return done
 
 
 def _recover_outbox(now: dt.datetime) -> None:
-    """Re-enqueue what a lost task left behind: notices never batched, mails never sent.
+    """Re-enqueue what a lost task left behind: notices never batched, mails never sent (the
+    notifications app's, :func:`notifications.notices.notices_recover`), and a
+    :class:`RecomputeJob` still queued: running its spec twice writes the same clocks.
 
-    Only rows older than a few minutes, so work whose task is merely queued is not doubled
-    (and doubling would be harmless: batching and sending are both idempotent). The same for
-    a :class:`RecomputeJob` still queued: running its spec twice writes the same clocks.
+    Only rows older than a few minutes, so work whose task is merely queued is not doubled.
     """
+    notice_sink().recover(now=now)
     stale = now - dt.timedelta(minutes=5)
     with scopes_disabled():
-        tenants = set(
-            Notice.objects.filter(mail__isnull=True, created_at__lt=stale).values_list(
-                "tenant_id", flat=True
-            )[:1000]
-        )
-        mails = list(
-            NoticeMail.objects.filter(
-                sent_at__isnull=True, created_at__lt=stale, attempts__lt=20
-            ).values_list("tenant_id", "pk")[:1000]
-        )
         # A recompute whose task never reached a worker (the broker was away at the edit):
         # the job row was written with the edit, so it is run now instead of staying queued.
         jobs = list(
@@ -85,11 +74,7 @@ def _recover_outbox(now: dt.datetime) -> None:
             ).values_list("tenant_id", "pk")[:100]
         )
     # Not at the top: the tasks module imports this one (each task calls its service).
-    from ..tasks import sla_notice_mail_send, sla_notices_flush, sla_recompute_run
+    from ..tasks import sla_recompute_run
 
-    for tenant_id in tenants:
-        enqueue_safely(sla_notices_flush, tenant_id)
-    for tenant_id, mail_id in mails:
-        enqueue_safely(sla_notice_mail_send, tenant_id, mail_id)
     for tenant_id, job_id in jobs:
         enqueue_safely(sla_recompute_run, tenant_id, job_id)

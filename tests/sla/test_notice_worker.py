@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from django_scopes import scope
 
-from sla.models import NoticeMail
-from sla.tasks import sla_notice_mail_send
+from notifications.models import NoticeMail
+from notifications.tasks import notice_mail_send as sla_notice_mail_send
 from supportdesk.celery import app as celery_app
 from supportdesk.models import Tenant, User
 from tests.celery_workers import (

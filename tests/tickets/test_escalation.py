@@ -10,7 +10,8 @@ import time_machine
 from django.core import mail
 
 from contracts.models import Organisation
-from sla.models import Alert, Clock, EscalationRule, Metric, Notice, NoticeMail
+from notifications.models import Notice, NoticeMail
+from sla.models import Alert, Clock, EscalationRule, Metric
 from sla.services import sla_sweep
 from tests.conftest import Cast
 from tickets.choices import Category, Channel, SupportLine
