@@ -35,7 +35,7 @@ from django_scopes import scopes_disabled
 from sla.models import Clock, EscalationRule, Metric
 from supportdesk.models import Tenant, User
 from supportdesk.notices import NoticeKind
-from tickets.events import enqueue_safely
+from supportdesk.services import enqueue_safely
 
 from .models import Notice, NoticeMail
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.apps import apps
@@ -12,6 +13,8 @@ from django_scopes import scopes_disabled
 
 from .fields import EncryptedTextField
 from .models import AuditAction, AuditEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _plain(value: Any) -> Any:
@@ -85,3 +88,15 @@ def secrets_rotate() -> int:
                 model._base_manager.filter(pk=pk).update(**dict(zip(fields, values, strict=True)))
                 rewritten += sum(1 for value in values if value)
     return rewritten
+
+
+def enqueue_safely(task: Any, *args: Any) -> None:
+    """``task.delay(*args)``, logging instead of raising when the broker is unreachable.
+
+    Runs after commit: the change is saved, so failing the request would only hide that.
+    Every app's after-commit enqueue goes through it, so it lives in the lowest layer.
+    """
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)

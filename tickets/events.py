@@ -36,6 +36,9 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+# Re-exported: the apps above import it from here too; it lives in the lowest layer.
+from supportdesk.services import enqueue_safely as enqueue_safely
+
 from .models import Message, Ticket, TicketEvent
 
 if TYPE_CHECKING:
@@ -139,14 +142,3 @@ def events_publish(events: Iterable[TicketEvent]) -> None:
         )
     owed = {name: _wants[name](events) if name in _wants else events for name in _handlers}
     _outbox[0]({name: wanted for name, wanted in owed.items() if wanted})
-
-
-def enqueue_safely(task: Any, *args: Any) -> None:
-    """``task.delay(*args)``, logging instead of raising when the broker is unreachable.
-
-    Runs after commit: the change is saved, so failing the request would only hide that.
-    """
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from supportdesk.models import Tenant
-from tickets.events import enqueue_safely
+from supportdesk.services import enqueue_safely
 from tickets.models import ACTIVE_STATUSES, Ticket
 
 from ..models import (

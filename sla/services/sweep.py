@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 
 from supportdesk.models import Tenant
 from supportdesk.notices import notice_sink
-from tickets.events import enqueue_safely
+from supportdesk.services import enqueue_safely
 from tickets.models import Ticket
 
 from ..models import (

@@ -44,7 +44,7 @@ def test_a_broker_outage_during_a_burst_delays_notifications_and_loses_none(
 ) -> None:
     tickets = [file_ticket(cast, f"Before {n}") for n in range(2)]  # kicks queued on Redis
     broker.stop()
-    with caplog.at_level(logging.ERROR, logger="tickets.events"):
+    with caplog.at_level(logging.ERROR, logger="supportdesk.services"):
         for n in range(3):
             ticket = file_ticket(cast, f"During {n}")
             agent_reply(cast, ticket, f"Looking into it ({n}).")
