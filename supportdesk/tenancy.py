@@ -12,17 +12,33 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django_scopes import scope, scopes_disabled
 
-from contracts.models import Contact
-
 from .authentication import token_failure_throttle, too_many, wait_message
 from .models import ApiToken, Membership, Tenant, TenantHost
 
 PUBLIC_URLCONF = "supportdesk.urls_public"
+
+_contact_finders: list[Callable[[Any], Any]] = []
+
+
+def contact_finder_register(finder: Callable[[Any], Any]) -> None:
+    """Make ``finder(user)`` the way a signed-in user's customer contact (with its
+    organisation) is found in the current tenant's scope, or None. Contacts are the
+    contracts app's, above this one, so it registers the finder from its ``ready()``."""
+    _contact_finders[:] = [finder]
+
+
+def _contact_of(user: Any) -> Any:
+    if not _contact_finders:
+        raise ImproperlyConfigured(
+            "no contact finder is registered: add 'contracts' to INSTALLED_APPS"
+        )
+    return _contact_finders[0](user)
 
 
 def tenant_for_host(host: str, *, user: Any = None) -> Tenant | None:
@@ -114,9 +130,7 @@ class TenantMiddleware:
                     req.membership = Membership.objects.filter(user=req.api_token.user).first()
                 if req.membership is None:
                     # Staff of the tenant are never its customers: one query fewer for them.
-                    req.contact = (
-                        Contact.objects.select_related("organisation").filter(user=user).first()
-                    )
+                    req.contact = _contact_of(user)
                     if req.contact is not None:
                         # The scope's tenant is the contact's: reading it again is a query on
                         # every customer request (the plan lookup asks for it).
