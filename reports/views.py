@@ -1,4 +1,7 @@
-"""The reports under /reports/: the monthly SLA report and the time report.
+"""The reports under /reports/: the SLA dashboard, the monthly SLA report and the time report.
+
+Managers (and admins) open the dashboard at /reports/: charts for a period and filters, each
+linking to the list of tickets behind it (docs/reports.md).
 
 Managers read monthly SLA reports for the tenant or one organisation, on screen or as CSV.
 
@@ -16,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -26,8 +30,15 @@ from supportdesk.exports import csv_response
 from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
-from .forms import MonthForm
-from .selectors import TimeReport, month_following, month_preceding, time_report_for_month
+from . import charts
+from .dashboard import TICKETS_SHOWN, DrillDown, dashboard_build, dashboard_tickets
+from .forms import DashboardForm, MonthForm, TicketListForm
+from .selectors import (
+    TimeReport,
+    month_following,
+    month_preceding,
+    time_report_for_month,
+)
 from .services import SLAReport, month_start, sla_report_build
 
 
@@ -162,3 +173,71 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
 
 def _percent(rate: float | None) -> str:
     return "" if rate is None else f"{rate:.1f}"
+
+
+def _dashboard_form(request: HttpRequest, form_class: type[DashboardForm]) -> DashboardForm:
+    req: Any = request
+    tenant = req.tenant
+    today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
+    return form_class(request.GET, tenant=tenant, today=today)
+
+
+def _linker(form: DashboardForm) -> charts.Link:
+    """Links to the tickets behind a chart: the form's period and filters, and ``changes``."""
+    base = reverse("reports:tickets")
+    return lambda **changes: f"{base}?{form.query(**changes)}"
+
+
+@manager_required
+@require_GET
+def dashboard_show(request: HttpRequest) -> HttpResponse:
+    req: Any = request
+    form = _dashboard_form(request, DashboardForm)
+    if not form.is_valid():
+        return render(request, "reports/dashboard.html", {"form": form}, status=400)
+    dashboard = dashboard_build(
+        tenant=req.tenant,
+        period=form.period_value(),
+        filters=form.filters_value(),
+        now=timezone.now(),
+    )
+    figures = charts.dashboard_charts(dashboard, _linker(form))
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "form": form,
+            "dashboard": dashboard,
+            "figures": figures,
+            "totals": [(str(METRICS[k].met_label), o) for k, o in dashboard.total.items()],
+        },
+    )
+
+
+@manager_required
+@require_GET
+def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
+    req: Any = request
+    form = _dashboard_form(request, TicketListForm)
+    if not form.is_valid():
+        return render(request, "reports/dashboard_tickets.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    tickets = dashboard_tickets(
+        tenant=req.tenant,
+        period=form.period_value(),
+        filters=form.filters_value(),
+        drill=DrillDown(metric=data["metric"], missed=data["missed"], age=data["age"]),
+        now=timezone.now(),
+    )
+    return render(
+        request,
+        "reports/dashboard_tickets.html",
+        {
+            "form": form,
+            "period": form.period_value(),
+            "tickets": list(tickets[:TICKETS_SHOWN]),
+            "count": tickets.count(),
+            "shown": TICKETS_SHOWN,
+            "back": form.query(metric="", missed="", age=""),
+        },
+    )

@@ -119,7 +119,7 @@ def test_the_report_costs_the_same_queries_whatever_the_ticket_count(
 
 def test_a_manager_reads_the_report_and_downloads_it(cast: Cast, october: None) -> None:
     client = client_for(cast.manager, cast.tenant_a)
-    page = client.get("/reports/", {"month": "2026-10"})
+    page = client.get("/reports/monthly/", {"month": "2026-10"})
     assert page.status_code == 200
     assert "Org A" in page.content.decode()
     csv_text = client.get("/reports/export.csv", {"month": "2026-10"}).content.decode()
@@ -132,15 +132,17 @@ def test_agents_and_customers_cannot_read_reports(cast: Cast) -> None:
 
 
 def test_a_bad_month_gets_a_clear_message(cast: Cast) -> None:
-    response = client_for(cast.manager, cast.tenant_a).get("/reports/", {"month": "October"})
+    response = client_for(cast.manager, cast.tenant_a).get(
+        "/reports/monthly/", {"month": "October"}
+    )
     assert response.status_code == 400
     assert "2026-10" in response.content.decode()
 
 
 def test_another_tenants_organisation_is_not_found(cast: Cast) -> None:
     client = client_for(cast.manager, cast.tenant_a)
-    assert client.get("/reports/", {"organisation": cast.org_b.pk}).status_code == 404
-    assert client.get("/reports/", {"organisation": "x"}).status_code == 404
+    assert client.get("/reports/monthly/", {"organisation": cast.org_b.pk}).status_code == 404
+    assert client.get("/reports/monthly/", {"organisation": "x"}).status_code == 404
 
 
 def test_the_previous_month_is_the_default() -> None:
