@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from contracts.models import Organisation
@@ -39,7 +40,7 @@ from .selectors import (
     month_preceding,
     time_report_for_month,
 )
-from .services import SLAReport, month_start, sla_report_build
+from .services import ReportRow, SLAReport, month_start, sla_report_build
 
 
 def _report_for(request: HttpRequest) -> tuple[TimeReport | None, MonthForm]:
@@ -144,31 +145,40 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
     report, error, _organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    metrics = list(METRICS)
     return csv_response(
         filename=f"sla-report-{report.period_label}.csv",
-        header=[
-            "organisation", "received", "questions", "incidents", "other", "solved",
-            *(f"{m}_{part}" for m in metrics for part in ("met", "breached", "rate")),
-            "rated_good", "rated_bad", "satisfaction_rate",
+        header=_sla_csv_header(),
+        rows=[
+            *(
+                _sla_csv_row(row, label=row.label if row.label != "—" else _("No organisation"))
+                for row in report.rows
+            ),
+            _sla_csv_row(report.total, label=_("Total")),
         ],
-        rows=(
-            [
-                row.label, row.received, row.questions, row.incidents, row.other, row.solved,
-                *(
-                    value
-                    for m in metrics
-                    for value in (
-                        row.outcomes[m].met,
-                        row.outcomes[m].missed,
-                        _percent(row.outcomes[m].rate),
-                    )
-                ),
-                row.rated_good, row.rated_bad, _percent(row.satisfaction_rate),
-            ]
-            for row in [*report.rows, report.total]
-        ),
-    )  # fmt: skip
+    )
+
+
+def _sla_csv_header() -> list[str]:
+    """The SLA CSV's headings in the reader's language, a met, missed and share column per
+    metric in the registry's order."""
+    header = [_("Organisation"), _("Received"), _("Questions"), _("Incidents"), _("Other")]
+    header.append(_("Solved"))
+    for rule in METRICS.values():
+        names = {"metric": rule.label}
+        header += [
+            _("%(metric)s: met") % names,
+            _("%(metric)s: missed") % names,
+            _("%(metric)s: share met (%%)") % names,
+        ]
+    return [*header, _("Rated good"), _("Rated bad"), _("Rated good (%)")]
+
+
+def _sla_csv_row(row: ReportRow, *, label: str) -> list[object]:
+    cells: list[object] = [label, row.received, row.questions, row.incidents, row.other]
+    cells.append(row.solved)
+    for outcome in row.outcomes.values():
+        cells += [outcome.met, outcome.missed, _percent(outcome.rate)]
+    return [*cells, row.rated_good, row.rated_bad, _percent(row.satisfaction_rate)]
 
 
 def _percent(rate: float | None) -> str:
