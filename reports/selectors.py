@@ -1,4 +1,12 @@
-"""The time report's aggregation: logged time per agent and organisation in one month.
+"""The reports' reads: the SLA outcome counts every SLA figure comes from, and the time
+report's aggregation.
+
+**SLA outcomes** (:func:`clock_outcomes`): met and missed counts of every metric in
+:data:`sla.metrics.METRICS`, over the clocks of the tickets received in a range, grouped by
+one column (organisation, priority, month). The monthly report and the dashboard both count
+through it, so a month's figure is the same on both (a test compares them).
+
+**Time**: logged time per agent and organisation in one month.
 
 ``TimeEntry.work_date`` is the day the work was done, in the tenant's time zone (the day the
 agent chose, or today there when logged without one), so a month is a plain date range and
@@ -12,12 +20,146 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Expression, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from sla.metrics import METRICS
+from sla.models import Clock, ClockState
 from supportdesk.models import Tenant, User
 from tickets.models import TimeEntry
+
+
+@dataclass
+class Outcome:
+    """How many of one metric's targets were met and missed in a slice of a period."""
+
+    met: int = 0
+    missed: int = 0
+
+    @property
+    def measured(self) -> int:
+        return self.met + self.missed
+
+    @property
+    def rate(self) -> float | None:
+        """Share of decided targets that were met, in percent (None: none decided)."""
+        return _rate(self.met, self.missed)
+
+    def add(self, other: Outcome) -> None:
+        self.met += other.met
+        self.missed += other.missed
+
+
+def _rate(good: int, bad: int) -> float | None:
+    measured = good + bad
+    return None if measured == 0 else 100.0 * good / measured
+
+
+Outcomes = dict[str, Outcome]
+"""One :class:`Outcome` per metric, keyed and ordered as :data:`sla.metrics.METRICS`."""
+
+
+def outcomes_empty() -> Outcomes:
+    return {key: Outcome() for key in METRICS}
+
+
+def instant_bounds(
+    *, tenant: Tenant, start: dt.date, end: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
+    """The days [start, end) as an instant range in the tenant's time zone."""
+    zone = ZoneInfo(tenant.time_zone)
+    return (
+        dt.datetime.combine(start, dt.time(), tzinfo=zone),
+        dt.datetime.combine(end, dt.time(), tzinfo=zone),
+    )
+
+
+def clock_missed(metric: str, now: dt.datetime) -> Q:
+    """A clock of ``metric`` whose current target was missed: met False, or still running
+    past due (the sweep stamps ``breached_at`` within a minute, but the figures must not
+    depend on it having run, so a running clock is also judged by its due time)."""
+    # A stopped clock with ``met`` empty is a response nobody needed (solved without a
+    # public reply before it was due): neither met nor missed, so out of the rate.
+    overdue = (
+        Q(met__isnull=True)
+        & ~Q(state=ClockState.STOPPED)
+        & (Q(breached_at__isnull=False) | Q(due_at__lt=now))
+    )
+    return Q(metric=metric) & (Q(met=False) | overdue)
+
+
+def clock_missed_any(metric: str, now: dt.datetime) -> Q:
+    """A clock of ``metric`` that missed its current target or one of its earlier cycles."""
+    missed = clock_missed(metric, now)
+    if METRICS[metric].cycles is not None:
+        missed |= Q(metric=metric, cycles_missed__gt=0)
+    return missed
+
+
+def _decided(metric: str, now: dt.datetime) -> dict[str, Count | Coalesce]:
+    """Met and missed counts of one metric's clocks. A cycle metric's clock adds the
+    outcomes of its earlier cycles."""
+    mine = Q(metric=metric)
+    counts: dict[str, Count | Coalesce] = {
+        f"{metric}_met": Count("id", filter=mine & Q(met=True)),
+        f"{metric}_missed": Count("id", filter=clock_missed(metric, now)),
+    }
+    if METRICS[metric].cycles is not None:
+        counts[f"{metric}_met_before"] = Coalesce(Sum("cycles_met", filter=mine), Value(0))
+        counts[f"{metric}_missed_before"] = Coalesce(Sum("cycles_missed", filter=mine), Value(0))
+    return counts
+
+
+def received_clocks(
+    *, tenant: Tenant, start: dt.datetime, end: dt.datetime, tickets: Q | None = None
+) -> QuerySet[Clock]:
+    """The clocks of the tickets received in [start, end), of those matching ``tickets`` (a
+    condition on the ticket, written from the clock: ``ticket__...``) when given.
+
+    Joined to their tickets by tenant and id: PostgreSQL reads the range's tickets of this
+    tenant and each one's clocks by the (tenant, ticket, metric) key, where a join on the
+    ticket alone read every tenant's clocks (a Seq Scan, 15x slower for a small tenant inside
+    a big database). Each clock counted once: no DISTINCT to spill to disk.
+    """
+    clocks = Clock.objects.filter(
+        ticket__tenant=tenant, ticket__received_at__gte=start, ticket__received_at__lt=end
+    )
+    return clocks if tickets is None else clocks.filter(tickets)
+
+
+def clock_outcomes(
+    clocks: QuerySet[Clock],
+    *,
+    by: str,
+    now: dt.datetime,
+    expression: Expression | None = None,
+    extra: tuple[str, ...] = (),
+) -> list[tuple[dict[str, object], Outcomes]]:
+    """Every metric's outcomes over ``clocks`` grouped by the column ``by`` (or by
+    ``expression``, annotated as ``by``), in one query: (the group's values, its outcomes).
+
+    ``extra`` names columns read beside ``by`` (a name for its key). A target still running
+    past its due time at ``now`` counts as missed.
+    """
+    counts: dict[str, Count | Coalesce] = {}
+    for metric in METRICS:
+        counts.update(_decided(metric, now))
+    if expression is not None:
+        clocks = clocks.annotate(**{by: expression})
+    grouped = []
+    for entry in clocks.values(by, *extra).annotate(**counts).order_by():
+        outcomes = {
+            metric: Outcome(
+                met=entry[f"{metric}_met"] + entry.get(f"{metric}_met_before", 0),
+                missed=entry[f"{metric}_missed"] + entry.get(f"{metric}_missed_before", 0),
+            )
+            for metric in METRICS
+        }
+        grouped.append(({k: entry[k] for k in (by, *extra)}, outcomes))
+    return grouped
 
 
 def month_following(month: dt.date) -> dt.date:

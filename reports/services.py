@@ -12,8 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, FilteredRelation, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, FilteredRelation, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -21,37 +20,25 @@ from django.utils.translation import gettext as _
 from contracts.models import Contact, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
 from sla.metrics import METRICS
-from sla.models import Clock, ClockState
 from supportdesk.models import Membership, Role, Tenant
 from tickets.choices import Category, Rating, Status
 from tickets.mail.models import OutboundKind
 from tickets.mail.services import mail_enqueue
 from tickets.models import Ticket
 
+from .selectors import (
+    Outcome,
+    Outcomes,
+    _rate,
+    clock_outcomes,
+    instant_bounds,
+    month_following,
+    outcomes_empty,
+    received_clocks,
+)
+
 MONTHLY_REPORTS = "monthly_reports"
 """The plan feature that entitles an organisation to a report by e-mail."""
-
-
-@dataclass
-class Outcome:
-    """How many of one metric's targets were met and missed in a slice of a month."""
-
-    met: int = 0
-    missed: int = 0
-
-    @property
-    def measured(self) -> int:
-        return self.met + self.missed
-
-    @property
-    def rate(self) -> float | None:
-        """Share of decided targets that were met, in percent (None: none decided)."""
-        return _rate(self.met, self.missed)
-
-
-def _rate(good: int, bad: int) -> float | None:
-    measured = good + bad
-    return None if measured == 0 else 100.0 * good / measured
 
 
 @dataclass
@@ -69,9 +56,7 @@ class ReportRow:
     solved: int = 0
     rated_good: int = 0
     rated_bad: int = 0
-    outcomes: dict[str, Outcome] = field(
-        default_factory=lambda: {key: Outcome() for key in METRICS}
-    )
+    outcomes: Outcomes = field(default_factory=outcomes_empty)
 
     @property
     def outcome_list(self) -> list[tuple[str, Outcome]]:
@@ -93,8 +78,7 @@ class ReportRow:
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, outcome in other.outcomes.items():
-            self.outcomes[key].met += outcome.met
-            self.outcomes[key].missed += outcome.missed
+            self.outcomes[key].add(outcome)
 
 
 @dataclass
@@ -126,35 +110,7 @@ def month_start(value: str | None, *, tenant: Tenant, today: dt.date) -> dt.date
 
 def month_bounds(*, tenant: Tenant, month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The month as an instant range [start, end) in the tenant's time zone."""
-    zone = ZoneInfo(tenant.time_zone)
-    start = dt.datetime.combine(month, dt.time(), tzinfo=zone)
-    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start, dt.datetime.combine(following, dt.time(), tzinfo=zone)
-
-
-def _decided(metric: str, now: dt.datetime) -> dict[str, Count | Coalesce]:
-    """Met and missed counts of one metric's clocks; a running clock past due counts as
-    missed. A cycle metric's clock adds the outcomes of its earlier cycles.
-
-    The sweep stamps ``breached_at`` within a minute, but the report must not depend on it
-    having run, so a running clock is also judged by its due time against ``now``.
-    """
-    mine = Q(metric=metric)
-    # A stopped clock with ``met`` empty is a response nobody needed (solved without a
-    # public reply before it was due): neither met nor missed, so out of the rate.
-    overdue = (
-        Q(met__isnull=True)
-        & ~Q(state=ClockState.STOPPED)
-        & (Q(breached_at__isnull=False) | Q(due_at__lt=now))
-    )
-    counts: dict[str, Count | Coalesce] = {
-        f"{metric}_met": Count("id", filter=mine & Q(met=True)),
-        f"{metric}_missed": Count("id", filter=mine & (Q(met=False) | overdue)),
-    }
-    if METRICS[metric].cycles is not None:
-        counts[f"{metric}_met_before"] = Coalesce(Sum("cycles_met", filter=mine), Value(0))
-        counts[f"{metric}_missed_before"] = Coalesce(Sum("cycles_missed", filter=mine), Value(0))
-    return counts
+    return instant_bounds(tenant=tenant, start=month, end=month_following(month))
 
 
 def sla_report_build(
@@ -202,23 +158,11 @@ def sla_report_build(
         else:
             row.other += entry["n"]
 
-    # From the clocks, joined to their tickets by tenant and id: PostgreSQL reads the month's
-    # tickets of this tenant and each one's clocks by the (tenant, ticket, metric) key, where a
-    # join on the ticket alone read every tenant's clocks (a Seq Scan, 15x slower for a small
-    # tenant inside a big database). Each clock counted once: no DISTINCT to spill to disk.
-    clocks = Clock.objects.filter(
-        ticket__tenant=tenant, ticket__received_at__gte=start, ticket__received_at__lt=end
-    )
+    clocks = received_clocks(tenant=tenant, start=start, end=end)
     if organisation is not None:
         clocks = clocks.filter(ticket__organisation=organisation)
-    counts: dict[str, Count | Coalesce] = {}
-    for metric in METRICS:
-        counts.update(_decided(metric, now))
-    for entry in clocks.values("ticket__organisation").annotate(**counts):
-        row = rows[entry["ticket__organisation"]]
-        for metric, outcome in row.outcomes.items():
-            outcome.met = entry[f"{metric}_met"] + entry.get(f"{metric}_met_before", 0)
-            outcome.missed = entry[f"{metric}_missed"] + entry.get(f"{metric}_missed_before", 0)
+    for group, outcomes in clock_outcomes(clocks, by="ticket__organisation", now=now):
+        rows[group["ticket__organisation"]].outcomes = outcomes  # type: ignore[index]
 
     names = dict(
         Organisation.objects.filter(pk__in=[k for k in rows if k]).values_list("pk", "name")

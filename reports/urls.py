@@ -1,5 +1,6 @@
-"""The reports under /reports/: the monthly SLA report (namespace ``reports``) and the time
-report (namespace ``time_report``, included beside it by supportdesk/urls.py)."""
+"""The reports under /reports/: the SLA dashboard and the monthly SLA report (namespace
+``reports``), and the time report (namespace ``time_report``, included beside it by
+supportdesk/urls.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from . import views
 
 app_name = "reports"
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("reports/", views.monthly_report_show, name="show"),
+    path("reports/", views.dashboard_show, name="dashboard"),
+    path("reports/tickets/", views.dashboard_tickets_show, name="tickets"),
+    path("reports/monthly/", views.monthly_report_show, name="show"),
     path("reports/export.csv", views.monthly_report_csv, name="csv"),
 ]
 

@@ -1,4 +1,7 @@
-"""The reports under /reports/: the monthly SLA report and the time report.
+"""The reports under /reports/: the SLA dashboard, the monthly SLA report and the time report.
+
+Managers (and admins) open the dashboard at /reports/: charts for a period and filters, each
+linking to the list of tickets behind it (docs/reports.md).
 
 Managers read monthly SLA reports for the tenant or one organisation, on screen or as CSV.
 
@@ -16,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from contracts.models import Organisation
@@ -26,9 +31,16 @@ from supportdesk.exports import csv_response
 from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
-from .forms import MonthForm
-from .selectors import TimeReport, month_following, month_preceding, time_report_for_month
-from .services import SLAReport, month_start, sla_report_build
+from . import charts
+from .dashboard import TICKETS_SHOWN, DrillDown, dashboard_build, dashboard_tickets
+from .forms import DashboardForm, MonthForm, TicketListForm
+from .selectors import (
+    TimeReport,
+    month_following,
+    month_preceding,
+    time_report_for_month,
+)
+from .services import ReportRow, SLAReport, month_start, sla_report_build
 
 
 def _report_for(request: HttpRequest) -> tuple[TimeReport | None, MonthForm]:
@@ -133,32 +145,109 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
     report, error, _organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    metrics = list(METRICS)
     return csv_response(
         filename=f"sla-report-{report.period_label}.csv",
-        header=[
-            "organisation", "received", "questions", "incidents", "other", "solved",
-            *(f"{m}_{part}" for m in metrics for part in ("met", "breached", "rate")),
-            "rated_good", "rated_bad", "satisfaction_rate",
+        header=_sla_csv_header(),
+        rows=[
+            *(
+                _sla_csv_row(row, label=row.label if row.label != "—" else _("No organisation"))
+                for row in report.rows
+            ),
+            _sla_csv_row(report.total, label=_("Total")),
         ],
-        rows=(
-            [
-                row.label, row.received, row.questions, row.incidents, row.other, row.solved,
-                *(
-                    value
-                    for m in metrics
-                    for value in (
-                        row.outcomes[m].met,
-                        row.outcomes[m].missed,
-                        _percent(row.outcomes[m].rate),
-                    )
-                ),
-                row.rated_good, row.rated_bad, _percent(row.satisfaction_rate),
-            ]
-            for row in [*report.rows, report.total]
-        ),
-    )  # fmt: skip
+    )
+
+
+def _sla_csv_header() -> list[str]:
+    """The SLA CSV's headings in the reader's language, a met, missed and share column per
+    metric in the registry's order."""
+    header = [_("Organisation"), _("Received"), _("Questions"), _("Incidents"), _("Other")]
+    header.append(_("Solved"))
+    for rule in METRICS.values():
+        names = {"metric": rule.label}
+        header += [
+            _("%(metric)s: met") % names,
+            _("%(metric)s: missed") % names,
+            _("%(metric)s: share met (%%)") % names,
+        ]
+    return [*header, _("Rated good"), _("Rated bad"), _("Rated good (%)")]
+
+
+def _sla_csv_row(row: ReportRow, *, label: str) -> list[object]:
+    cells: list[object] = [label, row.received, row.questions, row.incidents, row.other]
+    cells.append(row.solved)
+    for outcome in row.outcomes.values():
+        cells += [outcome.met, outcome.missed, _percent(outcome.rate)]
+    return [*cells, row.rated_good, row.rated_bad, _percent(row.satisfaction_rate)]
 
 
 def _percent(rate: float | None) -> str:
     return "" if rate is None else f"{rate:.1f}"
+
+
+def _dashboard_form(request: HttpRequest, form_class: type[DashboardForm]) -> DashboardForm:
+    req: Any = request
+    tenant = req.tenant
+    today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
+    return form_class(request.GET, tenant=tenant, today=today)
+
+
+def _linker(form: DashboardForm) -> charts.Link:
+    """Links to the tickets behind a chart: the form's period and filters, and ``changes``."""
+    base = reverse("reports:tickets")
+    return lambda **changes: f"{base}?{form.query(**changes)}"
+
+
+@manager_required
+@require_GET
+def dashboard_show(request: HttpRequest) -> HttpResponse:
+    req: Any = request
+    form = _dashboard_form(request, DashboardForm)
+    if not form.is_valid():
+        return render(request, "reports/dashboard.html", {"form": form}, status=400)
+    dashboard = dashboard_build(
+        tenant=req.tenant,
+        period=form.period_value(),
+        filters=form.filters_value(),
+        now=timezone.now(),
+    )
+    figures = charts.dashboard_charts(dashboard, _linker(form))
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "form": form,
+            "dashboard": dashboard,
+            "figures": figures,
+            "totals": [(str(METRICS[k].met_label), o) for k, o in dashboard.total.items()],
+        },
+    )
+
+
+@manager_required
+@require_GET
+def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
+    req: Any = request
+    form = _dashboard_form(request, TicketListForm)
+    if not form.is_valid():
+        return render(request, "reports/dashboard_tickets.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    tickets = dashboard_tickets(
+        tenant=req.tenant,
+        period=form.period_value(),
+        filters=form.filters_value(),
+        drill=DrillDown(metric=data["metric"], missed=data["missed"], age=data["age"]),
+        now=timezone.now(),
+    )
+    return render(
+        request,
+        "reports/dashboard_tickets.html",
+        {
+            "form": form,
+            "period": form.period_value(),
+            "tickets": list(tickets[:TICKETS_SHOWN]),
+            "count": tickets.count(),
+            "shown": TICKETS_SHOWN,
+            "back": form.query(metric="", missed="", age=""),
+        },
+    )

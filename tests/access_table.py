@@ -181,6 +181,8 @@ TABLE: dict[str, Access] = {
     "api-sla-priority-list": api_no_post(*STAFF, writers=ADMINS),
     "api-sla-priority-detail": api_no_post(*STAFF, writers=ADMINS),
     # Reports: managers and admins.
+    "reports:dashboard": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    "reports:tickets": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:show": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     # The time report: managers and admins read everyone's time, an agent their own.

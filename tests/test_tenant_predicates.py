@@ -125,9 +125,15 @@ def _report_runs(cast: Cast) -> Iterator[Callable[[], object]]:
 
     yield build()
     yield build(cast.org_a)
-    yield lambda: manager.get("/reports/", {"month": "2026-10"})
-    yield lambda: manager.get("/reports/", {"month": "2026-10", "organisation": cast.org_a.pk})
+    yield lambda: manager.get("/reports/monthly/", {"month": "2026-10"})
+    yield lambda: manager.get(
+        "/reports/monthly/", {"month": "2026-10", "organisation": cast.org_a.pk}
+    )
     yield lambda: manager.get("/reports/export.csv", {"month": "2026-10"})
+    dashboard = {"month": "2026-10", "organisation": cast.org_a.pk, "agent": cast.agent.pk}
+    yield lambda: manager.get("/reports/", dashboard)
+    yield lambda: manager.get("/reports/tickets/", {**dashboard, "missed": "1"})
+    yield lambda: manager.get("/reports/tickets/", {"age": "all"})
 
 
 def test_the_monthly_report_names_the_tenant_in_every_join(

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,7 @@ from django_scopes import scope
 from contracts.models import Feature, NamedContact, PlanFeature
 from reports.services import month_start, sla_report_build, sla_reports_send
 from supportdesk.celery import app as celery_app
+from supportdesk.models import User
 from tests.conftest import Cast, client_for
 from tests.tickets.conftest import Desk, at, build_desk
 from tickets.choices import Category, Channel
@@ -119,11 +122,27 @@ def test_the_report_costs_the_same_queries_whatever_the_ticket_count(
 
 def test_a_manager_reads_the_report_and_downloads_it(cast: Cast, october: None) -> None:
     client = client_for(cast.manager, cast.tenant_a)
-    page = client.get("/reports/", {"month": "2026-10"})
+    page = client.get("/reports/monthly/", {"month": "2026-10"})
     assert page.status_code == 200
     assert "Org A" in page.content.decode()
     csv_text = client.get("/reports/export.csv", {"month": "2026-10"}).content.decode()
     assert csv_text.splitlines()[1].startswith("Org A,3,1,2,0,")
+
+
+def test_the_csv_speaks_the_readers_language_and_labels_its_total(
+    cast: Cast, october: None
+) -> None:
+    User.objects.filter(pk=cast.manager.pk).update(language="sv")
+    client = client_for(cast.manager, cast.tenant_a)
+    with time_machine.travel(at(2026, 11, 20, 12), tick=False):
+        content = client.get("/reports/export.csv", {"month": "2026-10"}).content.decode()
+    header, org_a, total = csv.reader(io.StringIO(content))
+    assert header[:3] == ["Organisation", "Mottaget", "Frågor"]
+    assert "Första svar: uppfyllda" in header and "Första svar: missade" in header
+    assert org_a[:2] == ["Org A", "3"]
+    # The totals row says what it is, not the tenant's name.
+    assert total[:2] == ["Totalt", "3"]
+    assert "Tenant A" not in content
 
 
 def test_agents_and_customers_cannot_read_reports(cast: Cast) -> None:
@@ -132,15 +151,17 @@ def test_agents_and_customers_cannot_read_reports(cast: Cast) -> None:
 
 
 def test_a_bad_month_gets_a_clear_message(cast: Cast) -> None:
-    response = client_for(cast.manager, cast.tenant_a).get("/reports/", {"month": "October"})
+    response = client_for(cast.manager, cast.tenant_a).get(
+        "/reports/monthly/", {"month": "October"}
+    )
     assert response.status_code == 400
     assert "2026-10" in response.content.decode()
 
 
 def test_another_tenants_organisation_is_not_found(cast: Cast) -> None:
     client = client_for(cast.manager, cast.tenant_a)
-    assert client.get("/reports/", {"organisation": cast.org_b.pk}).status_code == 404
-    assert client.get("/reports/", {"organisation": "x"}).status_code == 404
+    assert client.get("/reports/monthly/", {"organisation": cast.org_b.pk}).status_code == 404
+    assert client.get("/reports/monthly/", {"organisation": "x"}).status_code == 404
 
 
 def test_the_previous_month_is_the_default() -> None:

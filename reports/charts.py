@@ -1,0 +1,154 @@
+"""The dashboard's charts as SVG, drawn on the server with pygal.
+
+pygal is pure Python (no system libraries, no browser): the same SVG goes inline into the
+page now and into the monthly mail and its PDF later, and nothing is fetched from a CDN.
+It adds a ``<script>`` with its tooltip configuration to every chart; the site's CSP allows
+no inline script (docs/security.md), so an XML filter takes it out (``js=[]`` already drops
+the script pygal would load from its CDN). Styles stay inline: the CSP allows inline styles.
+
+Each bar or point links to the tickets behind it (pygal's ``xlink`` values).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pygal
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from pygal.style import Style
+
+from sla.metrics import METRICS
+
+from .dashboard import Dashboard, Slice
+from .selectors import month_following
+
+STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    font_family="system-ui, sans-serif",
+    colors=("#1d5fa8", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490"),
+    title_font_size=18,
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+    value_font_size=12,
+)
+
+Link = Callable[..., str]
+"""Makes the drill-down URL of a bar or point from its keyword parameters."""
+
+
+def _without_scripts(root: Any) -> Any:
+    """pygal's XML filter: drop every ``<script>`` (the CSP refuses inline script)."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
+
+
+def _chart(kind: type[Any], title: str, **config: Any) -> Any:
+    chart = kind(
+        js=[],
+        disable_xml_declaration=True,
+        style=STYLE,
+        title=title,
+        height=360,
+        legend_at_bottom=True,
+        print_values=False,
+        no_data_text=_("No data"),
+        **config,
+    )
+    chart.add_xml_filter(_without_scripts)
+    return chart
+
+
+def _svg(chart: Any) -> SafeString:
+    # pygal writes labels (organisation names included) as XML text: escaped.
+    return mark_safe(chart.render(is_unicode=True))  # noqa: S308
+
+
+def attainment_chart(dashboard: Dashboard, link: Link) -> SafeString:
+    """Share of each metric's targets met, month by month (a line per metric)."""
+    chart = _chart(
+        pygal.Line,
+        _("SLA attainment per month"),
+        range=(0, 100),
+        y_title="%",
+        x_label_rotation=30,
+        show_x_guides=False,
+    )
+    chart.x_labels = [date_format(month, "M Y") for month, _o in dashboard.trend]
+    for key, rule in METRICS.items():
+        points = []
+        for month, outcomes in dashboard.trend:
+            rate = outcomes[key].rate
+            points.append(
+                None
+                if rate is None
+                else {
+                    "value": round(rate, 1),
+                    "label": f"{outcomes[key].met}/{outcomes[key].measured}",
+                    "xlink": {
+                        "href": link(period="month", month=f"{month:%Y-%m}", metric=key, missed=1)
+                    },
+                }
+            )
+        chart.add(str(rule.met_label), points)
+    return _svg(chart)
+
+
+def breach_chart(slices: list[Slice], title: str, link: Link, key: str) -> SafeString:
+    """Breached targets per slice (a priority or an organisation), a bar per metric."""
+    chart = _chart(pygal.Bar, title, x_label_rotation=20 if len(slices) > 4 else 0)
+    chart.x_labels = [s.label for s in slices]
+    for metric, rule in METRICS.items():
+        chart.add(
+            rule.label,
+            [
+                {
+                    "value": s.outcomes[metric].missed,
+                    "xlink": {"href": link(**{key: s.key or "", "metric": metric, "missed": 1})},
+                }
+                for s in slices
+            ],
+        )
+    return _svg(chart)
+
+
+def backlog_chart(dashboard: Dashboard, link: Link) -> SafeString:
+    """Open tickets by how long ago they were received."""
+    chart = _chart(pygal.Bar, _("Open tickets by age"), show_legend=False)
+    chart.x_labels = [str(bucket.label) for bucket, _count in dashboard.backlog]
+    chart.add(
+        _("Open tickets"),
+        [
+            {"value": count, "xlink": {"href": link(age=bucket.key)}}
+            for bucket, count in dashboard.backlog
+        ],
+    )
+    return _svg(chart)
+
+
+def dashboard_charts(dashboard: Dashboard, link: Link) -> list[tuple[SafeString, str]]:
+    """Every chart of the dashboard, each with the link to all the tickets behind it."""
+    months = [month for month, _outcomes in dashboard.trend]
+    trend_range = {
+        "period": "range",
+        "start": months[0].isoformat(),
+        "end": (month_following(months[-1]) - dt.timedelta(days=1)).isoformat(),
+    }
+    by_priority = breach_chart(dashboard.by_priority, _("Breaches by priority"), link, "priority")
+    by_organisation = breach_chart(
+        dashboard.by_organisation, _("Breaches by organisation"), link, "organisation"
+    )
+    return [
+        (attainment_chart(dashboard, link), link(missed=1, **trend_range)),
+        (by_priority, link(missed=1)),
+        (by_organisation, link(missed=1)),
+        (backlog_chart(dashboard, link), link(age="all")),
+    ]
