@@ -234,6 +234,10 @@ TABLE: dict[str, Access] = {
     "macros:shared-delete": action(*ADMINS),
     "tickets:ticket-link": button(*AGENTS),
     "tickets:ticket-follow": button(*AGENTS),
+    "tickets:ticket-cc": button(*AGENTS),
+    "tickets:ticket-cc-remove": button(*AGENTS),
+    "tickets:ticket-follower-add": button(*AGENTS),
+    "tickets:ticket-follower-remove": button(*AGENTS),
     "tickets:ticket-unlink": button(*AGENTS),
     # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
     "tickets:ticket-merge": page(*AGENTS),

@@ -17,9 +17,13 @@ from .choices import Category, Status, SupportLine
 from .models import LinkKind
 
 
-def agents() -> QuerySet[User]:
-    """Agents and admins of the tenant in scope."""
-    ids = Membership.objects.agents().values("user_id")
+def agents(*, tenant_id: int | None = None) -> QuerySet[User]:
+    """Agents and admins of the tenant in scope (and of ``tenant_id`` when it is named, so
+    that a form about one ticket lists its tenant's people only: fail-closed)."""
+    memberships = Membership.objects.agents()
+    if tenant_id is not None:
+        memberships = memberships.filter(tenant_id=tenant_id)
+    ids = memberships.values("user_id")
     return User.objects.filter(pk__in=ids, is_active=True).order_by("first_name", "username")
 
 

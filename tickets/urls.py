@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from . import views
+from .followers import views as followers
 
 app_name = "tickets"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -33,6 +34,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/tickets/<int:ticket_id>/unlink/", views.ticket_unlink, name="ticket-unlink"),
     path("agent/tickets/<int:ticket_id>/merge/", views.ticket_merge, name="ticket-merge"),
     path("agent/tickets/<int:ticket_id>/follow/", views.ticket_follow_toggle, name="ticket-follow"),
+    path("agent/tickets/<int:ticket_id>/cc/", followers.cc_add, name="ticket-cc"),
+    path("agent/tickets/<int:ticket_id>/cc/remove/", followers.cc_remove, name="ticket-cc-remove"),
+    path(
+        "agent/tickets/<int:ticket_id>/followers/",
+        followers.follower_add,
+        name="ticket-follower-add",
+    ),
+    path(
+        "agent/tickets/<int:ticket_id>/followers/remove/",
+        followers.follower_remove,
+        name="ticket-follower-remove",
+    ),
     path(
         "agent/tickets/<int:ticket_id>/history.txt",
         views.ticket_history_export,

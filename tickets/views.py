@@ -37,7 +37,13 @@ from .access import (
 from .attachments import attachment_response
 from .choices import Category, Channel, Status, SupportLine
 from .filing import ticket_file
-from .followers.services import internal_followers, ticket_follow, ticket_unfollow
+from .followers.services import (
+    cc_candidates,
+    copied_contacts,
+    internal_followers,
+    ticket_follow,
+    ticket_unfollow,
+)
 from .forms import (
     MERGE,
     AssignForm,
@@ -55,6 +61,7 @@ from .forms import (
     TimeEntryForm,
     UnlinkForm,
     VendorForm,
+    agents,
 )
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
@@ -365,6 +372,7 @@ def _ticket_page(
     ]
     if reply_form is None:
         reply_form = ReplyForm(initial={"version": ticket.version})
+    followers = internal_followers(ticket=ticket)
     return render(
         request,
         "tickets/ticket_detail.html",
@@ -373,8 +381,13 @@ def _ticket_page(
             "timeline": ticket.timeline(),
             "clocks": clocks,
             "time_entries": ticket.time_entries.select_related("agent"),
-            "cc": ticket.cc.all(),
-            "followers": internal_followers(ticket=ticket),
+            "cc": copied_contacts(ticket=ticket),
+            "cc_candidates": cc_candidates(ticket=ticket),
+            "followers": followers,
+            # Colleagues to add; the agent follows themselves with the Follow button.
+            "follower_candidates": agents(tenant_id=ticket.tenant_id).exclude(
+                pk__in=[request.user.pk, *(f.pk for f in followers)]
+            ),
             "satisfaction": SatisfactionRating.objects.filter(ticket=ticket)
             .select_related("contact")
             .first(),

@@ -3,6 +3,7 @@ the same actions as the agent pages. Writes call one service each."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404
@@ -27,6 +28,7 @@ from ..access import get_ticket_for_agent
 from ..choices import Channel
 from ..filing import Filing, ticket_file
 from ..followers.services import (
+    copied_contacts,
     internal_followers,
     ticket_cc_add,
     ticket_cc_remove,
@@ -324,9 +326,9 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return Response(self._detail(target))
 
     def _copied(self, ticket: Ticket) -> Any:
-        return CopiedContactSerializer(ticket.cc.order_by("name", "pk"), many=True).data
+        return CopiedContactSerializer(copied_contacts(ticket=ticket), many=True).data
 
-    def _cc_contact(self, ticket: Ticket, request: Request) -> Contact:
+    def _cc_contact(self, ticket: Ticket, request: Request) -> dict[str, Any]:
         payload = CcChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         contact = Contact.objects.filter(
@@ -334,7 +336,44 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         ).first()
         if contact is None:
             raise Http404
-        return contact
+        return {"contact": contact}
+
+    def _follower(self, ticket: Ticket, request: Request) -> dict[str, Any]:
+        payload = FollowerChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        membership = (
+            Membership.objects.agents()
+            .filter(tenant_id=ticket.tenant_id, user_id=payload.validated_data["agent"])
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            raise Http404
+        return {"agent": membership.user}
+
+    def _followers(self, ticket: Ticket) -> Any:
+        return FollowerSerializer(internal_followers(ticket=ticket), many=True).data
+
+    def _people_action(
+        self,
+        request: Request,
+        *,
+        change: Callable[..., bool],
+        person: Callable[[Ticket, Request], dict[str, Any]],
+        answer: Callable[[Ticket], Any],
+    ) -> Response:
+        """The shape of the cc and followers actions: fetch the ticket; on a POST find the
+        person the body names (``person``: 404 for one the tenant does not know) and call the
+        service as the requesting agent; answer the list as it is now."""
+        ticket = self.get_object()
+        if request.method == "POST":
+            change(
+                ticket=ticket,
+                **person(ticket, request),
+                actor=request.user,
+                channel=Channel.API,
+            )
+        return Response(answer(ticket))
 
     @extend_schema(methods=["GET"], responses=CopiedContactSerializer(many=True))
     @extend_schema(
@@ -351,15 +390,9 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         """The contacts copied on the ticket; POST copies one more and answers the list (400
         for a contact of another organisation, 404 for one the tenant does not know; copying
         someone already on the ticket changes nothing)."""
-        ticket = self.get_object()
-        if request.method == "POST":
-            ticket_cc_add(
-                ticket=ticket,
-                contact=self._cc_contact(ticket, request),
-                actor=request.user,  # type: ignore[arg-type]
-                channel=Channel.API,
-            )
-        return Response(self._copied(ticket))
+        return self._people_action(
+            request, change=ticket_cc_add, person=self._cc_contact, answer=self._copied
+        )
 
     @extend_schema(
         request=CcChangeSerializer,
@@ -368,30 +401,9 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"], url_path="cc-remove")
     def cc_remove(self, request: Request, ticket_id: str) -> Response:
         """Stop copying a contact; answers the list (someone not copied: nothing changes)."""
-        ticket = self.get_object()
-        ticket_cc_remove(
-            ticket=ticket,
-            contact=self._cc_contact(ticket, request),
-            actor=request.user,  # type: ignore[arg-type]
-            channel=Channel.API,
+        return self._people_action(
+            request, change=ticket_cc_remove, person=self._cc_contact, answer=self._copied
         )
-        return Response(self._copied(ticket))
-
-    def _follower(self, ticket: Ticket, request: Request) -> Any:
-        payload = FollowerChangeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        membership = (
-            Membership.objects.agents()
-            .filter(tenant_id=ticket.tenant_id, user_id=payload.validated_data["agent"])
-            .select_related("user")
-            .first()
-        )
-        if membership is None:
-            raise Http404
-        return membership.user
-
-    def _followers(self, ticket: Ticket) -> Any:
-        return FollowerSerializer(internal_followers(ticket=ticket), many=True).data
 
     @extend_schema(methods=["GET"], responses=FollowerSerializer(many=True))
     @extend_schema(
@@ -403,15 +415,9 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     def followers(self, request: Request, ticket_id: str) -> Response:
         """The agents following the ticket (mailed about its replies and internal notes);
         POST adds one and answers the list (404 for anyone not an agent of the tenant)."""
-        ticket = self.get_object()
-        if request.method == "POST":
-            ticket_follow(
-                ticket=ticket,
-                agent=self._follower(ticket, request),
-                actor=request.user,  # type: ignore[arg-type]
-                channel=Channel.API,
-            )
-        return Response(self._followers(ticket))
+        return self._people_action(
+            request, change=ticket_follow, person=self._follower, answer=self._followers
+        )
 
     @extend_schema(
         request=FollowerChangeSerializer,
@@ -420,14 +426,9 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"], url_path="followers-remove")
     def followers_remove(self, request: Request, ticket_id: str) -> Response:
         """Stop an agent following the ticket; answers the list."""
-        ticket = self.get_object()
-        ticket_unfollow(
-            ticket=ticket,
-            agent=self._follower(ticket, request),
-            actor=request.user,  # type: ignore[arg-type]
-            channel=Channel.API,
+        return self._people_action(
+            request, change=ticket_unfollow, person=self._follower, answer=self._followers
         )
-        return Response(self._followers(ticket))
 
     @extend_schema(
         request=BulkAssignSerializer,

@@ -16,7 +16,7 @@ the reply and note events (:mod:`notifications.channels.email`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,56 @@ def _agents(ticket: Ticket) -> QuerySet[Membership]:
     return Membership.objects.agents().filter(tenant_id=ticket.tenant_id)
 
 
+@dataclass(frozen=True)
+class _People:
+    """One of the ticket's lists of people: its field, the events of a change and who sees them."""
+
+    field: str
+    added: EventKind
+    removed: EventKind
+    key: str
+    public: bool
+
+
+_CC = _People("cc", EventKind.CC_ADDED, EventKind.CC_REMOVED, "contact_id", public=True)
+_FOLLOWERS = _People("followers", EventKind.FOLLOWED, EventKind.UNFOLLOWED, "user_id", public=False)
+
+
+def _people_change(
+    *,
+    ticket: Ticket,
+    people: _People,
+    person: Contact | User,
+    add: bool,
+    changes: Callable[[Ticket], bool],
+    actor: User | None,
+    actor_contact: Contact | None,
+    channel: str,
+) -> bool:
+    """Add ``person`` to one of the ticket's lists or take them off it, the shared shape of
+    :func:`ticket_cc_add`, :func:`ticket_cc_remove`, :func:`ticket_follow` and
+    :func:`ticket_unfollow`: lock the ticket, check the actor, ask ``changes`` about the
+    locked ticket (it raises ValidationError to refuse the person, and answers False when they
+    are on the list already, or were not on it, so that nothing is written), change the list,
+    and write its event in the same transaction."""
+    with transaction.atomic():
+        locked = _locked(ticket)
+        by_staff = _actor_check(locked, actor, actor_contact)
+        if not changes(locked):
+            return False
+        on_ticket = getattr(locked, people.field)
+        (on_ticket.add if add else on_ticket.remove)(person)
+        name = person.name if isinstance(person, Contact) else str(person)
+        event = event_record(
+            ticket=locked, kind=people.added if add else people.removed, actor=actor,
+            actor_contact=actor_contact, by_staff=by_staff, channel=channel,
+            new=name if add else "", old="" if add else name, is_public=people.public,
+            data={people.key: person.pk},
+        )  # fmt: skip
+        events_publish([event])
+    return True
+
+
 def contact_may_be_copied(*, ticket: Ticket, contact: Contact) -> bool:
     """A contact of the ticket's own organisation, in its tenant."""
     return (
@@ -89,6 +139,11 @@ def cc_candidates(*, ticket: Ticket) -> list[Contact]:
     )
 
 
+def copied_contacts(*, ticket: Ticket) -> QuerySet[Contact]:
+    """The contacts copied on the ticket, by name: as the pages and both APIs list them."""
+    return ticket.cc.order_by("name", "pk")
+
+
 def ticket_cc_add(
     *,
     ticket: Ticket,
@@ -102,22 +157,18 @@ def ticket_cc_add(
     Preconditions: ``contact`` belongs to the ticket's organisation and tenant; the actor is
     an agent of the tenant or a contact who may see the ticket. Locks the ticket; writes a
     public event in the same transaction."""
-    with transaction.atomic():
-        locked = _locked(ticket)
-        by_staff = _actor_check(locked, actor, actor_contact)
+
+    def changes(locked: Ticket) -> bool:
         if not contact_may_be_copied(ticket=locked, contact=contact):
             raise ValidationError(
                 {"contact": _("Only colleagues of the ticket's organisation can be copied.")}
             )
-        if contact.pk == locked.requester_id or locked.cc.filter(pk=contact.pk).exists():
-            return False
-        locked.cc.add(contact)
-        event = event_record(
-            ticket=locked, kind=EventKind.CC_ADDED, actor=actor, actor_contact=actor_contact,
-            by_staff=by_staff, channel=channel, new=contact.name, data={"contact_id": contact.pk},
-        )  # fmt: skip
-        events_publish([event])
-    return True
+        return contact.pk != locked.requester_id and not locked.cc.filter(pk=contact.pk).exists()
+
+    return _people_change(
+        ticket=ticket, people=_CC, person=contact, add=True, changes=changes,
+        actor=actor, actor_contact=actor_contact, channel=channel,
+    )  # fmt: skip
 
 
 def ticket_cc_remove(
@@ -132,18 +183,14 @@ def ticket_cc_remove(
 
     Preconditions as :func:`ticket_cc_add` for the actor; the requester is never copied, so
     cannot be removed. Locks the ticket; writes a public event in the same transaction."""
-    with transaction.atomic():
-        locked = _locked(ticket)
-        by_staff = _actor_check(locked, actor, actor_contact)
-        if contact.tenant_id != locked.tenant_id or not locked.cc.filter(pk=contact.pk).exists():
-            return False
-        locked.cc.remove(contact)
-        event = event_record(
-            ticket=locked, kind=EventKind.CC_REMOVED, actor=actor, actor_contact=actor_contact,
-            by_staff=by_staff, channel=channel, old=contact.name, data={"contact_id": contact.pk},
-        )  # fmt: skip
-        events_publish([event])
-    return True
+
+    def changes(locked: Ticket) -> bool:
+        return contact.tenant_id == locked.tenant_id and locked.cc.filter(pk=contact.pk).exists()
+
+    return _people_change(
+        ticket=ticket, people=_CC, person=contact, add=False, changes=changes,
+        actor=actor, actor_contact=actor_contact, channel=channel,
+    )  # fmt: skip
 
 
 @dataclass
@@ -231,20 +278,16 @@ def ticket_follow(
     Preconditions: ``actor`` and ``agent`` are agents or admins of the ticket's tenant (an
     agent follows for themselves; any agent may add a colleague). Locks the ticket; writes an
     internal event in the same transaction."""
-    with transaction.atomic():
-        locked = _locked(ticket)
-        _actor_check(locked, actor, None)
+
+    def changes(locked: Ticket) -> bool:
         if not _agents(locked).filter(user=agent).exists():
             raise ValidationError({"agent": _("Only agents of this organisation can follow.")})
-        if locked.followers.filter(pk=agent.pk).exists():
-            return False
-        locked.followers.add(agent)
-        event = event_record(
-            ticket=locked, kind=EventKind.FOLLOWED, actor=actor, by_staff=True, channel=channel,
-            new=str(agent), is_public=False, data={"user_id": agent.pk},
-        )  # fmt: skip
-        events_publish([event])
-    return True
+        return not locked.followers.filter(pk=agent.pk).exists()
+
+    return _people_change(
+        ticket=ticket, people=_FOLLOWERS, person=agent, add=True, changes=changes,
+        actor=actor, actor_contact=None, channel=channel,
+    )  # fmt: skip
 
 
 def ticket_unfollow(
@@ -252,18 +295,14 @@ def ticket_unfollow(
 ) -> bool:
     """Stop ``agent`` following; False when they did not. Preconditions: ``actor`` is an
     agent of the tenant. Locks the ticket; writes an internal event in the same transaction."""
-    with transaction.atomic():
-        locked = _locked(ticket)
-        _actor_check(locked, actor, None)
-        if not locked.followers.filter(pk=agent.pk).exists():
-            return False
-        locked.followers.remove(agent)
-        event = event_record(
-            ticket=locked, kind=EventKind.UNFOLLOWED, actor=actor, by_staff=True, channel=channel,
-            old=str(agent), is_public=False, data={"user_id": agent.pk},
-        )  # fmt: skip
-        events_publish([event])
-    return True
+
+    def changes(locked: Ticket) -> bool:
+        return locked.followers.filter(pk=agent.pk).exists()
+
+    return _people_change(
+        ticket=ticket, people=_FOLLOWERS, person=agent, add=False, changes=changes,
+        actor=actor, actor_contact=None, channel=channel,
+    )  # fmt: skip
 
 
 def contact_follow_organisation(

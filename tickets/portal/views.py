@@ -30,6 +30,7 @@ from tickets.filing import Filing, ticket_file
 from tickets.followers.services import (
     cc_candidates,
     contact_follow_organisation,
+    copied_contacts,
     ticket_cc_add,
     ticket_cc_remove,
 )
@@ -174,7 +175,7 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
         "cycle_promises": services.cycle_promises(ticket=ticket),
         "form": form or ReplyForm(),
         "actions": services.contact_status_actions(ticket=ticket),
-        "cc": ticket.cc.order_by("name", "pk"),
+        "cc": copied_contacts(ticket=ticket),
         "cc_candidates": cc_candidates(ticket=ticket),
         "rating_links": rating_link_paths(ticket=ticket, contact=portal_contact(request))
         if satisfaction_asked(ticket=ticket)

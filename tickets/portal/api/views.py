@@ -23,7 +23,7 @@ from supportdesk.access import method_unsupported
 from tickets.api.serializers import CcChangeSerializer, CopiedContactSerializer
 from tickets.choices import Channel
 from tickets.filing import Filing, ticket_file
-from tickets.followers.services import ticket_cc_add, ticket_cc_remove
+from tickets.followers.services import copied_contacts, ticket_cc_add, ticket_cc_remove
 from tickets.models import Ticket
 from tickets.services import ticket_reply
 
@@ -160,7 +160,7 @@ class PortalTicketViewSet(
         return Response(PortalMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     def _copied(self, ticket: Ticket) -> Any:
-        return CopiedContactSerializer(ticket.cc.order_by("name", "pk"), many=True).data
+        return CopiedContactSerializer(copied_contacts(ticket=ticket), many=True).data
 
     def _cc_change(self, request: Request, *, add: bool) -> Response:
         ticket = self.get_object()
