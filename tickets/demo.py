@@ -21,8 +21,9 @@ from supportdesk.demo import Section, load_demo, tenant_demo
 from supportdesk.models import Membership, Role, Tenant, User
 
 from .choices import Category, Channel, Status
+from .links.services import ticket_link, ticket_merge
 from .macros.services import MACRO_STATUSES, macro_save
-from .models import Macro, RoutingRule, Ticket
+from .models import LinkKind, Macro, RoutingRule, Ticket
 from .routing.services import routing_rule_move, routing_rule_save
 from .services import (
     AcceptanceRequired,
@@ -150,6 +151,36 @@ def _routing_rules(tenant: Tenant, data: Section, admin: User | None) -> None:
             routing_rule_move(rule=rule, position=position, actor=admin)
 
 
+MERGE = "merge"
+"""The demo's link "kind" that merges the ticket into the other instead of linking them."""
+
+
+def _links(data: Section, tickets: list[Ticket], agent: User | None) -> None:
+    """The demo's related tickets and merged duplicates (``tickets.links``), made by its
+    agent through the link services: ``ticket`` and ``other`` are positions in the order the
+    demo tickets are filed (1 is the first), ``kind`` a link kind or ``merge``."""
+    if agent is None or not data.has("tickets"):
+        return
+    for item in data.section("tickets").sections("links"):
+        pair = []
+        for key in ("ticket", "other"):
+            position = item.int(key)
+            if not 1 <= position <= len(tickets):
+                raise item.error(key, f"no demo ticket {position}; there are {len(tickets)}")
+            pair.append(tickets[position - 1])
+        kind = item.str("kind")
+        if kind != MERGE and kind not in LinkKind.values:
+            choices = ", ".join([*LinkKind.values, MERGE])
+            raise item.error("kind", f"unknown kind {kind!r}; choose one of {choices}")
+        try:
+            if kind == MERGE:
+                ticket_merge(ticket=pair[0], into=pair[1], actor=agent)
+            else:
+                ticket_link(ticket=pair[0], other=pair[1], kind=kind, actor=agent)
+        except ValidationError as exc:
+            raise item.refused(exc, {"other": "other", "into": "other"}) from exc
+
+
 def macro_bodies(path: Path) -> list[str]:
     """The bodies of the shared macros in the demo file ``path`` (for checks of the texts)."""
     return [str(item.str("body")) for item in load_demo(path).sections("macros")]
@@ -199,6 +230,7 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
         return []
     priorities = list(Priority.objects.all())
     now = timezone.now()
+    filed: list[Ticket] = []
     for i in range(count):
         subject, category = subjects[i % len(subjects)]
         # Most arrived in the last hours, some days ago: due times on both sides of now.
@@ -219,6 +251,7 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
         except ValidationError as exc:
             where = data.section("tickets").section_at("subjects", i % len(subjects))
             raise where.refused(exc, {"subject": "subject", "category": "category"}) from exc
+        filed.append(ticket)
         if agent is None:
             continue
         fate = i % 10
@@ -256,4 +289,5 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
             ticket_change_status(
                 ticket=ticket, status=Status.ON_HOLD, actor=agent, channel=Channel.PORTAL
             )
+    _links(data, filed, agent)
     return []

@@ -206,7 +206,7 @@ class Ticket(TenantOwned):
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
-    # Set once, by tickets.services.ticket_merge: the ticket this duplicate was merged into.
+    # Set once, by tickets.links.services.ticket_merge: the ticket this duplicate was merged into.
     # Its reference keeps working and leads there (tickets.views, tickets.portal.views).
     merged_into = models.ForeignKey(
         "self",
@@ -655,6 +655,13 @@ LINK_REVERSE_LABELS = {
 """How a link reads from its target ticket ("TA-1002 has duplicate TA-1001")."""
 
 
+def link_label(kind: str, *, outgoing: bool) -> str:
+    """A link kind in the reader's language, from its source (``outgoing``) or its target."""
+    if outgoing:
+        return str(LinkKind(kind).label)
+    return str(LINK_REVERSE_LABELS[LinkKind(kind)])
+
+
 @dataclass(frozen=True)
 class LinkRow:
     """One link as a ticket's page shows it: the wording from that side and the other ticket."""
@@ -683,8 +690,9 @@ class TicketLinkManager(models.Manager["TicketLink"]):
 
 class TicketLink(TenantOwned):
     """``source`` is ``kind`` ``target``: TA-1001 duplicate of TA-1002. Written by
-    :func:`tickets.services.ticket_link` and :func:`tickets.services.ticket_merge`; one link
-    per pair of tickets and kind, whichever way round."""
+    :func:`tickets.links.services.ticket_link` and
+    :func:`tickets.links.services.ticket_merge`; one link per pair of tickets and kind,
+    whichever way round."""
 
     source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
     target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
@@ -715,9 +723,7 @@ class TicketLink(TenantOwned):
 
     def label_from(self, ticket: Ticket) -> str:
         """The wording seen from ``ticket``'s page."""
-        if ticket.pk == self.source_id:
-            return str(LinkKind(self.kind).label)
-        return str(LINK_REVERSE_LABELS[LinkKind(self.kind)])
+        return link_label(self.kind, outgoing=ticket.pk == self.source_id)
 
     def other(self, ticket: Ticket) -> Ticket:
         return self.target if ticket.pk == self.source_id else self.source

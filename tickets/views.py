@@ -63,6 +63,7 @@ from .forms import (
     VendorForm,
     agents,
 )
+from .links import services as link_services
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
 from .models import Macro, QueueView, SatisfactionRating, Ticket, TicketLink
@@ -693,7 +694,7 @@ def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
         url = reverse("tickets:ticket-merge", args=[ticket.pk])
         return redirect(f"{url}?{urlencode({'into': other.reference})}")
     try:
-        services.ticket_link(
+        link_services.ticket_link(
             ticket=ticket,
             other=other,
             kind=form.cleaned_data["kind"],
@@ -713,7 +714,7 @@ def ticket_unlink(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         ticket_id,
         UnlinkForm,
-        lambda t, d: services.ticket_unlink(
+        lambda t, d: link_services.ticket_unlink(
             ticket=t,
             link_id=d["link"],
             actor=request.user,  # type: ignore[arg-type]
@@ -738,7 +739,7 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     if request.method == "POST" and form.cleaned_data["confirm_merge"]:
         try:
-            services.ticket_merge(ticket=ticket, into=target, actor=request.user)  # type: ignore[arg-type]
+            link_services.ticket_merge(ticket=ticket, into=target, actor=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:
             add_service_messages(request, exc)
             return redirect("tickets:ticket", ticket_id=ticket.pk)
@@ -752,7 +753,7 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
     context = {
         "ticket": ticket,
         "target": target,
-        "refusal": services.ticket_merge_check(ticket=ticket, into=target),
+        "refusal": link_services.ticket_merge_check(ticket=ticket, into=target),
         "other_organisation": ticket.organisation_id != target.organisation_id,
         "form": MergeForm(initial={"into": target.reference}),
     }

@@ -17,6 +17,7 @@ from django_scopes import scope, scopes_disabled
 
 from supportdesk.demo import DemoDataError, Section, demo_files, load_demo
 from supportdesk.models import Tenant
+from tickets.models import Ticket
 
 FILES = demo_files()
 DEMO_APPS = ("supportdesk", "sla", "contracts", "tickets", "knowledgebase")
@@ -92,6 +93,12 @@ def test_each_file_loads_and_loading_it_again_creates_nothing(path: Path, tmp_pa
     translations = sum(len(article.get("translations", [])) for article in articles)
     assert loaded["knowledgebase.Article"] == len(articles) + translations
     assert loaded["tickets.Ticket"] == load_demo(path).section("tickets").int("count")
+    # Each link or merge of the file is one link (a merge's is "duplicate of").
+    links = load_demo(path).section("tickets").list("links", [])
+    assert loaded["tickets.TicketLink"] == len(links)
+    with scope(tenant=tenant):
+        merged = Ticket.objects.filter(merged_into__isnull=False).count()
+    assert merged == sum(1 for link in links if link["kind"] == "merge")
     assert loaded["supportdesk.AuditEvent"] > 0  # written by the services
 
     _seed(tmp_path)
@@ -139,6 +146,16 @@ BREAKAGES = [
         "ticket-subject-the-service-refuses",
         _set("tickets", "subjects", 0, "subject", value="x" * 301),
         "tickets.subjects[0].subject: ",
+    ),
+    (
+        "link-of-an-unknown-kind",
+        _set("tickets", "links", value=[{"ticket": 1, "other": 2, "kind": "friend_of"}]),
+        "tickets.links[0].kind: unknown kind 'friend_of'",
+    ),
+    (
+        "merge-of-a-ticket-into-itself",
+        _set("tickets", "links", value=[{"ticket": 2, "other": 2, "kind": "merge"}]),
+        "tickets.links[0].other: ",
     ),
     (
         "macro-the-sandbox-refuses",

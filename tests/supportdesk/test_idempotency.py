@@ -26,8 +26,9 @@ from supportdesk.models import ApiToken, IdempotencyKey
 from supportdesk.schema import TenantSchemaGenerator
 from tests.tickets.conftest import Desk, build_desk
 from tickets.choices import Channel, Status
+from tickets.links.services import ticket_link
 from tickets.models import LinkKind, Ticket
-from tickets.services import ticket_create, ticket_link
+from tickets.services import ticket_create
 
 from ..conftest import Cast, api_client_for
 from .error_urls import SECRET

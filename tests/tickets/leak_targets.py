@@ -9,13 +9,12 @@ from contracts.models import Contact
 from tests.conftest import B_MARKER, Cast
 from tickets.choices import Channel, Rating, Status
 from tickets.followers.services import ticket_cc_add, ticket_follow
+from tickets.links.services import ticket_link, ticket_merge
 from tickets.models import LinkKind, NotifyRole, QueueView, RoutingRule
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
     ticket_change_status,
     ticket_create,
-    ticket_link,
-    ticket_merge,
     ticket_reply,
 )
 

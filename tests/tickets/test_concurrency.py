@@ -13,8 +13,9 @@ from django_scopes import scope
 
 from tests.conftest import Cast, build_cast
 from tickets.choices import Channel
+from tickets.links.services import ticket_link, ticket_merge
 from tickets.models import EventKind, LinkKind, Ticket, TicketEvent, TicketLink
-from tickets.services import ticket_create, ticket_link, ticket_merge, ticket_reply
+from tickets.services import ticket_create, ticket_reply
 
 from .conftest import build_desk
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -15,22 +16,22 @@ from django.db import connection
 from django.db.models import RestrictedError
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django_scopes import scope
 
 from contracts.models import Contact, NamedContact, Organisation
 from notifications.channels.email import notify_by_mail
 from sla.models import Clock, ClockState
+from supportdesk.models import User
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Channel, Status
+from tickets.links.services import ticket_link, ticket_merge, ticket_unlink
 from tickets.mail.models import OutboundEmail
 from tickets.models import EventKind, LinkKind, Message, Ticket, TicketEvent, TicketLink
 from tickets.services import (
     ticket_change_status,
     ticket_create,
-    ticket_link,
-    ticket_merge,
     ticket_reply,
-    ticket_unlink,
 )
 
 from .conftest import Desk, at
@@ -115,6 +116,27 @@ def test_a_link_shows_on_both_tickets_pages_with_the_reverse_wording(
             assert event.actor == cast.agent
 
 
+def _timeline(html: str) -> str:
+    found = re.search(r'<section aria-labelledby="timeline">.*?</section>', html, re.S)
+    assert found is not None, "no timeline on the page"
+    return " ".join(re.sub(r"<[^>]+>", " ", found[0]).split())
+
+
+def test_a_link_event_reads_in_the_readers_language_not_the_writers(cast: Cast) -> None:
+    first, second = _ticket(cast, "One"), _ticket(cast, "Two")
+    with scope(tenant=cast.tenant_a), translation.override("sv"):
+        ticket_link(ticket=first, other=second, kind=LinkKind.CAUSED_BY, actor=cast.agent)
+    User.objects.filter(pk=cast.agent.pk).update(language="en")
+    client = client_for(cast.agent, cast.tenant_a)
+    on_first = _timeline(client.get(reverse("tickets:ticket", args=[first.pk])).content.decode())
+    on_second = _timeline(client.get(reverse("tickets:ticket", args=[second.pk])).content.decode())
+    assert f"caused by {second.reference}" in on_first and "orsakat" not in on_first
+    assert f"causes {first.reference}" in on_second and "orsakar" not in on_second
+    User.objects.filter(pk=cast.agent.pk).update(language="nl")
+    on_first = _timeline(client.get(reverse("tickets:ticket", args=[first.pk])).content.decode())
+    assert f"veroorzaakt door {second.reference}" in on_first
+
+
 def test_the_link_box_takes_a_bare_number(cast: Cast) -> None:
     first, second = _ticket(cast, "One"), _ticket(cast, "Two")
     client_for(cast.agent, cast.tenant_a).post(
@@ -177,7 +199,9 @@ def test_links_across_tenants_are_refused_on_the_page_in_the_service_and_the_api
         {"other": theirs.pk, "kind": LinkKind.RELATED},
         content_type="application/json",
     )
-    assert response.status_code == 404
+    # The ticket in the URL exists: the answer names the field, as for an unknown id.
+    assert response.status_code == 400
+    assert response.json() == {"other": [f"There is no ticket {theirs.pk}."]}
     with scope(tenant=cast.tenant_a):
         assert TicketLink.objects.count() == 0
     with scope(tenant=cast.tenant_b):
@@ -240,6 +264,27 @@ def test_the_ticket_page_queries_do_not_grow_with_its_links(cast: Cast) -> None:
     assert all(o.reference in text for o in others)
     # The timeline holds the 18 extra link events; its rows come from one query either way.
     assert len(ten.captured_queries) == len(one.captured_queries)
+
+
+def test_the_api_lists_links_in_the_same_queries_however_many_there_are(cast: Cast) -> None:
+    ticket = _ticket(cast, "Hub")
+    others = [_ticket(cast, f"Spoke {n}") for n in range(6)]
+    api = api_client_for(cast.agent, cast.tenant_a)
+    url = reverse("api-ticket-links", args=[ticket.pk])
+    with scope(tenant=cast.tenant_a):
+        ticket_link(ticket=ticket, other=others[0], kind=LinkKind.RELATED, actor=cast.agent)
+    api.get(url)  # warm the token and caches
+    with CaptureQueriesContext(connection) as one:
+        assert len(api.get(url).json()) == 1
+    with scope(tenant=cast.tenant_a):
+        for n, other in enumerate(others[1:]):
+            a, b = (ticket, other) if n % 2 else (other, ticket)
+            ticket_link(ticket=a, other=b, kind=LinkKind.CAUSED_BY, actor=cast.agent)
+    with CaptureQueriesContext(connection) as six:
+        listed = api.get(url).json()
+    assert {row["other"]["id"] for row in listed} == {o.pk for o in others}
+    assert {row["direction"] for row in listed} == {"incoming", "outgoing"}
+    assert len(six.captured_queries) == len(one.captured_queries)
 
 
 # --- Merge ---------------------------------------------------------------------------------
@@ -450,7 +495,7 @@ def test_a_closed_duplicate_is_not_merged(cast: Cast) -> None:
     _refused(cast, duplicate, target, "cannot be merged")
 
 
-def test_a_merge_across_tenants_is_refused_in_the_service_and_a_404_in_the_api(
+def test_a_merge_across_tenants_is_refused_in_the_service_and_the_api_naming_the_field(
     cast: Cast,
 ) -> None:
     mine, theirs = _ticket(cast, "Mine"), _b_ticket(cast)
@@ -461,7 +506,8 @@ def test_a_merge_across_tenants_is_refused_in_the_service_and_a_404_in_the_api(
         {"into": theirs.pk},
         content_type="application/json",
     )
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json() == {"into": [f"There is no ticket {theirs.pk}."]}
     with scope(tenant=cast.tenant_b):
         assert Ticket.objects.get(pk=theirs.pk).merged_into_id is None
         assert Message.objects.filter(ticket=theirs).count() == 1
@@ -583,6 +629,24 @@ def test_a_requester_who_may_not_see_the_target_reads_only_that_it_was_merged(
     api = api_client_for(cast.named, cast.tenant_a)
     data = json.loads(api.get(reverse("api-portal-ticket-detail", args=[duplicate.pk])).content)
     assert data["merged"] is True and data["merged_into"] is None
+
+
+def test_the_duplicates_history_download_names_nothing_of_another_organisations_target(
+    cast: Cast,
+) -> None:
+    olle = _other_org_contact(cast)
+    target = _ticket(cast, "Secret target subject")
+    duplicate = _ticket(cast, "Olle's duplicate", requester=olle)
+    with scope(tenant=cast.tenant_a):
+        ticket_merge(ticket=duplicate, into=target, actor=cast.agent)
+        olle.user = User.objects.create_user(username="olle", password="x")
+        olle.save()
+    client = client_for(olle.user, cast.tenant_a)
+    response = client.get(reverse("portal:ticket-history", args=[duplicate.pk]))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "Merged into another ticket" in text and "was merged with another ticket" in text
+    assert target.reference not in text and "Secret target subject" not in text
 
 
 def test_a_named_contact_of_the_organisation_is_led_to_the_target(cast: Cast, desk: Desk) -> None:

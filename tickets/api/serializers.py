@@ -284,7 +284,7 @@ class TicketLinkSerializer(serializers.Serializer[Any]):
 
 class LinkCreateSerializer(serializers.Serializer[Any]):
     other = serializers.IntegerField(
-        min_value=1, max_value=2**31 - 1, help_text="The other ticket's id (404 if unknown)."
+        min_value=1, max_value=2**31 - 1, help_text="The other ticket's id (400 if unknown)."
     )
     kind = serializers.ChoiceField(choices=LinkKind.choices)
 
@@ -295,7 +295,7 @@ class UnlinkSerializer(serializers.Serializer[Any]):
 
 class MergeSerializer(serializers.Serializer[Any]):
     into = serializers.IntegerField(
-        min_value=1, max_value=2**31 - 1, help_text="The target ticket's id (404 if unknown)."
+        min_value=1, max_value=2**31 - 1, help_text="The target ticket's id (400 if unknown)."
     )
 
 

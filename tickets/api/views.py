@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
@@ -35,6 +36,7 @@ from ..followers.services import (
     ticket_follow,
     ticket_unfollow,
 )
+from ..links.services import ticket_link, ticket_merge, ticket_unlink
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from .serializers import (
@@ -268,8 +270,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["get", "post"], url_path="links", pagination_class=None)
     def links(self, request: Request, ticket_id: str) -> Response:
-        """The ticket's links, both ways; POST links another ticket of the tenant (404 when
-        ``other`` is unknown, 400 for itself or a link that exists)."""
+        """The ticket's links, both ways; POST links another ticket of the tenant (400 when
+        ``other`` is unknown or another tenant's, for itself, or for a link that exists)."""
         ticket = self.get_object()
         if request.method == "GET":
             rows = [
@@ -279,8 +281,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             return Response(TicketLinkSerializer(rows, many=True).data)
         payload = LinkCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        other = get_ticket_for_agent(self.request._request, payload.validated_data["other"])
-        link = services.ticket_link(
+        other = self._named_ticket("other", payload.validated_data["other"])
+        link = ticket_link(
             ticket=ticket,
             other=other,
             kind=payload.validated_data["kind"],
@@ -297,7 +299,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         ticket = self.get_object()
         payload = UnlinkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.ticket_unlink(
+        ticket_unlink(
             ticket=ticket,
             link_id=payload.validated_data["link"],
             actor=request.user,  # type: ignore[arg-type]
@@ -311,19 +313,30 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["post"], url_path="merge")
     def merge(self, request: Request, ticket_id: str) -> Response:
-        """Merge this duplicate into ``into``; returns the target. 404 when ``into`` is
-        unknown; 400 for itself, a closed or merged-away target, or a circular merge."""
+        """Merge this duplicate into ``into``; returns the target. 400 with the reason when
+        ``into`` is unknown or another tenant's, itself, a closed or merged-away target, or
+        the merge would go round in a circle."""
         ticket = self.get_object()
         payload = MergeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        into = get_ticket_for_agent(self.request._request, payload.validated_data["into"])
-        target = services.ticket_merge(
+        into = self._named_ticket("into", payload.validated_data["into"])
+        target = ticket_merge(
             ticket=ticket,
             into=into,
             actor=request.user,  # type: ignore[arg-type]
             channel=Channel.API,
         )
         return Response(self._detail(target))
+
+    def _named_ticket(self, field: str, ticket_id: int) -> Ticket:
+        """The other ticket a request body names. Unknown and another tenant's alike are a
+        400 on that field: a 404 would read as if the ticket in the URL were missing."""
+        try:
+            return get_ticket_for_agent(self.request._request, ticket_id)
+        except Http404:
+            raise serializers.ValidationError(
+                {field: [_("There is no ticket %(reference)s.") % {"reference": ticket_id}]}
+            ) from None
 
     def _copied(self, ticket: Ticket) -> Any:
         return CopiedContactSerializer(copied_contacts(ticket=ticket), many=True).data

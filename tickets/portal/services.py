@@ -411,7 +411,9 @@ def ticket_timeline(*, ticket: Ticket) -> list[TimelineEntry]:
     entries = []
     for event in ticket.timeline(public_only=True):
         change = ""
-        if event.kind not in (EventKind.CREATED, EventKind.REPLIED) and (
+        # A merge's new value names the ticket merged into, which may be another
+        # organisation's: the customer reads the notice that carries no reference instead.
+        if event.kind not in (EventKind.CREATED, EventKind.REPLIED, EventKind.MERGED) and (
             event.old_value or event.new_value
         ):
             old = _value_label(event.kind, event.old_value) or "–"

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from sla.explanations import business_duration_parts
 from tickets.choices import Category, Channel, Rating, Status, SupportLine
-from tickets.models import EventKind, NotifyRole
+from tickets.models import EventKind, LinkKind, NotifyRole, link_label
 
 register = template.Library()
 
@@ -42,6 +42,8 @@ def event_value(event: Any, which: str) -> str:
         EventKind.CONVERTED: Category,
         EventKind.RATED: Rating,
     }
+    if event.kind in (EventKind.LINKED, EventKind.UNLINKED) and which == "new":
+        return link_words(event.data) or raw or ""
     if event.kind == EventKind.BILLABLE_CHANGED and raw in ("True", "False"):
         return _("billable") if raw == "True" else _("not billable")
     choices = labels.get(event.kind)
@@ -63,6 +65,15 @@ def event_channel(event: Any) -> str:
         return ""
     labels = dict(Channel.choices)
     return str(labels.get(event.channel, event.channel))
+
+
+def link_words(data: dict[str, Any]) -> str:
+    """A link event in the reader's language: "caused by TA-1002" on one ticket, "causes
+    TA-1001" on the other. Empty for events written before the data held the side."""
+    kind, reference = data.get("link_kind"), data.get("other_reference")
+    if kind not in LinkKind.values or "outgoing" not in data or not reference:
+        return ""
+    return f"{link_label(kind, outgoing=bool(data['outgoing']))} {reference}"
 
 
 def routing_words(data: dict[str, Any]) -> str:

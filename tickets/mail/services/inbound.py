@@ -397,7 +397,30 @@ def _ticket_for_sender(named: list[int], contact: Contact) -> Ticket | None:
     if not named:
         return None
     visible = {t.pk: t for t in Ticket.objects.for_contact(contact).filter(pk__in=named)}
-    return next((visible[pk] for pk in named if pk in visible), None)
+    ticket = next((visible[pk] for pk in named if pk in visible), None)
+    return _merge_followed(ticket, contact) if ticket is not None else None
+
+
+MAX_MERGE_HOPS = 10
+"""Merges followed from a named ticket (A into B, later B into C); more is a data error."""
+
+
+def _merge_followed(ticket: Ticket, contact: Contact | None) -> Ticket:
+    """The ticket a merged duplicate was merged into, as its pages lead there: a reply to
+    the old reference joins the target when the sender may see it (``contact`` None: staff,
+    who see the tenant's tickets). Otherwise the closed duplicate stays, and the reply opens
+    a follow-up ticket like any reply to a closed ticket."""
+    for _hop in range(MAX_MERGE_HOPS):
+        if ticket.merged_into_id is None:
+            break
+        tickets = Ticket.objects.filter(pk=ticket.merged_into_id)
+        if contact is not None:
+            tickets = Ticket.objects.for_contact(contact).filter(pk=ticket.merged_into_id)
+        target = tickets.first()
+        if target is None:
+            break
+        ticket = target
+    return ticket
 
 
 def _staff_sender(address: str) -> User | None:
@@ -417,7 +440,10 @@ def _staff_note_add(
 ) -> bool:
     """An agent answering one of our mails from their mail client: an internal note on the
     first named ticket still open. Internal, because a From header is easily forged and
-    nothing written by mail may reach a customer as staff's word. False when none is open."""
+    nothing written by mail may reach a customer as staff's word. A merged duplicate counts
+    as the ticket it was merged into. False when none is open."""
+    found = {t.pk: t for t in Ticket.objects.filter(pk__in=named)}
+    named = list(dict.fromkeys(_merge_followed(found[pk], None).pk for pk in named if pk in found))
     open_ids = set(
         Ticket.objects.filter(pk__in=named)
         .exclude(status=Status.CLOSED)
