@@ -201,7 +201,11 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-history": view(*STAFF),
     "tickets:attachment": view(*STAFF),
     "tickets:attachment-preview": view(*STAFF),
+    # A rich reply's inline image: one URL for staff and the contacts who may read it.
+    "tickets:attachment-inline": view(*MEMBERS),
     "tickets:ticket-reply": button(*AGENTS),
+    # The reply box's live preview: who may reply (POST only, the method check first).
+    "tickets:ticket-reply-preview": button(*AGENTS),
     # The ticket page's heartbeat: managers read tickets too, so they are listed as viewing
     # (their "typing" is ignored: they cannot reply); customers get 404 like any staff page.
     "tickets:ticket-presence": button(*STAFF),
@@ -262,6 +266,7 @@ TABLE: dict[str, Access] = {
     "portal:ticket-detail": page(*CONTACTS),
     "portal:ticket-history": page(*CONTACTS),
     "portal:ticket-reply": button(*CONTACTS),
+    "portal:ticket-reply-preview": button(*CONTACTS),
     "portal:ticket-status": button(*CONTACTS),
     "portal:ticket-billing": button(*CONTACTS),
     "portal:ticket-cc-add": button(*CONTACTS),

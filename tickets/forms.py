@@ -27,6 +27,16 @@ def agents(*, tenant_id: int | None = None) -> QuerySet[User]:
     return User.objects.filter(pk__in=ids, is_active=True).order_by("first_name", "username")
 
 
+PREVIEW_MAX_CHARS = 100_000
+"""Characters the reply box's preview renders: any real reply, but not a megabyte per key."""
+
+
+class PreviewForm(forms.Form):
+    """What the reply box's live preview posts: the Markdown typed so far."""
+
+    body = forms.CharField(required=False, strip=False, max_length=PREVIEW_MAX_CHARS)
+
+
 class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}))
     public = forms.TypedChoiceField(

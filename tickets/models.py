@@ -341,7 +341,7 @@ class Ticket(TenantOwned):
         return events.order_by("at", "id")
 
 
-_BLOCK_TAG = re.compile(r"<(p|br|div|ul|ol|li|blockquote|pre|h\d)\b", re.I)
+_BLOCK_TAG = re.compile(r"<(p|br|div|ul|ol|li|blockquote|pre|h\d|hr)\b", re.I)
 
 
 class Message(TenantOwned):
@@ -394,7 +394,9 @@ class Message(TenantOwned):
         """The stored (already sanitised) body with its line breaks kept."""
         if self.is_plain_text:
             return mark_safe(linebreaks(self.body, autoescape=True))  # noqa: S308 - escaped
-        if "<p" in self.body or "<br" in self.body:
+        if _BLOCK_TAG.search(self.body):
+            # Markup with its own blocks (a rich reply's list or quote without a paragraph
+            # included): adding <br> between its tags would break it.
             return mark_safe(self.body)  # noqa: S308 - sanitised by nh3 when stored
         return mark_safe(linebreaks(mark_safe(self.body)))  # noqa: S308 - sanitised when stored
 

@@ -16,7 +16,6 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec
 from zoneinfo import ZoneInfo
 
-import nh3
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -36,7 +35,7 @@ from supportdesk.models import AuditAction, Membership, Tenant, User
 from supportdesk.notices import NoticeKind, notice_sink
 from supportdesk.services import audit_record, audit_snapshot
 
-from .attachments import file_content_type
+from .attachments import IMAGE_TYPES, file_content_type
 from .choices import Category, Channel, Status, SupportLine
 from .events import enqueue_safely, event_record, events_publish
 from .models import (
@@ -55,6 +54,7 @@ from .models import (
     TimeEntry,
 )
 from .queue import COLUMNS, SORTS, columns_with_ticket
+from .richtext import has_placeholders, html_sanitize, images_resolve, markdown_render
 from .routing.services import routing_decide, routing_record
 
 
@@ -108,15 +108,10 @@ CONTACT_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 """What a customer may do: call it solved, reopen a solved ticket, confirm it closed."""
 
-ALLOWED_TAGS = {
-    "p", "br", "a", "strong", "em", "b", "i", "u", "ul", "ol", "li", "blockquote", "code",
-    "pre", "h3", "h4",
-}  # fmt: skip
-
 
 def body_sanitize(body: str) -> str:
-    """The HTML we store: a small tag set, no scripts or styles, safe links."""
-    return nh3.clean(body, tags=ALLOWED_TAGS, link_rel="noopener noreferrer nofollow").strip()
+    """The HTML we store: the rich replies' allow-list (:mod:`tickets.richtext`)."""
+    return html_sanitize(body)
 
 
 def is_staff(user: User | None) -> bool:
@@ -171,6 +166,20 @@ def _store_attachments(
         attachment.save()
         stored.append(attachment)
     return stored
+
+
+def _inline_images_resolve(message: Message, stored: Sequence[Attachment]) -> None:
+    """Point the reply's ``![name](attachment:name)`` images at its stored image files (by
+    name; the reply box names pasted images uniquely), through the one URL both staff and
+    contacts load them from. An image naming no image file of the reply keeps its alt text.
+    """
+    urls = {
+        attachment.filename: reverse("tickets:attachment-inline", args=[attachment.pk])
+        for attachment in stored
+        if attachment.content_type in IMAGE_TYPES
+    }
+    message.body = images_resolve(message.body, urls)
+    message.save(update_fields=["body"])
 
 
 def _number_take(ticket: Ticket) -> None:
@@ -437,6 +446,7 @@ def ticket_reply(
     at: dt.datetime | None = None,
     copy_author: bool = True,
     plain_text: bool = False,
+    markdown: bool = False,
     expected_version: int | None = None,
 ) -> Message:
     """Add a public reply or (staff only) an internal note.
@@ -448,9 +458,13 @@ def ticket_reply(
     ``copy_author`` is left on. Closed tickets take no messages. With ``expected_version``
     (the version the writer's page showed) the reply is refused with :class:`VersionConflict`
     when the ticket moved on since: the agent page's stale-reply warning. Caller holds the
-    tenant's scope.
+    tenant's scope. ``markdown`` (the reply boxes of the agent page and the portal) renders
+    ``body`` as Markdown into the stored sanitized HTML (``richtext.markdown_render``).
     """
-    clean = body.strip() if plain_text else body_sanitize(body)
+    if plain_text:
+        clean = body.strip()
+    else:
+        clean = markdown_render(body) if markdown else body_sanitize(body)
     if not clean and not attachments:
         raise ValidationError({"body": _("Write a message.")})
     _validate_choice("channel", channel, Channel)
@@ -489,7 +503,9 @@ def ticket_reply(
             email_message_id=email_message_id[:255],
             created_at=at,
         )
-        _store_attachments(locked, message, attachments)
+        stored = _store_attachments(locked, message, attachments)
+        if has_placeholders(clean):
+            _inline_images_resolve(message, stored)
         events = [
             event_record(
                 ticket=locked,

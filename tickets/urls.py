@@ -22,6 +22,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/calls/new/", views.call_log, name="call-log"),
     path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),
+    path(
+        "agent/tickets/<int:ticket_id>/reply/preview/",
+        views.ticket_reply_preview,
+        name="ticket-reply-preview",
+    ),
     path("agent/tickets/<int:ticket_id>/presence/", views.ticket_presence, name="ticket-presence"),
     path("agent/tickets/<int:ticket_id>/status/", views.ticket_status, name="ticket-status"),
     path("agent/tickets/<int:ticket_id>/priority/", views.ticket_priority, name="ticket-priority"),
@@ -55,6 +60,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "agent/attachments/<int:attachment_id>/",
         views.attachment_download,
         name="attachment",
+    ),
+    path(
+        "attachments/<int:attachment_id>/inline/",
+        views.attachment_inline,
+        name="attachment-inline",
     ),
     path(
         "agent/attachments/<int:attachment_id>/preview/",

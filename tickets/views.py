@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -55,6 +56,7 @@ from .forms import (
     MergeForm,
     MyLineForm,
     PresenceForm,
+    PreviewForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
@@ -67,6 +69,7 @@ from .links import services as link_services
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
 from .models import Macro, QueueView, SatisfactionRating, Ticket, TicketLink
+from .portal.access import get_attachment_for_contact
 from .presence import HEARTBEAT_EVERY, presence_list, presence_touch
 from .queue import (
     COLUMN_SORTS,
@@ -84,6 +87,7 @@ from .queue import (
     queue_view_counts,
     sort_from_param,
 )
+from .richtext import markdown_render
 
 PAGE_SIZE = 50
 
@@ -442,6 +446,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
                 attachments=request.FILES.getlist("attachments"),
                 expected_version=expected,
+                markdown=True,
             )
         else:
             services.ticket_reply(
@@ -452,6 +457,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 author=request.user,  # type: ignore[arg-type]
                 attachments=request.FILES.getlist("attachments"),
                 expected_version=expected,
+                markdown=True,
             )
     except services.VersionConflict as exc:
         # The form comes back as typed, now at the current version: sending it again after
@@ -471,6 +477,23 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Sent.") if data["public"] else _("Note added."))
     return redirect("tickets:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The reply box's live preview: the Markdown typed so far as the message will show,
+    through the same renderer the reply is stored with (:func:`richtext.markdown_render`)."""
+    get_ticket_for_agent(request, ticket_id)
+    form = PreviewForm(request.POST)
+    valid = form.is_valid()
+    html = markdown_render(form.cleaned_data["body"]) if valid else ""
+    return render(
+        request,
+        "tickets/_reply_preview.html",
+        {"form": form, "html": html},
+        status=200 if valid else 400,
+    )
 
 
 @require_POST
@@ -672,6 +695,24 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> FileRespons
 def attachment_preview(request: HttpRequest, attachment_id: int) -> FileResponse:
     """An image or PDF shown in the browser; any other file is downloaded."""
     return attachment_response(get_attachment_for_agent(request, attachment_id), inline=True)
+
+
+@require_GET  # type: ignore[type-var]  # login_required is typed for HttpResponse; this streams
+@login_required
+def attachment_inline(request: HttpRequest, attachment_id: int) -> FileResponse:
+    """An image shown inside a message (a rich reply's pasted image): one URL for whoever
+    reads the message, so the stored HTML is the same for staff and customers. Staff get it
+    through the agent check, a contact through the portal's (public messages of tickets they
+    may see); anyone else, and a file the bytes do not show to be an image, gets a 404
+    or a download, never an inline page."""
+    req: Any = request
+    if req.membership is not None:
+        attachment = get_attachment_for_agent(request, attachment_id)
+    elif getattr(req, "contact", None) is not None:
+        attachment = get_attachment_for_contact(request, attachment_id)
+    else:
+        raise Http404
+    return attachment_response(attachment, inline=True)
 
 
 @require_POST

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.safestring import mark_safe
 from django.utils.text import format_lazy
 
 from supportdesk.models import Membership, User
@@ -20,6 +21,7 @@ from tickets.mail.models import OutboundKind
 from tickets.mail.services import agents_to_notify, ticket_mail_to_agents, ticket_mail_to_contact
 from tickets.mail.services.outbox import tenant_url
 from tickets.models import EventKind, Message, NotifyRole, Ticket, TicketEvent
+from tickets.richtext import images_as_links
 from tickets.satisfaction.services import LINK_MAX_AGE, rating_link_path
 
 if TYPE_CHECKING:
@@ -52,6 +54,18 @@ def _contacts(ticket: Ticket, *, exclude: Contact | None, followers: bool = Fals
         seen.add(contact.pk)
         out.append(contact)
     return out
+
+
+def _message_context(message: Message) -> dict[str, object]:
+    """A message quoted in a mail: its text for the text part, its stored sanitized HTML for
+    the HTML part (the same markup the portal and the agent page show, but with inline
+    images as links to them: a mail client has no session to load them with)."""
+    html = images_as_links(message.body_html(), message.ticket.tenant.base_url())
+    return {
+        "text": message.plain_text(),
+        "html": mark_safe(html),  # noqa: S308 - sanitized by nh3 when stored
+        "author": message.author_name,
+    }
 
 
 def notify_by_mail(event: TicketEvent) -> None:
@@ -137,7 +151,7 @@ def _reply(event: TicketEvent, message: Message) -> None:
                 key=f"event:{event.pk}:to:{contact.pk}",
                 kind=OutboundKind.REPLY,
                 template="reply",
-                context={"text": message.plain_text(), "author": message.author_name},
+                context=_message_context(message),
             )
         return
     told = agents_to_notify(ticket=ticket)
@@ -146,7 +160,7 @@ def _reply(event: TicketEvent, message: Message) -> None:
         agents=told,
         key=f"event:{event.pk}",
         kind=OutboundKind.AGENT_CUSTOMER_REPLY,
-        context={"text": message.plain_text(), "author": message.author_name},
+        context=_message_context(message),
     )
     _to_followers(event, message, exclude={a.pk for a in told})
     # Others copied on the ticket see what the customer wrote, like on a mailing thread; we
@@ -159,7 +173,7 @@ def _reply(event: TicketEvent, message: Message) -> None:
             key=f"event:{event.pk}:to:{contact.pk}",
             kind=OutboundKind.RELAYED_REPLY,
             template="reply",
-            context={"text": message.plain_text(), "author": message.author_name},
+            context=_message_context(message),
         )
 
 
@@ -176,11 +190,7 @@ def _to_followers(event: TicketEvent, message: Message, *, exclude: set[int]) ->
         agents=followers,
         key=f"event:{event.pk}:follower",
         kind=OutboundKind.AGENT_FOLLOWER,
-        context={
-            "text": message.plain_text(),
-            "author": message.author_name,
-            "internal": not message.is_public,
-        },
+        context={**_message_context(message), "internal": not message.is_public},
     )
 
 
@@ -202,7 +212,7 @@ def _merge_notice(event: TicketEvent, message: Message) -> None:
             key=f"event:{event.pk}:to:{contact.pk}",
             kind=OutboundKind.REPLY,
             template="reply",
-            context={"text": message.plain_text(), "author": message.author_name},
+            context=_message_context(message),
         )
 
 

@@ -448,3 +448,20 @@ class OAuthServer:
         ) as response:
             answer = json.loads(response.read())
         return answer.get("username") if answer.get("active") else None
+
+
+def text_of(mail: Any) -> str:
+    """The text part of a sent mail: the whole body of a text-only mail, the ``text/plain``
+    part of a ``multipart/alternative`` one (a reply with its HTML part)."""
+    for part in mail.walk():
+        if part.get_content_type() == "text/plain":
+            return str(part.get_payload(decode=True).decode())
+    raise AssertionError("the mail has no text part")
+
+
+def html_of(mail: Any) -> str:
+    """The ``text/html`` part of a sent mail ("" for a text-only mail)."""
+    for part in mail.walk():
+        if part.get_content_type() == "text/html":
+            return str(part.get_payload(decode=True).decode())
+    return ""

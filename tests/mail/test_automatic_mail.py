@@ -23,7 +23,7 @@ from contracts.models import Contact
 from supportdesk.models import User
 from tests.conftest import Cast
 from tests.mail.conftest import SUPPORT_ADDRESS, corpus, sender_mailbox
-from tests.mail.servers import SmtpCapture
+from tests.mail.servers import SmtpCapture, text_of
 from tests.portal.conftest import Desk, stockholm
 from tickets.choices import Channel, Status
 from tickets.mail import services
@@ -298,7 +298,7 @@ def test_a_customer_reply_relayed_to_the_others_copied_says_it_is_automatic(
         inbound = desk2.send(_raw(desk2, "reply_from_copied_customer.eml"))
     assert inbound.outcome == InboundOutcome.REPLY_ADDED
     (relayed,) = desk2.mails_to(CORA)
-    assert "PDF export" in relayed.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "PDF export" in text_of(relayed)
     assert relayed["Auto-Submitted"] == "auto-generated"
     assert relayed["X-Auto-Response-Suppress"] == "All"
     with scope(tenant=desk2.tenant):

@@ -14,7 +14,7 @@ from django_scopes import scope
 from contracts.models import Contact
 from tests.conftest import Cast
 from tests.mail.conftest import SUPPORT_ADDRESS, corpus, sender_mailbox
-from tests.mail.servers import SmtpCapture
+from tests.mail.servers import SmtpCapture, html_of, text_of
 from tests.portal.conftest import Desk, stockholm
 from tickets.choices import Channel, Status
 from tickets.mail import services
@@ -53,7 +53,7 @@ def mails(smtp: SmtpCapture, to: str) -> list[MailMessage]:
 
 
 def body(mail: MailMessage) -> str:
-    return mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    return text_of(mail)
 
 
 def test_a_failed_send_is_retried_with_the_same_message_id(
@@ -158,6 +158,9 @@ def test_an_agent_reply_reaches_the_customer_in_the_thread_and_the_answer_comes_
     text = body(reply)
     assert "Please install version 4.2 & try again." in text
     assert text.startswith("##- Please type your reply above this line -##")
+    # The same reply as HTML, beside the text (multipart/alternative), marker included.
+    html = html_of(reply)
+    assert "Please install <b>version 4.2</b> &amp; try again." in html and "##-" in html
 
     answer = (
         f"From: Carla Customer <{CARLA}>\r\nTo: {SUPPORT_ADDRESS}\r\n"

@@ -116,6 +116,7 @@ def ticket_reply_with_macro(
     attachments: Sequence[UploadedFile] = (),
     channel: str = Channel.PORTAL,
     expected_version: int | None = None,
+    markdown: bool = False,
 ) -> Message:
     """Send the reply the agent wrote from ``macro`` and apply the macro's actions.
 
@@ -139,6 +140,7 @@ def ticket_reply_with_macro(
             author=actor,
             attachments=attachments,
             expected_version=expected_version,
+            markdown=markdown,
         )
         current = message.ticket  # the locked copy, at the version the reply left it
         note = macro_render(macro.note, macro_context(ticket=current, agent=actor))

@@ -252,6 +252,8 @@ class OutboundEmail(TenantOwned):
     from_name = models.CharField(_("sender name"), max_length=200, blank=True)
     subject = models.CharField(_("subject"), max_length=500)
     body = models.TextField(_("body"))
+    # The HTML alternative of ``body`` (a reply's rich text), or empty for text-only mail.
+    html_body = models.TextField(_("HTML body"), blank=True, default="")
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=255, blank=True)
     references = models.TextField(_("References"), blank=True)
     auto_submitted = models.CharField(_("Auto-Submitted"), max_length=20, blank=True)

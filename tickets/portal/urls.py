@@ -14,6 +14,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("portal/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket-detail"),
     path("portal/tickets/<int:ticket_id>/reply/", views.ticket_reply_add, name="ticket-reply"),
     path(
+        "portal/tickets/<int:ticket_id>/reply/preview/",
+        views.ticket_reply_preview,
+        name="ticket-reply-preview",
+    ),
+    path(
         "portal/tickets/<int:ticket_id>/status/",
         views.ticket_status_change,
         name="ticket-status",

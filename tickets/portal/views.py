@@ -34,7 +34,9 @@ from tickets.followers.services import (
     ticket_cc_add,
     ticket_cc_remove,
 )
+from tickets.forms import PreviewForm
 from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets.richtext import markdown_render
 from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
     ticket_billing_accept,
@@ -198,6 +200,7 @@ def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 author=request.user,  # type: ignore[arg-type]
                 author_contact=portal_contact(request),
                 attachments=form.cleaned_data["attachments"],
+                markdown=True,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -206,6 +209,22 @@ def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
             return redirect("portal:ticket-detail", ticket_id=ticket.pk)
     context = _detail_context(request, ticket, form)
     return render(request, "portal/ticket_detail.html", context, status=400)
+
+
+@require_POST
+@contact_required
+def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The reply box's live preview, through the renderer the reply is stored with."""
+    get_ticket_for_contact(request, ticket_id)
+    form = PreviewForm(request.POST)
+    valid = form.is_valid()
+    html = markdown_render(form.cleaned_data["body"]) if valid else ""
+    return render(
+        request,
+        "tickets/_reply_preview.html",
+        {"form": form, "html": html},
+        status=200 if valid else 400,
+    )
 
 
 @require_POST

@@ -383,6 +383,9 @@ class _TextFromHtml(HTMLParser):
         self.lines: list[str] = [""]
         self.quote_depth = 0
         self.stack: list[bool] = []
+        # Whether the text so far ended in white space (or a cell): "<b>Carla</b>," is
+        # "Carla,", "<td>a</td><td>b</td>" is "a b".
+        self.space = False
 
     def _break(self, tag: str) -> None:
         if tag in self._LINES and self.lines[-1].strip():
@@ -395,6 +398,12 @@ class _TextFromHtml(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
+        if tag == "img":  # a reply's inline image (a void tag: no end tag follows)
+            self.space = True
+            self.handle_data(f"[{values.get('alt') or values.get('src') or ''}]")
+            return
+        if tag in ("td", "th"):
+            self.space = True
         quoting = tag == "blockquote" or (
             tag == "div"
             and (
@@ -419,12 +428,15 @@ class _TextFromHtml(HTMLParser):
     def handle_data(self, data: str) -> None:
         text = " ".join(data.split())
         if not text:
+            self.space = self.space or bool(data)
             return
+        spaced = self.space or data[0].isspace()
         if not self.lines[-1] and self.quote_depth:
             self.lines[-1] = "> " * self.quote_depth
-        elif self.lines[-1] and not self.lines[-1].endswith((" ", "> ")):
+        elif self.lines[-1] and spaced and not self.lines[-1].endswith((" ", "> ")):
             self.lines[-1] += " "
         self.lines[-1] += text
+        self.space = data[-1].isspace()
 
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.lines).strip()

@@ -16,7 +16,14 @@ from ..models import (
     OutboundEmail,
     OutboundKind,
 )
-from .outbox import contact_language, mail_enqueue, render_mail, tenant_url, thread_ids
+from .outbox import (
+    contact_language,
+    mail_enqueue,
+    render_mail,
+    render_mail_html,
+    tenant_url,
+    thread_ids,
+)
 
 if TYPE_CHECKING:
     from supportdesk.models import User
@@ -58,7 +65,8 @@ def _quoted(context: dict[str, Any]) -> dict[str, Any]:
     line_end = cut.rfind("\n")
     if line_end > QUOTE_LIMIT // 2:
         cut = cut[:line_end]
-    return {**context, "text": cut.rstrip() + "\n[…]", "text_cut": True}
+    # A cut message goes as text only: HTML cannot be cut at a line end and stay well formed.
+    return {**context, "text": cut.rstrip() + "\n[…]", "text_cut": True, "html": ""}
 
 
 def ticket_mail_to_contact(
@@ -73,20 +81,18 @@ def ticket_mail_to_contact(
     """A mail about ``ticket`` to one of its contacts, in their language, in its thread."""
     tenant = ticket.tenant
     in_reply_to, references = thread_ids(ticket, contact.email)
-    subject, body = render_mail(
-        template,
-        {
-            "ticket": ticket,
-            "contact": contact,
-            "ticket_url": tenant_url(
-                tenant, reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
-            ),
-            **_quoted(context),
-        },
-        contact_language(contact),
-        tenant,
-    )
+    full = {
+        "ticket": ticket,
+        "contact": contact,
+        "ticket_url": tenant_url(
+            tenant, reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
+        ),
+        **_quoted(context),
+    }
+    language = contact_language(contact)
+    subject, body = render_mail(template, full, language, tenant)
     return mail_enqueue(
+        html_body=render_mail_html(template, full, language, tenant),
         tenant=tenant,
         key=key,
         kind=kind,
@@ -110,21 +116,18 @@ def ticket_mail_to_agents(
             continue
         language = agent.language or tenant.default_language
         in_reply_to, references = thread_ids(ticket, agent.email)
-        subject, body = render_mail(
-            str(kind),
-            {
-                "ticket": ticket,
-                "agent": agent,
-                "ticket_url": tenant_url(
-                    tenant, reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
-                ),
-                **_quoted(context),
-            },
-            language,
-            tenant,
-        )
+        full = {
+            "ticket": ticket,
+            "agent": agent,
+            "ticket_url": tenant_url(
+                tenant, reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
+            ),
+            **_quoted(context),
+        }
+        subject, body = render_mail(str(kind), full, language, tenant)
         sent.append(
             mail_enqueue(
+                html_body=render_mail_html(str(kind), full, language, tenant),
                 tenant=tenant,
                 key=f"{key}:agent:{agent.pk}",
                 kind=kind,

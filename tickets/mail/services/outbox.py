@@ -19,11 +19,12 @@ from typing import Any
 
 import dkim
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
 from django.db.models import F, Q
-from django.template.loader import render_to_string
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -107,6 +108,21 @@ def render_mail(
     return " ".join(subject.split())[:500], body.strip() + "\n"
 
 
+def render_mail_html(name: str, context: dict[str, Any], language: str, tenant: Tenant) -> str:
+    """The HTML alternative of ``templates/mail/<name>``: ``mail/<name>.html`` rendered with
+    ``context["html"]`` (a message's stored, sanitized HTML), or "" when the mail has no such
+    template or no HTML to show (the mail then goes as text only)."""
+    if not context.get("html"):
+        return ""
+    try:
+        template = get_template(f"mail/{name}.html")
+    except TemplateDoesNotExist:
+        return ""
+    with translation.override(language), timezone.override(tenant.time_zone):
+        full = {"tenant": tenant, "reply_marker": REPLY_MARKER, **context}
+        return template.render(full).strip() + "\n"
+
+
 def tenant_url(tenant: Tenant, path: str) -> str:
     return tenant.base_url() + path
 
@@ -125,11 +141,13 @@ def mail_enqueue(
     ticket: Ticket | None = None,
     in_reply_to: str = "",
     references: Iterable[str] = (),
+    html_body: str = "",
 ) -> OutboundEmail:
     """Put one mail in the outbox and send it after the transaction commits.
 
     ``key`` names the notification ("event:42:to:7"); enqueueing the same key again returns
-    the existing row and sends nothing new. Caller holds the tenant scope.
+    the existing row and sends nothing new. ``html_body``, when given, goes as the HTML
+    alternative of the text ``body``. Caller holds the tenant scope.
     """
     # Not at the top: the tasks module imports this one (each task calls its service).
     from .. import tasks
@@ -150,6 +168,7 @@ def mail_enqueue(
         from_name=from_name,
         subject=subject,
         body=body,
+        html_body=html_body,
         ticket=ticket,
         in_reply_to=in_reply_to,
         references=" ".join(references),
@@ -176,7 +195,7 @@ DKIM_HEADERS = [
 ]  # fmt: skip
 
 
-class _SignedEmailMessage(EmailMessage):
+class _SignedEmailMessage(EmailMultiAlternatives):
     """A mail signed with the sending mailbox's DKIM key, over the exact bytes the SMTP
     backend sends (``message().as_bytes(linesep="\\r\\n")``)."""
 
@@ -240,9 +259,15 @@ def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> Em
         "reply_to": [outbound.from_address],
         "headers": headers,
     }
+    mail: EmailMultiAlternatives
     if signer is not None and signer.signs_mail:
-        return _SignedEmailMessage(signer=signer, **fields)
-    return EmailMessage(**fields)
+        mail = _SignedEmailMessage(signer=signer, **fields)
+    else:
+        mail = EmailMultiAlternatives(**fields)
+    if outbound.html_body:
+        # multipart/alternative: the text part first, the HTML part preferred by clients.
+        mail.attach_alternative(outbound.html_body, "text/html")
+    return mail
 
 
 SEND_TIME_LIMIT = 45
