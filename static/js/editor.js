@@ -15,7 +15,7 @@
     ["bold", "B", function (s) { return wrap(s, "**", "**"); }, "b"],
     ["italic", "I", function (s) { return wrap(s, "_", "_"); }, "i"],
     ["list", "•", function (s) { return prefixLines(s, "- "); }, null, true],
-    ["link", "🔗", function (s) { return wrap(s, "[", "](https://)"); }],
+    ["link", "↗", function (s) { return wrap(s, "[", "](https://)"); }],
     ["code", "</>", function (s) {
       return s.text.indexOf("\n") >= 0 ? wrap(s, "```\n", "\n```") : wrap(s, "`", "`");
     }],

@@ -4,7 +4,7 @@ Builds a throw-away SQLite database with ``seed_demo``, serves it on a free loop
 and drives Debian's Chromium through a customer's and an agent's day: the portal list, the
 filing form with its promised response time, the ticket, the contract page, the agent queue,
 the agent's ticket page with a macro picked from the reply box, and the manager's time
-report. PNGs go to ``docs/screenshots/`` (or ``--out``).
+report and SLA dashboard. PNGs go to ``docs/screenshots/`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -142,6 +142,8 @@ def take(*, tenant: str, port: int, out: Path) -> None:
             login(manager, f"{tenant}-manager")
             manager.goto(f"{site}/reports/time/")
             shot(manager, "manager-time-report")
+            manager.goto(f"{site}/reports/?period=range&start=2026-01-01&end=2026-12-31")
+            shot(manager, "manager-dashboard")
 
             phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
             login(phone, f"{tenant}-named")
