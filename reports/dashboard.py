@@ -134,6 +134,7 @@ class Slice:
     key: int | None
     label: str
     outcomes: Outcomes = field(default_factory=outcomes_empty)
+    rank: int = 0
 
     @property
     def missed(self) -> int:
@@ -159,11 +160,23 @@ def _months_before(last: dt.date, count: int) -> list[dt.date]:
 
 
 def _slices(
-    clocks: QuerySet[Clock], *, key: str, name: str, now: dt.datetime, empty: str | Promise
+    clocks: QuerySet[Clock],
+    *,
+    key: str,
+    name: str,
+    now: dt.datetime,
+    empty: str | Promise,
+    rank: str = "",
 ) -> list[Slice]:
+    extra = (name, rank) if rank else (name,)
     return [
-        Slice(key=group[key], label=str(group[name] or empty), outcomes=outcomes)  # type: ignore[arg-type]
-        for group, outcomes in clock_outcomes(clocks, by=key, extra=(name,), now=now)
+        Slice(
+            key=group[key],  # type: ignore[arg-type]
+            label=str(group[name] or empty),
+            outcomes=outcomes,
+            rank=int(group[rank] or 0) if rank else 0,  # type: ignore[call-overload]
+        )
+        for group, outcomes in clock_outcomes(clocks, by=key, extra=extra, now=now)
     ]
 
 
@@ -203,8 +216,10 @@ def dashboard_build(
         name="ticket__priority__name",
         now=now,
         empty=_("No priority"),
+        rank="ticket__priority__rank",
     )
-    by_priority.sort(key=lambda s: (s.key is None, s.label.casefold()))
+    # In the tenant's order of urgency (P1 first), as the queue and the priority lists show them.
+    by_priority.sort(key=lambda s: (s.key is None, s.rank, s.label.casefold()))
     total = outcomes_empty()
     for slice_ in by_priority:  # every clock has one priority or none: the sum is the period's
         for metric, outcome in slice_.outcomes.items():

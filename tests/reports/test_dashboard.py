@@ -209,3 +209,27 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_ticket_count(
     few = counts()
     _more_tickets(cast, desk, 8)
     assert counts() == few
+
+
+def test_breaches_by_priority_follow_the_tenants_order_of_urgency(
+    cast: Cast,
+    desk: Desk,  # noqa: F811
+    october: None,  # noqa: F811
+) -> None:
+    with time_machine.travel(at(2026, 10, 6, 9), tick=False), scope(tenant=cast.tenant_a):
+        ticket_create(
+            tenant=cast.tenant_a,
+            requester=cast.customer_contact,
+            subject="Urgent and unanswered",
+            description="x",
+            channel=Channel.PORTAL,
+            category=Category.INCIDENT,
+            priority=desk.p1,
+        )
+        # Names whose alphabetical order is the reverse of their rank.
+        desk.p1.name, desk.p3.name = "Zulu urgent", "Alpha normal"
+        desk.p1.save(update_fields=["name"])
+        desk.p3.save(update_fields=["name"])
+    dashboard = _get(cast, "/reports/", {"month": "2026-10"}).context["dashboard"]
+    labels = [s.label for s in dashboard.by_priority if s.key is not None]
+    assert labels == ["Zulu urgent", "Alpha normal"]
