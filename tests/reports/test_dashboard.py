@@ -233,3 +233,13 @@ def test_breaches_by_priority_follow_the_tenants_order_of_urgency(
     dashboard = _get(cast, "/reports/", {"month": "2026-10"}).context["dashboard"]
     labels = [s.label for s in dashboard.by_priority if s.key is not None]
     assert labels == ["Zulu urgent", "Alpha normal"]
+
+
+def test_the_ticket_list_shows_received_times_in_the_tenants_time_zone(
+    cast: Cast,
+    october: None,  # noqa: F811
+) -> None:
+    page = _text(_get(cast, "/reports/tickets/", {"month": "2026-10"}))
+    # "Met question" came in at 09:00 in Stockholm, 07:00 UTC.
+    row = next(r for r in page.split("<tr>") if "Met question" in r)
+    assert "09:00" in row and "07:00" not in row
