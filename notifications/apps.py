@@ -12,7 +12,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: the app registry must be ready before services import models.
         from supportdesk.notices import notice_sink_register
-        from tickets.events import register_event_handler, register_event_outbox
+        from tickets.events import register_event_handler, register_event_outbox  # (the same)
 
         # Imported here for the same reason: these modules import models.
         from .channels.email import notify_by_mail

@@ -251,7 +251,7 @@ def notices_recover(*, now: dt.datetime) -> None:
         )
     # Not at the top: the tasks module imports this one (each task calls its service).
     from .tasks import notice_mail_send as send_task
-    from .tasks import notices_flush
+    from .tasks import notices_flush  # (the same reason)
 
     for tenant_id in tenants:
         enqueue_safely(notices_flush, tenant_id)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from zoneinfo import available_timezones
 
+import holidays
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from sla.choices import SupportLine
 from supportdesk.models import Membership, User
 
-from .calendar import BusinessCalendar
+from .calendar import WEEKDAYS, BusinessCalendar
 from .calendar_errors import calendar_error
 from .models import Calendar, EscalationRule, Metric, Priority, SLAPolicy, TargetUnit
 from .services import TargetSpec
@@ -27,11 +30,88 @@ EXAMPLE_CONFIG: dict[str, Any] = {
 }
 
 
+WEEKDAY_LABELS = {
+    "mon": _("Monday"),
+    "tue": _("Tuesday"),
+    "wed": _("Wednesday"),
+    "thu": _("Thursday"),
+    "fri": _("Friday"),
+    "sat": _("Saturday"),
+    "sun": _("Sunday"),
+}
+HOURS_HELP = _("For example 08:00-12:00, 13:00-17:00 (a lunch closure); empty: closed.")
+_CLOSURE_LINE = re.compile(r"^(\S+)\s*(?:\.\.|–|—|\bto\b)?\s*(\S+)?\s*(.*)$")
+
+
+def _country_choices() -> list[tuple[str, Any]]:
+    """Every country the holidays library knows, by name (its class name in words)."""
+    names = {
+        info[1]: re.sub(r"(?<=[a-z])(?=[A-Z])", " ", info[0])
+        for info in holidays.registry.COUNTRIES.values()
+    }
+    return [("", _("No public holidays"))] + sorted(
+        ((code, f"{name} ({code})") for code, name in names.items()), key=lambda c: c[1]
+    )
+
+
+def _hours_text(hours: Any) -> str:
+    return ", ".join(hours) if isinstance(hours, list) else ""
+
+
+def _hours_list(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;]", text) if part.strip()]
+
+
 class CalendarForm(forms.Form):
+    """A calendar as fields (the week as a grid of days, holidays from a list of countries,
+    closures and date overrides as rows) with the JSON under "Advanced".
+
+    The JSON the page was drawn from travels in ``config_original``: when the admin edited
+    the JSON, it wins; otherwise the fields are laid over that JSON, so keys the fields do
+    not show (holiday categories, extra and excluded dates, a subdivision) are kept. A post
+    without ``config_original`` (an older page, a script) is the JSON alone.
+    """
+
     name = forms.CharField(label=_("Name"), max_length=100)
     is_default = forms.BooleanField(label=_("Tenant default"), required=False)
+    timezone = forms.ChoiceField(label=_("Time zone"), required=False)
+    always_open = forms.BooleanField(
+        label=_("Always open (24/7): the weekly hours do not apply"), required=False
+    )
+    mon = forms.CharField(label=WEEKDAY_LABELS["mon"], required=False, help_text=HOURS_HELP)
+    tue = forms.CharField(label=WEEKDAY_LABELS["tue"], required=False)
+    wed = forms.CharField(label=WEEKDAY_LABELS["wed"], required=False)
+    thu = forms.CharField(label=WEEKDAY_LABELS["thu"], required=False)
+    fri = forms.CharField(label=WEEKDAY_LABELS["fri"], required=False)
+    sat = forms.CharField(label=WEEKDAY_LABELS["sat"], required=False)
+    sun = forms.CharField(label=WEEKDAY_LABELS["sun"], required=False)
+    eve_hours = forms.CharField(
+        label=_("The day before a public holiday"),
+        required=False,
+        help_text=_("Shorter hours on eves, e.g. 08:00-13:00; empty: a normal day."),
+    )
+    holiday_country = forms.ChoiceField(label=_("Public holidays of"), required=False)
+    closures = forms.CharField(
+        label=_("Closures"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One per line: first and last day (MM-DD every year, or YYYY-MM-DD once) and a "
+            "name, e.g. 07-01 07-31 Summer closure."
+        ),
+    )
+    overrides = forms.CharField(
+        label=_("Days with other hours"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One per line: a date and its hours, e.g. 2026-12-30: 09:00-12:00; "
+            "'closed' for a day closed."
+        ),
+    )
     config = forms.CharField(
         label=_("Configuration (JSON)"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"}),
         help_text=_(
             "timezone; week: mon..sun lists of HH:MM-HH:MM; holidays: country, categories, "
@@ -39,23 +119,161 @@ class CalendarForm(forms.Form):
             "[{from, to}] as MM-DD or YYYY-MM-DD; overrides: {date: [hours]}; always_open."
         ),
     )
+    config_original = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean_config(self) -> dict[str, Any]:
-        raw = self.cleaned_data["config"]
+    VISUAL = ("timezone", "always_open", *WEEKDAYS, "eve_hours", "holiday_country")
+    ROWS = ("closures", "overrides")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(z, z) for z in sorted(available_timezones())]  # type: ignore[attr-defined]
+        self.fields["holiday_country"].choices = _country_choices()  # type: ignore[attr-defined]
+        raw = self.initial.get("config")
+        if raw and not self.is_bound:
+            self.initial.update(self.visual_initial(json.loads(raw)))
+            self.initial["config_original"] = raw
+
+    @staticmethod
+    def visual_initial(config: dict[str, Any]) -> dict[str, Any]:
+        """The fields' values for ``config``."""
+        week = config.get("week") or {}
+        holidays_raw = config.get("holidays") or {}
+        closures = config.get("closures") or []
+        overrides = config.get("overrides") or {}
+        return {
+            "timezone": config.get("timezone", ""),
+            "always_open": bool(config.get("always_open")),
+            **{day: _hours_text(week.get(day)) for day in WEEKDAYS},
+            "eve_hours": _hours_text(config.get("eve_hours")),
+            "holiday_country": holidays_raw.get("country") or "",
+            "closures": "\n".join(
+                " ".join(filter(None, (c.get("from"), c.get("to"), c.get("name"))))
+                for c in closures
+                if isinstance(c, dict)
+            ),
+            "overrides": "\n".join(
+                f"{day}: {_hours_text(hours) or 'closed'}" for day, hours in overrides.items()
+            ),
+        }
+
+    def visual_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("timezone", "always_open", "holiday_country")]
+
+    def week_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in (*WEEKDAYS, "eve_hours")]
+
+    def row_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.ROWS]
+
+    def _json(self, raw: str, field: str) -> Any:
         try:
-            config = json.loads(raw)
+            return json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                _("Not valid JSON at line %(line)d, column %(col)d: %(msg)s."),
-                params={"line": exc.lineno, "col": exc.colno, "msg": exc.msg},
-            ) from exc
+            self.add_error(
+                field,
+                forms.ValidationError(
+                    _("Not valid JSON at line %(line)d, column %(col)d: %(msg)s."),
+                    params={"line": exc.lineno, "col": exc.colno, "msg": exc.msg},
+                ),
+            )
+            return None
+
+    def _from_fields(self, base: dict[str, Any]) -> dict[str, Any] | None:
+        """``base`` with the fields laid over it, or None after adding a field's error."""
+        data = self.cleaned_data
+        config = dict(base)
+
+        def put(key: str, value: Any, empty: Any) -> None:
+            # A key the saved JSON lacks stays out while the field is empty: an unchanged
+            # form saves the same configuration (no audit row, no recompute).
+            if key in base or value != empty:
+                config[key] = value
+
+        config["timezone"] = data.get("timezone") or base.get("timezone")
+        put("always_open", bool(data.get("always_open")), False)
+        base_week = base.get("week") or {}
+        week = {day: _hours_list(data.get(day, "")) for day in WEEKDAYS}
+        put("week", {day: hours for day, hours in week.items() if hours or day in base_week}, {})
+        put("eve_hours", _hours_list(data.get("eve_hours", "")) or None, None)
+        holidays_raw = dict(base.get("holidays") or {})
+        if data.get("holiday_country"):
+            if holidays_raw.get("country") != data["holiday_country"]:
+                holidays_raw.pop("subdiv", None)  # another country's subdivision is meaningless
+            holidays_raw["country"] = data["holiday_country"]
+            holidays_raw.setdefault("categories", ["public"])
+            config["holidays"] = holidays_raw
+        else:
+            put("holidays", None, None)
+        closures = []
+        for line in (data.get("closures") or "").splitlines():
+            if not line.strip():
+                continue
+            match = _CLOSURE_LINE.match(line.strip())
+            first, last, name = match.groups() if match else (line, None, "")
+            closure = {"from": first, "to": last or first}
+            if name.strip():
+                closure["name"] = name.strip()
+            closures.append(closure)
+        put("closures", closures, [])
+        overrides: dict[str, list[str]] = {}
+        for line in (data.get("overrides") or "").splitlines():
+            if not line.strip():
+                continue
+            day, colon, hours = line.partition(":")
+            if not colon:
+                self.add_error(
+                    "overrides",
+                    _("%(line)r: expected a date, a colon and its hours.") % {"line": line},
+                )
+                return None
+            hours = hours.strip()
+            closed = hours.lower() in ("closed", str(_("closed")).lower())
+            overrides[day.strip()] = [] if closed else _hours_list(hours)
+        put("overrides", overrides, {})
+        return config
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw, original = data.get("config") or "", data.get("config_original") or ""
+        if not raw and not original:
+            self.add_error("config", _("This field is required."))
+            return data
+        edited = self._json(raw, "config") if raw else None
+        before = self._json(original, "config") if original else None
+        if self.errors:
+            return data
+        if raw and edited != before:
+            config, error_field = edited, "config"  # the JSON was edited: it wins
+        else:
+            config, error_field = self._from_fields(before or {}), ""
+        if config is None:
+            return data
         try:
             BusinessCalendar.from_dict(config)
         except ValueError as exc:
             # The engine names the field ("week.mon[0]: malformed interval '8-12'") in
             # English, with a code and parameters this app words in the reader's language.
-            raise calendar_error(exc) from exc
-        return config  # type: ignore[no-any-return]
+            self.add_error(error_field or self._field_of(exc), calendar_error(exc))
+            return data
+        data["config"] = config
+        return data
+
+    @staticmethod
+    def _field_of(exc: ValueError) -> str | None:
+        """The form field a refusal of the fields' calendar belongs to (None: the form)."""
+        path = str(getattr(exc, "params", {}).get("field", "")) or getattr(exc, "code", "")
+        head = re.split(r"[.\[]", path, maxsplit=1)[0]
+        if head == "week":
+            day = re.match(r"week\.(\w+)", path)
+            return day.group(1) if day and day.group(1) in WEEKDAYS else None
+        return {
+            "timezone": "timezone",
+            "eve_hours": "eve_hours",
+            "holidays": "holiday_country",
+            "closures": "closures",
+            "closure": "closures",
+            "overrides": "overrides",
+        }.get(head)
 
 
 class PolicyForm(forms.Form):

@@ -107,7 +107,8 @@ def calendar_new(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
-    """Edit the JSON with field-named errors; "Preview" shows the effect without saving."""
+    """Edit the calendar as fields (or its JSON) with errors on the field; "Preview" shows the
+    effect without saving, and an invalid edit shows no preview."""
     req: Any = request
     calendar = get_calendar_for_admin(request, calendar_id)
     initial = {
@@ -119,7 +120,16 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
     config = calendar.config
     if request.method == "POST" and form.is_valid():
         config = form.cleaned_data["config"]
-        if "preview" not in request.POST:
+        if "preview" in request.POST:
+            # The fields and the JSON both show the edit being previewed.
+            form = CalendarForm(
+                initial={
+                    "name": form.cleaned_data["name"],
+                    "is_default": form.cleaned_data["is_default"],
+                    "config": json.dumps(config, indent=2, ensure_ascii=False),
+                }
+            )
+        else:
             try:
                 count = services.calendar_update(
                     calendar=calendar,
@@ -135,7 +145,11 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
                 return redirect("sla:calendar", calendar_id=calendar.pk)
     context = {"form": form, "calendar": calendar, "previewing": "preview" in request.POST}
     context.update(recompute_context(calendar))
-    context.update(_calendar_context(calendar, config))
+    if form.is_bound and not form.is_valid():
+        # A preview of the calendar as saved would read as the edit's effect: withheld.
+        context["preview_withheld"] = True
+    else:
+        context.update(_calendar_context(calendar, config))
     return render(request, "sla/calendar_form.html", context)
 
 

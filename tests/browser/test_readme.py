@@ -158,5 +158,8 @@ def test_step_5_mail_to_softone_from_the_named_contact_and_from_someone_else(
 def test_step_6_the_synerity_manager_reads_the_monthly_report(login: Any) -> None:
     page = login("synerity-manager")
     page.get_by_role("link", name="Reports").click()
+    # Reports opens the SLA dashboard; the monthly report is one link further.
+    expect(page.locator("main svg").first).to_be_visible()
+    page.get_by_role("link", name="Monthly SLA report").click()
     expect(page.locator("main")).to_contain_text("Nordljus Retail AB")
     expect(page.get_by_role("link", name=re.compile("CSV"))).to_be_visible()
