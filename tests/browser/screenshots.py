@@ -4,7 +4,8 @@ Builds a throw-away SQLite database with ``seed_demo``, serves it on a free loop
 and drives Debian's Chromium through a customer's and an agent's day: the portal list, the
 filing form with its promised response time, the ticket, the contract page, the agent queue,
 the agent's ticket page with a macro picked from the reply box, and the manager's time
-report and SLA dashboard. PNGs go to ``docs/screenshots/`` (or ``--out``).
+report and SLA dashboard, and the admin's calendar editor. PNGs go to
+``docs/screenshots/`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -144,6 +145,13 @@ def take(*, tenant: str, port: int, out: Path) -> None:
             shot(manager, "manager-time-report")
             manager.goto(f"{site}/reports/?period=range&start=2026-01-01&end=2026-12-31")
             shot(manager, "manager-dashboard")
+
+            admin = browser.new_context(**desktop).new_page()  # type: ignore[arg-type]
+            login(admin, f"{tenant}-admin")
+            admin.goto(f"{site}/manage/sla/")
+            admin.locator("a[href*='/manage/sla/calendars/']").first.click()
+            admin.wait_for_load_state()
+            shot(admin, "admin-calendar")
 
             phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
             login(phone, f"{tenant}-named")
