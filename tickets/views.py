@@ -485,6 +485,12 @@ def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The reply box's live preview: the Markdown typed so far as the message will show,
     through the same renderer the reply is stored with (:func:`richtext.markdown_render`)."""
     get_ticket_for_agent(request, ticket_id)
+    return reply_preview_render(request)
+
+
+def reply_preview_render(request: HttpRequest) -> HttpResponse:
+    """The preview fragment of the posted Markdown (400 with the form's message when it is
+    too long); the agent page's and the portal's preview views check access, then call this."""
     form = PreviewForm(request.POST)
     valid = form.is_valid()
     html = markdown_render(form.cleaned_data["body"]) if valid else ""

@@ -34,9 +34,7 @@ from tickets.followers.services import (
     ticket_cc_add,
     ticket_cc_remove,
 )
-from tickets.forms import PreviewForm
 from tickets.models import ACTIVE_STATUSES, Ticket
-from tickets.richtext import markdown_render
 from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
     ticket_billing_accept,
@@ -44,6 +42,7 @@ from tickets.services import (
     ticket_change_status,
     ticket_reply,
 )
+from tickets.views import reply_preview_render
 
 from . import services
 from .access import (
@@ -216,15 +215,7 @@ def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The reply box's live preview, through the renderer the reply is stored with."""
     get_ticket_for_contact(request, ticket_id)
-    form = PreviewForm(request.POST)
-    valid = form.is_valid()
-    html = markdown_render(form.cleaned_data["body"]) if valid else ""
-    return render(
-        request,
-        "tickets/_reply_preview.html",
-        {"form": form, "html": html},
-        status=200 if valid else 400,
-    )
+    return reply_preview_render(request)
 
 
 @require_POST
