@@ -147,10 +147,11 @@ class WebhookDelivery(TenantOwned):
 
 
 class NoticeMail(TenantOwned):
-    """One e-mail to one staff member, batching their pending notices; sent exactly once.
+    """One e-mail to one staff member, batching their pending notices.
 
-    Subject and body are rendered when the row is written, so a retry re-sends the same text
-    under the same Message-ID.
+    Written in the same transaction as its row in the mail outbox (``outbound``), which sends
+    it exactly once with the outbox's claim, retries and Message-ID; so batching and sending
+    cannot come apart. Mails batched before notices went over the outbox have no ``outbound``.
     """
 
     recipient = models.ForeignKey(
@@ -160,18 +161,19 @@ class NoticeMail(TenantOwned):
     subject = models.CharField(max_length=300)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    outbound = models.OneToOneField(
+        "mail.OutboundEmail",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notice_mail",
+    )
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["tenant", "sent_at"], name="noticemail_unsent")]
 
     def __str__(self) -> str:
         return self.subject
-
-    def message_id(self, tenant_slug: str) -> str:
-        return f"<notice-{self.pk}@{tenant_slug}.supportdesk>"
 
 
 class Notice(TenantOwned):

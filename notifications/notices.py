@@ -9,10 +9,11 @@ person per batch, sent exactly once.
 - :func:`notices_flush_on_commit`, after the change commits, enqueues :func:`notices_batch`,
   which groups every unbatched notice of the tenant into one
   :class:`~notifications.models.NoticeMail` per recipient (a sweep that found twenty tickets
-  is one mail per person, not twenty);
-- :func:`notice_mail_send` sends one mail under its row lock and a stable Message-ID, so a
-  worker killed mid-send is redelivered and mail systems drop the duplicate;
-- :func:`notices_recover` (run by each SLA sweep) re-enqueues what a lost task left behind.
+  is one mail per person, not twenty) and puts each in the mail outbox
+  (``tickets/mail/services/outbox.py``) in the same transaction: the outbox sends it exactly
+  once, with its claim, retries, sweep for dead workers and stable Message-ID;
+- :func:`notices_recover` (run by each SLA sweep) re-enqueues batching a lost task left
+  behind (the outbox recovers its own sends).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,6 +36,8 @@ from sla.models import Clock, EscalationRule, Metric
 from supportdesk.models import Tenant, User
 from supportdesk.notices import NoticeKind
 from supportdesk.services import enqueue_safely
+from tickets.mail.models import OutboundKind
+from tickets.mail.services.outbox import mail_enqueue
 
 from .models import Notice, NoticeMail
 
@@ -193,50 +195,26 @@ def notices_batch(*, tenant: Tenant) -> list[NoticeMail]:
                 subject=subject[:300],
                 body=body,
             )
+            # The outbox sends it after commit; its key is the batch's, so it is sent once.
+            mail.outbound = mail_enqueue(
+                tenant=tenant,
+                key=f"notice-mail:{mail.pk}",
+                kind=OutboundKind.STAFF_NOTICE,
+                to=mail.to_email,
+                subject=mail.subject,
+                body=body,
+            )
+            mail.save(update_fields=["outbound"])
             Notice.objects.filter(pk__in=[n.pk for n in notices]).update(mail=mail)
             mails.append(mail)
-
-        def enqueue() -> None:
-            # Not at the top: the tasks module imports this one (each task calls its service).
-            from .tasks import notice_mail_send as send_task
-
-            for mail in mails:
-                enqueue_safely(send_task, tenant.pk, mail.pk)
-
-        transaction.on_commit(enqueue)
     return mails
 
 
-def notice_mail_send(*, mail_id: int, tenant: Tenant) -> bool:
-    """Send one batched mail unless it was sent; True when this call sent it.
-
-    The row is locked while sending, so two workers never send it at the same time; a worker
-    killed mid-send leaves it unsent and the redelivered task sends it again under the same
-    Message-ID (``<notice-<id>@<tenant>.supportdesk>``), which mail systems de-duplicate.
-    """
-    with transaction.atomic():
-        mail = NoticeMail.objects.select_for_update().filter(pk=mail_id).first()
-        if mail is None or mail.sent_at is not None:
-            return False
-        mail.attempts += 1
-        NoticeMail.objects.filter(pk=mail.pk).update(attempts=mail.attempts)
-        message = EmailMessage(
-            subject=mail.subject,
-            body=mail.body,
-            to=[mail.to_email],
-            headers={
-                "Message-ID": mail.message_id(tenant.slug),
-                "Auto-Submitted": "auto-generated",
-                "X-Auto-Response-Suppress": "All",
-            },
-        )
-        message.send(fail_silently=False)
-        NoticeMail.objects.filter(pk=mail.pk).update(sent_at=timezone.now())
-    return True
-
-
 def notices_recover(*, now: dt.datetime) -> None:
-    """Re-enqueue what a lost task left behind: notices never batched, mails never sent."""
+    """Re-enqueue batching a lost task left behind: notices older than
+    :data:`RECOVER_AFTER` and still in no mail. Sending needs no recovery here: a batched
+    mail is an outbox row, and the outbox's sweep (``mail.requeue_stuck``) hands out again
+    what a lost task or a dead worker left queued or sending."""
     stale = now - RECOVER_AFTER
     with scopes_disabled():
         tenants = set(
@@ -244,19 +222,11 @@ def notices_recover(*, now: dt.datetime) -> None:
                 "tenant_id", flat=True
             )[:1000]
         )
-        mails = list(
-            NoticeMail.objects.filter(
-                sent_at__isnull=True, created_at__lt=stale, attempts__lt=20
-            ).values_list("tenant_id", "pk")[:1000]
-        )
     # Not at the top: the tasks module imports this one (each task calls its service).
-    from .tasks import notice_mail_send as send_task
-    from .tasks import notices_flush  # (the same reason)
+    from .tasks import notices_flush
 
     for tenant_id in tenants:
         enqueue_safely(notices_flush, tenant_id)
-    for tenant_id, mail_id in mails:
-        enqueue_safely(send_task, tenant_id, mail_id)
 
 
 class Notices:

@@ -1,13 +1,11 @@
 """Celery tasks of the event outbox (the relay beat runs, and the kick after a commit) and
-of staff notices (a batch per tenant, a send per mail).
+of staff notices (a batch per tenant; the mail outbox sends each mail).
 
 Both only claim rows that are due, so a kick that arrives late, twice, or after beat's
 relay already did the work finds nothing to do.
 """
 
 from __future__ import annotations
-
-import smtplib
 
 from celery import shared_task
 from django_scopes import scope
@@ -42,27 +40,9 @@ def deliveries_purge() -> int:
 
 @shared_task(name="notifications.notices_flush", acks_late=True, ignore_result=True)
 def notices_flush(tenant_id: int) -> int:
-    """Batch the tenant's queued notices into one mail per recipient and enqueue the sends."""
+    """Batch the tenant's queued notices into one mail per recipient, each in the mail outbox."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return 0
     with scope(tenant=tenant):
         return len(notices.notices_batch(tenant=tenant))
-
-
-@shared_task(
-    name="notifications.notice_mail_send",
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=12,
-)
-def notice_mail_send(tenant_id: int, mail_id: int) -> bool:
-    """Send one batched notice mail unless it has been sent (same Message-ID on retries)."""
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return False
-    with scope(tenant=tenant):
-        return notices.notice_mail_send(mail_id=mail_id, tenant=tenant)

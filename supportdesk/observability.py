@@ -54,7 +54,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 OUTBOXES: list[tuple[str, str, Q, str]] = [
     ("mail_outbound", "mail.OutboundEmail", Q(status__in=["queued", "sending"]), "created_at"),
     ("mail_inbound", "mail.InboundEmail", Q(status="received"), "received_at"),
-    ("sla_notices", "notifications.NoticeMail", Q(sent_at__isnull=True), "created_at"),
+    # Staff notices not yet batched into a mail (a batched one is a mail_outbound row).
+    ("sla_notices", "notifications.Notice", Q(mail__isnull=True), "created_at"),
     # Ticket events' deliveries to their handlers (notifications.services): due or retrying.
     ("ticket_events", "notifications.EventDelivery", Q(status="pending"), "created_at"),
 ]

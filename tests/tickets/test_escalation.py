@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
+from django_scopes import scopes_disabled
 
 from contracts.models import Organisation
 from notifications.models import Notice, NoticeMail
@@ -15,6 +16,7 @@ from sla.models import Alert, Clock, EscalationRule, Metric
 from sla.services import sla_sweep
 from tests.conftest import Cast
 from tickets.choices import Category, Channel, SupportLine
+from tickets.mail.models import OutboundEmail, OutboundKind, OutboundStatus
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.services import ticket_assign, ticket_create
 
@@ -36,8 +38,12 @@ def _new(cast: Cast, **kwargs: object) -> Ticket:
 
 
 def notice_mails() -> list[mail.EmailMessage]:
-    """Our SLA notices (the e-mail channel sends its own mails too)."""
-    return [m for m in mail.outbox if m.extra_headers.get("Message-ID", "").startswith("<notice-")]
+    """Our staff notices, sent through the mail outbox (the e-mail channel sends its own mails
+    too)."""
+    with scopes_disabled():
+        notices = OutboundEmail.objects.filter(kind=OutboundKind.STAFF_NOTICE)
+        ids = {f"<{message_id}>" for message_id in notices.values_list("message_id", flat=True)}
+    return [m for m in mail.outbox if m.extra_headers.get("Message-ID") in ids]
 
 
 def _org_staff(cast: Cast, **people: object) -> None:
@@ -68,9 +74,10 @@ def test_a_p1_is_escalated_at_once_to_second_line_and_the_service_owner(
     assert sorted(m.to[0] for m in notice_mails()) == sorted([cast.manager.email, cast.admin.email])
     sent = notice_mails()[0]
     assert sent.extra_headers["Auto-Submitted"] == "auto-generated"
-    mail_row = NoticeMail.objects.get(to_email=sent.to[0])
-    assert sent.extra_headers["Message-ID"] == f"<notice-{mail_row.pk}@tenant-a.supportdesk>"
-    assert mail_row.sent_at is not None
+    mail_row = NoticeMail.objects.select_related("outbound").get(to_email=sent.to[0])
+    assert mail_row.outbound is not None
+    assert sent.extra_headers["Message-ID"] == f"<{mail_row.outbound.message_id}>"
+    assert mail_row.outbound.status == OutboundStatus.SENT
     assert ticket.reference in sent.body
 
 

@@ -221,6 +221,7 @@ class OutboundKind(models.TextChoices):
     SATISFACTION = "satisfaction", _("How did we do?")
     ROUTING_NOTICE = "routing_notice", _("New ticket (to the account's people, by a routing rule)")
     AGENT_FOLLOWER = "agent_follower", _("Reply or internal note (to internal followers)")
+    STAFF_NOTICE = "staff_notice", _("SLA and out-of-scope notices (to staff)")
 
 
 # Mail a machine writes in answer to something: RFC 3834 "auto-replied". Everything else we
