@@ -4,6 +4,7 @@ manager hears once when billable work starts and once when the hours are reached
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from django_scopes import scope
 
 from contracts.models import Organisation, SupportPlan
 from notifications.models import Notice
-from tests.conftest import Cast, client_for
+from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Category, Channel, Status
 from tickets.models import EventKind, Quote, QuoteStatus, Ticket, TicketEvent, TimeEntry
 from tickets.quotes.services import quote_accept, quote_decline, quote_propose
@@ -22,6 +23,10 @@ from tickets.services import ticket_create, time_entry_log
 from .conftest import Desk
 
 pytestmark = pytest.mark.django_db
+
+
+def _post(client: Any, url: str, data: dict[str, Any]) -> Any:
+    return client.post(url, json.dumps(data), content_type="application/json")
 
 
 def _stratsys(cast: Cast, desk: Desk, *, hours: str | None = "2") -> Ticket:
@@ -209,25 +214,36 @@ def test_the_customer_accepts_a_quote_in_the_portal(
 def test_an_agent_proposes_a_quote_on_the_ticket_page(cast: Cast, desk: Desk) -> None:
     ticket = _stratsys(cast, desk)
     agent = client_for(cast.agent, cast.tenant_a)
-    bad = agent.post(f"/tickets/{ticket.pk}/quote/", {"hours": "x", "text": "y"}, follow=True)
+    bad = agent.post(f"/agent/tickets/{ticket.pk}/quote/", {"hours": "x", "text": "y"}, follow=True)
     assert bad.status_code == 200
-    agent.post(f"/tickets/{ticket.pk}/quote/", {"hours": "3", "price": "", "text": "Report"})
+    agent.post(f"/agent/tickets/{ticket.pk}/quote/", {"hours": "3", "price": "", "text": "Report"})
     with scope(tenant=cast.tenant_a):
         assert Quote.objects.get().hours == Decimal("3.00")
 
 
 def test_the_api_proposes_lists_and_refuses_bad_quotes(cast: Cast, desk: Desk) -> None:
     ticket = _stratsys(cast, desk)
-    api = client_for(cast.agent, cast.tenant_a)
-    url = f"/api/tickets/{ticket.pk}/quotes/"
-    bad = api.post(url, {"hours": "-2", "text": "x"}, content_type="application/json")
-    assert bad.status_code == 400 and "hours" in bad.json()
-    made = api.post(url, {"hours": "2", "text": "Report"}, content_type="application/json")
+    api = api_client_for(cast.agent, cast.tenant_a)
+    url = f"/api/v1/tickets/{ticket.pk}/quotes/"
+    bad = _post(api, url, {"hours": "-2", "text": "x"})
+    assert bad.status_code == 400 and "hours" in bad.json(), bad.content
+    made = _post(api, url, {"hours": "2", "text": "Report"})
     assert made.status_code == 201, made.content
     assert api.get(url).json()[0]["status"] == "proposed"
-    over = api.post(
-        f"/api/tickets/{ticket.pk}/time-entries/",
-        {"minutes": 150, "billable": True},
-        content_type="application/json",
+    over = _post(
+        api, f"/api/v1/tickets/{ticket.pk}/time-entries/", {"minutes": 150, "billable": True}
     )
-    assert over.status_code == 400 and "minutes" in over.json()
+    assert over.status_code == 400 and "minutes" in over.json(), over.content
+
+
+def test_the_customer_decides_through_the_portal_api(cast: Cast, desk: Desk) -> None:
+    ticket = _stratsys(cast, desk)
+    api = api_client_for(cast.customer_contact.user, cast.tenant_a)
+    url = f"/api/v1/portal/tickets/{ticket.pk}/quotes/"
+    assert _post(api, url, {"decision": "accept"}).status_code == 400  # none waits
+    with scope(tenant=cast.tenant_a):
+        quote_propose(ticket=ticket, agent=cast.agent, hours="2", text="Report")
+    assert _post(api, url, {"decision": "perhaps"}).status_code == 400
+    answer = _post(api, url, {"decision": "decline"})
+    assert answer.status_code == 200 and answer.json()["status"] == "declined"
+    assert api.get(url).json()[0]["decided_by"] == cast.customer_contact.name
