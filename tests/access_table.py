@@ -186,6 +186,10 @@ TABLE: dict[str, Access] = {
     "reports:show": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     # The time report: managers and admins read everyone's time, an agent their own.
+    # The billing export: managers and admins (what customers are billed for).
+    "reports:billing": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    "reports:billing-csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    "api-billing-export": api_no_post(*MANAGERS),
     "time_report:show": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     "time_report:csv": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     # The agent pages: staff read, agents and admins work tickets.

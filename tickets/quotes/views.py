@@ -29,7 +29,7 @@ def quote_new(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}")
+            messages.error(request, f"{label}: {' '.join(str(e) for e in errors)}")
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     user: Any = request.user
     try:
