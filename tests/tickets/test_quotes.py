@@ -4,16 +4,22 @@ manager hears once when billable work starts and once when the hours are reached
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django_scopes import scope
 
 from contracts.models import Organisation, SupportPlan
 from notifications.models import Notice
+from supportdesk.demo import demo_file
+from supportdesk.models import Tenant
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Category, Channel, Status
 from tickets.models import EventKind, Quote, QuoteStatus, Ticket, TicketEvent, TimeEntry
@@ -247,3 +253,15 @@ def test_the_customer_decides_through_the_portal_api(cast: Cast, desk: Desk) -> 
     answer = _post(api, url, {"decision": "decline"})
     assert answer.status_code == 200 and answer.json()["status"] == "declined"
     assert api.get(url).json()[0]["decided_by"] == cast.customer_contact.name
+
+
+def test_the_stratsys_demo_has_an_accepted_and_a_waiting_quote(tmp_path: Path) -> None:
+    data = yaml.safe_load(demo_file("stratsys").read_text(encoding="utf-8"))
+    (tmp_path / "stratsys.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    call_command("seed_demo", demo_dir=tmp_path, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="stratsys")
+    with scope(tenant=tenant):
+        statuses = sorted(Quote.objects.values_list("status", flat=True))
+        plan = SupportPlan.objects.filter(quote_free_hours=Decimal("2")).first()
+    assert statuses == [QuoteStatus.ACCEPTED, QuoteStatus.PROPOSED]
+    assert plan is not None and plan.notify_account_manager_out_of_scope
