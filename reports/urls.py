@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/tickets/", views.dashboard_tickets_show, name="tickets"),
     path("reports/monthly/", views.monthly_report_show, name="show"),
     path("reports/export.csv", views.monthly_report_csv, name="csv"),
+    path("reports/billing/", views.billing_show, name="billing"),
+    path("reports/billing/export.csv", views.billing_csv, name="billing-csv"),
 ]
 
 time_report_patterns: tuple[list[URLPattern | URLResolver], str] = (

@@ -32,6 +32,7 @@ from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
 from . import charts
+from .billing import BillingExport, billing_export_for_month
 from .dashboard import TICKETS_SHOWN, DrillDown, dashboard_build, dashboard_tickets
 from .forms import DashboardForm, MonthForm, TicketListForm
 from .selectors import (
@@ -251,3 +252,64 @@ def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
             "back": form.query(metric="", missed="", age=""),
         },
     )
+
+
+def _billing_for(request: HttpRequest) -> tuple[BillingExport | None, MonthForm]:
+    """The billing export of the month (and organisation) in the query; None with errors."""
+    req: Any = request
+    tenant = req.tenant
+    form = MonthForm(request.GET, today=timezone.localdate(timezone=ZoneInfo(tenant.time_zone)))
+    raw_org = request.GET.get("organisation", "")
+    if raw_org and not (
+        is_plain_number(raw_org) and Organisation.objects.filter(pk=raw_org).exists()
+    ):
+        raise Http404
+    if not form.is_valid():
+        return None, form
+    export = billing_export_for_month(
+        tenant=tenant, month=form.cleaned_data["month"],
+        organisation_id=int(raw_org) if raw_org else None,
+    )  # fmt: skip
+    return export, form
+
+
+@manager_required
+@require_GET
+def billing_show(request: HttpRequest) -> HttpResponse:
+    """Billable time and billable tickets per organisation in one month."""
+    export, form = _billing_for(request)
+    context: dict[str, Any] = {
+        "export": export,
+        "form": form,
+        "month_value": export.period_label if export else request.GET.get("month", "")[:7],
+        "organisations": Organisation.objects.order_by("name"),
+        "organisation": request.GET.get("organisation", ""),
+    }
+    return render(request, "reports/billing.html", context, status=200 if export else 400)
+
+
+@manager_required
+@require_GET
+def billing_csv(request: HttpRequest) -> HttpResponse:
+    """The billing export as CSV: one row per billable ticket, and a total per organisation."""
+    export, form = _billing_for(request)
+    if export is None:
+        text = " ".join(map(str, form.errors.get("month", [])))
+        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+    month = export.period_label
+    rows: list[list[object]] = []
+    for org in export.organisations:
+        for t in org.tickets:
+            rows.append(
+                [month, org.name, t.reference, t.subject, t.category, t.billable,
+                 t.non_billable, "; ".join(t.quotes)]
+            )  # fmt: skip
+        rows.append([month, org.name, _("Total"), "", "", org.billable, org.non_billable, ""])
+    return csv_response(
+        filename=f"billing-{month}.csv",
+        header=[
+            _("Month"), _("Organisation"), _("Ticket"), _("Subject"), _("Category"),
+            _("Billable minutes"), _("Non-billable minutes"), _("Accepted quotes"),
+        ],
+        rows=rows,
+    )  # fmt: skip

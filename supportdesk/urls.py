@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tickets.api.urls")),
     path("", include("tickets.portal.api.urls")),
     path("", include("knowledgebase.api.urls")),
+    path("", include("reports.api.urls")),
     path("me/", views.api_me, name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).

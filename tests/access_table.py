@@ -186,6 +186,10 @@ TABLE: dict[str, Access] = {
     "reports:show": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     # The time report: managers and admins read everyone's time, an agent their own.
+    # The billing export: managers and admins (what customers are billed for).
+    "reports:billing": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    "reports:billing-csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    "api-billing-export": api_no_post(*MANAGERS),
     "time_report:show": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     "time_report:csv": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     # The agent pages: staff read, agents and admins work tickets.
@@ -243,12 +247,14 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-follower-add": button(*AGENTS),
     "tickets:ticket-follower-remove": button(*AGENTS),
     "tickets:ticket-unlink": button(*AGENTS),
+    "tickets:ticket-quote": button(*AGENTS),
     # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
     "tickets:ticket-merge": page(*AGENTS),
     "api-ticket-list": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-detail": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-events": api_no_post(*STAFF, writers=AGENTS),
     "api-ticket-time-entries": api_creates(*STAFF, writers=AGENTS),
+    "api-ticket-quotes": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-messages": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-change-status": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-bulk-assign": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
@@ -269,6 +275,7 @@ TABLE: dict[str, Access] = {
     "portal:ticket-reply-preview": button(*CONTACTS),
     "portal:ticket-status": button(*CONTACTS),
     "portal:ticket-billing": button(*CONTACTS),
+    "portal:ticket-quote": button(*CONTACTS),
     "portal:ticket-cc-add": button(*CONTACTS),
     "portal:ticket-cc-remove": button(*CONTACTS),
     "portal:follow-organisation": button(*CONTACTS),
@@ -288,6 +295,7 @@ TABLE: dict[str, Access] = {
     "api-portal-ticket-replies": Access(get=every(NOT_ALLOWED), post=api(*CONTACTS)),
     "api-portal-ticket-cc": api_creates(*CONTACTS, writers=CONTACTS),
     "api-portal-ticket-cc-remove": Access(get=every(NOT_ALLOWED), post=api(*CONTACTS)),
+    "api-portal-ticket-quotes": api_creates(*CONTACTS, writers=CONTACTS),
     # Mailboxes: admins.
     "mail:mailbox-list": page(*ADMINS),
     "mail:mailbox-edit": page(*ADMINS),

@@ -23,7 +23,8 @@ from supportdesk.models import Membership, Role, Tenant, User
 from .choices import Category, Channel, Status
 from .links.services import ticket_link, ticket_merge
 from .macros.services import MACRO_STATUSES, macro_save
-from .models import LinkKind, Macro, RoutingRule, Ticket
+from .models import ACTIVE_STATUSES, LinkKind, Macro, RoutingRule, Ticket
+from .quotes.services import quote_accept, quote_decline, quote_propose
 from .routing.services import routing_rule_move, routing_rule_save
 from .services import (
     AcceptanceRequired,
@@ -181,6 +182,47 @@ def _links(data: Section, tickets: list[Ticket], agent: User | None) -> None:
             raise item.refused(exc, {"other": "other", "into": "other"}) from exc
 
 
+QUOTE_DECISIONS = ("accept", "decline", "")
+
+
+def _quotes(data: Section, tickets: list[Ticket], agent: User | None) -> None:
+    """The demo's quotes for out-of-scope work (Stratsys' "< 2 h without a quote"): each goes
+    on the next open out-of-scope demo ticket (the last takes any follow-ups), after
+    ``logged_minutes`` of billable time (under the plan's quote-free hours), and the
+    customer's ``decision`` (accept, decline, or empty: it waits)."""
+    if agent is None or not data.has("tickets"):
+        return
+    # Read again: the demo's later steps solved or merged some of the filed tickets.
+    candidates = list(
+        Ticket.objects.filter(
+            pk__in=[t.pk for t in tickets],
+            category=Category.OUT_OF_SCOPE,
+            status__in=ACTIVE_STATUSES,
+        ).order_by("pk")
+    )
+    for item in data.section("tickets").sections("quotes"):
+        if not candidates:
+            raise item.error(None, "no open out-of-scope demo ticket takes this quote")
+        # One quote per ticket in turn; with fewer tickets, the last takes the follow-ups.
+        ticket = candidates.pop(0) if len(candidates) > 1 else candidates[0]
+        decision = item.str("decision", "")
+        if decision not in QUOTE_DECISIONS:
+            raise item.error("decision", f"unknown decision {decision!r}; accept or decline")
+        try:
+            minutes = item.int("logged_minutes", 0)
+            if minutes:
+                time_entry_log(ticket=ticket, agent=agent, minutes=minutes, billable=True)
+            quote_propose(
+                ticket=ticket, agent=agent, hours=item.str("hours", ""),
+                price=item.str("price", ""), text=item.str("text"),
+            )  # fmt: skip
+            if decision:
+                decide = quote_accept if decision == "accept" else quote_decline
+                decide(ticket=ticket, contact=ticket.requester)
+        except ValidationError as exc:
+            raise item.refused(exc, {}) from exc
+
+
 def macro_bodies(path: Path) -> list[str]:
     """The bodies of the shared macros in the demo file ``path`` (for checks of the texts)."""
     return [str(item.str("body")) for item in load_demo(path).sections("macros")]
@@ -290,4 +332,5 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
                 ticket=ticket, status=Status.ON_HOLD, actor=agent, channel=Channel.PORTAL
             )
     _links(data, filed, agent)
+    _quotes(data, filed, agent)
     return []

@@ -38,6 +38,8 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Attachment",
     "EventKind",
+    "Quote",
+    "QuoteStatus",
     "Macro",
     "Message",
     "Priority",
@@ -495,6 +497,79 @@ class TimeEntry(TenantOwned):
         return f"{self.minutes} min"
 
 
+class QuoteStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+class Quote(TenantOwned):
+    """An offer for out-of-scope work beyond the plan's quote-free hours, made by an agent
+    and accepted or declined by the customer. An accepted quote adds its hours to the billable
+    time allowed on the ticket; one without hours (a fixed price) lifts the cap altogether
+    (``tickets.quotes.rules``)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="quotes")
+    hours = models.DecimalField(_("hours"), max_digits=6, decimal_places=2, null=True, blank=True)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, null=True, blank=True)
+    text = models.TextField(_("description"), max_length=2000)
+    status = models.CharField(
+        _("status"), max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(status="proposed"),
+                name="quote_one_proposed_per_ticket",
+                violation_error_message=_(
+                    "This ticket already has a quote waiting for the customer."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__isnull=False) | Q(price__isnull=False),
+                name="quote_hours_or_price",
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__isnull=True) | Q(hours__gt=0), name="quote_hours_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0), name="quote_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def summary(self) -> str:
+        """The offer in words: "3 h, 4500.00" / "3 h" / "4500.00"."""
+        parts = []
+        if self.hours is not None:
+            parts.append(f"{self.hours.normalize():f} h")
+        if self.price is not None:
+            parts.append(f"{self.price:.2f}")
+        return ", ".join(parts)
+
+
 class TicketSchedule(TenantOwned):
     """When a ticket is next due and next acted on, derived from its clocks by ``sla.services``.
 
@@ -569,6 +644,9 @@ class EventKind(models.TextChoices):
     CC_REMOVED = "cc_removed", _("No longer copied")
     FOLLOWED = "followed", _("Followed")
     UNFOLLOWED = "unfollowed", _("No longer followed")
+    QUOTE_PROPOSED = "quote_proposed", _("Quote proposed")
+    QUOTE_ACCEPTED = "quote_accepted", _("Quote accepted")
+    QUOTE_DECLINED = "quote_declined", _("Quote declined")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

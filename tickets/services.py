@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from decimal import Decimal
 from typing import Any, ParamSpec
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,7 @@ from .models import (
     TimeEntry,
 )
 from .queue import COLUMNS, SORTS, columns_with_ticket
+from .quotes.rules import QuoteCap, quote_cap
 from .richtext import has_placeholders, html_sanitize, images_resolve, markdown_render
 from .routing.services import routing_decide, routing_record
 
@@ -1139,6 +1141,21 @@ def time_entry_log(
     with transaction.atomic():
         locked = _locked(ticket)
         now = timezone.now()  # after the lock, so events are timed in the order applied
+        cap = quote_cap(ticket=locked, at=now)
+        if billable and cap.refuses(minutes):
+            raise ValidationError(
+                {
+                    "minutes": _(
+                        "This out-of-scope ticket may carry %(allowed)s h of billable time "
+                        "without a quote the customer accepted; %(logged)s h are logged. "
+                        "Propose a quote, or log the time as non-billable."
+                    )
+                    % {
+                        "allowed": _hours_text(cap.allowed_minutes or 0),
+                        "logged": _hours_text(cap.logged_minutes),
+                    }
+                }
+            )
         entry = TimeEntry.objects.create(
             tenant_id=locked.tenant_id,
             ticket=locked,
@@ -1160,7 +1177,58 @@ def time_entry_log(
         )
         _touch(locked, now)
         events_publish([event])
+        if billable and cap.out_of_scope and cap.notify:
+            _quote_notices(locked, cap, minutes)
     return entry
+
+
+def _hours_text(minutes: int) -> str:
+    return f"{(Decimal(minutes) / 60).quantize(Decimal('0.01')).normalize():f}"
+
+
+def _quote_notices(ticket: Ticket, cap: QuoteCap, minutes: int) -> None:
+    """Tell the account manager, once each, that billable out-of-scope work started and that
+    it reached the plan's quote-free hours (the notice's unique key makes it once)."""
+    link = ticket.tenant.base_url() + reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk})
+    total = cap.logged_minutes + minutes
+    sends: list[tuple[str, str]] = []
+    if cap.logged_minutes == 0:
+        sends.append(
+            (
+                "quote_work_started",
+                _("%(reference)s %(subject)s: billable out-of-scope work started"),
+            )
+        )
+    threshold = cap.threshold_minutes
+    if threshold is not None and cap.logged_minutes < threshold <= total:
+        sends.append(
+            (
+                "quote_threshold",
+                _(
+                    "%(reference)s %(subject)s: billable out-of-scope work reached "
+                    "%(hours)s h; more needs a quote the customer accepts"
+                ),
+            )
+        )
+    for key, text in sends:
+        for user in cap.notify:
+            notice_sink().queue(
+                tenant=ticket.tenant,
+                key=f"{key}:{ticket.pk}:{user.pk}",
+                kind=NoticeKind.OUT_OF_SCOPE,
+                recipient=user,
+                ticket=ticket,
+                text=text
+                % {
+                    "reference": ticket.reference,
+                    "subject": ticket.subject,
+                    "hours": _hours_text(threshold or 0),
+                }
+                + "\n"
+                + link,
+            )
+    if sends:
+        notice_sink().flush_on_commit(tenant_id=ticket.tenant_id)
 
 
 def agent_line_set(*, tenant: Tenant, user: User, support_line: int) -> AgentProfile:

@@ -87,6 +87,7 @@ from .queue import (
     queue_view_counts,
     sort_from_param,
 )
+from .quotes.forms import QuoteForm
 from .richtext import markdown_render
 
 PAGE_SIZE = 50
@@ -407,6 +408,8 @@ def _ticket_page(
             "vendor_form": VendorForm(initial={"vendor_reference": ticket.vendor_reference}),
             "convert_form": ConvertForm(initial={"category": ticket.category}),
             "time_form": TimeEntryForm(),
+            "quotes": ticket.quotes.select_related("proposed_by", "decided_by"),
+            "quote_form": QuoteForm(),
             "links": TicketLink.objects.rows_for(ticket),
             "link_form": LinkForm(),
             "allowed_statuses": [

@@ -11,6 +11,7 @@ from tickets.choices import Channel, Rating, Status
 from tickets.followers.services import ticket_cc_add, ticket_follow
 from tickets.links.services import ticket_link, ticket_merge
 from tickets.models import LinkKind, NotifyRole, QueueView, RoutingRule
+from tickets.quotes.services import quote_propose
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
     ticket_change_status,
@@ -57,6 +58,9 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         )
         ticket_cc_add(ticket=ticket, contact=colleague, actor=cast.agent_b)
         ticket_follow(ticket=ticket, agent=cast.agent_b, actor=cast.agent_b)
+        # A quote waiting for tenant B's customer: a quote URL of tenant A that reached it
+        # would show the marker or change the snapshot (accepting it, proposing another).
+        quote_propose(ticket=ticket, agent=cast.agent_b, hours="2", text=f"Quote {B_MARKER}")
         duplicate = ticket_create(
             tenant=cast.tenant_b,
             requester=cast.contact_b,

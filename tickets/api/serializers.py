@@ -19,6 +19,7 @@ from ..models import (
     Attachment,
     LinkKind,
     Message,
+    Quote,
     SatisfactionRating,
     Ticket,
     TicketEvent,
@@ -407,6 +408,34 @@ class TimeEntrySerializer(serializers.ModelSerializer[TimeEntry]):
         fields = ["id", "agent", "minutes", "billable", "note", "work_date", "created_at"]
         read_only_fields = ["id", "agent", "created_at"]
         extra_kwargs = {"work_date": {"required": False}}
+
+
+class QuoteSerializer(serializers.ModelSerializer[Quote]):
+    """A quote for out-of-scope work and the customer's answer (who and when)."""
+
+    proposed_by = serializers.CharField(source="proposed_by.__str__", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.name", read_only=True, default=None)
+    summary = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Quote
+        fields = [
+            "id", "hours", "price", "text", "summary", "status", "proposed_by", "proposed_at",
+            "decided_by", "decided_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class QuoteProposeSerializer(serializers.Serializer[Any]):
+    """Hours and/or a price, and what the quote covers (the service checks the amounts)."""
+
+    hours = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
+    price = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
+    text = serializers.CharField(max_length=2000)
+
+
+class QuoteDecisionSerializer(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=["accept", "decline"])
 
 
 class BulkAssignSerializer(serializers.Serializer[Any]):

@@ -39,6 +39,7 @@ from ..followers.services import (
 from ..links.services import ticket_link, ticket_merge, ticket_unlink
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
+from ..quotes.services import quote_propose
 from .serializers import (
     BulkAssignSerializer,
     CcChangeSerializer,
@@ -50,6 +51,8 @@ from .serializers import (
     MergeSerializer,
     MessageSerializer,
     QueueTicketSerializer,
+    QuoteProposeSerializer,
+    QuoteSerializer,
     ReplySerializer,
     StatusChangeSerializer,
     TicketCreateSerializer,
@@ -261,6 +264,27 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             work_date=data.get("work_date"),
         )
         return Response(TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=QuoteSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=QuoteProposeSerializer, responses={201: QuoteSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="quotes", pagination_class=None)
+    def quotes(self, request: Request, ticket_id: str) -> Response:
+        """Quotes for out-of-scope work on the ticket; POST proposes one to the customer
+        (400 while another waits, or for bad amounts)."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            rows = ticket.quotes.select_related("proposed_by", "decided_by")
+            return Response(QuoteSerializer(rows, many=True).data)
+        payload = QuoteProposeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        quote = quote_propose(
+            ticket=ticket, agent=request.user, hours=data.get("hours"),  # type: ignore[arg-type]
+            price=data.get("price"), text=data["text"], channel=Channel.API,
+        )  # fmt: skip
+        return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=TicketLinkSerializer(many=True))
     @extend_schema(

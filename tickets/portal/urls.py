@@ -28,6 +28,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.ticket_billing_decide,
         name="ticket-billing",
     ),
+    path(
+        "portal/tickets/<int:ticket_id>/quote/",
+        views.ticket_quote_decide,
+        name="ticket-quote",
+    ),
     path("portal/tickets/<int:ticket_id>/cc/", views.cc_add, name="ticket-cc-add"),
     path(
         "portal/tickets/<int:ticket_id>/cc/remove/",

@@ -35,6 +35,7 @@ from tickets.followers.services import (
     ticket_cc_remove,
 )
 from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets.quotes.services import quote_accept, quote_decline
 from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
     ticket_billing_accept,
@@ -178,6 +179,7 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
         "actions": services.contact_status_actions(ticket=ticket),
         "cc": copied_contacts(ticket=ticket),
         "cc_candidates": cc_candidates(ticket=ticket),
+        "quotes": list(ticket.quotes.all()),
         "rating_links": rating_link_paths(ticket=ticket, contact=portal_contact(request))
         if satisfaction_asked(ticket=ticket)
         else None,
@@ -261,6 +263,30 @@ def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
             _("You accepted the charge; we go on with the work.")
             if decision == "accept"
             else _("You declined the charge; the ticket stays what it was."),
+        )
+    return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+
+
+@require_POST
+@contact_required
+def ticket_quote_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Accept or decline the quote waiting on the ticket."""
+    ticket = get_ticket_for_contact(request, ticket_id)
+    decision = request.POST.get("decision", "")
+    decide = {"accept": quote_accept, "decline": quote_decline}.get(decision)
+    if decide is None:
+        messages.error(request, _("Choose to accept or to decline the quote."))
+        return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+    try:
+        decide(ticket=ticket, contact=portal_contact(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("You accepted the quote; we go on with the work.")
+            if decision == "accept"
+            else _("You declined the quote; no more billed work is done without your say."),
         )
     return redirect("portal:ticket-detail", ticket_id=ticket.pk)
 

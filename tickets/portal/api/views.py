@@ -20,11 +20,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supportdesk.access import method_unsupported
-from tickets.api.serializers import CcChangeSerializer, CopiedContactSerializer
+from tickets.api.serializers import (
+    CcChangeSerializer,
+    CopiedContactSerializer,
+    QuoteDecisionSerializer,
+    QuoteSerializer,
+)
 from tickets.choices import Channel
 from tickets.filing import Filing, ticket_file
 from tickets.followers.services import copied_contacts, ticket_cc_add, ticket_cc_remove
 from tickets.models import Ticket
+from tickets.quotes.services import quote_accept, quote_decline
 from tickets.services import ticket_reply
 
 from ..access import get_colleague_for_contact, tickets_for_contact
@@ -204,3 +210,28 @@ class PortalTicketViewSet(
     def cc_remove(self, request: Request, ticket_id: int) -> Response:
         """Stop copying a colleague (or yourself) on the ticket; answers the list."""
         return self._cc_change(request, add=False)
+
+    @extend_schema(methods=["GET"], responses=QuoteSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=QuoteDecisionSerializer,
+        responses={200: QuoteSerializer, 400: Refusal},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="quotes", pagination_class=None)
+    def quotes(self, request: Request, ticket_id: int) -> Response:
+        """Quotes proposed on the ticket; POST accepts or declines the one waiting for you
+        (400 when none waits)."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            return Response(
+                QuoteSerializer(ticket.quotes.select_related("decided_by"), many=True).data
+            )
+        data = QuoteDecisionSerializer(data=request.data)
+        if not data.is_valid():
+            return _invalid(data.errors)
+        decide = quote_accept if data.validated_data["decision"] == "accept" else quote_decline
+        try:
+            quote = decide(ticket=ticket, contact=request._request.contact)  # type: ignore[attr-defined]
+        except ValidationError as exc:
+            return _invalid(exc.message_dict)
+        return Response(QuoteSerializer(quote).data)
