@@ -330,3 +330,19 @@ def test_the_openapi_schema_names_the_state_and_its_values(cast: Cast) -> None:
     schema = json.dumps(json.loads(client.get("/api/v1/schema/", {"format": "json"}).content))
     assert '"vendor_state"' in schema and '"vendor_escalated_at"' in schema
     assert all(f'"{value}"' in schema for value in VendorState.values)
+
+
+def test_a_tenants_sweep_never_sees_another_tenants_waiting_tickets(cast: Cast, desk: Desk) -> None:
+    with scope(tenant=cast.tenant_a):
+        _proactive(desk, cast)
+    with scope(tenant=cast.tenant_b):
+        other = ticket_create(
+            tenant=cast.tenant_b, requester=cast.contact_b, subject="B", description="",
+            channel=Channel.EMAIL, enforce_entitlement=False,
+        )  # fmt: skip
+        other = ticket_assign(ticket=other, assignee=cast.agent_b, actor=cast.agent_b)
+        ticket_vendor_escalate(
+            ticket=other, state=VendorState.WAITING, reference="ZD-B", actor=cast.agent_b
+        )
+    with scope(tenant=cast.tenant_a):
+        assert vendor_updates_due(tenant=cast.tenant_a, now=at(2027, 1, 1, 12, 0)) == []
