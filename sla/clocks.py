@@ -11,7 +11,8 @@ Two steps, each a pure function:
    budget and a calendar into due time, breach, met, and threshold instants.
 
 Rules: a clock runs from its start; it pauses while the ticket waits on the customer
-(``pending``); a response clock stops for good at the first public staff reply or when the
+(``pending``), and a clock whose rule says so (resolution) while it waits on the vendor where
+the tenant chose that; a response clock stops for good at the first public staff reply or when the
 ticket is solved or closed; other clocks stop when the ticket is solved or closed and resume
 with the remaining time if it is reopened. Instants are taken to the whole second, so the
 scalar and bulk paths agree exactly.
@@ -30,6 +31,8 @@ import numpy as np
 from .calendar import BusinessCalendar
 
 PAUSE_STATUSES = frozenset({"pending"})
+PAUSE_REASONS = frozenset({"pending", "vendor"})
+"""Why a paused clock waits: on the customer (pending) or on the vendor (a tenant setting)."""
 DONE_STATUSES = frozenset({"solved", "closed"})
 
 RUNNING = "running"
@@ -56,13 +59,16 @@ class Change:
     status: str = ""  # the new status, when the status changed
     responded: bool = False  # a public reply by staff
     customer: bool = False  # a message from the customer
+    # The ticket started (True) or stopped (False) waiting on the vendor in a way that pauses
+    # the clocks whose rule says so (the resolution clock); None: no vendor change here.
+    vendor_wait: bool | None = None
 
 
 @dataclass(frozen=True)
 class Pause:
     start: int  # epoch seconds
     end: int | None  # None while still paused
-    reason: str  # "pending" or "solved"
+    reason: str  # "pending", "vendor" or "solved"
 
 
 @dataclass(frozen=True)
@@ -161,10 +167,12 @@ def run_timeline(
     initial_status: str,
     changes: Iterable[Change],
     stops_on_response: bool,
+    pauses_on_vendor: bool = False,
 ) -> Timeline:
     """The running segments of a clock started at ``received_at``, over the history that
     follows (sorted by time). ``stops_on_response``: a public staff reply, a solve or a close
-    stops it for good (a response clock); else a reopen resumes it."""
+    stops it for good (a response clock); else a reopen resumes it. ``pauses_on_vendor``:
+    it also pauses while the ticket waits on the vendor (changes with ``vendor_wait``)."""
     segments: list[tuple[int, int | None]] = []
     pauses: list[Pause] = []
     done_for_good = False  # a response clock after a response or a solve
@@ -172,12 +180,15 @@ def run_timeline(
     status = initial_status
     run_start: int | None = None
     idle_start: int | None = None
-    idle_reason = ""  # "pending" (paused) or "stopped"
+    idle_reason = ""  # "pending" or "vendor" (paused) or "stopped"
+    vendor_waiting = False
 
     def idle_reason_now() -> str:
         if done_for_good or status in DONE_STATUSES:
             return "stopped"
-        return "pending" if status in PAUSE_STATUSES else ""
+        if status in PAUSE_STATUSES:
+            return "pending"
+        return "vendor" if vendor_waiting else ""
 
     def step(at: int) -> None:
         nonlocal run_start, idle_start, idle_reason
@@ -193,13 +204,13 @@ def run_timeline(
                 Pause(
                     since,
                     max(at, since),
-                    "solved" if idle_reason == "stopped" else "pending",
+                    "solved" if idle_reason == "stopped" else idle_reason,
                 )
             )
             run_start, idle_start, idle_reason = at, None, ""
         elif reason != idle_reason:
-            if idle_reason == "pending":
-                pauses.append(Pause(since, max(at, since), "pending"))
+            if idle_reason in PAUSE_REASONS:
+                pauses.append(Pause(since, max(at, since), idle_reason))
             idle_start, idle_reason = at, reason
 
     received = to_epoch(received_at)
@@ -208,9 +219,12 @@ def run_timeline(
     else:
         run_start = received
     for change in changes:
-        if not (change.status or change.responded):
+        vendor_moves = pauses_on_vendor and change.vendor_wait is not None
+        if not (change.status or change.responded or vendor_moves):
             continue  # a customer message moves no clock of its own
         at = max(to_epoch(change.at), received)
+        if vendor_moves:
+            vendor_waiting = bool(change.vendor_wait)
         if stops_on_response and change.responded:
             answered = answered or not done_for_good
             done_for_good = True
@@ -221,8 +235,8 @@ def run_timeline(
         step(at)
     if run_start is not None:
         segments.append((run_start, None))
-    elif idle_reason == "pending":
-        pauses.append(Pause(idle_start or received, None, "pending"))
+    elif idle_reason in PAUSE_REASONS:
+        pauses.append(Pause(idle_start or received, None, idle_reason))
     stopped_at = idle_start if idle_reason == "stopped" else None
     unanswered = stops_on_response and stopped_at is not None and not answered
     return Timeline(tuple(segments), stopped_at, tuple(pauses), unanswered)

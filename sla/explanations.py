@@ -322,6 +322,9 @@ def clock_explain(
             pauses.append((segs[-1][1], None, "pending"))
     for begin, end, reason in pauses:
         a = moment_words(from_epoch(begin), engine)
+        if end is None and reason == "vendor":
+            lines.append(_("Paused since %(a)s while waiting on the vendor.") % {"a": a})
+            continue
         if end is None:
             lines.append(_("Paused since %(a)s while waiting on the customer.") % {"a": a})
             continue
@@ -334,6 +337,10 @@ def clock_explain(
         elif reason == "pending":
             lines.append(
                 _("Paused while waiting on the customer from %(a)s to %(b)s.") % {"a": a, "b": b}
+            )
+        elif reason == "vendor":
+            lines.append(
+                _("Paused while waiting on the vendor from %(a)s to %(b)s.") % {"a": a, "b": b}
             )
         else:
             lines.append(_("Paused from %(a)s to %(b)s.") % {"a": a, "b": b})

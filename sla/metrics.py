@@ -41,7 +41,9 @@ class MetricRule:
     that finds its runs in a history (each run is then timed as a response clock);
     ``promise_label``: what the portal calls the due time while the clock runs ("First
     response by"); ``met_label``: the report's heading ("First response met");
-    ``started_words``: how the explanation names the start, with ``%(when)s``.
+    ``started_words``: how the explanation names the start, with ``%(when)s``;
+    ``pauses_on_vendor``: the clock pauses while the ticket waits on the vendor, where the
+    tenant chose that (the history's ``vendor_wait`` changes say when).
     """
 
     metric: Metric
@@ -50,6 +52,7 @@ class MetricRule:
     met_label: Promise
     started_words: Promise
     cycles: CycleFinder | None = None
+    pauses_on_vendor: bool = False
 
     @property
     def key(self) -> str:
@@ -70,6 +73,7 @@ class MetricRule:
                 initial_status=initial_status,
                 changes=changes,
                 stops_on_response=self.stops_on_response,
+                pauses_on_vendor=self.pauses_on_vendor,
             )
         timelines = []
         for start, status, part in self.cycles(received_at, initial_status, changes):
@@ -191,6 +195,7 @@ METRICS: dict[str, MetricRule] = {
             promise_label=_("Target resolution"),
             met_label=_("Resolution met"),
             started_words=_("The clock started when the ticket was received, %(when)s."),
+            pauses_on_vendor=True,
         ),
         MetricRule(
             Metric.NEXT_REPLY,

@@ -24,7 +24,12 @@ def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
     rows = (
         TicketEvent.objects.filter(
             ticket=ticket,
-            kind__in=[EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.REPLIED],
+            kind__in=[
+                EventKind.CREATED,
+                EventKind.STATUS_CHANGED,
+                EventKind.REPLIED,
+                EventKind.VENDOR_STATE,
+            ],
         )
         .order_by("id")
         .values_list("kind", "at", "new_value", "by_staff", "is_public", "data")
@@ -41,6 +46,9 @@ def ticket_history(ticket: Ticket) -> tuple[str, list[Change]]:
                 changes.append(Change(at=ticket.received_at, responded=True))
         elif kind == EventKind.STATUS_CHANGED:
             changes.append(Change(at=at, status=new_value))
+        elif kind == EventKind.VENDOR_STATE:
+            # Whether the wait pauses was the tenant's setting when it began (the event's).
+            changes.append(Change(at=at, vendor_wait=bool(data.get("pauses_resolution"))))
         elif by_staff and is_public:
             changes.append(Change(at=at, responded=True))
         elif not by_staff:

@@ -35,6 +35,13 @@ app.conf.beat_schedule = {
     },
     # One index range scan over running clocks: warnings and breach notices, exactly once.
     "sla-sweep": {"task": "sla.tasks.sla_sweep_run", "schedule": 60.0},
+    # Tickets waiting on the vendor whose customer is owed an update: one notice to the
+    # assignee per ticket and period (exactly once by the notice key), hourly is enough for
+    # periods counted in business days.
+    "tickets-vendor-updates": {
+        "task": "tickets.vendor_updates_remind_all",
+        "schedule": crontab(minute=5),
+    },
     # Fetch new mail from every active mailbox.
     "mail-poll": {"task": "mail.mailboxes_poll", "schedule": 60.0},
     # Re-send work a lost task left behind: mail stored but not processed, or not sent, or

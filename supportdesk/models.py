@@ -103,6 +103,23 @@ class Tenant(models.Model):
             "portal: good or bad, with an optional comment."
         ),
     )
+    vendor_wait_pauses_resolution = models.BooleanField(
+        _("waiting on the vendor pauses the resolution clock"),
+        default=False,
+        help_text=_(
+            "While a ticket waits on the upstream vendor, its resolution target does not "
+            "count down. Applies from the next change of a ticket's vendor escalation."
+        ),
+    )
+    vendor_update_days = models.PositiveSmallIntegerField(
+        _("business days between customer updates while waiting on the vendor"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "On plans with proactive vendor updates, the assignee is reminded when the "
+            "customer has had no public update for this many business days (1 to 30)."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -27,6 +27,7 @@ class NoticeKind(models.TextChoices):
     BREACH = "breach", _("SLA breached")
     ESCALATION = "escalation", _("Escalation")
     OUT_OF_SCOPE = "out_of_scope", _("Out-of-scope request")
+    VENDOR_UPDATE = "vendor_update", _("Customer update due (waiting on the vendor)")
 
 
 class NoticeSink(Protocol):

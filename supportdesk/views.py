@@ -110,6 +110,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("Calendars, priorities and SLA policies"),
                 gettext_lazy("Opening hours, holidays, targets, escalation rules"),
             ),
+            (
+                "tickets:vendor-settings",
+                gettext_lazy("Vendor escalation"),
+                gettext_lazy("Pausing the resolution clock, customer updates while waiting"),
+            ),
         ],
     ),
     (

@@ -218,6 +218,7 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-assign": button(*AGENTS),
     "tickets:ticket-line": button(*AGENTS),
     "tickets:ticket-vendor": button(*AGENTS),
+    "tickets:vendor-settings": page(*ADMINS),
     "tickets:ticket-convert": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),
     # Macros: agents keep their own (tenant A's ``macro_id`` is the agent's, so even the

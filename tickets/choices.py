@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from contracts.choices import Category, Channel
 from sla.choices import SupportLine
 
-__all__ = ["Category", "Channel", "Rating", "Status", "SupportLine"]
+__all__ = ["Category", "Channel", "Rating", "Status", "SupportLine", "VendorState"]
 
 
 class Status(models.TextChoices):
@@ -27,3 +27,12 @@ class Rating(models.TextChoices):
 
     GOOD = "good", _("Good")
     BAD = "bad", _("Bad")
+
+
+class VendorState(models.TextChoices):
+    """Where the ticket stands with the upstream vendor (Synerity: Zendesk)."""
+
+    NONE = "none", _("Not escalated to the vendor")
+    ESCALATED = "escalated", _("Escalated to the vendor")
+    WAITING = "waiting", _("Waiting on the vendor")
+    FIXED = "fixed", _("Fixed by the vendor")

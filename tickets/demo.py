@@ -20,7 +20,7 @@ from sla.models import Priority
 from supportdesk.demo import Section, load_demo, tenant_demo
 from supportdesk.models import Membership, Role, Tenant, User
 
-from .choices import Category, Channel, Status
+from .choices import Category, Channel, Status, VendorState
 from .links.services import ticket_link, ticket_merge
 from .macros.services import MACRO_STATUSES, macro_save
 from .models import ACTIVE_STATUSES, LinkKind, Macro, RoutingRule, Ticket
@@ -34,7 +34,7 @@ from .services import (
     ticket_change_status,
     ticket_create,
     ticket_reply,
-    ticket_set_vendor_reference,
+    ticket_vendor_escalate,
     time_entry_log,
 )
 
@@ -319,7 +319,13 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
             )
         elif fate == 6:
             ticket_change_line(ticket=ticket, support_line=2, actor=agent)
-            ticket_set_vendor_reference(ticket=ticket, reference=f"VENDOR-{4000 + i}", actor=agent)
+            # Escalated to the vendor, and every other one waiting on it (Synerity's Zendesk).
+            ticket_vendor_escalate(
+                ticket=ticket,
+                state=VendorState.WAITING if i % 20 == 6 else VendorState.ESCALATED,
+                reference=f"VENDOR-{4000 + i}",
+                actor=agent,
+            )
         elif fate in (7, 8):
             time_entry_log(
                 ticket=ticket, agent=agent, minutes=rng.choice([15, 30, 45]), billable=fate == 8

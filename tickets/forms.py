@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from contracts.models import Contact
 from sla.models import Priority
 from supportdesk.forms import is_plain_number
-from supportdesk.models import Membership, User
+from supportdesk.models import Membership, Tenant, User
 
-from .choices import Category, Status, SupportLine
+from .choices import Category, Status, SupportLine, VendorState
 from .models import LinkKind
 
 
@@ -133,7 +133,18 @@ class LineForm(forms.Form):
 
 
 class VendorForm(forms.Form):
+    vendor_state = forms.ChoiceField(
+        label=_("Vendor escalation"), choices=VendorState.choices, required=False
+    )
     vendor_reference = forms.CharField(label=_("Vendor reference"), max_length=200, required=False)
+
+
+class VendorSettingsForm(forms.ModelForm):
+    """The tenant's rules for tickets waiting on the upstream vendor."""
+
+    class Meta:
+        model = Tenant
+        fields = ["vendor_wait_pauses_resolution", "vendor_update_days"]
 
 
 class ConvertForm(forms.Form):

@@ -31,7 +31,7 @@ from sla.models import Calendar, Clock, ClockState, Metric, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned, User
 
 from .attachments import IMAGE_TYPES
-from .choices import Category, Channel, Rating, Status, SupportLine
+from .choices import Category, Channel, Rating, Status, SupportLine, VendorState
 from .mail.inbound.base import html_to_text
 
 __all__ = [
@@ -188,6 +188,17 @@ class Ticket(TenantOwned):
         blank=True,
         help_text=_("The upstream vendor's ticket, e.g. a Zendesk request number or link."),
     )
+    # Written by tickets.services.ticket_vendor_escalate only (with a VENDOR_STATE event).
+    vendor_state = models.CharField(
+        _("vendor escalation"),
+        max_length=10,
+        choices=VendorState.choices,
+        default=VendorState.NONE,
+        editable=False,
+    )
+    vendor_escalated_at = models.DateTimeField(
+        _("escalated to the vendor"), null=True, blank=True, editable=False
+    )
     sla_policy = models.ForeignKey(
         SLAPolicy,
         on_delete=models.PROTECT,
@@ -261,6 +272,25 @@ class Ticket(TenantOwned):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def vendor_words(self) -> str:
+        """The vendor escalation as a plain sentence for the customer ("" when none)."""
+        reference = self.vendor_reference
+        if self.vendor_state == VendorState.ESCALATED:
+            return _("We have reported this to the vendor (their reference: %(ref)s).") % {
+                "ref": reference
+            }
+        if self.vendor_state == VendorState.WAITING:
+            return _(
+                "We are waiting on the vendor (their reference: %(ref)s) and will keep you "
+                "informed."
+            ) % {"ref": reference}
+        if self.vendor_state == VendorState.FIXED:
+            return _("The vendor has fixed the problem (their reference: %(ref)s).") % {
+                "ref": reference
+            }
+        return ""
 
     @property
     def is_merged(self) -> bool:
@@ -626,6 +656,7 @@ class EventKind(models.TextChoices):
     NOTE_ADDED = "note", _("Internal note")
     TIME_LOGGED = "time", _("Time logged")
     VENDOR_REFERENCE = "vendor", _("Vendor reference")
+    VENDOR_STATE = "vendor_state", _("Vendor escalation")
     BILLABLE_CHANGED = "billable", _("Billing changed")
     SLA_POLICY_CHANGED = "sla_policy", _("SLA policy changed")
     SLA_WARNING = "sla_warning", _("SLA warning")

@@ -37,7 +37,7 @@ from supportdesk.notices import NoticeKind, notice_sink
 from supportdesk.services import audit_record, audit_snapshot
 
 from .attachments import IMAGE_TYPES, file_content_type
-from .choices import Category, Channel, Status, SupportLine
+from .choices import Category, Channel, Status, SupportLine, VendorState
 from .events import enqueue_safely, event_record, events_publish
 from .models import (
     ACTIVE_STATUSES,
@@ -779,6 +779,57 @@ def _vendor_apply(ticket: Ticket, reference: str, actor: User, channel: str) -> 
     return _staff_event(ticket, EventKind.VENDOR_REFERENCE, actor, channel, old, reference)
 
 
+def _vendor_state_apply(
+    ticket: Ticket, state: str | None, reference: str | None, actor: User, channel: str
+) -> list[TicketEvent]:
+    """The vendor escalation's rules: a state other than "not escalated" needs the vendor's
+    reference; a reference given to a ticket not escalated escalates it; a reference alone
+    keeps the state. ``None`` leaves that part as it is."""
+    events: list[TicketEvent] = []
+    if state is not None:
+        _validate_choice("vendor_state", state, VendorState)
+    if reference is not None:
+        event = _vendor_apply(ticket, reference, actor, channel)
+        if event is not None:
+            events.append(event)
+    if state is None:
+        changed_reference = bool(events)
+        state = (
+            VendorState.ESCALATED
+            if changed_reference
+            and ticket.vendor_reference
+            and ticket.vendor_state == VendorState.NONE
+            else ticket.vendor_state
+        )
+    if state != VendorState.NONE and not ticket.vendor_reference:
+        raise ValidationError(
+            {"vendor_reference": _("Give the vendor's reference (a ticket number or link).")}
+        )
+    if state == ticket.vendor_state:
+        return events
+    if state in (VendorState.ESCALATED, VendorState.WAITING) and not ticket.is_active:
+        raise ValidationError(
+            {"vendor_state": _("A solved or closed ticket cannot be escalated to the vendor.")}
+        )
+    old = ticket.vendor_state
+    ticket.vendor_state = state
+    now = timezone.now()
+    if state == VendorState.NONE:
+        ticket.vendor_escalated_at = None
+    elif ticket.vendor_escalated_at is None:
+        ticket.vendor_escalated_at = now
+    # Whether this wait pauses the resolution clock is decided now, under the tenant's
+    # setting of the time (sla.selectors.ticket_history reads it back from the event).
+    pauses = state == VendorState.WAITING and ticket.tenant.vendor_wait_pauses_resolution
+    events.append(
+        _staff_event(
+            ticket, EventKind.VENDOR_STATE, actor, channel, old, state,
+            is_public=False, data={"state": state, "pauses_resolution": pauses},
+        )
+    )  # fmt: skip
+    return events
+
+
 def _billable_apply(
     ticket: Ticket,
     billable: bool,
@@ -993,6 +1044,33 @@ def ticket_set_vendor_reference(
     return _one_change(ticket, actor, channel, _vendor_apply, reference)
 
 
+def ticket_vendor_escalate(
+    *,
+    ticket: Ticket,
+    state: str | None,
+    reference: str | None,
+    actor: User,
+    channel: str = Channel.PORTAL,
+) -> Ticket:
+    """Escalate the ticket to the upstream vendor, mark it waiting on the vendor, fixed by
+    the vendor, or not escalated (``state``, a :class:`VendorState`), with the vendor's
+    ticket (``reference``); None leaves either as it is. A state other than "not escalated"
+    needs a reference; a reference given alone to a ticket not escalated escalates it.
+    Waiting on the vendor pauses the resolution clock where the tenant says so
+    (``Tenant.vendor_wait_pauses_resolution``). Raises ValidationError naming the field."""
+    return _one_change(ticket, actor, channel, _vendor_state_apply, state, reference)
+
+
+def vendor_settings_save(*, tenant: Tenant) -> Tenant:
+    """Validate and store the tenant's vendor-escalation settings (the admin's form).
+    Tickets already waiting keep the pause rule of their wait's start (see
+    :func:`ticket_vendor_escalate`)."""
+    fields = ["vendor_wait_pauses_resolution", "vendor_update_days"]
+    tenant.full_clean(exclude=[f.name for f in tenant._meta.fields if f.name not in fields])
+    tenant.save(update_fields=fields)
+    return tenant
+
+
 def ticket_convert(
     *, ticket: Ticket, category: str, actor: User, channel: str = Channel.PORTAL
 ) -> Ticket:
@@ -1046,7 +1124,7 @@ def ticket_update(
 ) -> Ticket:
     """Apply several field changes at once if nobody changed the ticket since
     ``expected_version`` (else :class:`VersionConflict`). Keys: status, priority, assignee,
-    support_line, vendor_reference, billable, category. Used by the API's PATCH.
+    support_line, vendor_reference, vendor_state, billable, category. Used by the API's PATCH.
     """
     _validate_choice("channel", channel, Channel)
     agent = _require_agent(actor)
@@ -1062,8 +1140,16 @@ def ticket_update(
             events.append(_assignee_apply(locked, changes["assignee"], agent, channel))
         if "support_line" in changes:
             events.append(_line_apply(locked, changes["support_line"], agent, channel))
-        if "vendor_reference" in changes:
-            events.append(_vendor_apply(locked, changes["vendor_reference"], agent, channel))
+        if "vendor_reference" in changes or "vendor_state" in changes:
+            events.extend(
+                _vendor_state_apply(
+                    locked,
+                    changes.get("vendor_state"),
+                    changes.get("vendor_reference"),
+                    agent,
+                    channel,
+                )
+            )
         if "billable" in changes:
             events.append(_billable_apply(locked, bool(changes["billable"]), agent, channel))
         if "category" in changes:

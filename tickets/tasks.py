@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import transaction
+from django.utils import timezone
 from django_scopes import scope
 
 from contracts.services import entitlement_change_done
@@ -12,6 +13,7 @@ from supportdesk.models import Tenant
 from .events import events_publish
 from .models import TicketEvent
 from .services import tickets_sla_policy_recompute
+from .vendor import vendor_updates_remind
 
 
 @shared_task(acks_late=True)
@@ -49,3 +51,15 @@ def tickets_sla_policy_recompute_task(
         if change_id is not None:
             entitlement_change_done(change_id=change_id)
         return moved
+
+
+@shared_task(name="tickets.vendor_updates_remind_all")
+def vendor_updates_remind_all() -> int:
+    """Every tenant's reminders of customer updates owed while waiting on the vendor
+    (:func:`tickets.vendor.vendor_updates_remind`); returns how many tickets were due."""
+    now = timezone.now()
+    total = 0
+    for tenant in Tenant.objects.filter(vendor_update_days__gt=0).order_by("pk"):
+        with scope(tenant=tenant), transaction.atomic():
+            total += vendor_updates_remind(tenant=tenant, now=now)
+    return total

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="queue-view-delete",
     ),
     path("agent/calls/new/", views.call_log, name="call-log"),
+    path("manage/vendor/", views.vendor_settings, name="vendor-settings"),
     path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),
     path(

@@ -22,8 +22,8 @@ from contracts.models import Contact
 from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.selectors import ticket_history
-from supportdesk.access import agent_required, has_role, staff_required
-from supportdesk.forms import add_service_errors, add_service_messages, is_plain_number
+from supportdesk.access import admin_required, agent_required, has_role, staff_required
+from supportdesk.forms import add_service_errors, add_service_messages, form_save, is_plain_number
 from supportdesk.models import AGENT_ROLES, Role
 
 from . import services
@@ -63,6 +63,7 @@ from .forms import (
     TimeEntryForm,
     UnlinkForm,
     VendorForm,
+    VendorSettingsForm,
     agents,
 )
 from .links import services as link_services
@@ -405,7 +406,12 @@ def _ticket_page(
             "priority_form": PriorityForm(initial={"priority": ticket.priority_id}),
             "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}),
             "line_form": LineForm(initial={"support_line": ticket.support_line}),
-            "vendor_form": VendorForm(initial={"vendor_reference": ticket.vendor_reference}),
+            "vendor_form": VendorForm(
+                initial={
+                    "vendor_state": ticket.vendor_state,
+                    "vendor_reference": ticket.vendor_reference,
+                }
+            ),
             "convert_form": ConvertForm(initial={"category": ticket.category}),
             "time_form": TimeEntryForm(),
             "quotes": ticket.quotes.select_related("proposed_by", "decided_by"),
@@ -620,12 +626,24 @@ def ticket_vendor(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         ticket_id,
         VendorForm,
-        lambda t, d: services.ticket_set_vendor_reference(
+        lambda t, d: services.ticket_vendor_escalate(
             ticket=t,
+            state=d["vendor_state"] or None,
             reference=d["vendor_reference"],
             actor=request.user,  # type: ignore[arg-type]
         ),
     )
+
+
+@admin_required
+def vendor_settings(request: HttpRequest) -> HttpResponse:
+    """The tenant admin's rules for tickets waiting on the vendor."""
+    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    form = VendorSettingsForm(request.POST or None, instance=tenant)
+    if form_save(request, form, lambda: services.vendor_settings_save(tenant=form.instance)):
+        messages.success(request, _("Settings saved."))
+        return redirect("tickets:vendor-settings")
+    return render(request, "tickets/vendor_settings.html", {"form": form})
 
 
 @require_POST

@@ -11,10 +11,12 @@ from django.core.management import call_command
 from django.test import Client
 from django_scopes import scope
 
-from contracts.models import Contact
+from contracts.models import Contact, SupportPlan
 from supportdesk.models import Tenant, User
+from tickets.choices import VendorState
 from tickets.mail import services as mail_services
 from tickets.models import Ticket
+from tickets.vendor import PROACTIVE_FEATURE
 
 DEMO_TENANTS = ["synerity", "stratsys", "softone", "itsl", "syneton"]
 
@@ -70,3 +72,18 @@ def mail_filing_works(slug: str, capture: Any) -> None:
     confirmations = [m for m in mail.outbox if m.to == [contact.email.lower()]]
     assert len(confirmations) == 1, slug
     assert ticket.reference in confirmations[0].subject
+
+
+def test_synerity_escalates_to_zendesk_with_proactive_updates_on_silver_and_guld(
+    demo: None,
+) -> None:
+    """Issue 15 item 5 in the demo: the rules set, the feature on the plans, tickets waiting."""
+    tenant = Tenant.objects.get(slug="synerity")
+    assert tenant.vendor_wait_pauses_resolution and tenant.vendor_update_days == 2
+    with scope(tenant=tenant):
+        plans = {p.name: p for p in SupportPlan.objects.all()}
+        assert not plans["Free"].has_feature(PROACTIVE_FEATURE)
+        assert plans["Silver"].has_feature(PROACTIVE_FEATURE)
+        assert plans["Guld"].has_feature(PROACTIVE_FEATURE)
+        states = set(Ticket.objects.values_list("vendor_state", flat=True))
+        assert {VendorState.WAITING, VendorState.ESCALATED} <= states

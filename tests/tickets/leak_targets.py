@@ -7,16 +7,18 @@ from django_scopes import scope
 
 from contracts.models import Contact
 from tests.conftest import B_MARKER, Cast
-from tickets.choices import Channel, Rating, Status
+from tickets.choices import Channel, Rating, Status, VendorState
 from tickets.followers.services import ticket_cc_add, ticket_follow
 from tickets.links.services import ticket_link, ticket_merge
 from tickets.models import LinkKind, NotifyRole, QueueView, RoutingRule
 from tickets.quotes.services import quote_propose
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
+    ticket_assign,
     ticket_change_status,
     ticket_create,
     ticket_reply,
+    ticket_vendor_escalate,
 )
 
 
@@ -48,6 +50,14 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             enforce_entitlement=False,
         )
         ticket_link(ticket=other, other=ticket, kind=LinkKind.CAUSED_BY, actor=cast.agent_b)
+        # Waiting on the vendor, the reference marked: tenant A's pages, API and vendor
+        # reminders must never show it (issue 15 item 5).
+        ticket_vendor_escalate(
+            ticket=ticket_assign(ticket=other, assignee=cast.agent_b, actor=cast.agent_b),
+            state=VendorState.WAITING,
+            reference=f"ZD {B_MARKER}",
+            actor=cast.agent_b,
+        )
         # A copied colleague and an internal follower: the cc/followers URLs of tenant A that
         # reached them would show the marker or change the snapshot.
         colleague = Contact.objects.create(

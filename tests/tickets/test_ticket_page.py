@@ -87,6 +87,7 @@ def test_an_agent_replies_changes_status_priority_line_vendor_and_logs_time(
         EventKind.PRIORITY_CHANGED,
         EventKind.LINE_CHANGED,
         EventKind.VENDOR_REFERENCE,
+        EventKind.VENDOR_STATE,  # a reference alone escalates (issue 15 item 5)
         EventKind.TIME_LOGGED,
     ]
     page = client.get(reverse("tickets:ticket", args=[ticket.pk]))

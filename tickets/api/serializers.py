@@ -13,7 +13,7 @@ from sla.explanations import clock_explain
 from sla.models import Clock, Priority
 from supportdesk.models import User
 
-from ..choices import Category, Channel, Status, SupportLine
+from ..choices import Category, Channel, Status, SupportLine, VendorState
 from ..forms import agents
 from ..models import (
     Attachment,
@@ -231,6 +231,8 @@ class TicketDetailSerializer(QueueTicketSerializer):
             *QueueTicketSerializer.Meta.fields,
             "description",
             "vendor_reference",
+            "vendor_state",
+            "vendor_escalated_at",
             "billable",
             "billing_accepted",
             "sla_policy",
@@ -331,6 +333,12 @@ class TicketPatchSerializer(serializers.Serializer[Any]):
     assignee = serializers.IntegerField(required=False, allow_null=True)
     support_line = serializers.ChoiceField(choices=SupportLine.choices, required=False)
     vendor_reference = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    vendor_state = serializers.ChoiceField(
+        choices=VendorState.choices,
+        required=False,
+        help_text="Escalated to the vendor, waiting on it, fixed by it, or none; any state but "
+        "none needs vendor_reference (given here or already on the ticket).",
+    )
     billable = serializers.BooleanField(required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
 

@@ -9,7 +9,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from sla.explanations import business_duration_parts
-from tickets.choices import Category, Channel, Rating, Status, SupportLine
+from tickets.choices import Category, Channel, Rating, Status, SupportLine, VendorState
 from tickets.models import EventKind, LinkKind, NotifyRole, link_label
 
 register = template.Library()
@@ -41,6 +41,7 @@ def event_value(event: Any, which: str) -> str:
         EventKind.STATUS_CHANGED: Status,
         EventKind.CONVERTED: Category,
         EventKind.RATED: Rating,
+        EventKind.VENDOR_STATE: VendorState,
     }
     if event.kind in (EventKind.LINKED, EventKind.UNLINKED) and which == "new":
         return link_words(event.data) or raw or ""

@@ -40,7 +40,13 @@ def _demo_user(username: str, first: str, last: str) -> User:
 
 
 # Tenant fields as the files name them.
-TENANT_KEYS = {"default_language": "language", "time_zone": "time_zone", "ticket_prefix": "prefix"}
+TENANT_KEYS = {
+    "default_language": "language",
+    "time_zone": "time_zone",
+    "ticket_prefix": "prefix",
+    "vendor_wait_pauses_resolution": "vendor_wait_pauses_resolution",
+    "vendor_update_days": "vendor_update_days",
+}
 
 
 def _tenant(slug: str, data: Section) -> Tenant:
@@ -51,6 +57,11 @@ def _tenant(slug: str, data: Section) -> Tenant:
     tenant.default_language = spec.str("language")
     tenant.time_zone = spec.str("time_zone")
     tenant.ticket_prefix = spec.str("prefix")
+    # Optional: the vendor escalation's rules (Synerity); absent keys keep the defaults.
+    if spec.has("vendor_wait_pauses_resolution"):
+        tenant.vendor_wait_pauses_resolution = spec.bool("vendor_wait_pauses_resolution")
+    if spec.has("vendor_update_days"):
+        tenant.vendor_update_days = spec.int("vendor_update_days")
     tenant.support_email = f"support@{slug}.localhost"
     try:
         tenant.full_clean()
