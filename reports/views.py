@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from contracts.models import Organisation
+from contracts.services import organisation_has_feature
 from sla.metrics import METRICS
 from supportdesk.access import has_role, manager_required, staff_required
 from supportdesk.exports import csv_response
@@ -40,7 +41,14 @@ from .selectors import (
     month_preceding,
     time_report_for_month,
 )
-from .services import ReportRow, SLAReport, month_start, sla_report_build
+from .services import (
+    MONTHLY_REPORTS,
+    ReportRow,
+    SLAReport,
+    month_start,
+    report_recipients,
+    sla_report_build,
+)
 
 
 def _report_for(request: HttpRequest) -> tuple[TimeReport | None, MonthForm]:
@@ -123,20 +131,24 @@ def _monthly_report_for(request: HttpRequest) -> tuple[SLAReport | None, str, An
 @manager_required
 @require_GET
 def monthly_report_show(request: HttpRequest) -> HttpResponse:
+    req: Any = request
     report, error, organisation = _monthly_report_for(request)
     organisations = Organisation.objects.order_by("name").only("pk", "name")
-    return render(
-        request,
-        "reports/report.html",
-        {
-            "report": report,
-            "error": error,
-            "organisations": organisations,
-            "selected": organisation,
-            "month_value": report.period_label if report else request.GET.get("month", "")[:7],
-        },
-        status=400 if error else 200,
-    )
+    context: dict[str, Any] = {
+        "report": report,
+        "error": error,
+        "organisations": organisations,
+        "selected": organisation,
+        "month_value": report.period_label if report else request.GET.get("month", "")[:7],
+    }
+    if report is not None and organisation is not None:
+        now = timezone.now()
+        today = timezone.localtime(now, ZoneInfo(req.tenant.time_zone)).date()
+        context["entitled"] = organisation_has_feature(
+            organisation=organisation, key=MONTHLY_REPORTS, at=now
+        )
+        context["recipients"] = report_recipients(organisation=organisation, day=today)
+    return render(request, "reports/report.html", context, status=400 if error else 200)
 
 
 @manager_required
