@@ -75,6 +75,7 @@ class TicketLine:
 
     reference: str
     subject: str
+    organisation: str
     category: str
     priority: str
     status: str
@@ -107,25 +108,25 @@ def _target_line(clock: dict[str, object] | None, now: dt.datetime) -> TargetLin
     return line
 
 
-def _ticket_lines(
-    *, tenant: Tenant, organisation: Organisation, start: dt.datetime, end: dt.datetime,
-    now: dt.datetime,
-) -> list[TicketLine]:  # fmt: skip
-    """Every ticket of ``organisation`` received in [start, end), oldest first, with its
-    targets' outcomes and billable time: three queries, whatever the ticket count."""
+def report_ticket_lines(
+    *, tenant: Tenant, month: dt.date, organisation: Organisation | None, now: dt.datetime
+) -> list[TicketLine]:
+    """Every ticket received in ``month`` (of ``organisation``, else of the whole tenant),
+    oldest first, with its targets' outcomes and billable time: three queries, whatever the
+    ticket count. Caller holds the tenant scope."""
+    start, end = month_bounds(tenant=tenant, month=month)
+    tickets_q = Ticket.objects.filter(received_at__gte=start, received_at__lt=end)
+    clocks_q = received_clocks(tenant=tenant, start=start, end=end)
+    if organisation is not None:
+        tickets_q = tickets_q.filter(organisation=organisation)
+        clocks_q = clocks_q.filter(ticket__organisation=organisation)
     tickets = list(
-        Ticket.objects.filter(
-            organisation=organisation, received_at__gte=start, received_at__lt=end
-        )
-        .select_related("priority")
-        .order_by("received_at", "pk")
+        tickets_q.select_related("priority", "organisation").order_by("received_at", "pk")
     )
     metrics = _single_shot_metrics()
     clocks: dict[tuple[int, str], dict[str, object]] = {}
-    for clock in (
-        received_clocks(tenant=tenant, start=start, end=end)
-        .filter(ticket__organisation=organisation, metric__in=metrics)
-        .values("ticket_id", "metric", "met", "state", "due_at", "stopped_at", "breached_at")
+    for clock in clocks_q.filter(metric__in=metrics).values(
+        "ticket_id", "metric", "met", "state", "due_at", "stopped_at", "breached_at"
     ):
         clocks[(clock["ticket_id"], clock["metric"])] = dict(clock)
     billable = dict(
@@ -139,6 +140,7 @@ def _ticket_lines(
         TicketLine(
             reference=ticket.reference or str(ticket.pk),
             subject=ticket.subject,
+            organisation=ticket.organisation.name if ticket.organisation else "",
             category=ticket.get_category_display(),
             priority=ticket.priority.name if ticket.priority else "",
             status=ticket.get_status_display(),
@@ -384,8 +386,8 @@ def sla_report_build(
         tenant=tenant, month=month, organisation=organisation, total=total, rows=ordered
     )
     if organisation is not None:
-        report.tickets = _ticket_lines(
-            tenant=tenant, organisation=organisation, start=start, end=end, now=now
+        report.tickets = report_ticket_lines(
+            tenant=tenant, month=month, organisation=organisation, now=now
         )
         last_day = month_following(month) - dt.timedelta(days=1)
         contract = contract_for_organisation(organisation=organisation, day=last_day)

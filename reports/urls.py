@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/tickets/", views.dashboard_tickets_show, name="tickets"),
     path("reports/monthly/", views.monthly_report_show, name="show"),
     path("reports/export.csv", views.monthly_report_csv, name="csv"),
+    path("reports/monthly/tickets.csv", views.monthly_report_tickets_csv, name="tickets-csv"),
 ]
 
 time_report_patterns: tuple[list[URLPattern | URLResolver], str] = (

@@ -3,6 +3,8 @@ nobody skipped silently, and the report's list of the month's tickets with their
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 
@@ -249,3 +251,28 @@ def test_an_organisation_without_the_feature_says_it_is_not_mailed(cast: Cast, d
         "/reports/monthly/", {"month": "2026-10", "organisation": cast.org_a.pk}
     )
     assert "does not include monthly reports" in page.content.decode()
+
+
+def test_the_tickets_csv_has_a_row_per_ticket_in_the_readers_language(
+    cast: Cast, desk: Desk
+) -> None:
+    _ticket(cast, desk, "Met question", Category.QUESTION, at(2026, 10, 6, 9), at(2026, 10, 6, 10))
+    User.objects.filter(pk=cast.manager.pk).update(language="sv")
+    client = client_for(cast.manager, cast.tenant_a)
+    with time_machine.travel(at(2026, 11, 20, 12), tick=False):
+        tenant_wide = client.get("/reports/monthly/tickets.csv", {"month": "2026-10"})
+        one = client.get(
+            "/reports/monthly/tickets.csv", {"month": "2026-10", "organisation": cast.org_a.pk}
+        )
+    header, row = csv.reader(io.StringIO(one.content.decode()))
+    assert "Första svar: utfall" in header
+    assert row[1:3] == ["Met question", "Org A"]
+    assert row[header.index("Första svar: utfall")] == "uppfyllt"
+    assert row[header.index("Första svar: utfört")] == "2026-10-06 10:00"
+    assert tenant_wide.content == one.content
+    bad = client.get("/reports/monthly/tickets.csv", {"month": "oct"})
+    assert bad.status_code == 400
+    assert (
+        client.get("/reports/monthly/tickets.csv", {"organisation": cast.org_b.pk}).status_code
+        == 404
+    )
