@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from contracts.models import Contact, Contract, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
 from sla.metrics import METRICS
-from sla.models import ClockState
+from sla.models import ClockState, SLATarget
 from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Category, Rating, Status
 from tickets.mail.models import OutboundKind
@@ -280,6 +280,42 @@ class ReportRow:
 
 
 @dataclass
+class Promise:
+    """One target the plan's SLA policy promises: "First response, P1: 60 business minutes"."""
+
+    metric: str
+    priority: str  # empty: every priority without a target of its own
+    target: str
+
+
+def _promises(contract: Contract) -> list[Promise]:
+    """The targets of the contract's plan's SLA policy, by metric and priority rank (one
+    query)."""
+    policy_id = contract.plan.sla_policy_id
+    if policy_id is None:
+        return []
+    targets = (
+        SLATarget.objects.filter(policy_id=policy_id)
+        .select_related("priority", "calendar", "policy__calendar")
+        .order_by("metric", "priority__rank", "pk")
+    )
+    order = list(METRICS)
+    rows = sorted(
+        targets,
+        key=lambda t: (order.index(t.metric) if t.metric in order else len(order),
+                       t.priority is not None, t.priority.rank if t.priority else 0),
+    )  # fmt: skip
+    return [
+        Promise(
+            metric=t.get_metric_display(),
+            priority=t.priority.name if t.priority else "",
+            target=t.describe(),
+        )
+        for t in rows
+    ]
+
+
+@dataclass
 class SLAReport:
     tenant: Tenant
     month: dt.date
@@ -290,6 +326,7 @@ class SLAReport:
     plan: str = ""  # the plan of the contract in force at the month's end (one organisation)
     contract_period: tuple[dt.date, dt.date | None] | None = None
     undelivered: list[Undelivered] = field(default_factory=list)  # the managers' mail only
+    promises: list[Promise] = field(default_factory=list)  # the plan's targets per priority
 
     @property
     def billable_minutes(self) -> int:
@@ -328,8 +365,8 @@ def sla_report_build(
 ) -> SLAReport:
     """The report for ``month`` (first day), for one organisation or the whole tenant, as it
     stands at ``now``. Caller holds the tenant scope. Runs three aggregate queries; one
-    organisation's report adds its tickets, their targets and billable time (three more)
-    and the contract in force at the month's end (one).
+    organisation's report adds its tickets, their targets and billable time (three more),
+    the contract in force at the month's end (one) and its policy's targets (one).
 
     Satisfaction counts the ratings of the month's tickets (one per ticket, the latest answer).
     """
@@ -394,6 +431,7 @@ def sla_report_build(
         if contract is not None:
             report.plan = contract.plan.name
             report.contract_period = (contract.starts_on, contract.ends_on)
+            report.promises = _promises(contract)
     return report
 
 

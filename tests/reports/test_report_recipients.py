@@ -214,6 +214,10 @@ def test_the_report_lists_each_ticket_with_its_outcomes_due_and_actual_times(
     assert dict(late.targets)["First response"].outcome == ClockOutcome.MISSED
     assert (first.billable_minutes, late.billable_minutes, report.billable_minutes) == (90, 0, 90)
     assert report.plan == desk.plan.name
+    # The targets promised per priority: the policy's all-priorities ones, and P1's own.
+    promised = [(p.metric, p.priority) for p in report.promises]
+    assert ("First response", "") in promised and ("First response", desk.p1.name) in promised
+    assert promised.index(("First response", "")) < promised.index(("Resolution", ""))
 
     page = client_for(cast.manager, cast.tenant_a).get(
         "/reports/monthly/", {"month": "2026-10", "organisation": cast.org_a.pk}
@@ -227,6 +231,7 @@ def test_the_report_lists_each_ticket_with_its_outcomes_due_and_actual_times(
         sla_reports_send(tenant=cast.tenant_a, month=OCTOBER)
         body = OutboundEmail.objects.get(to_address=cast.named_contact.email).body
     assert "Late incident" in body and "First response: missed" in body
+    assert "Targets promised" in body and "4 business hours" in body
     # The tenant's time zone: 10:00 in Stockholm, not 08:00 UTC.
     assert "10:00" in body
 
