@@ -281,3 +281,10 @@ def test_the_tickets_csv_has_a_row_per_ticket_in_the_readers_language(
         client.get("/reports/monthly/tickets.csv", {"organisation": cast.org_b.pk}).status_code
         == 404
     )
+
+
+def test_the_schema_documents_the_recipient_choice(cast: Cast) -> None:
+    client = api_client_for(cast.admin, cast.tenant_a)
+    schema = json.loads(client.get("/api/v1/schema/", {"format": "json"}).content)
+    contact = schema["components"]["schemas"]["Contact"]["properties"]
+    assert contact["receives_monthly_report"]["type"] == "boolean"
