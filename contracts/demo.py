@@ -198,6 +198,7 @@ CONTACT_FIELDS: dict[str, Callable[[Section, str], Any]] = {
     "phone": _str,
     "language": _str,
     "training_notes": _str,
+    "receives_monthly_report": _bool,
 }
 
 

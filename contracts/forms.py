@@ -64,6 +64,7 @@ class ContactForm(forms.ModelForm):
             "trained_on",
             "training_notes",
             "follows_organisation",
+            "receives_monthly_report",
         ]
         widgets = {"trained_on": DATE}
 

@@ -174,6 +174,14 @@ class Contact(TenantOwned):
             "A named contact who follows gets every public reply on the organisation's tickets."
         ),
     )
+    receives_monthly_report = models.BooleanField(
+        _("receives the monthly report"),
+        default=False,
+        help_text=_(
+            "When no contact of the organisation is chosen, its named contacts receive the "
+            "monthly report, else its contacts with portal access, else its account manager."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -200,6 +208,14 @@ class Contact(TenantOwned):
         # Foreign-key validation does not look at tenants; a contact never crosses one.
         if self.organisation is not None and self.organisation.tenant_id != self.tenant_id:
             raise ValidationError({"organisation": _("Choose an organisation of this tenant.")})
+        if self.receives_monthly_report and self.organisation_id is None:
+            raise ValidationError(
+                {
+                    "receives_monthly_report": _(
+                        "Only a contact of an organisation receives its monthly report."
+                    )
+                }
+            )
 
     def is_trained_on(self, day: dt.date) -> bool:
         return self.trained_on is not None and self.trained_on <= day

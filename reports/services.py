@@ -8,23 +8,26 @@ the whole tenant. A report is a handful of aggregate queries, whatever the ticke
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, FilteredRelation, Q
+from django.db.models import Count, FilteredRelation, Q, Sum, TextChoices
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from contracts.models import Contact, Organisation
+from contracts.models import Contact, Contract, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
 from sla.metrics import METRICS
-from supportdesk.models import Membership, Role, Tenant
+from sla.models import ClockState, SLATarget
+from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Category, Rating, Status
 from tickets.mail.models import OutboundKind
 from tickets.mail.services import mail_enqueue
-from tickets.models import Ticket
+from tickets.models import Ticket, TimeEntry
 
 from .selectors import (
     Outcome,
@@ -39,6 +42,201 @@ from .selectors import (
 
 MONTHLY_REPORTS = "monthly_reports"
 """The plan feature that entitles an organisation to a report by e-mail."""
+
+logger = logging.getLogger(__name__)
+
+
+class ClockOutcome(TextChoices):
+    """How one ticket fared against one target, as the per-ticket list says it."""
+
+    MET = "met", gettext_lazy("met")
+    MISSED = "missed", gettext_lazy("missed")
+    NOT_NEEDED = "not_needed", gettext_lazy("not needed")
+    RUNNING = "running", gettext_lazy("still running")
+    NO_TARGET = "no_target", gettext_lazy("no target")
+
+
+@dataclass
+class TargetLine:
+    """One ticket's outcome of one metric: the due time and when it was actually done."""
+
+    outcome: ClockOutcome
+    due_at: dt.datetime | None = None
+    done_at: dt.datetime | None = None
+
+    @property
+    def outcome_label(self) -> str:
+        return str(self.outcome.label)
+
+
+@dataclass
+class TicketLine:
+    """One ticket of the month in an organisation's report."""
+
+    reference: str
+    subject: str
+    organisation: str
+    category: str
+    priority: str
+    status: str
+    received_at: dt.datetime
+    targets: list[tuple[str, TargetLine]]  # (metric label, outcome), single-shot metrics
+    billable_minutes: int = 0
+
+
+def _single_shot_metrics() -> list[str]:
+    """The metrics the per-ticket list shows: one target per ticket (first response,
+    resolution); a cycle metric's outcome is a count, shown in the summary only."""
+    return [key for key, rule in METRICS.items() if rule.cycles is None]
+
+
+def _target_line(clock: dict[str, object] | None, now: dt.datetime) -> TargetLine:
+    """The outcome as :func:`reports.selectors.clock_missed` counts it, for one clock."""
+    if clock is None:
+        return TargetLine(outcome=ClockOutcome.NO_TARGET)
+    due = clock["due_at"]
+    done = clock["stopped_at"]
+    line = TargetLine(outcome=ClockOutcome.RUNNING, due_at=due, done_at=done)  # type: ignore[arg-type]
+    if clock["met"] is True:
+        line.outcome = ClockOutcome.MET
+    elif clock["met"] is False:
+        line.outcome = ClockOutcome.MISSED
+    elif clock["state"] == ClockState.STOPPED:
+        line.outcome = ClockOutcome.NOT_NEEDED
+    elif clock["breached_at"] is not None or (due is not None and due < now):  # type: ignore[operator]
+        line.outcome = ClockOutcome.MISSED
+    return line
+
+
+def report_ticket_lines(
+    *, tenant: Tenant, month: dt.date, organisation: Organisation | None, now: dt.datetime
+) -> list[TicketLine]:
+    """Every ticket received in ``month`` (of ``organisation``, else of the whole tenant),
+    oldest first, with its targets' outcomes and billable time: three queries, whatever the
+    ticket count. Caller holds the tenant scope."""
+    start, end = month_bounds(tenant=tenant, month=month)
+    tickets_q = Ticket.objects.filter(received_at__gte=start, received_at__lt=end)
+    clocks_q = received_clocks(tenant=tenant, start=start, end=end)
+    if organisation is not None:
+        tickets_q = tickets_q.filter(organisation=organisation)
+        clocks_q = clocks_q.filter(ticket__organisation=organisation)
+    tickets = list(
+        tickets_q.select_related("priority", "organisation").order_by("received_at", "pk")
+    )
+    metrics = _single_shot_metrics()
+    clocks: dict[tuple[int, str], dict[str, object]] = {}
+    for clock in clocks_q.filter(metric__in=metrics).values(
+        "ticket_id", "metric", "met", "state", "due_at", "stopped_at", "breached_at"
+    ):
+        clocks[(clock["ticket_id"], clock["metric"])] = dict(clock)
+    billable = dict(
+        TimeEntry.objects.filter(tenant=tenant, billable=True, ticket__in=[t.pk for t in tickets])
+        .values("ticket_id")
+        .annotate(minutes=Sum("minutes"))
+        .order_by()
+        .values_list("ticket_id", "minutes")
+    )
+    return [
+        TicketLine(
+            reference=ticket.reference or str(ticket.pk),
+            subject=ticket.subject,
+            organisation=ticket.organisation.name if ticket.organisation else "",
+            category=ticket.get_category_display(),
+            priority=ticket.priority.name if ticket.priority else "",
+            status=ticket.get_status_display(),
+            received_at=ticket.received_at,
+            targets=[
+                (METRICS[m].label, _target_line(clocks.get((ticket.pk, m)), now)) for m in metrics
+            ],
+            billable_minutes=billable.get(ticket.pk, 0),
+        )
+        for ticket in tickets
+    ]
+
+
+class RecipientSource(TextChoices):
+    """Why these people receive an organisation's report (the defaults in order)."""
+
+    CHOSEN = "chosen", gettext_lazy("contacts chosen to receive the report")
+    NAMED = "named", gettext_lazy("named contacts")
+    PORTAL = "portal", gettext_lazy("no named contacts: contacts with portal access")
+    ACCOUNT_MANAGER = "account_manager", gettext_lazy("no contacts: the account manager")
+    NOBODY = (
+        "nobody",
+        gettext_lazy(
+            "nobody: no named contacts, no contacts with portal access and no account manager "
+            "with an e-mail address"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person an organisation's report is mailed to; ``key`` names them in the
+    exactly-once key (``contact<pk>`` or ``user<pk>``)."""
+
+    key: str
+    name: str
+    email: str
+    language: str
+
+
+@dataclass
+class ReportRecipients:
+    source: RecipientSource
+    people: list[Recipient]
+
+    @property
+    def source_label(self) -> str:
+        return str(self.source.label)
+
+
+def _contact_recipients(contacts: list[Contact], organisation: Organisation) -> list[Recipient]:
+    return [
+        Recipient(
+            key=f"contact{c.pk}", name=c.name, email=c.email,
+            language=c.language or organisation.language,
+        )
+        for c in contacts
+    ]  # fmt: skip
+
+
+def report_recipients(*, organisation: Organisation, day: dt.date) -> ReportRecipients:
+    """Who receives ``organisation``'s report and why: the contacts the admin chose (the
+    contact's "receives the monthly report"), else the named contacts of its contract for
+    ``day``, else its contacts with portal access, else its account manager; else nobody.
+    Caller holds the tenant scope. At most four queries."""
+    chosen = list(organisation.contacts.filter(receives_monthly_report=True).order_by("pk"))
+    if chosen:
+        return ReportRecipients(RecipientSource.CHOSEN, _contact_recipients(chosen, organisation))
+    contract: Contract | None = contract_for_organisation(organisation=organisation, day=day)
+    if contract is not None:
+        named = [
+            n.contact for n in contract.named_contacts.select_related("contact").order_by("pk")
+        ]
+        if named:
+            return ReportRecipients(RecipientSource.NAMED, _contact_recipients(named, organisation))
+    portal = list(organisation.contacts.filter(user__isnull=False).order_by("pk"))
+    if portal:
+        return ReportRecipients(RecipientSource.PORTAL, _contact_recipients(portal, organisation))
+    manager: User | None = organisation.account_manager
+    if manager is not None and manager.email:
+        person = Recipient(
+            key=f"user{manager.pk}",
+            name=manager.get_full_name() or manager.username,
+            email=manager.email,
+            language=manager.language or organisation.language,
+        )
+        return ReportRecipients(RecipientSource.ACCOUNT_MANAGER, [person])
+    return ReportRecipients(RecipientSource.NOBODY, [])
+
+
+@dataclass
+class Undelivered:
+    """An organisation entitled to a report that nobody could receive, and why."""
+
+    organisation: str
+    reason: str
 
 
 @dataclass
@@ -82,12 +280,57 @@ class ReportRow:
 
 
 @dataclass
+class Promise:
+    """One target the plan's SLA policy promises: "First response, P1: 60 business minutes"."""
+
+    metric: str
+    priority: str  # empty: every priority without a target of its own
+    target: str
+
+
+def _promises(contract: Contract) -> list[Promise]:
+    """The targets of the contract's plan's SLA policy, by metric and priority rank (one
+    query)."""
+    policy_id = contract.plan.sla_policy_id
+    if policy_id is None:
+        return []
+    targets = (
+        SLATarget.objects.filter(policy_id=policy_id)
+        .select_related("priority", "calendar", "policy__calendar")
+        .order_by("metric", "priority__rank", "pk")
+    )
+    order = list(METRICS)
+    rows = sorted(
+        targets,
+        key=lambda t: (order.index(t.metric) if t.metric in order else len(order),
+                       t.priority is not None, t.priority.rank if t.priority else 0),
+    )  # fmt: skip
+    return [
+        Promise(
+            metric=t.get_metric_display(),
+            priority=t.priority.name if t.priority else "",
+            target=t.describe(),
+        )
+        for t in rows
+    ]
+
+
+@dataclass
 class SLAReport:
     tenant: Tenant
     month: dt.date
     organisation: Organisation | None
     total: ReportRow
     rows: list[ReportRow] = field(default_factory=list)  # per organisation (tenant-wide report)
+    tickets: list[TicketLine] = field(default_factory=list)  # one organisation's report only
+    plan: str = ""  # the plan of the contract in force at the month's end (one organisation)
+    contract_period: tuple[dt.date, dt.date | None] | None = None
+    undelivered: list[Undelivered] = field(default_factory=list)  # the managers' mail only
+    promises: list[Promise] = field(default_factory=list)  # the plan's targets per priority
+
+    @property
+    def billable_minutes(self) -> int:
+        return sum(t.billable_minutes for t in self.tickets)
 
     @property
     def period_label(self) -> str:
@@ -121,7 +364,9 @@ def sla_report_build(
     now: dt.datetime | None = None,
 ) -> SLAReport:
     """The report for ``month`` (first day), for one organisation or the whole tenant, as it
-    stands at ``now``. Caller holds the tenant scope. Runs three aggregate queries.
+    stands at ``now``. Caller holds the tenant scope. Runs three aggregate queries; one
+    organisation's report adds its tickets, their targets and billable time (three more),
+    the contract in force at the month's end (one) and its policy's targets (one).
 
     Satisfaction counts the ratings of the month's tickets (one per ticket, the latest answer).
     """
@@ -174,44 +419,58 @@ def sla_report_build(
         total.add(row)
         ordered.append(row)
     ordered.sort(key=lambda r: r.label.lower())
-    return SLAReport(
+    report = SLAReport(
         tenant=tenant, month=month, organisation=organisation, total=total, rows=ordered
     )
-
-
-def _report_recipients(organisation: Organisation, day: dt.date) -> list[Contact]:
-    """Who receives an organisation's report: its named contacts, else contacts who log in."""
-    contract = contract_for_organisation(organisation=organisation, day=day)
-    if contract is not None:
-        named = [n.contact for n in contract.named_contacts.select_related("contact")]
-        if named:
-            return named
-    return list(organisation.contacts.filter(user__isnull=False).order_by("pk"))
+    if organisation is not None:
+        report.tickets = report_ticket_lines(
+            tenant=tenant, month=month, organisation=organisation, now=now
+        )
+        last_day = month_following(month) - dt.timedelta(days=1)
+        contract = contract_for_organisation(organisation=organisation, day=last_day)
+        if contract is not None:
+            report.plan = contract.plan.name
+            report.contract_period = (contract.starts_on, contract.ends_on)
+            report.promises = _promises(contract)
+    return report
 
 
 def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None = None) -> int:
     """E-mail ``month``'s report to every organisation whose plan includes monthly reports,
     and the tenant-wide report to its managers. Returns how many mails were queued.
 
-    Exactly once per (month, organisation or tenant, recipient): the outbox key is unique, so
-    a rerun after a crash queues only what is missing. Caller holds the tenant scope.
+    Recipients per organisation: :func:`report_recipients`. An organisation nobody can
+    receive is never skipped silently: it is logged, and the managers' mail lists it with
+    the reason. Exactly once per (month, organisation or tenant, recipient): the outbox key
+    is unique, so a rerun after a crash queues only what is missing. Caller holds the
+    tenant scope.
     """
     now = now or timezone.now()
     today = timezone.localtime(now, ZoneInfo(tenant.time_zone)).date()
     queued = 0
-    for organisation in Organisation.objects.order_by("pk"):
+    undelivered: list[Undelivered] = []
+    organisations = Organisation.objects.select_related("account_manager").order_by("pk")
+    for organisation in organisations:
         if not organisation_has_feature(organisation=organisation, key=MONTHLY_REPORTS, at=now):
             continue
+        recipients = report_recipients(organisation=organisation, day=today)
+        if not recipients.people:
+            logger.warning(
+                "monthly report of organisation %s (tenant %s) has no recipient",
+                organisation.pk,
+                tenant.pk,
+            )
+            undelivered.append(Undelivered(organisation.name, recipients.source))
+            continue
         report = sla_report_build(tenant=tenant, month=month, organisation=organisation, now=now)
-        for contact in _report_recipients(organisation, today):
-            language = contact.language or organisation.language or tenant.default_language
-            with translation.override(language):
+        for person in recipients.people:
+            with translation.override(person.language or tenant.default_language):
                 subject, body = _render_mail(report)
             mail_enqueue(
                 tenant=tenant,
-                key=f"sla-report:{report.period_label}:org{organisation.pk}:contact{contact.pk}",
+                key=f"sla-report:{report.period_label}:org{organisation.pk}:{person.key}",
                 kind=OutboundKind.SLA_REPORT,
-                to=contact.email,
+                to=person.email,
                 subject=subject,
                 body=body,
             )
@@ -223,6 +482,10 @@ def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None 
         if not user.email:
             continue
         with translation.override(user.language or tenant.default_language):
+            report.undelivered = [
+                Undelivered(u.organisation, str(RecipientSource(u.reason).label))
+                for u in undelivered
+            ]
             subject, body = _render_mail(report)
         mail_enqueue(
             tenant=tenant,
@@ -241,5 +504,7 @@ def _render_mail(report: SLAReport) -> tuple[str, str]:
         "month": report.period_label,
         "name": report.total.label,
     }
-    body = render_to_string("reports/mail.txt", {"report": report})
+    # Times in the mail read in the tenant's time zone, as on its pages.
+    with timezone.override(ZoneInfo(report.tenant.time_zone)):
+        body = render_to_string("reports/mail.txt", {"report": report})
     return subject, body

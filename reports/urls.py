@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/export.csv", views.monthly_report_csv, name="csv"),
     path("reports/billing/", views.billing_show, name="billing"),
     path("reports/billing/export.csv", views.billing_csv, name="billing-csv"),
+    path("reports/monthly/tickets.csv", views.monthly_report_tickets_csv, name="tickets-csv"),
 ]
 
 time_report_patterns: tuple[list[URLPattern | URLResolver], str] = (

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from contracts.models import Organisation
+from contracts.services import organisation_has_feature
 from sla.metrics import METRICS
 from supportdesk.access import has_role, manager_required, staff_required
 from supportdesk.exports import csv_response
@@ -41,7 +42,16 @@ from .selectors import (
     month_preceding,
     time_report_for_month,
 )
-from .services import ReportRow, SLAReport, month_start, sla_report_build
+from .services import (
+    MONTHLY_REPORTS,
+    ReportRow,
+    SLAReport,
+    TicketLine,
+    month_start,
+    report_recipients,
+    report_ticket_lines,
+    sla_report_build,
+)
 
 
 def _report_for(request: HttpRequest) -> tuple[TimeReport | None, MonthForm]:
@@ -124,20 +134,24 @@ def _monthly_report_for(request: HttpRequest) -> tuple[SLAReport | None, str, An
 @manager_required
 @require_GET
 def monthly_report_show(request: HttpRequest) -> HttpResponse:
+    req: Any = request
     report, error, organisation = _monthly_report_for(request)
     organisations = Organisation.objects.order_by("name").only("pk", "name")
-    return render(
-        request,
-        "reports/report.html",
-        {
-            "report": report,
-            "error": error,
-            "organisations": organisations,
-            "selected": organisation,
-            "month_value": report.period_label if report else request.GET.get("month", "")[:7],
-        },
-        status=400 if error else 200,
-    )
+    context: dict[str, Any] = {
+        "report": report,
+        "error": error,
+        "organisations": organisations,
+        "selected": organisation,
+        "month_value": report.period_label if report else request.GET.get("month", "")[:7],
+    }
+    if report is not None and organisation is not None:
+        now = timezone.now()
+        today = timezone.localtime(now, ZoneInfo(req.tenant.time_zone)).date()
+        context["entitled"] = organisation_has_feature(
+            organisation=organisation, key=MONTHLY_REPORTS, at=now
+        )
+        context["recipients"] = report_recipients(organisation=organisation, day=today)
+    return render(request, "reports/report.html", context, status=400 if error else 200)
 
 
 @manager_required
@@ -157,6 +171,52 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
             _sla_csv_row(report.total, label=_("Total")),
         ],
     )
+
+
+@manager_required
+@require_GET
+def monthly_report_tickets_csv(request: HttpRequest) -> HttpResponse:
+    """The month's tickets, one row each, with every target's outcome, due and actual times
+    and billable minutes: of the organisation in the query, else of the whole tenant."""
+    req: Any = request
+    report, error, organisation = _monthly_report_for(request)
+    if report is None:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    lines = report.tickets or report_ticket_lines(
+        tenant=req.tenant, month=report.month, organisation=organisation, now=timezone.now()
+    )
+    zone = ZoneInfo(req.tenant.time_zone)
+    return csv_response(
+        filename=f"sla-report-tickets-{report.period_label}.csv",
+        header=_tickets_csv_header(lines),
+        rows=[_tickets_csv_row(line, zone) for line in lines],
+    )
+
+
+def _tickets_csv_header(lines: list[TicketLine]) -> list[str]:
+    header = [_("Ticket"), _("Subject"), _("Organisation"), _("Category"), _("Priority")]
+    header += [_("Status"), _("Received")]
+    metrics = [label for label, _target in lines[0].targets] if lines else []
+    for label in metrics:
+        names = {"metric": label}
+        header += [
+            _("%(metric)s: outcome") % names,
+            _("%(metric)s: due") % names,
+            _("%(metric)s: done") % names,
+        ]
+    return [*header, _("Billable minutes")]
+
+
+def _local(value: Any, zone: ZoneInfo) -> str:
+    return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _tickets_csv_row(line: TicketLine, zone: ZoneInfo) -> list[object]:
+    cells: list[object] = [line.reference, line.subject, line.organisation, line.category]
+    cells += [line.priority, line.status, _local(line.received_at, zone)]
+    for _label, target in line.targets:
+        cells += [target.outcome_label, _local(target.due_at, zone), _local(target.done_at, zone)]
+    return [*cells, line.billable_minutes]
 
 
 def _sla_csv_header() -> list[str]:

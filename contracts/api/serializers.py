@@ -94,6 +94,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "trained_on",
             "training_notes",
             "follows_organisation",
+            "receives_monthly_report",
             "has_portal_login",
             "created_at",
         ]

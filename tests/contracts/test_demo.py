@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_scopes import scope
 
 from contracts import demo
-from contracts.models import Contact, Contract, ContractStatus, NamedContact, SupportPlan
+from contracts.models import (
+    Contact,
+    Contract,
+    ContractStatus,
+    NamedContact,
+    Organisation,
+    SupportPlan,
+)
 from contracts.services import Entitlement, contact_has_feature, entitlement_check
+from reports.services import RecipientSource, report_recipients
 from supportdesk.models import Membership, Role, Tenant, User
 
 SLUGS = ["synerity", "stratsys", "softone", "itsl", "syneton"]
@@ -149,3 +158,17 @@ def test_an_unknown_tenant_gets_no_demo_data(db: None) -> None:
     with scope(tenant=tenant):
         assert demo.load(tenant) == []
         assert not SupportPlan.objects.exists()
+
+
+def test_synerity_says_who_receives_each_monthly_report(tenants: dict[str, Tenant]) -> None:
+    with scope(tenant=tenants["synerity"]):
+        day = timezone.localdate()
+        by_name = {
+            o.name: report_recipients(organisation=o, day=day) for o in Organisation.objects.all()
+        }
+    nordljus, havsbris = by_name["Nordljus Retail AB"], by_name["Havsbris Logistik AB"]
+    # Guld: its named contact; Silver: the contact the admin chose.
+    assert nordljus.source == RecipientSource.NAMED
+    assert [p.email for p in nordljus.people] == ["nils.holm@nordljus.example.se"]
+    assert havsbris.source == RecipientSource.CHOSEN
+    assert [p.email for p in havsbris.people] == ["sara.lund@havsbris.example.se"]
