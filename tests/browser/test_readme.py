@@ -162,4 +162,11 @@ def test_step_6_the_synerity_manager_reads_the_monthly_report(login: Any) -> Non
     expect(page.locator("main svg").first).to_be_visible()
     page.get_by_role("link", name="Monthly SLA report").click()
     expect(page.locator("main")).to_contain_text("Nordljus Retail AB")
-    expect(page.get_by_role("link", name=re.compile("CSV"))).to_be_visible()
+    # Two downloads: the report's figures, and each ticket's outcome.
+    expect(page.get_by_role("link", name="Download CSV", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Download the tickets as CSV")).to_be_visible()
+    page.get_by_label("Organisation").select_option(label="Nordljus Retail AB")
+    page.get_by_role("button", name="Show").click()
+    main = page.locator("main")
+    for text in ("Mailed to", "Targets promised", "Tickets of the month"):
+        expect(main).to_contain_text(text)

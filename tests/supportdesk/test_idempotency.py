@@ -28,6 +28,7 @@ from tests.tickets.conftest import Desk, build_desk
 from tickets.choices import Channel, Status
 from tickets.links.services import ticket_link
 from tickets.models import LinkKind, Ticket
+from tickets.quotes.services import quote_propose
 from tickets.services import ticket_create
 
 from ..conftest import Cast, api_client_for
@@ -92,12 +93,26 @@ def _values(cast: Cast, desk: Desk, ticket: Ticket) -> dict[str, Any]:
         "minutes": 15,
         "key": "idem-feature",
         "support_line": 2,
+        "hours": "2",  # quote them
+        "decision": "accept",  # the quote waiting on the ticket
     }
+
+
+def _quote_waiting(cast: Cast, ticket: Ticket) -> None:
+    with scope(tenant=cast.tenant_a):
+        quote_propose(ticket=ticket, agent=cast.agent, text="Report layout", hours="3")
+
+
+# State a path's request acts on that the fixed cast lacks: a quote for the customer to answer.
+PREPARE = {"/api/v1/portal/tickets/{ticket_id}/quotes/": _quote_waiting}
 
 
 # Optional fields a path's generated body needs besides the required ones: a routing rule
 # must do something, and every action is optional on its own.
-OPTIONAL = {"/api/v1/routing-rules/": ["support_line"]}
+OPTIONAL = {
+    "/api/v1/routing-rules/": ["support_line"],
+    "/api/v1/tickets/{ticket_id}/quotes/": ["hours"],  # hours, a price, or both
+}
 
 
 def _request_body(path: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +171,8 @@ def test_a_repeated_post_returns_the_first_response_without_a_second_effect(
 ) -> None:
     client, url = _client(path, cast), _url(path, cast, desk, ticket)
     body = _request_body(path, _values(cast, desk, ticket))
+    if path in PREPARE:
+        PREPARE[path](cast, ticket)
     before = _database()
     first = _post(client, url, body, key="retry-1")
     # The generated body is accepted, so the replay is of a real effect, except where the
