@@ -366,3 +366,29 @@ def test_the_portal_api_copies_colleagues_and_refuses_strangers_alike(cast: Cast
     assert [c["name"] for c in added.json()] == ["Nils Named"]
     other = api_client_for(cast.contact_b_user, cast.tenant_b)
     assert _api(other, cc, {"contact": cast.contact_b.pk}).status_code == 404
+
+
+def test_the_ticket_in_the_agent_api_lists_who_is_copied_and_who_follows(cast: Cast) -> None:
+    ticket = _ticket(cast)
+    with scope(tenant=cast.tenant_a):
+        ticket_cc_add(ticket=ticket, contact=cast.named_contact, actor=cast.agent)
+        ticket_follow(ticket=ticket, agent=cast.admin, actor=cast.agent)
+    client = api_client_for(cast.agent, cast.tenant_a)
+    body = client.get(reverse("api-ticket-detail", kwargs={"ticket_id": ticket.pk})).json()
+    assert [c["id"] for c in body["cc"]] == [cast.named_contact.pk]
+    assert body["cc"][0]["email"] == cast.named_contact.email
+    assert [f["id"] for f in body["followers"]] == [cast.admin.pk]
+
+
+def test_the_ticket_in_the_portal_api_lists_the_copied_colleagues_but_no_staff(
+    cast: Cast,
+) -> None:
+    ticket = _ticket(cast)
+    with scope(tenant=cast.tenant_a):
+        ticket_cc_add(ticket=ticket, contact=cast.named_contact, actor=cast.agent)
+        ticket_follow(ticket=ticket, agent=cast.admin, actor=cast.agent)
+    client = api_client_for(cast.customer, cast.tenant_a)
+    url = reverse("api-portal-ticket-detail", kwargs={"ticket_id": ticket.pk})
+    body = client.get(url).json()
+    assert [c["name"] for c in body["cc"]] == ["Nils Named"]
+    assert "followers" not in body and cast.admin.email not in json.dumps(body)

@@ -14,6 +14,7 @@ from sla.models import Clock, Priority
 from supportdesk.models import User
 
 from ..choices import Category, Channel, Status, SupportLine, VendorState
+from ..followers.services import copied_contacts, internal_followers
 from ..forms import agents
 from ..models import (
     Attachment,
@@ -43,6 +44,16 @@ class PersonSerializer(serializers.Serializer[Any]):
 class ContactSummarySerializer(serializers.ModelSerializer[Contact]):
     class Meta:
         model = Contact
+        fields = ["id", "name", "email"]
+
+
+class FollowerSerializer(serializers.ModelSerializer[User]):
+    """An agent or admin following a ticket."""
+
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
         fields = ["id", "name", "email"]
 
 
@@ -225,6 +236,14 @@ class TicketDetailSerializer(QueueTicketSerializer):
         "before the codes.",
     )
     merged_into = serializers.SerializerMethodField()
+    cc = serializers.SerializerMethodField(
+        help_text="The requester's colleagues copied on the ticket: they get its public "
+        "replies (change them with the cc and cc-remove actions)."
+    )
+    followers = serializers.SerializerMethodField(
+        help_text="Staff following the ticket: they are told of its changes (change them with "
+        "the followers and followers-remove actions). Customers never see this list."
+    )
 
     class Meta(QueueTicketSerializer.Meta):
         fields = [
@@ -245,6 +264,8 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "clocks",
             "merged_into",
             "satisfaction",
+            "cc",
+            "followers",
         ]
 
     @extend_schema_field(TicketRefSerializer(allow_null=True))
@@ -252,6 +273,14 @@ class TicketDetailSerializer(QueueTicketSerializer):
         """The ticket this duplicate was merged into: its reference leads there."""
         target = ticket.merged_into
         return None if target is None else {"id": target.pk, "reference": target.reference}
+
+    @extend_schema_field(ContactSummarySerializer(many=True))
+    def get_cc(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return ContactSummarySerializer(copied_contacts(ticket=ticket), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(FollowerSerializer(many=True))
+    def get_followers(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return FollowerSerializer(internal_followers(ticket=ticket), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(ClockSerializer(many=True))
     def get_clocks(self, ticket: Ticket) -> list[dict[str, Any]]:
@@ -468,16 +497,6 @@ class CcChangeSerializer(serializers.Serializer[Any]):
         max_value=2**31 - 1,
         help_text="A contact of the ticket's own organisation; anyone else is refused.",
     )
-
-
-class FollowerSerializer(serializers.ModelSerializer[User]):
-    """An agent or admin following a ticket."""
-
-    name = serializers.CharField(source="__str__", read_only=True)
-
-    class Meta:
-        model = User
-        fields = ["id", "name", "email"]
 
 
 class FollowerChangeSerializer(serializers.Serializer[Any]):

@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sla.models import Priority
-from tickets.api.serializers import SatisfactionSerializer
+from tickets.api.serializers import ContactSummarySerializer, SatisfactionSerializer
 from tickets.choices import Category
+from tickets.followers.services import copied_contacts
 from tickets.models import Message, Ticket
 
 from ..access import merged_target_for_contact
@@ -64,6 +65,10 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         allow_null=True,
         help_text="Your rating of how we did, once the ticket is solved; null until rated.",
     )
+    cc = serializers.SerializerMethodField(
+        help_text="Your colleagues copied on the ticket: they get its public replies (change "
+        "them with the cc and cc-remove actions)."
+    )
 
     class Meta(PortalTicketSerializer.Meta):
         fields = [
@@ -76,7 +81,12 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
             "merged",
             "merged_into",
             "satisfaction",
+            "cc",
         ]
+
+    @extend_schema_field(ContactSummarySerializer(many=True))
+    def get_cc(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return ContactSummarySerializer(copied_contacts(ticket=ticket), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_merged_into(self, ticket: Ticket) -> int | None:
