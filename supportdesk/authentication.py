@@ -101,10 +101,15 @@ def token_failure_throttle(request: HttpRequest) -> FailureThrottle:
 def password_reset_wait(request: HttpRequest, *, email: str) -> int | None:
     """Count a password-reset request per address and per client; seconds to wait when
     either is over its rate (nothing is counted then), else None."""
-    throttles = [
+    return throttle_wait(
         FailureThrottle(scope="reset-per-ip", ident=client_ip(request)),
         FailureThrottle(scope="reset-per-address", ident=_hashed(email)),
-    ]
+    )
+
+
+def throttle_wait(*throttles: FailureThrottle) -> int | None:
+    """Count one event on each of ``throttles``; the seconds to wait when any is over its
+    rate (nothing is counted then), else None."""
     waits = [t.wait() for t in throttles if t.blocked()]
     if waits:
         return int(max(w or 1 for w in waits))

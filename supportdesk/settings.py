@@ -429,7 +429,13 @@ AXES_USERNAME_CALLABLE = "supportdesk.authentication.login_username"
 AXES_CLIENT_IP_CALLABLE = "supportdesk.authentication.client_ip"
 AXES_LOCKOUT_CALLABLE = "supportdesk.authentication.login_locked_out"
 # Password-reset requests and failed API tokens: DRF's cache throttles (Redis when set).
-THROTTLE_RATES = {"reset-per-ip": "10/hour", "reset-per-address": "3/hour", "bad-api-key": "20/min"}
+# The reply box's live preview renders Markdown on every pause in typing: per user.
+THROTTLE_RATES = {
+    "reset-per-ip": "10/hour",
+    "reset-per-address": "3/hour",
+    "bad-api-key": "20/min",
+    "reply-preview": "120/min",
+}
 # The client address is REMOTE_ADDR unless NUM_PROXIES proxies in front add X-Forwarded-For.
 REST_FRAMEWORK["NUM_PROXIES"] = _int("NUM_PROXIES", default=0)
 

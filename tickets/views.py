@@ -3,6 +3,7 @@ parse -> one service -> render or redirect."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from contracts.models import Contact
@@ -23,6 +25,7 @@ from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.selectors import ticket_history
 from supportdesk.access import admin_required, agent_required, has_role, staff_required
+from supportdesk.authentication import FailureThrottle, throttle_wait, too_many
 from supportdesk.forms import add_service_errors, add_service_messages, form_save, is_plain_number
 from supportdesk.models import AGENT_ROLES, Role
 
@@ -499,7 +502,18 @@ def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 def reply_preview_render(request: HttpRequest) -> HttpResponse:
     """The preview fragment of the posted Markdown (400 with the form's message when it is
-    too long); the agent page's and the portal's preview views check access, then call this."""
+    too long; 429 with a wait past ``THROTTLE_RATES["reply-preview"]`` per user); the agent
+    page's and the portal's preview views check access, then call this."""
+    wait = throttle_wait(FailureThrottle(scope="reply-preview", ident=str(request.user.pk)))
+    if wait is not None:  # the pane says so; the reply itself is never throttled
+        minutes = max(1, math.ceil(wait / 60))
+        paused = ngettext(
+            "Too many previews in a row: the preview resumes in %(minutes)d minute.",
+            "Too many previews in a row: the preview resumes in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+        context = {"form": PreviewForm(), "html": "", "wait": paused}
+        return too_many(render(request, "tickets/_reply_preview.html", context), wait)
     form = PreviewForm(request.POST)
     valid = form.is_valid()
     html = markdown_render(form.cleaned_data["body"]) if valid else ""

@@ -4,12 +4,16 @@ through the same renderer."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django_scopes import scope
 
 from tests.conftest import Cast, client_for
@@ -203,6 +207,36 @@ def test_the_portal_preview_sanitizes_like_the_reply(cast: Cast, ticket: Ticket)
     )
     assert preview.status_code == 200
     assert preview.content.decode().strip() == "<p><strong>ok</strong> </p>"
+
+
+AGENT_PREVIEW = "/agent/tickets/{}/reply/preview/"
+PREVIEW_LIMIT = int(settings.THROTTLE_RATES["reply-preview"].split("/")[0])
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        ("agent", AGENT_PREVIEW),
+        ("customer", "/portal/tickets/{}/reply/preview/"),
+    ],
+)
+def test_previews_past_the_rate_pause_for_that_user_with_a_message_and_never_the_reply(
+    cast: Cast, ticket: Ticket, who: str, path: str
+) -> None:
+    user = getattr(cast, who)
+    client, url = client_for(user, cast.tenant_a), path.format(ticket.pk)
+    statuses = {client.post(url, {"body": "*x*"}).status_code for _ in range(PREVIEW_LIMIT)}
+    assert statuses == {200}
+    paused = client.post(url, {"body": "*x*"})
+    assert paused.status_code == 429 and 0 < int(paused["Retry-After"]) <= 60
+    assert "the preview resumes in 1 minute" in paused.content.decode()
+    reply = {"body": "Sent anyway.", "public": "1"}
+    assert client.post(url.removesuffix("preview/"), reply).status_code == 302  # never throttled
+    assert _last_message(cast, ticket).body == "<p>Sent anyway.</p>"
+    other = client_for(cast.admin, cast.tenant_a)  # another user from the same address
+    assert other.post(AGENT_PREVIEW.format(ticket.pk), {"body": "*x*"}).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert client.post(url, {"body": "*x*"}).status_code == 200
 
 
 def test_an_empty_preview_says_there_is_nothing_yet(cast: Cast, ticket: Ticket) -> None:
