@@ -209,10 +209,18 @@ def test_the_customer_accepts_a_quote_in_the_portal(
     assert "The new report" in page.content.decode()
     bad = portal.post(f"/portal/tickets/{ticket.pk}/quote/", {"decision": "maybe"}, follow=True)
     assert bad.status_code == 200
+    assert "Choose to accept or to decline the quote." in bad.content.decode()
     with scope(tenant=cast.tenant_a):
         assert Quote.objects.get().status == QuoteStatus.PROPOSED
     with django_capture_on_commit_callbacks(execute=True):
-        portal.post(f"/portal/tickets/{ticket.pk}/quote/", {"decision": "accept"})
+        page = portal.post(
+            f"/portal/tickets/{ticket.pk}/quote/", {"decision": "accept"}, follow=True
+        )
+    assert "You accepted the quote; we go on with the work." in page.content.decode()
+    with scope(tenant=cast.tenant_a):
+        assert Quote.objects.get().status == QuoteStatus.ACCEPTED
+    again = portal.post(f"/portal/tickets/{ticket.pk}/quote/", {"decision": "decline"}, follow=True)
+    assert "No quote on this ticket waits for you." in again.content.decode()
     with scope(tenant=cast.tenant_a):
         assert Quote.objects.get().status == QuoteStatus.ACCEPTED
 

@@ -7,6 +7,7 @@ contact's), parses a form, calls one service and renders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -243,52 +244,61 @@ def ticket_status_change(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return redirect("portal:ticket-detail", ticket_id=ticket.pk)
 
 
-@require_POST
-@contact_required
-def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Accept or decline the charge a conversion of the ticket asked for."""
+def _decide(
+    request: HttpRequest,
+    ticket_id: int,
+    *,
+    services: dict[str, Callable[..., Any]],
+    refused: str,
+    answers: dict[str, str],
+) -> HttpResponse:
+    """The customer's accept/decline of a question put to them on a ticket: ``services``
+    and ``answers`` by the posted ``decision``; ``refused`` when it is neither."""
     ticket = get_ticket_for_contact(request, ticket_id)
     decision = request.POST.get("decision", "")
-    decide = {"accept": ticket_billing_accept, "decline": ticket_billing_decline}.get(decision)
+    decide = services.get(decision)
     if decide is None:
-        messages.error(request, _("Choose to accept or to decline the charge."))
+        messages.error(request, refused)
         return redirect("portal:ticket-detail", ticket_id=ticket.pk)
     try:
         decide(ticket=ticket, contact=portal_contact(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request,
-            _("You accepted the charge; we go on with the work.")
-            if decision == "accept"
-            else _("You declined the charge; the ticket stays what it was."),
-        )
+        messages.success(request, answers[decision])
     return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+
+
+@require_POST
+@contact_required
+def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Accept or decline the charge a conversion of the ticket asked for."""
+    return _decide(
+        request,
+        ticket_id,
+        services={"accept": ticket_billing_accept, "decline": ticket_billing_decline},
+        refused=_("Choose to accept or to decline the charge."),
+        answers={
+            "accept": _("You accepted the charge; we go on with the work."),
+            "decline": _("You declined the charge; the ticket stays what it was."),
+        },
+    )
 
 
 @require_POST
 @contact_required
 def ticket_quote_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Accept or decline the quote waiting on the ticket."""
-    ticket = get_ticket_for_contact(request, ticket_id)
-    decision = request.POST.get("decision", "")
-    decide = {"accept": quote_accept, "decline": quote_decline}.get(decision)
-    if decide is None:
-        messages.error(request, _("Choose to accept or to decline the quote."))
-        return redirect("portal:ticket-detail", ticket_id=ticket.pk)
-    try:
-        decide(ticket=ticket, contact=portal_contact(request))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
-            _("You accepted the quote; we go on with the work.")
-            if decision == "accept"
-            else _("You declined the quote; no more billed work is done without your say."),
-        )
-    return redirect("portal:ticket-detail", ticket_id=ticket.pk)
+    return _decide(
+        request,
+        ticket_id,
+        services={"accept": quote_accept, "decline": quote_decline},
+        refused=_("Choose to accept or to decline the quote."),
+        answers={
+            "accept": _("You accepted the quote; we go on with the work."),
+            "decline": _("You declined the quote; no more billed work is done without your say."),
+        },
+    )
 
 
 def _cc_change(request: HttpRequest, ticket_id: int, *, add: bool) -> HttpResponse:
