@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, Sum
+from django.http import Http404, QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.choices import Category
+from contracts.models import Organisation
+from supportdesk.forms import is_plain_number
 from supportdesk.models import Tenant
 from tickets.models import Quote, QuoteStatus, TimeEntry
 
+from .forms import MonthForm
 from .selectors import month_following
 
 
@@ -112,3 +118,24 @@ def billing_export_for_month(
         organisations.values(), key=lambda o: (o.organisation_id is None, o.name.casefold())
     )
     return BillingExport(month=month, organisations=ordered)
+
+
+def billing_export_for_query(
+    *, tenant: Tenant, query: QueryDict
+) -> tuple[BillingExport | None, MonthForm]:
+    """The billing export of the month (and ``organisation``) in a page's or the API's query,
+    and its month form: None with the form's errors. Http404 for an organisation the tenant
+    does not have (the scope hides the others)."""
+    form = MonthForm(query, today=timezone.localdate(timezone=ZoneInfo(tenant.time_zone)))
+    raw_org = query.get("organisation", "")
+    if raw_org and not (
+        is_plain_number(raw_org) and Organisation.objects.filter(pk=raw_org).exists()
+    ):
+        raise Http404
+    if not form.is_valid():
+        return None, form
+    export = billing_export_for_month(
+        tenant=tenant, month=form.cleaned_data["month"],
+        organisation_id=int(raw_org) if raw_org else None,
+    )  # fmt: skip
+    return export, form

@@ -33,7 +33,7 @@ from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
 from . import charts
-from .billing import BillingExport, billing_export_for_month
+from .billing import billing_export_for_query
 from .dashboard import TICKETS_SHOWN, DrillDown, dashboard_build, dashboard_tickets
 from .forms import DashboardForm, MonthForm, TicketListForm
 from .selectors import (
@@ -314,30 +314,12 @@ def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _billing_for(request: HttpRequest) -> tuple[BillingExport | None, MonthForm]:
-    """The billing export of the month (and organisation) in the query; None with errors."""
-    req: Any = request
-    tenant = req.tenant
-    form = MonthForm(request.GET, today=timezone.localdate(timezone=ZoneInfo(tenant.time_zone)))
-    raw_org = request.GET.get("organisation", "")
-    if raw_org and not (
-        is_plain_number(raw_org) and Organisation.objects.filter(pk=raw_org).exists()
-    ):
-        raise Http404
-    if not form.is_valid():
-        return None, form
-    export = billing_export_for_month(
-        tenant=tenant, month=form.cleaned_data["month"],
-        organisation_id=int(raw_org) if raw_org else None,
-    )  # fmt: skip
-    return export, form
-
-
 @manager_required
 @require_GET
 def billing_show(request: HttpRequest) -> HttpResponse:
     """Billable time and billable tickets per organisation in one month."""
-    export, form = _billing_for(request)
+    req: Any = request
+    export, form = billing_export_for_query(tenant=req.tenant, query=request.GET)
     context: dict[str, Any] = {
         "export": export,
         "form": form,
@@ -352,7 +334,8 @@ def billing_show(request: HttpRequest) -> HttpResponse:
 @require_GET
 def billing_csv(request: HttpRequest) -> HttpResponse:
     """The billing export as CSV: one row per billable ticket, and a total per organisation."""
-    export, form = _billing_for(request)
+    req: Any = request
+    export, form = billing_export_for_query(tenant=req.tenant, query=request.GET)
     if export is None:
         text = " ".join(map(str, form.errors.get("month", [])))
         return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")

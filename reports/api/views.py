@@ -4,24 +4,18 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from contracts.models import Organisation
 from supportdesk.access import IsTenantStaff
-from supportdesk.forms import is_plain_number
 from supportdesk.models import Role
 
-from ..billing import billing_export_for_month
-from ..forms import MonthForm
+from ..billing import billing_export_for_query
 
 
 class IsTenantManager(IsTenantStaff):
@@ -67,17 +61,7 @@ class BillingExportSerializer(serializers.Serializer[Any]):
 def billing_export(request: Request) -> Response:
     """Billable time and billable (out-of-scope) tickets per organisation in one month."""
     req: Any = request._request
-    tenant = req.tenant
-    form = MonthForm(request.GET, today=timezone.localdate(timezone=ZoneInfo(tenant.time_zone)))
-    raw_org = request.GET.get("organisation", "")
-    if raw_org and not (
-        is_plain_number(raw_org) and Organisation.objects.filter(pk=raw_org).exists()
-    ):
-        raise NotFound
-    if not form.is_valid():
+    export, form = billing_export_for_query(tenant=req.tenant, query=request.GET)
+    if export is None:
         return Response(form.errors, status=400)
-    export = billing_export_for_month(
-        tenant=tenant, month=form.cleaned_data["month"],
-        organisation_id=int(raw_org) if raw_org else None,
-    )  # fmt: skip
     return Response(BillingExportSerializer(export).data)
