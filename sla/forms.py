@@ -8,7 +8,9 @@ from typing import Any
 from zoneinfo import available_timezones
 
 import holidays
+from babel import Locale, UnknownLocaleError
 from django import forms
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from sla.choices import SupportLine
@@ -44,13 +46,16 @@ _CLOSURE_LINE = re.compile(r"^(\S+)\s*(?:\.\.|–|—|\bto\b)?\s*(\S+)?\s*(.*)$"
 
 
 def _country_choices() -> list[tuple[str, Any]]:
-    """Every country the holidays library knows, by name (its class name in words)."""
-    names = {
-        info[1]: re.sub(r"(?<=[a-z])(?=[A-Z])", " ", info[0])
-        for info in holidays.registry.COUNTRIES.values()
-    }
+    """Every country the holidays library knows, by its name in the reader's language (the
+    CLDR's, through Babel), with its code."""
+    try:
+        names = Locale.parse(translation.to_locale(translation.get_language() or "en")).territories
+    except (ValueError, UnknownLocaleError):
+        names = Locale.parse("en").territories
+    codes = {info[1] for info in holidays.registry.COUNTRIES.values()}
     return [("", _("No public holidays"))] + sorted(
-        ((code, f"{name} ({code})") for code, name in names.items()), key=lambda c: c[1]
+        ((code, f"{names.get(code, code)} ({code})") for code in codes),
+        key=lambda choice: choice[1].casefold(),
     )
 
 

@@ -45,6 +45,26 @@ def test_the_page_draws_the_calendar_as_fields(cast: Cast, desk: Desk) -> None:
     assert 'name="config_original"' in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "sweden", "netherlands"),
+    [
+        ("en", "Sweden", "Netherlands"),
+        ("sv", "Sverige", "Nederländerna"),
+        ("nl", "Zweden", "Nederland"),
+    ],
+)
+def test_the_countries_are_named_in_the_readers_language(
+    cast: Cast, desk: Desk, language: str, sweden: str, netherlands: str
+) -> None:
+    cast.tenant_a.default_language = language
+    cast.tenant_a.save()
+    page = client_for(cast.admin, cast.tenant_a).get(reverse("sla:calendar", args=[desk.office.pk]))
+    choices = dict(page.context["form"].fields["holiday_country"].choices)
+    assert (choices["SE"], choices["NL"]) == (f"{sweden} (SE)", f"{netherlands} (NL)")
+    names = [name for code, name in choices.items() if code]
+    assert names == sorted(names, key=str.casefold)  # by name, in that language
+
+
 def test_an_edit_in_the_fields_is_saved_over_the_json_keeping_what_the_fields_do_not_show(
     cast: Cast, desk: Desk
 ) -> None:
