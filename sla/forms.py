@@ -59,6 +59,12 @@ def _country_choices() -> list[tuple[str, Any]]:
     )
 
 
+def _day_field(day: str) -> forms.CharField:
+    """A day of the week grid: its hours as text; the grid's one help text describes it."""
+    widget = forms.TextInput(attrs={"aria-describedby": "week-help"})
+    return forms.CharField(label=WEEKDAY_LABELS[day], required=False, widget=widget)
+
+
 def _hours_text(hours: Any) -> str:
     return ", ".join(hours) if isinstance(hours, list) else ""
 
@@ -83,13 +89,13 @@ class CalendarForm(forms.Form):
     always_open = forms.BooleanField(
         label=_("Always open (24/7): the weekly hours do not apply"), required=False
     )
-    mon = forms.CharField(label=WEEKDAY_LABELS["mon"], required=False, help_text=HOURS_HELP)
-    tue = forms.CharField(label=WEEKDAY_LABELS["tue"], required=False)
-    wed = forms.CharField(label=WEEKDAY_LABELS["wed"], required=False)
-    thu = forms.CharField(label=WEEKDAY_LABELS["thu"], required=False)
-    fri = forms.CharField(label=WEEKDAY_LABELS["fri"], required=False)
-    sat = forms.CharField(label=WEEKDAY_LABELS["sat"], required=False)
-    sun = forms.CharField(label=WEEKDAY_LABELS["sun"], required=False)
+    mon = _day_field("mon")
+    tue = _day_field("tue")
+    wed = _day_field("wed")
+    thu = _day_field("thu")
+    fri = _day_field("fri")
+    sat = _day_field("sat")
+    sun = _day_field("sun")
     eve_hours = forms.CharField(
         label=_("The day before a public holiday"),
         required=False,
@@ -163,6 +169,8 @@ class CalendarForm(forms.Form):
 
     def visual_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in ("timezone", "always_open", "holiday_country")]
+
+    hours_help = HOURS_HELP
 
     def week_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in (*WEEKDAYS, "eve_hours")]

@@ -143,9 +143,14 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
             else:
                 messages.success(request, _saved_message(count))
                 return redirect("sla:calendar", calendar_id=calendar.pk)
-    context = {"form": form, "calendar": calendar, "previewing": "preview" in request.POST}
+    valid = not (form.is_bound and not form.is_valid())
+    context = {
+        "form": form,
+        "calendar": calendar,
+        "previewing": "preview" in request.POST and valid,
+    }
     context.update(recompute_context(calendar))
-    if form.is_bound and not form.is_valid():
+    if not valid:
         # A preview of the calendar as saved would read as the edit's effect: withheld.
         context["preview_withheld"] = True
     else:

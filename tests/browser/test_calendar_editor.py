@@ -33,7 +33,8 @@ def test_typing_in_a_field_previews_the_edit_without_saving(
     expect(effect).to_contain_text("Preview of your edit: nothing is saved yet.")
 
     page.get_by_label("Monday").fill("25:00-26:00")
-    expect(effect).to_contain_text("Correct the fields marked below")
+    expect(effect).to_contain_text("Correct these to see the preview of your edit:")
+    expect(effect).not_to_contain_text("nothing is saved yet")  # no preview shown
     expect(effect.locator("#calendar-errors")).to_contain_text("Monday")
     expect(week).to_have_count(0)
     with scope(tenant=cast.tenant_a):
