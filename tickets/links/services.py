@@ -288,47 +288,27 @@ def ticket_merge(
         ]
         duplicate.merged_into = target
         # On the duplicate, what its requester may read: that it was merged, not where to.
-        notice = Message.objects.create(
-            tenant_id=duplicate.tenant_id,
-            ticket=duplicate,
-            author=agent,
-            body=body_sanitize(
-                _(
-                    "This ticket was merged with another ticket about the same matter and is "
-                    "closed. Support continues the work there."
-                )
-            ),
-            is_public=True,
-            channel=channel,
-            created_at=now,
+        closed = _(
+            "This ticket was merged with another ticket about the same matter and is closed. "
+            "Support continues the work there."
         )
-        events.append(
-            _staff_event(
-                duplicate, EventKind.MERGED, agent, channel, old, new, message=notice, at=now,
-                data=data,
-            )
-        )  # fmt: skip
-        note = Message.objects.create(
-            tenant_id=target.tenant_id,
-            ticket=target,
-            author=agent,
-            body=body_sanitize(
-                _(
-                    "%(old)s was merged into this ticket (%(new)s); its messages and "
-                    "attachments are now here. Replies about it continue on this ticket."
+        moved = _(
+            "%(old)s was merged into this ticket (%(new)s); its messages and attachments are "
+            "now here. Replies about it continue on this ticket."
+        ) % {"old": old, "new": new}
+        for ticket, kind, text in (
+            (duplicate, EventKind.MERGED, closed),
+            (target, EventKind.MERGED_IN, moved),
+        ):
+            message = Message.objects.create(
+                tenant_id=ticket.tenant_id, ticket=ticket, author=agent,
+                body=body_sanitize(text), is_public=True, channel=channel, created_at=now,
+            )  # fmt: skip
+            events.append(
+                _staff_event(
+                    ticket, kind, agent, channel, old, new, message=message, at=now, data=data
                 )
-                % {"old": old, "new": new}
-            ),
-            is_public=True,
-            channel=channel,
-            created_at=now,
-        )
-        events.append(
-            _staff_event(
-                target, EventKind.MERGED_IN, agent, channel, old, new, message=note, at=now,
-                data=data,
             )
-        )  # fmt: skip
         _touch(duplicate, now)
         _touch(target, now)
         sla_refresh(ticket=duplicate, now=now)
