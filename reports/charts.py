@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from pygal.style import Style
 
+from contracts.choices import Category, Channel
 from sla.metrics import METRICS
 
 from .dashboard import Dashboard, Slice
@@ -134,6 +135,39 @@ def backlog_chart(dashboard: Dashboard, link: Link) -> SafeString:
     return _svg(chart)
 
 
+def volume_chart(dashboard: Dashboard, link: Link) -> SafeString:
+    """Tickets received in the period by channel (a bar each), stacked by category; each
+    part links to its tickets."""
+    channels = list(dict.fromkeys(channel for channel, _category, _count in dashboard.volume))
+    counts = {(channel, category): n for channel, category, n in dashboard.volume}
+    chart = _chart(pygal.StackedBar, _("Tickets received by channel and category"))
+    chart.x_labels = [_label(Channel, channel) for channel in channels]
+    for category in dict.fromkeys(
+        category for _c, category, _n in sorted(dashboard.volume, key=lambda v: v[1])
+    ):
+        chart.add(
+            _label(Category, category),
+            [
+                {
+                    "value": counts.get((channel, category)),
+                    "xlink": {"href": link(channel=channel, category=category)},
+                }
+                if (channel, category) in counts
+                else None
+                for channel in channels
+            ],
+        )
+    return _svg(chart)
+
+
+def _label(choices: Any, value: str) -> str:
+    """A choice's label in the reader's language; the raw value for one no longer offered."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def dashboard_charts(dashboard: Dashboard, link: Link) -> list[tuple[SafeString, str]]:
     """Every chart of the dashboard, each with the link to all the tickets behind it."""
     months = [month for month, _outcomes in dashboard.trend]
@@ -151,4 +185,5 @@ def dashboard_charts(dashboard: Dashboard, link: Link) -> list[tuple[SafeString,
         (by_priority, link(missed=1)),
         (by_organisation, link(missed=1)),
         (backlog_chart(dashboard, link), link(age="all")),
+        (volume_chart(dashboard, link), link()),
     ]

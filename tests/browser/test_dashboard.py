@@ -37,10 +37,16 @@ def test_a_manager_sees_the_charts_and_follows_one_to_its_tickets(
     month = timezone.localdate().strftime("%Y-%m")
     page = session.go(f"/reports/?month={month}")
     expect(page.get_by_role("heading", level=1)).to_have_text("SLA dashboard")
-    expect(page.locator("figure.chart svg")).to_have_count(4)
+    expect(page.locator("figure.chart svg")).to_have_count(5)
     page.wait_for_load_state("networkidle")
     assert not errors
     page.get_by_role("link", name="Show the tickets behind this chart").nth(3).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tickets behind the chart")
     expect(page.get_by_role("cell", name="Waiting for an answer")).to_be_visible()
     assert not errors
+    # The volume chart's bar (portal, incident) leads to the tickets of that channel and kind.
+    page.go_back()
+    volume = page.locator("figure.chart").nth(4)
+    volume.locator("a[*|href*='channel=portal']").first.click()
+    expect(page.get_by_role("cell", name="Waiting for an answer")).to_be_visible()
+    assert "category=" in page.url and not errors

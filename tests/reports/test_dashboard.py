@@ -87,7 +87,7 @@ def test_the_filters_narrow_every_figure(cast: Cast, desk: Desk, october: None) 
 
 def test_the_charts_are_inline_svg_with_no_script(cast: Cast, october: None) -> None:  # noqa: F811
     page = _text(_get(cast, "/reports/", {"month": "2026-10"}))
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5
     assert not INLINE_SCRIPT.search(page)
     assert "kozea.github.io" not in page
     for rule in METRICS.values():  # the trend's legend names every metric
@@ -103,8 +103,10 @@ def _links(page: str) -> list[str]:
 def test_each_chart_links_to_the_tickets_behind_it(cast: Cast, october: None) -> None:  # noqa: F811
     page = _text(_get(cast, "/reports/", {"month": "2026-10"}))
     captions = re.findall(r'<figcaption><a href="([^"]+)"', page)
-    assert len(captions) == 4
-    _trend, by_priority, by_organisation, backlog = (c.replace("&amp;", "&") for c in captions)
+    assert len(captions) == 5
+    _trend, by_priority, by_organisation, backlog, volume = (
+        c.replace("&amp;", "&") for c in captions
+    )
     for url in (by_priority, by_organisation):
         listed = _text(_get(cast, url))
         assert "Late incident" in listed and "Unanswered incident" in listed
@@ -117,6 +119,36 @@ def test_each_chart_links_to_the_tickets_behind_it(cast: Cast, october: None) ->
     bar = next(u for u in _links(page) if "priority=" in u and "metric=first_response" in u)
     listed = _text(_get(cast, bar))
     assert "Late incident" in listed and "Met question" not in listed
+
+
+def test_the_volume_chart_counts_the_periods_tickets_by_channel_and_category(
+    cast: Cast,
+    october: None,  # noqa: F811
+) -> None:
+    page = _get(cast, "/reports/", {"month": "2026-10"})
+    assert page.context["dashboard"].volume == [
+        (Channel.PORTAL, Category.INCIDENT, 2),
+        (Channel.PORTAL, Category.QUESTION, 1),
+    ]
+    text = _text(page)
+    assert "Tickets received by channel and category" in text
+    incidents = next(
+        u for u in _links(text) if "channel=portal" in u and f"category={Category.INCIDENT}" in u
+    )
+    listed = _text(_get(cast, incidents))
+    assert "Late incident" in listed and "Unanswered incident" in listed
+    assert "Met question" not in listed and "November question" not in listed
+    captions = re.findall(r'<figcaption><a href="([^"]+)"', text)
+    everything = _text(_get(cast, captions[-1].replace("&amp;", "&")))
+    assert all(s in everything for s in ("Met question", "Late incident", "Unanswered incident"))
+    assert "November question" not in everything
+    swedish = client_for(cast.manager, cast.tenant_a)
+    cast.tenant_a.default_language = "sv"
+    cast.tenant_a.save()
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        assert "Mottagna ärenden per kanal och kategori" in _text(
+            swedish.get("/reports/", {"month": "2026-10"})
+        )
 
 
 @pytest.mark.parametrize(
