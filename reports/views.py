@@ -95,8 +95,8 @@ def time_report_csv(request: HttpRequest) -> HttpResponse:
     return csv_response(
         filename=f"time-report-{month}.csv",
         header=[
-            "month", "agent", "organisation", "billable_minutes", "non_billable_minutes",
-            "total_minutes", "entries",
+            _("Month"), _("Agent"), _("Organisation"), _("Billable minutes"),
+            _("Non-billable minutes"), _("Total minutes"), _("Entries"),
         ],
         rows=[
             *(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from django.urls import reverse
 from django.utils import timezone
@@ -46,8 +47,9 @@ def _seed_payloads(cast: Cast) -> None:
             time_entry_log(ticket=ticket, agent=cast.agent, minutes=5, billable=True)
 
 
-def test_every_csv_export_escapes_formulas(cast: Cast) -> None:
-    _seed_payloads(cast)
+def _exports(cast: Cast) -> dict[str, list[list[str]]]:
+    """Every CSV answer of a page without an object in its URL, as an admin and a manager,
+    parsed: by "<url> as <role>"."""
     month = timezone.localdate().strftime("%Y-%m")
     routes = [r for r in all_routes() if not set(r.kwargs) - set(NEUTRAL_KWARGS)]
     exports: dict[str, list[list[str]]] = {}
@@ -64,10 +66,31 @@ def test_every_csv_export_escapes_formulas(cast: Cast) -> None:
             exports[f"{url} as {role}"] = list(csv.reader(io.StringIO(content.decode())))
     assert any("/reports/export.csv" in where for where in exports), exports.keys()
     assert any("/reports/time/export.csv" in where for where in exports), exports.keys()
+    return exports
+
+
+def test_every_csv_export_escapes_formulas(cast: Cast) -> None:
+    _seed_payloads(cast)
+    exports = _exports(cast)
     cells = {(where, cell) for where, rows in exports.items() for row in rows for cell in row}
     assert {cell for _where, cell in cells} >= {f"'{p}" for p in PAYLOADS}
     dangerous = sorted((w, c) for w, c in cells if c.startswith(FORMULA_STARTS))
     assert not dangerous
+
+
+CODE_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+
+
+def test_every_csv_export_has_its_headers_in_the_readers_language(cast: Cast) -> None:
+    english = {where: rows[0] for where, rows in _exports(cast).items()}
+    cast.tenant_a.default_language = "sv"
+    cast.tenant_a.save()
+    swedish = {where: rows[0] for where, rows in _exports(cast).items()}
+    assert swedish.keys() == english.keys()
+    codes = sorted((w, c) for w, header in english.items() for c in header if CODE_NAME.match(c))
+    assert not codes, "a header is a field name, not words"
+    untranslated = sorted(w for w in english if swedish[w] == english[w])
+    assert not untranslated
 
 
 def test_numbers_and_plain_text_are_left_alone() -> None:

@@ -182,8 +182,8 @@ def test_the_csv_has_minutes_per_agent_and_organisation_and_a_total(
     assert response["Content-Disposition"] == 'attachment; filename="time-report-2026-03.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == [
-        "month", "agent", "organisation", "billable_minutes", "non_billable_minutes",
-        "total_minutes", "entries",
+        "Month", "Agent", "Organisation", "Billable minutes", "Non-billable minutes",
+        "Total minutes", "Entries",
     ]  # fmt: skip
     assert rows[1:] == [
         ["2026-03", "a-admin", "Org C", "61", "0", "61", "1"],
