@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/billing/", views.billing_show, name="billing"),
     path("reports/billing/export.csv", views.billing_csv, name="billing-csv"),
     path("reports/monthly/tickets.csv", views.monthly_report_tickets_csv, name="tickets-csv"),
+    path("reports/monthly/report.pdf", views.monthly_report_pdf, name="pdf"),
 ]
 
 time_report_patterns: tuple[list[URLPattern | URLResolver], str] = (

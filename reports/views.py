@@ -36,6 +36,7 @@ from . import charts
 from .billing import billing_export_for_query
 from .dashboard import TICKETS_SHOWN, DrillDown, dashboard_build, dashboard_tickets
 from .forms import DashboardForm, MonthForm, TicketListForm
+from .pdf import report_pdf
 from .selectors import (
     TimeReport,
     month_following,
@@ -171,6 +172,22 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
             _sla_csv_row(report.total, label=_("Total")),
         ],
     )
+
+
+@manager_required
+@require_GET
+def monthly_report_pdf(request: HttpRequest) -> HttpResponse:
+    """The monthly report as a PDF document (``reports.pdf``), of the organisation in the
+    query, else of the whole tenant: the same figures as the page and its CSV."""
+    report, error, _organisation = _monthly_report_for(request)
+    if report is None:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    suffix = f"-{report.organisation.pk}" if report.organisation else ""
+    response = HttpResponse(report_pdf(report=report), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="sla-report-{report.period_label}{suffix}.pdf"'
+    )
+    return response
 
 
 @manager_required

@@ -165,6 +165,7 @@ def test_step_6_the_synerity_manager_reads_the_monthly_report(login: Any) -> Non
     # Two downloads: the report's figures, and each ticket's outcome.
     expect(page.get_by_role("link", name="Download CSV", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Download the tickets as CSV")).to_be_visible()
+    expect(page.get_by_role("link", name="Download the report as PDF")).to_be_visible()
     page.get_by_label("Organisation").select_option(label="Nordljus Retail AB")
     page.get_by_role("button", name="Show").click()
     main = page.locator("main")
