@@ -5,18 +5,16 @@ own objects, must answer what the table says. Each POST runs in a savepoint that
 back, so every request meets the same rows (a deleted article does not turn the next URL
 into a 404).
 
-The second half renders every page a role may GET and follows every link and form action on
-it into the site: a page must not offer what its reader cannot use.
+The crawl that follows every link and form on the pages a role may GET is
+``tests/test_link_crawl.py``; it uses :class:`Walker` and :func:`a_targets` from here.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.conf import settings
@@ -60,16 +58,17 @@ class Walker:
         self.client: Client = client_for(self.user, cast.tenant_a)
         self.host = host_of(cast.tenant_a)
 
-    def request(self, method: str, url: str) -> HttpResponse:
+    def request(self, method: str, url: str, **extra: Any) -> HttpResponse:
+        """``extra`` goes to the test client (``follow=True``)."""
         if method == "get":
-            return self._send(method, url)
+            return self._send(method, url, **extra)
         with transaction.atomic():  # signing in again is rolled back too: links stay valid
-            response = self._send(method, url)
+            response = self._send(method, url, **extra)
             transaction.set_rollback(True)
         return response
 
-    def _send(self, method: str, url: str) -> HttpResponse:
-        response: Any = getattr(self.client, method)(url)
+    def _send(self, method: str, url: str, **extra: Any) -> HttpResponse:
+        response: Any = getattr(self.client, method)(url, **extra)
         if response.streaming:
             # Read it, but do not close() it: that sends request_finished, which closes a
             # PostgreSQL connection inside the test's transaction (the leak test does the same).
@@ -113,63 +112,6 @@ def test_the_role_table_catches_a_page_missing_its_role_check(cast: Cast) -> Non
     table = {**TABLE, "unguarded": Access(get=allow("admin"), post=allow("admin"))}
     problems = role_problems(cast, "agent", table)
     assert any("(unguarded) as agent: ok, the table says 404" in p for p in problems), problems
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "a" and attributes.get("href"):
-            self.found.append(("get", attributes["href"] or ""))
-        elif tag == "form":
-            method = (attributes.get("method") or "get").lower()
-            self.found.append((method, attributes.get("action") or ""))
-
-
-def links_on(page_url: str, html: str, host: str) -> set[tuple[str, str]]:
-    """(method, path?query) of every link and form on the page that stays on ``host``."""
-    parser = _Links()
-    parser.feed(html)
-    links = set()
-    for method, href in parser.found:
-        target = urlsplit(urljoin(f"http://{host}{page_url}", href))
-        if target.scheme not in ("http", "https") or target.netloc != host:
-            continue
-        links.add((method, target.path + (f"?{target.query}" if target.query else "")))
-    return links
-
-
-def broken_links(cast: Cast, role: str) -> list[str]:
-    walker = Walker(cast, role)
-    values = {**NEUTRAL_KWARGS, **a_targets(cast)}
-    followed: dict[tuple[str, str], int] = {}
-    problems = []
-    for route in all_routes():
-        if TABLE[route.name].get[role] != OK:
-            continue
-        page_url = _url(route, values)
-        response = walker.request("get", page_url)
-        if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
-            continue
-        for method, url in sorted(links_on(page_url, response.content.decode(), walker.host)):
-            if url.startswith("/static/"):
-                continue
-            if (method, url) not in followed:
-                followed[method, url] = walker.request(method, url).status_code
-            status = followed[method, url]
-            if status in (403, 404) or status >= 500:
-                problems.append(f"{page_url} ({route.name}) as {role}: {method} {url} -> {status}")
-    assert followed, f"{role} found no links at all"
-    return problems
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_no_page_offers_a_link_or_form_its_reader_cannot_use(cast: Cast, role: str) -> None:
-    problems = broken_links(cast, role)
-    assert not problems, "\n".join(problems)
 
 
 def _admin_fetchers() -> list[Any]:
