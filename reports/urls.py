@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import portal, views
 
 app_name = "reports"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -18,6 +18,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/billing/export.csv", views.billing_csv, name="billing-csv"),
     path("reports/monthly/tickets.csv", views.monthly_report_tickets_csv, name="tickets-csv"),
     path("reports/monthly/report.pdf", views.monthly_report_pdf, name="pdf"),
+    # The customer's side: their organisation's reports, in the portal.
+    path("portal/reports/", portal.portal_reports, name="portal"),
+    path("portal/reports/report.pdf", portal.portal_report_pdf, name="portal-pdf"),
 ]
 
 time_report_patterns: tuple[list[URLPattern | URLResolver], str] = (
