@@ -168,12 +168,8 @@ def test_the_previous_month_is_the_default() -> None:
     assert month_start(None, tenant=None, today=dt.date(2026, 1, 15)) == dt.date(2025, 12, 1)  # type: ignore[arg-type]
 
 
-def test_organisations_with_the_feature_get_their_report_once(
-    cast: Cast,
-    desk: Desk,
-    october: None,
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
-) -> None:
+def entitle(cast: Cast, desk: Desk) -> None:
+    """Org A's plan gets monthly reports, and Nils is named on its contract."""
     tenant = cast.tenant_a
     with scope(tenant=tenant):
         feature = Feature.objects.create(tenant=tenant, key="monthly_reports", name="Reports")
@@ -181,6 +177,17 @@ def test_organisations_with_the_feature_get_their_report_once(
         NamedContact.objects.create(
             tenant=tenant, contract=desk.contract, contact=cast.named_contact
         )
+
+
+def test_organisations_with_the_feature_get_their_report_once(
+    cast: Cast,
+    desk: Desk,
+    october: None,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    tenant = cast.tenant_a
+    entitle(cast, desk)
+    with scope(tenant=tenant):
         with (
             time_machine.travel(at(2026, 11, 1, 6), tick=False),
             django_capture_on_commit_callbacks(execute=True),

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django_scopes import scope
 from pypdf import PdfReader
 
-from contracts.models import Feature, NamedContact, PlanFeature
+from contracts.models import NamedContact
 from tests.conftest import Cast, client_for
-from tests.reports.test_monthly_report import _ticket, desk, october  # noqa: F401
+from tests.reports.test_monthly_report import _ticket, desk, entitle, october  # noqa: F401
 from tests.tickets.conftest import Desk, at
 
 NOVEMBER_20 = at(2026, 11, 20, 12)
@@ -24,14 +24,7 @@ LIST, PDF = reverse("reports:portal"), reverse("reports:portal-pdf")
 
 @pytest.fixture
 def entitled(cast: Cast, desk: Desk) -> None:  # noqa: F811
-    """Org A's plan has monthly reports, and Nils is named on its contract."""
-    tenant = cast.tenant_a
-    with scope(tenant=tenant):
-        feature = Feature.objects.create(tenant=tenant, key="monthly_reports", name="Reports")
-        PlanFeature.objects.create(tenant=tenant, plan=desk.plan, feature=feature)
-        NamedContact.objects.create(
-            tenant=tenant, contract=desk.contract, contact=cast.named_contact
-        )
+    entitle(cast, desk)
 
 
 def _get(cast: Cast, who: str, url: str, params: dict[str, Any] | None = None) -> Any:
