@@ -225,6 +225,12 @@ class TicketDetailSerializer(QueueTicketSerializer):
         "before the codes.",
     )
     merged_into = serializers.SerializerMethodField()
+    major_incident_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the ticket was declared a major incident; null for any other ticket. "
+        'Its children are the tickets linked to it as "caused_by" it.',
+    )
 
     class Meta(QueueTicketSerializer.Meta):
         fields = [
@@ -245,6 +251,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "clocks",
             "merged_into",
             "satisfaction",
+            "major_incident_at",
         ]
 
     @extend_schema_field(TicketRefSerializer(allow_null=True))
@@ -440,6 +447,13 @@ class QuoteProposeSerializer(serializers.Serializer[Any]):
     hours = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
     price = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
     text = serializers.CharField(max_length=2000)
+
+
+class MajorUpdateSerializer(serializers.Serializer[Any]):
+    """One status update, posted as a public reply on the major incident and on every ticket
+    linked to it as caused by it (closed ones skipped)."""
+
+    body = serializers.CharField(max_length=10_000)
 
 
 class QuoteDecisionSerializer(serializers.Serializer[Any]):
