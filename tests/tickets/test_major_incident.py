@@ -4,16 +4,22 @@ status update reaches every linked ticket at once, each requester on their own t
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django_scopes import scope
 
 from contracts.models import Contact, Organisation
 from notifications.channels.email import notify_by_mail
 from sla.models import Priority
+from supportdesk.demo import demo_file
+from supportdesk.models import Tenant
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Channel, Status
 from tickets.links.services import ticket_link
@@ -335,3 +341,22 @@ def test_the_api_refuses_with_400_and_hides_another_tenants_ticket(cast: Cast, d
     assert _post(client, f"/api/v1/tickets/{foreign.pk}/major-incident/").status_code == 404
     manager = api_client_for(cast.manager, cast.tenant_a)
     assert _post(manager, f"/api/v1/tickets/{p2.pk}/major-incident/").status_code == 404
+
+
+# --- the demo -----------------------------------------------------------------------------
+
+
+def test_the_itsl_demo_has_a_major_incident_with_children_of_two_organisations(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(demo_file("itsl").read_text(encoding="utf-8"))
+    (tmp_path / "itsl.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    call_command("seed_demo", demo_dir=tmp_path, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="itsl")
+    with scope(tenant=tenant):
+        (major,) = Ticket.objects.filter(major_incident_at__isnull=False)
+        children = major_incident_children(ticket=major)
+        updates = Message.objects.filter(body__contains="Nästa uppdatering").count()
+        assert major.priority == Priority.objects.order_by("rank").first()
+    assert len(children) == 2 and len({c.organisation_id for c in children}) == 2
+    assert updates == 3
