@@ -255,6 +255,9 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-follower-remove": button(*AGENTS),
     "tickets:ticket-unlink": button(*AGENTS),
     "tickets:ticket-quote": button(*AGENTS),
+    "tickets:ticket-major": button(*AGENTS),
+    "tickets:ticket-major-link": button(*AGENTS),
+    "tickets:ticket-major-update": button(*AGENTS),
     # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
     "tickets:ticket-merge": page(*AGENTS),
     "api-ticket-list": api_creates(*STAFF, writers=AGENTS),
@@ -268,6 +271,8 @@ TABLE: dict[str, Access] = {
     "api-ticket-links": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-major-incident": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-major-incident-updates": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-cc": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-cc-remove": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-followers": api_creates(*STAFF, writers=AGENTS),

@@ -23,6 +23,12 @@ from supportdesk.models import Membership, Role, Tenant, User
 from .choices import Category, Channel, Status, VendorState
 from .links.services import ticket_link, ticket_merge
 from .macros.services import MACRO_STATUSES, macro_save
+from .major.services import (
+    major_incident_link,
+    major_incident_priority,
+    major_incident_update,
+    ticket_declare_major_incident,
+)
 from .models import ACTIVE_STATUSES, LinkKind, Macro, RoutingRule, Ticket
 from .quotes.services import quote_accept, quote_decline, quote_propose
 from .routing.services import routing_rule_move, routing_rule_save
@@ -223,6 +229,43 @@ def _quotes(data: Section, tickets: list[Ticket], agent: User | None) -> None:
             raise item.refused(exc, {}) from exc
 
 
+def _demo_contact(item: Section, key: str) -> Contact:
+    email = item.str(key)
+    contact = Contact.objects.filter(email__iexact=email).first()
+    if contact is None:
+        raise item.error(key, f"no demo contact {email!r}")
+    return contact
+
+
+def _major_incidents(tenant: Tenant, data: Section, agent: User | None) -> None:
+    """The demo's major incidents (ITSL's P1 outage hitting several organisations): each is
+    filed with the tenant's most urgent priority by its ``requester``, declared by the agent,
+    its ``children`` (requester and subject each, of any organisation) filed and linked as
+    caused by it, and its ``update`` posted to all of them at once."""
+    if agent is None or not data.has("tickets"):
+        return
+    top = major_incident_priority(tenant_id=tenant.pk)
+    now = timezone.now()
+    for item in data.section("tickets").sections("major_incidents"):
+        try:
+            major = _create(
+                tenant, _demo_contact(item, "requester"), item.str("subject"),
+                Category.INCIDENT, Channel.PHONE, top, now - dt.timedelta(minutes=50), agent,
+            )  # fmt: skip
+            major = ticket_declare_major_incident(ticket=major, actor=agent)
+            for position, child_item in enumerate(item.sections("children")):
+                child = _create(
+                    tenant, _demo_contact(child_item, "requester"), child_item.str("subject"),
+                    Category.INCIDENT, Channel.EMAIL, top,
+                    now - dt.timedelta(minutes=45 - 5 * position), agent,
+                )  # fmt: skip
+                major_incident_link(ticket=major, child=child, actor=agent)
+            if item.has("update"):
+                major_incident_update(ticket=major, actor=agent, body=item.str("update"))
+        except ValidationError as exc:
+            raise item.refused(exc, {"body": "update", "other": "children"}) from exc
+
+
 def macro_bodies(path: Path) -> list[str]:
     """The bodies of the shared macros in the demo file ``path`` (for checks of the texts)."""
     return [str(item.str("body")) for item in load_demo(path).sections("macros")]
@@ -339,4 +382,5 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
             )
     _links(data, filed, agent)
     _quotes(data, filed, agent)
+    _major_incidents(tenant, data, agent)
     return []

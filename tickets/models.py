@@ -234,6 +234,23 @@ class Ticket(TenantOwned):
         verbose_name=_("merged into"),
     )
 
+    # Set once, by tickets.major.services.ticket_declare_major_incident (with a MAJOR_DECLARED
+    # event): the tickets linked to it as "caused by" are its children, and one status update
+    # is posted to all of them at once (tickets.major.services.major_incident_update).
+    major_incident_at = models.DateTimeField(
+        _("declared a major incident"), null=True, blank=True, editable=False
+    )
+    major_incident_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("declared by"),
+    )
+
     objects = ScopedManager(tenant="tenant", _manager_class=TicketManager)
 
     class Meta:
@@ -291,6 +308,10 @@ class Ticket(TenantOwned):
                 "ref": reference
             }
         return ""
+
+    @property
+    def is_major_incident(self) -> bool:
+        return self.major_incident_at is not None
 
     @property
     def is_merged(self) -> bool:
@@ -678,6 +699,8 @@ class EventKind(models.TextChoices):
     QUOTE_PROPOSED = "quote_proposed", _("Quote proposed")
     QUOTE_ACCEPTED = "quote_accepted", _("Quote accepted")
     QUOTE_DECLINED = "quote_declined", _("Quote declined")
+    MAJOR_DECLARED = "major_declared", _("Declared a major incident")
+    MAJOR_UPDATE = "major_update", _("Major incident update")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

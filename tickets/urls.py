@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from . import views
 from .followers import views as followers
+from .major import views as major
 from .quotes import views as quotes
 
 app_name = "tickets"
@@ -38,6 +39,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/tickets/<int:ticket_id>/convert/", views.ticket_convert, name="ticket-convert"),
     path("agent/tickets/<int:ticket_id>/time/", views.ticket_time, name="ticket-time"),
     path("agent/tickets/<int:ticket_id>/quote/", quotes.quote_new, name="ticket-quote"),
+    path("agent/tickets/<int:ticket_id>/major/", major.major_declare, name="ticket-major"),
+    path("agent/tickets/<int:ticket_id>/major/link/", major.major_link, name="ticket-major-link"),
+    path(
+        "agent/tickets/<int:ticket_id>/major/update/",
+        major.major_update,
+        name="ticket-major-update",
+    ),
     path("agent/tickets/<int:ticket_id>/links/", views.ticket_link, name="ticket-link"),
     path("agent/tickets/<int:ticket_id>/unlink/", views.ticket_unlink, name="ticket-unlink"),
     path("agent/tickets/<int:ticket_id>/merge/", views.ticket_merge, name="ticket-merge"),

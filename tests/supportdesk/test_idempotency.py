@@ -27,9 +27,10 @@ from supportdesk.schema import TenantSchemaGenerator
 from tests.tickets.conftest import Desk, build_desk
 from tickets.choices import Channel, Status
 from tickets.links.services import ticket_link
+from tickets.major.services import major_incident_priority, ticket_declare_major_incident
 from tickets.models import LinkKind, Ticket
 from tickets.quotes.services import quote_propose
-from tickets.services import ticket_create
+from tickets.services import ticket_change_priority, ticket_create
 
 from ..conftest import Cast, api_client_for
 from .error_urls import SECRET
@@ -103,8 +104,25 @@ def _quote_waiting(cast: Cast, ticket: Ticket) -> None:
         quote_propose(ticket=ticket, agent=cast.agent, text="Report layout", hours="3")
 
 
-# State a path's request acts on that the fixed cast lacks: a quote for the customer to answer.
-PREPARE = {"/api/v1/portal/tickets/{ticket_id}/quotes/": _quote_waiting}
+def _most_urgent(cast: Cast, ticket: Ticket) -> None:
+    with scope(tenant=cast.tenant_a):
+        top = major_incident_priority(tenant_id=cast.tenant_a.pk)
+        ticket_change_priority(ticket=ticket, priority=top, actor=cast.agent)
+
+
+def _major_incident(cast: Cast, ticket: Ticket) -> None:
+    _most_urgent(cast, ticket)
+    with scope(tenant=cast.tenant_a):
+        ticket_declare_major_incident(ticket=ticket, actor=cast.agent)
+
+
+# State a path's request acts on that the fixed cast lacks: a quote for the customer to
+# answer, a P1 ticket to declare a major incident, a major incident to post an update to.
+PREPARE = {
+    "/api/v1/portal/tickets/{ticket_id}/quotes/": _quote_waiting,
+    "/api/v1/tickets/{ticket_id}/major-incident/": _most_urgent,
+    "/api/v1/tickets/{ticket_id}/major-incident/updates/": _major_incident,
+}
 
 
 # Optional fields a path's generated body needs besides the required ones: a routing rule

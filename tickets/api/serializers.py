@@ -244,6 +244,12 @@ class TicketDetailSerializer(QueueTicketSerializer):
         help_text="Staff following the ticket: they are told of its changes (change them with "
         "the followers and followers-remove actions). Customers never see this list."
     )
+    major_incident_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the ticket was declared a major incident; null for any other ticket. "
+        'Its children are the tickets linked to it as "caused_by" it.',
+    )
 
     class Meta(QueueTicketSerializer.Meta):
         fields = [
@@ -266,6 +272,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "satisfaction",
             "cc",
             "followers",
+            "major_incident_at",
         ]
 
     @extend_schema_field(TicketRefSerializer(allow_null=True))
@@ -469,6 +476,13 @@ class QuoteProposeSerializer(serializers.Serializer[Any]):
     hours = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
     price = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
     text = serializers.CharField(max_length=2000)
+
+
+class MajorUpdateSerializer(serializers.Serializer[Any]):
+    """One status update, posted as a public reply on the major incident and on every ticket
+    linked to it as caused by it (closed ones skipped)."""
+
+    body = serializers.CharField(max_length=10_000)
 
 
 class QuoteDecisionSerializer(serializers.Serializer[Any]):

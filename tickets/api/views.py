@@ -37,6 +37,7 @@ from ..followers.services import (
     ticket_unfollow,
 )
 from ..links.services import ticket_link, ticket_merge, ticket_unlink
+from ..major.services import major_incident_update, ticket_declare_major_incident
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from ..quotes.services import quote_propose
@@ -48,6 +49,7 @@ from .serializers import (
     FollowerChangeSerializer,
     FollowerSerializer,
     LinkCreateSerializer,
+    MajorUpdateSerializer,
     MergeSerializer,
     MessageSerializer,
     QueueTicketSerializer,
@@ -285,6 +287,38 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             price=data.get("price"), text=data["text"], channel=Channel.API,
         )  # fmt: skip
         return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: TicketDetailSerializer, 400: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="major-incident")
+    def major_incident(self, request: Request, ticket_id: str) -> Response:
+        """Declare the ticket a major incident (400 unless it is active, of the tenant's most
+        urgent priority and not declared yet). Link its children as ``caused_by`` it."""
+        ticket = ticket_declare_major_incident(
+            ticket=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(self._detail(ticket))
+
+    @extend_schema(
+        request=MajorUpdateSerializer,
+        responses={201: MessageSerializer(many=True), 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], url_path="major-incident/updates")
+    def major_incident_updates(self, request: Request, ticket_id: str) -> Response:
+        """Post one status update as a public reply on the major incident and on every
+        ticket linked to it as caused by it; returns the messages, this ticket's first (400
+        when the ticket is not a major incident)."""
+        ticket = self.get_object()
+        payload = MajorUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        posted = major_incident_update(
+            ticket=ticket,
+            actor=request.user,  # type: ignore[arg-type]
+            body=payload.validated_data["body"],
+            channel=Channel.API,
+        )
+        return Response(MessageSerializer(posted, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=TicketLinkSerializer(many=True))
     @extend_schema(
