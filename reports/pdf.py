@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import weasyprint
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -42,4 +41,7 @@ def report_pdf(*, report: SLAReport) -> bytes:
             "figures": [svg for svg, _url in dashboard_charts(dashboard, nowhere)],
         },
     )
+    # Imported here: it loads Pango and its fonts, needed only when a PDF is made.
+    import weasyprint
+
     return weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()  # type: ignore[no-any-return]

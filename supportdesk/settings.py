@@ -461,6 +461,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint (the report PDF) and fontTools log every layout step at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }
 # /metrics (Prometheus text format) answers only "Authorization: Bearer <this>"; unset: 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
