@@ -99,6 +99,15 @@ from .richtext import markdown_render
 PAGE_SIZE = 50
 
 
+def typed_ticket(request: HttpRequest, reference: str) -> Ticket | None:
+    """The tenant's ticket an agent typed (:func:`find_ticket_for_agent`); None, with the
+    message saying so, when there is none."""
+    other = find_ticket_for_agent(request, reference)
+    if other is None:
+        messages.error(request, _("There is no ticket %(reference)s.") % {"reference": reference})
+    return other
+
+
 def _form_errors(request: HttpRequest, form: Any) -> None:
     for field_errors in form.errors.values():
         for text in field_errors:
@@ -773,12 +782,8 @@ def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
-    other = find_ticket_for_agent(request, form.cleaned_data["other"])
+    other = typed_ticket(request, form.cleaned_data["other"])
     if other is None:
-        messages.error(
-            request,
-            _("There is no ticket %(reference)s.") % {"reference": form.cleaned_data["other"]},
-        )
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     if form.cleaned_data["kind"] == MERGE:
         url = reverse("tickets:ticket-merge", args=[ticket.pk])

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST
 from supportdesk.access import agent_required
 from supportdesk.forms import add_service_messages
 
-from ..access import find_ticket_for_agent, get_ticket_for_agent
+from ..access import get_ticket_for_agent
 from ..choices import Channel
+from ..views import typed_ticket
 from .forms import MajorLinkForm, MajorUpdateForm
 from .services import major_incident_link, major_incident_update, ticket_declare_major_incident
 
@@ -50,12 +51,8 @@ def major_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
-    child = find_ticket_for_agent(request, form.cleaned_data["other"])
+    child = typed_ticket(request, form.cleaned_data["other"])
     if child is None:
-        messages.error(
-            request,
-            _("There is no ticket %(reference)s.") % {"reference": form.cleaned_data["other"]},
-        )
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     user: Any = request.user
     try:
