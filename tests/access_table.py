@@ -258,6 +258,7 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-major": button(*AGENTS),
     "tickets:ticket-major-link": button(*AGENTS),
     "tickets:ticket-major-update": button(*AGENTS),
+    "tickets:ticket-major-end": button(*AGENTS),
     # GET is the confirmation step (without ?into= it leads back to the ticket), POST merges.
     "tickets:ticket-merge": page(*AGENTS),
     "api-ticket-list": api_creates(*STAFF, writers=AGENTS),
@@ -273,6 +274,7 @@ TABLE: dict[str, Access] = {
     "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident-updates": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    "api-ticket-major-incident-end": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-cc": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-cc-remove": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-followers": api_creates(*STAFF, writers=AGENTS),

@@ -701,6 +701,7 @@ class EventKind(models.TextChoices):
     QUOTE_DECLINED = "quote_declined", _("Quote declined")
     MAJOR_DECLARED = "major_declared", _("Declared a major incident")
     MAJOR_UPDATE = "major_update", _("Major incident update")
+    MAJOR_ENDED = "major_ended", _("Major incident ended")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

@@ -41,6 +41,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/tickets/<int:ticket_id>/quote/", quotes.quote_new, name="ticket-quote"),
     path("agent/tickets/<int:ticket_id>/major/", major.major_declare, name="ticket-major"),
     path("agent/tickets/<int:ticket_id>/major/link/", major.major_link, name="ticket-major-link"),
+    path("agent/tickets/<int:ticket_id>/major/end/", major.major_end, name="ticket-major-end"),
     path(
         "agent/tickets/<int:ticket_id>/major/update/",
         major.major_update,

@@ -73,7 +73,11 @@ from .links import services as link_services
 from .macros.access import get_usable_macro_for_agent
 from .macros.services import ticket_reply_with_macro
 from .major.forms import MajorLinkForm, MajorUpdateForm
-from .major.services import major_incident_children, major_incident_refusal
+from .major.services import (
+    major_incident_children,
+    major_incident_reached,
+    major_incident_refusal,
+)
 from .models import Macro, QueueView, SatisfactionRating, Ticket, TicketLink
 from .portal.access import get_attachment_for_contact
 from .presence import HEARTBEAT_EVERY, presence_list, presence_touch
@@ -394,6 +398,7 @@ def _ticket_page(
     if reply_form is None:
         reply_form = ReplyForm(initial={"version": ticket.version})
     followers = internal_followers(ticket=ticket)
+    major_children = major_incident_children(ticket=ticket) if ticket.major_incident_at else []
     return render(
         request,
         "tickets/ticket_detail.html",
@@ -432,9 +437,8 @@ def _ticket_page(
             "quote_form": QuoteForm(),
             "links": TicketLink.objects.rows_for(ticket),
             "link_form": LinkForm(),
-            "major_children": major_incident_children(ticket=ticket)
-            if ticket.major_incident_at
-            else [],
+            "major_children": major_children,
+            "major_reached": len(major_incident_reached(major_children)),
             "major_refusal": major_incident_refusal(ticket=ticket),
             "major_update_form": MajorUpdateForm(),
             "major_link_form": MajorLinkForm(),

@@ -117,11 +117,12 @@ def _major_incident(cast: Cast, ticket: Ticket) -> None:
 
 
 # State a path's request acts on that the fixed cast lacks: a quote for the customer to
-# answer, a P1 ticket to declare a major incident, a major incident to post an update to.
+# answer, a P1 ticket to declare a major incident, a major incident to update or end.
 PREPARE = {
     "/api/v1/portal/tickets/{ticket_id}/quotes/": _quote_waiting,
     "/api/v1/tickets/{ticket_id}/major-incident/": _most_urgent,
     "/api/v1/tickets/{ticket_id}/major-incident/updates/": _major_incident,
+    "/api/v1/tickets/{ticket_id}/major-incident/end/": _major_incident,
 }
 
 

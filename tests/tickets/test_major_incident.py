@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from tickets.major.services import (
     major_incident_link,
     major_incident_update,
     ticket_declare_major_incident,
+    ticket_end_major_incident,
 )
 from tickets.models import EventKind, LinkKind, Message, Ticket, TicketEvent, TicketLink
 from tickets.services import ticket_change_status, ticket_create
@@ -200,11 +202,13 @@ def test_one_update_is_a_public_reply_on_the_major_incident_and_every_open_child
 ) -> None:
     major, mine, theirs, _olle = _with_children(cast, desk)
     closed = _ticket(cast, "Closed child")
+    solved = _ticket(cast, "Solved child")
     with scope(tenant=cast.tenant_a):
-        major_incident_link(ticket=major, child=closed, actor=cast.agent)
-        ticket_change_status(
-            ticket=closed, status=Status.CLOSED, actor=cast.agent, channel=Channel.PORTAL
-        )
+        for child, status in ((closed, Status.CLOSED), (solved, Status.SOLVED)):
+            major_incident_link(ticket=major, child=child, actor=cast.agent)
+            ticket_change_status(
+                ticket=child, status=status, actor=cast.agent, channel=Channel.PORTAL
+            )
         posted = major_incident_update(
             ticket=major, actor=cast.agent, body="We are restoring the database."
         )
@@ -276,6 +280,61 @@ def test_an_update_is_refused_on_a_plain_ticket_and_for_bad_input(cast: Cast, de
         assert Message.objects.count() == before
 
 
+# --- ending it ----------------------------------------------------------------------------
+
+
+def test_ending_a_major_incident_keeps_its_links_and_allows_a_new_declaration(
+    cast: Cast, desk: Desk
+) -> None:
+    major, mine, theirs, _olle = _with_children(cast, desk)
+    with scope(tenant=cast.tenant_a):
+        ended = ticket_end_major_incident(ticket=major, actor=cast.agent)
+        ended.refresh_from_db()
+        event = TicketEvent.objects.get(ticket=major, kind=EventKind.MAJOR_ENDED)
+        assert ended.major_incident_at is None and ended.major_incident_by is None
+        assert event.is_public is False and event.actor == cast.agent
+        assert {link.source_id for link in TicketLink.objects.filter(target=major)} == {
+            mine.pk,
+            theirs.pk,
+        }
+        _refused(
+            lambda: major_incident_update(ticket=major, actor=cast.agent, body="x"),
+            "not a major incident",
+        )
+        again = ticket_declare_major_incident(ticket=major, actor=cast.agent)
+        assert again.major_incident_at is not None
+        assert [c.pk for c in major_incident_children(ticket=again)] == [mine.pk, theirs.pk]
+
+
+def test_ending_is_refused_on_a_plain_ticket_and_for_non_agents(cast: Cast, desk: Desk) -> None:
+    major = _major(cast, desk)
+    plain = _ticket(cast, "Plain", priority=desk.p1)
+    with scope(tenant=cast.tenant_a):
+        _refused(
+            lambda: ticket_end_major_incident(ticket=plain, actor=cast.agent),
+            "not a major incident",
+        )
+        for actor in (cast.manager, cast.customer, cast.agent_b):
+            _refused(lambda a=actor: ticket_end_major_incident(ticket=major, actor=a), "agents")
+        assert Ticket.objects.get(pk=major.pk).major_incident_at is not None
+        assert not TicketEvent.objects.filter(kind=EventKind.MAJOR_ENDED).exists()
+
+
+def test_the_queue_marks_a_major_incident_row_with_a_badge(cast: Cast, desk: Desk) -> None:
+    major = _major(cast, desk)
+    plain = _ticket(cast, "Plain ticket")
+    page = client_for(cast.agent, cast.tenant_a).get("/agent/queue/").content.decode()
+    rows = {
+        ref: row
+        for ref, row in (
+            (t.reference, re.search(rf'<tr data-ticket="{t.pk}">.*?</tr>', page, re.S))
+            for t in (major, plain)
+        )
+    }
+    assert rows[major.reference] and "badge major" in rows[major.reference][0]
+    assert rows[plain.reference] and "badge major" not in rows[plain.reference][0]
+
+
 # --- the agent page -----------------------------------------------------------------------
 
 
@@ -296,6 +355,11 @@ def test_the_page_offers_the_declaration_for_p1_only_and_then_the_update_form(
     assert response.status_code == 302
     with scope(tenant=cast.tenant_a):
         assert Message.objects.filter(ticket=child, body__contains="<strong>Fixed</strong>")
+    assert "End major incident" in page
+    ended = client.post(f"/agent/tickets/{p1.pk}/major/end/", follow=True).content.decode()
+    assert "is no longer a major incident" in ended and "Post update" not in ended
+    with scope(tenant=cast.tenant_a):
+        assert Ticket.objects.get(pk=p1.pk).major_incident_at is None
 
 
 def test_the_page_refuses_a_p2_declaration_with_a_message(cast: Cast, desk: Desk) -> None:
@@ -324,6 +388,10 @@ def test_the_api_declares_and_posts_an_update(cast: Cast, desk: Desk) -> None:
     update = _post(client, f"/api/v1/tickets/{p1.pk}/major-incident/updates/", {"body": "ETA 1h"})
     assert update.status_code == 201, update.content
     assert len(update.json()) == 2
+    ended = _post(client, f"/api/v1/tickets/{p1.pk}/major-incident/end/")
+    assert ended.status_code == 200 and ended.json()["major_incident_at"] is None
+    again = _post(client, f"/api/v1/tickets/{p1.pk}/major-incident/end/")
+    assert again.status_code == 400 and "not a major incident" in again.content.decode()
 
 
 def test_the_api_refuses_with_400_and_hides_another_tenants_ticket(cast: Cast, desk: Desk) -> None:

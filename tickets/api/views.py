@@ -37,7 +37,11 @@ from ..followers.services import (
     ticket_unfollow,
 )
 from ..links.services import ticket_link, ticket_merge, ticket_unlink
-from ..major.services import major_incident_update, ticket_declare_major_incident
+from ..major.services import (
+    major_incident_update,
+    ticket_declare_major_incident,
+    ticket_end_major_incident,
+)
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from ..quotes.services import quote_propose
@@ -294,6 +298,18 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         """Declare the ticket a major incident (400 unless it is active, of the tenant's most
         urgent priority and not declared yet). Link its children as ``caused_by`` it."""
         ticket = ticket_declare_major_incident(
+            ticket=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            channel=Channel.API,
+        )
+        return Response(self._detail(ticket))
+
+    @extend_schema(request=None, responses={200: TicketDetailSerializer, 400: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="major-incident/end")
+    def major_incident_end(self, request: Request, ticket_id: str) -> Response:
+        """End the major incident: the ticket becomes an ordinary one again and its
+        ``caused_by`` links stay (400 when it is not a major incident)."""
+        ticket = ticket_end_major_incident(
             ticket=self.get_object(),
             actor=request.user,  # type: ignore[arg-type]
             channel=Channel.API,

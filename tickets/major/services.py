@@ -46,6 +46,11 @@ def major_incident_children(*, ticket: Ticket) -> list[Ticket]:
     return [link.source for link in links]
 
 
+def major_incident_reached(children: list[Ticket]) -> list[Ticket]:
+    """The children an update reaches: those still being worked (not solved, not closed)."""
+    return [child for child in children if child.status in ACTIVE_STATUSES]
+
+
 def major_incident_refusal(*, ticket: Ticket) -> str | None:
     """Why ``ticket`` cannot be declared a major incident (None: it can)."""
     if ticket.major_incident_at is not None:
@@ -91,6 +96,39 @@ def ticket_declare_major_incident(
     return locked
 
 
+def ticket_end_major_incident(
+    *, ticket: Ticket, actor: User, channel: str = Channel.PORTAL
+) -> Ticket:
+    """End the major incident ``ticket``: it becomes an ordinary ticket again; returns it.
+
+    Preconditions: ``actor`` is an agent or admin of the tenant in scope; the ticket is a
+    declared major incident. Its "caused by" links stay (they are still true), but no longer
+    make a group that one update reaches; the ticket can be declared again later. Locks the
+    ticket; writes an internal MAJOR_ENDED event in the same transaction. Bad input raises
+    ``ValidationError``; nothing is saved.
+    """
+    _validate_choice("channel", channel, Channel)
+    agent = _require_agent(actor)
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.major_incident_at is None:
+            raise ValidationError(
+                {"ticket": _("%(ref)s is not a major incident.") % {"ref": locked.reference}}
+            )
+        now = timezone.now()
+        declared_at = locked.major_incident_at
+        locked.major_incident_at = None
+        locked.major_incident_by = None
+        locked.save(update_fields=["major_incident_at", "major_incident_by"])
+        event = _staff_event(
+            locked, EventKind.MAJOR_ENDED, agent, channel, "", "",
+            is_public=False, at=now, data={"declared_at": declared_at.isoformat()},
+        )  # fmt: skip
+        _touch(locked, now)
+        events_publish([event])
+    return locked
+
+
 def major_incident_link(
     *, ticket: Ticket, child: Ticket, actor: User, channel: str = Channel.PORTAL
 ) -> TicketLink:
@@ -125,7 +163,10 @@ def major_incident_update(
     markdown: bool = False,
 ) -> list[Message]:
     """Post ``body`` as one public reply on the major incident ``ticket`` and on each of its
-    children that is not closed; returns the messages, the major incident's first.
+    children still being worked; returns the messages, the major incident's first.
+
+    A solved or closed child is left alone: its requester's problem is over, and a reply
+    would land on a ticket nobody works (:func:`major_incident_reached` counts them).
 
     Preconditions: ``actor`` is an agent or admin of the tenant in scope; ``ticket`` is a
     declared major incident and not closed. Locks the tickets in pk order, then replies
@@ -149,11 +190,7 @@ def major_incident_update(
             )
         if major.status == Status.CLOSED:
             raise ValidationError({"ticket": _("%(ref)s is closed.") % {"ref": major.reference}})
-        children = [
-            child
-            for child in major_incident_children(ticket=major)
-            if child.status != Status.CLOSED and child.tenant_id == major.tenant_id
-        ]
+        children = major_incident_reached(major_incident_children(ticket=major))
         # Every row lock up front, in pk order, as the link and merge services take them.
         list(
             Ticket.objects.select_for_update(of=("self",))

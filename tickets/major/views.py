@@ -1,5 +1,5 @@
 """The major incident buttons of the agent's ticket page: declare, link an affected ticket,
-post one status update to all of them."""
+post one status update to all of them, end it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ from ..access import get_ticket_for_agent
 from ..choices import Channel
 from ..views import typed_ticket
 from .forms import MajorLinkForm, MajorUpdateForm
-from .services import major_incident_link, major_incident_update, ticket_declare_major_incident
+from .services import (
+    major_incident_link,
+    major_incident_update,
+    ticket_declare_major_incident,
+    ticket_end_major_incident,
+)
 
 
 def _form_errors(request: HttpRequest, form: Any) -> None:
@@ -40,6 +45,22 @@ def major_declare(request: HttpRequest, ticket_id: int) -> HttpResponse:
         add_service_messages(request, exc)
     else:
         messages.success(request, _("%(ref)s is a major incident.") % {"ref": ticket.reference})
+    return redirect("tickets:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def major_end(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_ticket_for_agent(request, ticket_id)
+    user: Any = request.user
+    try:
+        ticket_end_major_incident(ticket=ticket, actor=user, channel=Channel.PORTAL)
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(
+            request, _("%(ref)s is no longer a major incident.") % {"ref": ticket.reference}
+        )
     return redirect("tickets:ticket", ticket_id=ticket.pk)
 
 

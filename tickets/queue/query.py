@@ -91,6 +91,7 @@ class QueueItem:
     requester: Any
     organisation_id: int | None = None
     priority_id: int | None = None
+    major_incident_at: dt.datetime | None = None
     organisation: Any = None  # attached by queue_attach
     priority: Any = None  # attached by queue_attach
     assignee: Any = None  # attached by queue_attach
@@ -104,7 +105,7 @@ ITEM_COLUMNS = (
     "id", "tenant_id", "reference", "subject", "status", "category", "channel", "support_line",
     "version", "received_at", "updated_at", "number", "assignee_id", "schedule__due_at",
     "schedule__calendar_id", "requester_id", "requester__name", "requester__email",
-    "organisation_id", "priority_id",
+    "organisation_id", "priority_id", "major_incident_at",
 )  # fmt: skip
 """A queue row's columns. Organisation and priority come from the tenant's small lists
 (:func:`queue_choices`, attached by :func:`queue_attach`): each join more cost PostgreSQL
@@ -116,7 +117,7 @@ def _items(qs: Any) -> list[QueueItem]:
     for row in qs.values_list(*ITEM_COLUMNS):
         (pk, tenant_id, reference, subject, status, category, channel, line, version,
          received, updated, number, assignee_id, due, calendar_id, requester_id,
-         requester_name, email, organisation_id, priority_id) = row  # fmt: skip
+         requester_name, email, organisation_id, priority_id, major_at) = row  # fmt: skip
         item = QueueItem(
             pk, tenant_id, reference, subject, status, category, channel, line, version,
             received, updated, number, assignee_id, due, calendar_id,
@@ -124,6 +125,7 @@ def _items(qs: Any) -> list[QueueItem]:
         )  # fmt: skip
         item.organisation_id = organisation_id
         item.priority_id = priority_id
+        item.major_incident_at = major_at
         items.append(item)
     return items
 

@@ -43,6 +43,7 @@ class QueueRow:
 
     received: str = ""
     updated: str = ""
+    major: bool = False  # a declared major incident: the row carries its badge
 
     @property
     def id_text(self) -> str:
@@ -107,6 +108,7 @@ def queue_rows(
                 left_words=words[key],
                 received=moment(ticket.received_at),
                 updated=moment(ticket.updated_at),
+                major=ticket.major_incident_at is not None,
             )
         )
     return rows
