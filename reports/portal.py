@@ -21,7 +21,7 @@ from supportdesk.access import contact_required
 
 from .pdf import report_pdf
 from .selectors import month_following
-from .services import MONTHLY_REPORTS, month_start, sla_report_build
+from .services import MONTHLY_REPORTS, month_start, report_filename, sla_report_build
 
 MONTHS_LISTED = 12
 
@@ -80,5 +80,5 @@ def portal_report_pdf(request: HttpRequest) -> HttpResponse:
         )
     report = sla_report_build(tenant=contact.tenant, month=month, organisation=contact.organisation)
     response = HttpResponse(report_pdf(report=report), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="sla-report-{report.period_label}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{report_filename(report)}"'
     return response

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, FilteredRelation, Q, Sum, TextChoices
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,10 +28,11 @@ from sla.metrics import METRICS
 from sla.models import ClockState, SLATarget
 from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Category, Rating, Status
-from tickets.mail.models import OutboundKind
-from tickets.mail.services import mail_enqueue
+from tickets.mail.models import OutboundEmail, OutboundKind
+from tickets.mail.services import MailAttachment, mail_enqueue
 from tickets.models import Ticket, TimeEntry
 
+from .pdf import chart_png, chart_title, report_figures, report_pdf
 from .selectors import (
     Outcome,
     Outcomes,
@@ -462,44 +466,63 @@ def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None 
             )
             undelivered.append(Undelivered(organisation.name, recipients.source))
             continue
-        report = sla_report_build(tenant=tenant, month=month, organisation=organisation, now=now)
+        build = partial(
+            sla_report_build, tenant=tenant, month=month, organisation=organisation, now=now
+        )
+        documents = _Documents(build)
         for person in recipients.people:
-            with translation.override(person.language or tenant.default_language):
-                subject, body = _render_mail(report)
+            key = f"sla-report:{month:%Y-%m}:org{organisation.pk}:{person.key}"
+            if OutboundEmail.objects.filter(key=key).exists():
+                continue  # queued by an earlier run: neither the mail nor its PDF again
+            language = person.language or tenant.default_language
+            report, files = documents.made_in(language)
+            with translation.override(language):
+                subject, body, html = _render_mail(report, charts=files[1:])
             mail_enqueue(
                 tenant=tenant,
-                key=f"sla-report:{report.period_label}:org{organisation.pk}:{person.key}",
+                key=key,
                 kind=OutboundKind.SLA_REPORT,
                 to=person.email,
                 subject=subject,
                 body=body,
+                html_body=html,
+                attachments=files,
             )
             queued += 1
-    report = sla_report_build(tenant=tenant, month=month, now=now)
+    documents = _Documents(partial(sla_report_build, tenant=tenant, month=month, now=now))
     managers = Membership.objects.filter(role=Role.MANAGER).select_related("user")
     for membership in managers.order_by("pk"):
         user = membership.user
-        if not user.email:
+        key = f"sla-report:{month:%Y-%m}:tenant:user{user.pk}"
+        if not user.email or OutboundEmail.objects.filter(key=key).exists():
             continue
-        with translation.override(user.language or tenant.default_language):
+        language = user.language or tenant.default_language
+        report, files = documents.made_in(language)
+        with translation.override(language):
             report.undelivered = [
                 Undelivered(u.organisation, str(RecipientSource(u.reason).label))
                 for u in undelivered
             ]
-            subject, body = _render_mail(report)
+            subject, body, html = _render_mail(report, charts=files[1:])
         mail_enqueue(
             tenant=tenant,
-            key=f"sla-report:{report.period_label}:tenant:user{user.pk}",
+            key=key,
             kind=OutboundKind.SLA_REPORT,
             to=user.email,
             subject=subject,
             body=body,
+            html_body=html,
+            attachments=files,
         )
         queued += 1
     return queued
 
 
-def _render_mail(report: SLAReport) -> tuple[str, str]:
+def _render_mail(
+    report: SLAReport, *, charts: Sequence[MailAttachment] = ()
+) -> tuple[str, str, str]:
+    """The subject, the text and the HTML of ``report``'s mail in the active language; the
+    HTML shows ``charts`` (inline images) where the text has none."""
     subject = _("SLA report %(month)s: %(name)s") % {
         "month": report.period_label,
         "name": report.total.label,
@@ -507,4 +530,48 @@ def _render_mail(report: SLAReport) -> tuple[str, str]:
     # Times in the mail read in the tenant's time zone, as on its pages.
     with timezone.override(ZoneInfo(report.tenant.time_zone)):
         body = render_to_string("reports/mail.txt", {"report": report})
-    return subject, body
+        html = render_to_string(
+            "reports/mail.html", {"report": report, "charts": charts, "subject": subject}
+        )
+    return subject, body, html
+
+
+class _Documents:
+    """One report, its PDF and its chart images per language, made the first time a
+    recipient reads that language: an organisation's three Swedish contacts share one
+    rendering. The report itself is built in that language too: its metric names, targets,
+    categories and statuses are words of the reader's language, not of the worker's."""
+
+    def __init__(self, build: Callable[[], SLAReport]) -> None:
+        self.build = build
+        self.made: dict[str, tuple[SLAReport, list[MailAttachment]]] = {}
+
+    def made_in(self, language: str) -> tuple[SLAReport, list[MailAttachment]]:
+        """The report, and its files: the PDF first, then each chart as an inline PNG."""
+        if language not in self.made:
+            with translation.override(language):
+                report = self.build()
+                figures = report_figures(report=report)
+                pdf = MailAttachment(
+                    filename=report_filename(report),
+                    content=report_pdf(report=report, figures=figures),
+                    content_type="application/pdf",
+                )
+                charts = [
+                    MailAttachment(
+                        filename=f"chart-{number}.png",
+                        content=chart_png(svg),
+                        content_type="image/png",
+                        content_id=f"chart-{number}.{language}@supportdesk",
+                        title=chart_title(svg),
+                    )
+                    for number, svg in enumerate(figures, start=1)
+                ]
+            self.made[language] = (report, [pdf, *charts])
+        return self.made[language]
+
+
+def report_filename(report: SLAReport) -> str:
+    """``sla-report-2026-11-acme-ab.pdf``: the month, and the organisation when it is one's."""
+    suffix = f"-{slugify(report.organisation.name)}" if report.organisation else ""
+    return f"sla-report-{report.period_label}{suffix}.pdf"

@@ -49,6 +49,7 @@ from .services import (
     SLAReport,
     TicketLine,
     month_start,
+    report_filename,
     report_recipients,
     report_ticket_lines,
     sla_report_build,
@@ -182,11 +183,8 @@ def monthly_report_pdf(request: HttpRequest) -> HttpResponse:
     report, error, _organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    suffix = f"-{report.organisation.pk}" if report.organisation else ""
     response = HttpResponse(report_pdf(report=report), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="sla-report-{report.period_label}{suffix}.pdf"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{report_filename(report)}"'
     return response
 
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
 import time_machine
 from django.core import mail
+from django.utils.text import slugify
 from django_scopes import scope
+from pypdf import PdfReader
 
 from contracts.models import Feature, NamedContact, PlanFeature
 from reports.services import month_start, sla_report_build, sla_reports_send
@@ -196,10 +199,54 @@ def test_organisations_with_the_feature_get_their_report_once(
             again = sla_reports_send(tenant=tenant, month=OCTOBER)
         rows = list(OutboundEmail.objects.filter(kind="sla_report").order_by("to_address"))
     # The named contact gets Org A's report; the manager gets the tenant's.
-    assert first == again == 2
+    assert (first, again) == (2, 0)
     assert [r.to_address for r in rows] == [cast.manager.email, cast.named_contact.email]
     assert "3" in rows[1].body and "33 %" in rows[1].body
     assert len([m for m in mail.outbox if "SLA report" in m.subject]) == 2
+
+
+def test_each_report_mail_carries_its_pdf_in_the_readers_language(
+    cast: Cast,
+    desk: Desk,
+    october: None,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    tenant = cast.tenant_a
+    entitle(cast, desk)
+    with scope(tenant=tenant):
+        cast.named_contact.language = "sv"
+        cast.named_contact.save(update_fields=["language"])
+        with (
+            time_machine.travel(at(2026, 11, 1, 6), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            sla_reports_send(tenant=tenant, month=OCTOBER)
+    sent = {m.to[0]: m for m in mail.outbox if m.subject.startswith(("SLA report", "SLA-"))}
+    texts = {}
+    for address, message in sent.items():
+        files = [a for a in message.attachments if isinstance(a, tuple)]
+        images = [a for a in message.attachments if not isinstance(a, tuple)]
+        ((name, content, mimetype),) = files
+        assert mimetype == "application/pdf" and content.startswith(b"%PDF-")
+        # The HTML part shows each chart as an inline PNG it names by Content-ID.
+        ((html, html_type),) = message.alternatives
+        ids = re.findall(r'src="cid:([^"]+)"', html)
+        assert html_type == "text/html" and len(ids) == len(images) >= 4
+        assert [i["Content-ID"] for i in images] == [f"<{i}>" for i in ids]
+        assert all(i.get_content_type() == "image/png" for i in images)
+        assert all(i.get_payload(decode=True).startswith(b"\x89PNG") for i in images)
+        pages = PdfReader(io.BytesIO(content)).pages
+        text = " ".join(page.extract_text() for page in pages)
+        texts[address] = (name, re.sub(r"\s+", " ", text))
+    # Every word of the Swedish reader's mail is Swedish, the plan's promises too.
+    swedish = sent[cast.named_contact.email].body
+    assert "Första svar" in swedish and "First response" not in swedish
+    org_name, org_text = texts[cast.named_contact.email]
+    assert org_name == f"sla-report-2026-10-{slugify(cast.org_a.name)}.pdf"
+    assert "Månatlig SLA-rapport 2026-10" in org_text and "Late incident" in org_text
+    tenant_name, tenant_text = texts[cast.manager.email]
+    assert tenant_name == "sla-report-2026-10.pdf" and "Monthly SLA report 2026-10" in tenant_text
+    assert "Late incident" not in tenant_text  # the tenant-wide report has no ticket list
 
 
 def test_organisations_without_the_feature_get_no_report(

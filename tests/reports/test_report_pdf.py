@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils.text import slugify
 from django_scopes import scope
 from pypdf import PdfReader
 
@@ -46,7 +47,8 @@ def test_one_organisations_pdf_has_its_tickets_and_the_csvs_figures(
     response = _get(cast, params)
     assert response.status_code == 200
     disposition = response["Content-Disposition"]
-    assert disposition == f'attachment; filename="sla-report-2026-10-{cast.org_a.pk}.pdf"'
+    expected = f"sla-report-2026-10-{slugify(cast.org_a.name)}.pdf"
+    assert disposition == f'attachment; filename="{expected}"'
     text = _text(response)
     assert "Monthly SLA report 2026-10" in text and "Org A" in text
     for subject in ("Met question", "Late incident", "Unanswered incident"):

@@ -307,6 +307,27 @@ class OutboundEmail(TenantOwned):
         return f"sd.{tenant_id}.{mac}@{domain}"
 
 
+class OutboundAttachment(TenantOwned):
+    """A file sent with an outbox mail (the monthly report's PDF). Kept in the database, in
+    the same transaction as its mail, so a retry sends the same bytes and a mail never goes
+    out without the file it promises."""
+
+    outbound = models.ForeignKey(
+        OutboundEmail, on_delete=models.CASCADE, related_name="attachments"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    content = models.BinaryField(_("content"))
+    # Set for an image the HTML part shows (``<img src="cid:...">``); empty for a file.
+    content_id = models.CharField(_("Content-ID"), max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class AutoReplyLog(TenantOwned):
     """An automatic answer sent to an address; at most a few per address per hour."""
 

@@ -12,8 +12,10 @@ import logging
 import smtplib
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.mime.image import MIMEImage
 from email.utils import formataddr
 from typing import Any
 
@@ -42,6 +44,7 @@ from ..models import (
     AUTO_REPLIED_KINDS,
     AutoReplyLog,
     Mailbox,
+    OutboundAttachment,
     OutboundEmail,
     OutboundKind,
     OutboundStatus,
@@ -130,6 +133,17 @@ def tenant_url(tenant: Tenant, path: str) -> str:
 # --- Outbox ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MailAttachment:
+    """A file to send with a mail: its name as the reader sees it, its bytes, its type."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    content_id: str = ""  # an image the HTML part shows as <img src="cid:...">
+    title: str = ""  # what the image shows, for its alt text; not sent
+
+
 def mail_enqueue(
     *,
     tenant: Tenant,
@@ -142,12 +156,14 @@ def mail_enqueue(
     in_reply_to: str = "",
     references: Iterable[str] = (),
     html_body: str = "",
+    attachments: Sequence[MailAttachment] = (),
 ) -> OutboundEmail:
     """Put one mail in the outbox and send it after the transaction commits.
 
     ``key`` names the notification ("event:42:to:7"); enqueueing the same key again returns
     the existing row and sends nothing new. ``html_body``, when given, goes as the HTML
-    alternative of the text ``body``. Caller holds the tenant scope.
+    alternative of the text ``body``; ``attachments`` are stored with the mail, in the same
+    transaction, and sent with it. Caller holds the tenant scope.
     """
     # Not at the top: the tasks module imports this one (each task calls its service).
     from .. import tasks
@@ -181,6 +197,17 @@ def mail_enqueue(
     try:
         with transaction.atomic():
             outbound.save()
+            OutboundAttachment.objects.bulk_create(
+                OutboundAttachment(
+                    tenant=tenant,
+                    outbound=outbound,
+                    filename=file.filename,
+                    content_type=file.content_type,
+                    content=file.content,
+                    content_id=file.content_id,
+                )
+                for file in attachments
+            )
     except IntegrityError:
         # Enqueued meanwhile by a concurrent handler run: the first one wins.
         return OutboundEmail.objects.get(key=key[:200])
@@ -267,6 +294,16 @@ def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> Em
     if outbound.html_body:
         # multipart/alternative: the text part first, the HTML part preferred by clients.
         mail.attach_alternative(outbound.html_body, "text/html")
+    for file in outbound.attachments.all():
+        if file.content_id:
+            # An image of the HTML part: shown in the text, not offered as a download.
+            subtype = file.content_type.partition("/")[2] or "png"
+            part = MIMEImage(bytes(file.content), _subtype=subtype)
+            part["Content-ID"] = f"<{file.content_id}>"
+            part.add_header("Content-Disposition", "inline", filename=file.filename)
+            mail.attach(part)
+        else:
+            mail.attach(file.filename, bytes(file.content), file.content_type)
     return mail
 
 
