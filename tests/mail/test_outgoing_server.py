@@ -139,3 +139,36 @@ def test_the_admin_sets_the_server_and_key_and_a_bad_key_is_refused(
     mailbox.refresh_from_db()
     assert mailbox.smtp_password == "smtp-secret" and mailbox.signs_mail
     assert mailbox.smtp_host == "smtp.tenant-a.example.test"
+
+
+def test_files_and_inline_images_reach_the_smtp_server_intact(
+    cast: Cast, smtp: SmtpCapture, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The report mail's shape (#17): text and HTML alternatives, a PDF to download, a PNG
+    the HTML shows by Content-ID; the bytes the server receives are the bytes stored."""
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    with django_capture_on_commit_callbacks(execute=True), scope(tenant=cast.tenant_a):
+        services.mail_enqueue(
+            tenant=cast.tenant_a, key="test:files", kind=OutboundKind.SLA_REPORT, to=CARLA,
+            subject="SLA-rapport 2026-11", body="Rapporten bifogas.\n",
+            html_body='<p>Rapport</p><img src="cid:chart-1.sv@supportdesk" alt="Diagram">',
+            attachments=[
+                services.MailAttachment("sla-report-2026-11-ö.pdf", pdf, "application/pdf"),
+                services.MailAttachment(
+                    "chart-1.png", png, "image/png", content_id="chart-1.sv@supportdesk"
+                ),
+            ],
+        )  # fmt: skip
+    (received,) = smtp.to(CARLA)
+    parts = {
+        part.get_content_type(): part for part in received.message.walk() if not part.is_multipart()
+    }
+    assert set(parts) == {"text/plain", "text/html", "application/pdf", "image/png"}
+    assert parts["application/pdf"].get_payload(decode=True) == pdf
+    assert parts["application/pdf"].get_content_disposition() == "attachment"
+    assert parts["application/pdf"].get_filename() == "sla-report-2026-11-ö.pdf"
+    assert parts["image/png"].get_payload(decode=True) == png
+    assert parts["image/png"].get_content_disposition() == "inline"
+    assert parts["image/png"]["Content-ID"] == "<chart-1.sv@supportdesk>"
+    assert "cid:chart-1.sv@supportdesk" in parts["text/html"].get_payload(decode=True).decode()

@@ -294,7 +294,8 @@ def _email_message(outbound: OutboundEmail, signer: Mailbox | None = None) -> Em
     if outbound.html_body:
         # multipart/alternative: the text part first, the HTML part preferred by clients.
         mail.attach_alternative(outbound.html_body, "text/html")
-    for file in outbound.attachments.all():
+    files = OutboundAttachment.objects.filter(tenant_id=outbound.tenant_id, outbound=outbound)
+    for file in files.order_by("pk"):
         if file.content_id:
             # An image of the HTML part: shown in the text, not offered as a download.
             subtype = file.content_type.partition("/")[2] or "png"
