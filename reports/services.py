@@ -352,7 +352,10 @@ def month_start(value: str | None, *, tenant: Tenant, today: dt.date) -> dt.date
     try:
         return dt.datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 - a date, no time
     except ValueError:
-        raise ValueError(f"month must look like 2026-10, not {value!r}") from None
+        raise ValueError(
+            _("Write the month as year and month, like 2026-10 (not “%(value)s”).")
+            % {"value": value[:20]}
+        ) from None
 
 
 def month_bounds(*, tenant: Tenant, month: dt.date) -> tuple[dt.datetime, dt.datetime]:

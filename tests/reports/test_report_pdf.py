@@ -127,3 +127,12 @@ def test_the_ticket_times_read_in_the_tenants_time_zone_on_the_page_and_on_paper
     assert "06/10/2026 09:00" in table and "06/10/2026 07:00" not in table
     text = _text(_get(cast, params))
     assert "06/10/2026 09:00" in text and "06/10/2026 07:00" not in text
+
+
+def test_a_bad_month_is_refused_in_the_readers_language(cast: Cast) -> None:
+    cast.manager.language = "sv"
+    cast.manager.save(update_fields=["language"])
+    response = _get(cast, {"month": "oktober"})
+    assert response.status_code == 400
+    assert "Skriv månaden som år och månad, till exempel 2026-10" in response.content.decode()
+    assert "oktober" in response.content.decode()
