@@ -12,7 +12,15 @@ from django.shortcuts import get_object_or_404
 
 from supportdesk.access import tenant_for_admin
 
-from .models import Contact, Contract, Feature, NamedContact, Organisation, SupportPlan
+from .models import (
+    Contact,
+    Contract,
+    Feature,
+    NamedContact,
+    Organisation,
+    RequestType,
+    SupportPlan,
+)
 
 
 def get_organisation_for_admin(request: HttpRequest, organisation_id: int) -> Organisation:
@@ -31,6 +39,12 @@ def get_contact_for_admin(request: HttpRequest, contact_id: int) -> Contact:
 def get_feature_for_admin(request: HttpRequest, feature_id: int) -> Feature:
     return get_object_or_404(
         Feature.objects.filter(tenant=tenant_for_admin(request)), pk=feature_id
+    )
+
+
+def get_request_type_for_admin(request: HttpRequest, request_type_id: int) -> RequestType:
+    return get_object_or_404(
+        RequestType.objects.filter(tenant=tenant_for_admin(request)), pk=request_type_id
     )
 
 

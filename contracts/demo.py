@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from contracts.choices import Category
 from sla.models import SLAPolicy
 from supportdesk.demo import Section, tenant_demo
 from supportdesk.models import Tenant, User
@@ -27,6 +28,7 @@ from .models import (
     Feature,
     NamedContact,
     Organisation,
+    RequestType,
     SupportPlan,
 )
 from .services import (
@@ -37,6 +39,7 @@ from .services import (
     named_contact_add,
     organisation_save,
     plan_save,
+    request_type_save,
 )
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo data only, printed by seed_demo
@@ -106,6 +109,42 @@ def _staff(tenant: Tenant, item: Section, key: str) -> User | None:
     return User.objects.filter(username=f"{tenant.slug}-{role}").first()
 
 
+def _request_types(tenant: Tenant, data: Section) -> dict[str, RequestType]:
+    out = {}
+    for position, item in enumerate(data.sections("request_types"), start=1):
+        name = item.str("name")
+        request_type = RequestType.objects.filter(name=name).first() or RequestType(
+            tenant=tenant, name=name
+        )
+        request_type.description = item.str("description", "")
+        request_type.category = (
+            _known(item, "category", {c: c for c in Category.values}, "category")
+            or Category.QUESTION
+        )
+        request_type.position = position
+        out[name] = item.saved(request_type_save, request_type=request_type)
+    return out
+
+
+SCOPE_WORDS = {"included": True, "billable": False}
+
+
+def _scope(item: Section, types: dict[str, RequestType]) -> dict[int, bool] | None:
+    """A plan's ``scope``: {request type name: included | billable}."""
+    if not item.has("scope"):
+        return None
+    table = item.section("scope")
+    out = {}
+    for name in table.keys():
+        if name not in types:
+            raise table.error(name, f"unknown request type {name!r}")
+        included = _known(table, name, SCOPE_WORDS, "scope (included or billable)")
+        if included is None:
+            raise table.error(name, "expected included or billable")
+        out[types[name].pk] = included
+    return out
+
+
 def _features(tenant: Tenant, data: Section) -> None:
     for position, item in enumerate(data.sections("features"), start=1):
         key = item.str("key")
@@ -138,7 +177,9 @@ def _policy_names(data: Section) -> list[str]:
     return [str(item.str("name")) for item in data.sections("policies")]
 
 
-def _plans(tenant: Tenant, data: Section) -> dict[str, SupportPlan]:
+def _plans(
+    tenant: Tenant, data: Section, types: dict[str, RequestType] | None = None
+) -> dict[str, SupportPlan]:
     # A plan may name the policies of the file's ``policies``; they exist once ``sla.demo``
     # has run (the contracts tests load plans without it: the plan then has no policy).
     stored = {p.name: p for p in SLAPolicy.objects.all()}
@@ -155,7 +196,8 @@ def _plans(tenant: Tenant, data: Section) -> dict[str, SupportPlan]:
         features = None
         if matrix is not None:
             features = {key: matrix.str(key) for key in matrix.keys()}
-        out[name] = item.saved(plan_save, plan=plan, features=features)
+        scope = _scope(item, types or {})
+        out[name] = item.saved(plan_save, plan=plan, features=features, scope=scope)
     return out
 
 
@@ -332,7 +374,8 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
         return []
     dates = periods()
     _features(tenant, data)
-    plans = _plans(tenant, data)
+    types = _request_types(tenant, data)
+    plans = _plans(tenant, data, types)
     organisations = _organisations(tenant, data, dates)
     contacts = _contacts(tenant, data, organisations, dates)
     _contracts(tenant, data, organisations, plans, contacts, dates)

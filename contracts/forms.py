@@ -16,7 +16,7 @@ from sla.models import SLAPolicy
 from supportdesk.models import Tenant
 
 from .imports import import_size_check
-from .models import Contact, Contract, Feature, Organisation, SupportPlan
+from .models import Contact, Contract, Feature, Organisation, RequestType, SupportPlan
 from .services import staff_choices
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -80,6 +80,20 @@ class FeatureForm(forms.ModelForm):
         model = Feature
         fields = ["key", "name", "description", "position"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class RequestTypeForm(forms.ModelForm):
+    class Meta:
+        model = RequestType
+        fields = ["name", "description", "category", "position", "is_active"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+SCOPE_CHOICES = [
+    ("", _("Not in the table")),
+    ("included", _("Included")),
+    ("billable", _("Billable")),
+]
 
 
 class PlanForm(forms.ModelForm):
@@ -149,6 +163,34 @@ class PlanForm(forms.ModelForm):
                 max_length=100,
                 initial=current.get(feature.key, ""),
             )
+
+        self.scope_types = list(RequestType.objects.filter(tenant=tenant))
+        table: dict[int, bool] = {}
+        if self.instance.pk is not None:
+            table = dict(
+                self.instance.plan_request_types.values_list("request_type_id", "included")
+            )
+        for request_type in self.scope_types:
+            now = table.get(request_type.pk)
+            self.fields[f"scope_{request_type.pk}"] = forms.ChoiceField(
+                label=request_type.name,
+                choices=SCOPE_CHOICES,
+                required=False,
+                initial="" if now is None else ("included" if now else "billable"),
+            )
+
+    def scope_rows(self) -> list[tuple[RequestType, forms.BoundField]]:
+        """(request type, its choice) per type of the tenant, for the scope table."""
+        return [(t, self[f"scope_{t.pk}"]) for t in self.scope_types]
+
+    def scope_table(self) -> dict[int, bool]:
+        """The scope table as {request type id: included} for ``plan_save``."""
+        table: dict[int, bool] = {}
+        for request_type in self.scope_types:
+            value = self.cleaned_data.get(f"scope_{request_type.pk}")
+            if value:
+                table[request_type.pk] = value == "included"
+        return table
 
     def matrix_rows(self) -> list[tuple[Feature, forms.BoundField, forms.BoundField]]:
         """(feature, checkbox, label field) per feature, for the matrix table."""

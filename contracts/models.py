@@ -251,6 +251,42 @@ class Feature(TenantOwned):
         return self.name
 
 
+class RequestType(TenantOwned):
+    """A kind of request the tenant names itself ("Training", "Database script"), beyond the
+    fixed categories it maps to. A plan's scope table (:class:`PlanRequestType`) marks each
+    one included or billable; the type a customer picks decides what the request costs."""
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    category = models.CharField(
+        _("category"),
+        max_length=20,
+        choices=Category.choices,
+        default=Category.QUESTION,
+        help_text=_("The fixed category a request of this type is filed under."),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive types are not offered when filing.")
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("request type")
+        verbose_name_plural = _("request types")
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                name="requesttype_unique_name",
+                violation_error_message=_("A request type with this name already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def _validate_channels(value: Any) -> None:
     if not isinstance(value, list) or any(v not in Channel.values for v in value):
         raise ValidationError(
@@ -417,6 +453,16 @@ class SupportPlan(TenantOwned):
         labels = dict(Category.choices)
         return [str(labels.get(c, c)) for c in self.included_categories]
 
+    def scope_table(self) -> list[PlanRequestType]:
+        """The plan's scope table, active types only, in the tenant's order (uses prefetched
+        rows if any)."""
+        cache = getattr(self, "_prefetched_objects_cache", {})
+        if "plan_request_types" in cache:
+            rows = list(self.plan_request_types.all())
+        else:
+            rows = list(self.plan_request_types.select_related("request_type"))
+        return [row for row in rows if row.request_type.is_active]
+
     def price_for(self, organisation: Organisation) -> Decimal:
         """The monthly list price for this organisation's price list."""
         if organisation.is_licence_customer:
@@ -443,6 +489,33 @@ class PlanFeature(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.plan}: {self.feature}" + (f" ({self.value})" if self.value else "")
+
+
+class PlanRequestType(TenantOwned):
+    """A row of a plan's scope table: this request type is included in the price, or billed."""
+
+    plan = models.ForeignKey(
+        SupportPlan, on_delete=models.CASCADE, related_name="plan_request_types"
+    )
+    request_type = models.ForeignKey(
+        RequestType, on_delete=models.CASCADE, related_name="plan_request_types"
+    )
+    included = models.BooleanField(
+        _("included"), default=True, help_text=_("Not included means billed.")
+    )
+
+    class Meta:
+        ordering = ["request_type__position", "request_type__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "plan", "request_type"],
+                name="planrequesttype_unique_type",
+                violation_error_message=_("The plan's scope table already has this type."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.request_type}"
 
 
 class ContractStatus(models.TextChoices):

@@ -40,6 +40,8 @@ MESSAGES: dict[str, Promise] = {
     "contract_valid": _("The contract on the %(plan)s plan is valid."),
     "in_scope": _("%(category)s is included in the %(plan)s plan."),
     "out_of_scope": _("%(category)s is outside the scope of the %(plan)s plan and is billed."),
+    "type_in_scope": _("%(type)s is included in the %(plan)s plan."),
+    "type_out_of_scope": _("%(type)s is not included in the %(plan)s plan and is billed."),
     "quote_free_hours": _("Work under %(hours)s hours is done without a quote."),
     "account_manager_notified": _("The account manager, %(name)s, is notified."),
     "no_account_manager": _("No account manager is set, so nobody is notified."),

@@ -39,6 +39,8 @@ from .models import (
     NamedContact,
     Organisation,
     PlanFeature,
+    PlanRequestType,
+    RequestType,
     SupportPlan,
 )
 from .reasons import Reason
@@ -139,6 +141,13 @@ def _scope_decision(
     if plan.includes_category(category):
         return False, [Reason("in_scope", {"category": category, "plan": plan.name})], []
     reasons = [Reason("out_of_scope", {"category": category, "plan": plan.name})]
+    return _billed(plan=plan, organisation=organisation, reasons=reasons)
+
+
+def _billed(
+    *, plan: SupportPlan, organisation: Organisation | None, reasons: list[Reason]
+) -> tuple[bool, list[Reason], list[User]]:
+    """Billable, with the plan's quote and account-manager rules added to ``reasons``."""
     if plan.quote_free_hours is not None:
         reasons.append(Reason("quote_free_hours", {"hours": _hours(plan.quote_free_hours)}))
     notify: list[User] = []
@@ -152,16 +161,65 @@ def _scope_decision(
     return True, reasons, notify
 
 
+def _type_scope_decision(
+    *, plan: SupportPlan, request_type: RequestType, organisation: Organisation | None
+) -> tuple[bool, list[Reason], list[User]] | None:
+    """Billable or not for ``request_type`` by the plan's scope table; None when the plan has
+    no table (its categories decide). A type the table does not list raises ValidationError."""
+    table = plan.scope_table()
+    if not table:
+        return None
+    row = next((r for r in table if r.request_type_id == request_type.pk), None)
+    if row is None:
+        raise ValidationError(
+            {
+                "request_type": _(
+                    "%(type)s is not offered under the %(plan)s plan; choose one of: %(choices)s."
+                )
+                % {
+                    "type": request_type.name,
+                    "plan": plan.name,
+                    "choices": ", ".join(r.request_type.name for r in table),
+                }
+            }
+        )
+    params = {"type": request_type.name, "plan": plan.name}
+    if row.included:
+        return False, [Reason("type_in_scope", params)], []
+    return _billed(
+        plan=plan, organisation=organisation, reasons=[Reason("type_out_of_scope", params)]
+    )
+
+
+def request_type_check(*, tenant: Tenant, request_type: RequestType | None) -> None:
+    """Refuse a request type of another tenant, or one no longer offered (inactive)."""
+    if request_type is None:
+        return
+    if request_type.tenant_id != tenant.pk or not request_type.is_active:
+        raise ValidationError({"request_type": _("Unknown request type.")})
+
+
 def entitlement_check(
-    *, contact: Contact, channel: str, category: str, at: dt.datetime | None = None
+    *,
+    contact: Contact,
+    channel: str,
+    category: str,
+    at: dt.datetime | None = None,
+    request_type: RequestType | None = None,
 ) -> Entitlement:
     """Whether ``contact`` may file a ``category`` request by ``channel`` at ``at`` (now).
 
     Reads the organisation's contract in force; without one (none, not started, expired by
     status or date, suspended) the tenant's fallback plan applies, and without a fallback
     plan the request is refused. Every rule that decides the answer adds one reason.
-    Unknown channel or category values raise ``ValidationError``. Caller holds the scope.
+    ``request_type`` (the tenant's own kind of request) replaces ``category`` by its own;
+    when the plan has a scope table, the table's row for it decides billable, and a type the
+    table does not list (or another tenant's) raises ``ValidationError``. Unknown channel or
+    category values raise ``ValidationError``. Caller holds the scope.
     """
+    request_type_check(tenant=contact.tenant, request_type=request_type)
+    if request_type is not None:
+        category = request_type.category
     _validate_request_kind(channel, category)
     at = at or timezone.now()
     tenant = contact.tenant
@@ -223,7 +281,12 @@ def entitlement_check(
             requires_acceptance=False,
         )
 
-    billable, scope_reasons, notify = _scope_decision(
+    decided = (
+        _type_scope_decision(plan=plan, request_type=request_type, organisation=organisation)
+        if request_type is not None
+        else None
+    )
+    billable, scope_reasons, notify = decided or _scope_decision(
         plan=plan, category=category, organisation=organisation
     )
     if contract is not None and not billable:
@@ -463,13 +526,16 @@ def plan_save(
     *,
     plan: SupportPlan,
     features: Mapping[str, str] | None = None,
+    scope: Mapping[int, bool] | None = None,
     actor: User | None = None,
 ) -> SupportPlan:
     """Validate and store a plan and, when ``features`` is given, its feature matrix.
 
     ``features`` maps feature keys to an optional label ("" = simply included); it replaces
-    the plan's matrix. Unknown keys are refused and nothing is saved. The change, matrix
-    included, is audited.
+    the plan's matrix. ``scope`` maps request type ids to included (True) or billable
+    (False); it replaces the plan's scope table (empty: no table, the categories decide).
+    Unknown keys or types (another tenant's) are refused and nothing is saved. The change,
+    matrix and table included, is audited.
     """
     _validated(plan)
     if plan.is_fallback and plan.pk is not None and plan.contracts.exists():
@@ -489,8 +555,14 @@ def plan_save(
             raise ValidationError(
                 {"features": _("Unknown features: %(keys)s.") % {"keys": ", ".join(unknown)}}
             )
+    types: dict[int, RequestType] = {}
+    if scope is not None:
+        types = {t.pk: t for t in RequestType.objects.filter(tenant_id=plan.tenant_id)}
+        if set(scope) - set(types):
+            raise ValidationError({"scope": _("Choose request types of this tenant.")})
     before = audit_snapshot(plan)
     matrix_before = _matrix(plan)
+    table_before = _scope_words(plan)
     _save_or_conflict(plan)
     if before is not None and before.get("sla_policy_id") != plan.sla_policy_id:
         _entitlements_changed(
@@ -507,10 +579,44 @@ def plan_save(
                 feature=known[key],
                 defaults={"value": (value or "").strip()[:100]},
             )
+    if scope is not None:
+        PlanRequestType.objects.filter(plan=plan).exclude(request_type_id__in=list(scope)).delete()
+        for type_id, included in scope.items():
+            PlanRequestType.objects.update_or_create(
+                tenant_id=plan.tenant_id,
+                plan=plan,
+                request_type=types[type_id],
+                defaults={"included": bool(included)},
+            )
     matrix_after = _matrix(plan)
-    extra = {"features": [matrix_before, matrix_after]} if matrix_after != matrix_before else {}
+    table_after = _scope_words(plan)
+    extra: dict[str, Any] = {}
+    if matrix_after != matrix_before:
+        extra["features"] = [matrix_before, matrix_after]
+    if table_after != table_before:
+        extra["scope"] = [table_before, table_after]
     audit_record(instance=plan, actor=actor, before=before, extra=extra)
     return plan
+
+
+def _scope_words(plan: SupportPlan) -> dict[str, str]:
+    """The plan's scope table as {type name: "included" / "billable"} for the audit trail,
+    in words, not ids and booleans."""
+    if plan.pk is None:
+        return {}
+    rows = PlanRequestType.objects.filter(plan=plan).values_list("request_type__name", "included")
+    return {name: "included" if included else "billable" for name, included in sorted(rows)}
+
+
+@transaction.atomic
+def request_type_save(*, request_type: RequestType, actor: User | None = None) -> RequestType:
+    """Validate and store one of the tenant's request types (name unique per tenant);
+    audited."""
+    _validated(request_type)
+    before = audit_snapshot(request_type)
+    _save_or_conflict(request_type)
+    audit_record(instance=request_type, actor=actor, before=before)
+    return request_type
 
 
 def _matrix(plan: SupportPlan) -> dict[str, str]:

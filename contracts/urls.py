@@ -27,6 +27,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("manage/contacts/<int:contact_id>/invite/", views.contact_invite, name="contact-invite"),
     path("manage/features/", views.feature_list, name="feature-list"),
     path("manage/features/<int:feature_id>/edit/", views.feature_edit, name="feature-edit"),
+    path("manage/request-types/", views.request_type_list, name="request-type-list"),
+    path(
+        "manage/request-types/<int:request_type_id>/edit/",
+        views.request_type_edit,
+        name="request-type-edit",
+    ),
     path("manage/plans/", views.plan_list, name="plan-list"),
     path("manage/plans/new/", views.plan_create, name="plan-create"),
     path("manage/plans/<int:plan_id>/edit/", views.plan_edit, name="plan-edit"),

@@ -29,6 +29,7 @@ from .access import (
     get_named_contact_for_admin,
     get_organisation_for_admin,
     get_plan_for_admin,
+    get_request_type_for_admin,
 )
 from .forms import (
     ContactForm,
@@ -39,6 +40,7 @@ from .forms import (
     NamedContactForm,
     OrganisationForm,
     PlanForm,
+    RequestTypeForm,
     SuspendForm,
 )
 from .imports import contacts_import_csv
@@ -51,6 +53,8 @@ from .models import (
     NamedContact,
     Organisation,
     PlanFeature,
+    PlanRequestType,
+    RequestType,
     SupportPlan,
 )
 
@@ -260,6 +264,42 @@ def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
 
 
 @admin_required
+def request_type_list(request: HttpRequest) -> HttpResponse:
+    """The tenant's request types, and a form to add one; plans mark them on their page."""
+    tenant = _req(request).tenant
+    form = RequestTypeForm(request.POST or None, instance=RequestType(tenant=tenant))
+    saved = form_save(
+        request,
+        form,
+        lambda: services.request_type_save(request_type=form.instance, actor=_actor(request)),
+    )
+    if saved is not None:
+        messages.success(request, _("Request type added."))
+        return redirect("contracts:request-type-list")
+    types = RequestType.objects.filter(tenant=tenant)
+    return render(request, "contracts/request_type_list.html", {"form": form, "types": types})
+
+
+@admin_required
+def request_type_edit(request: HttpRequest, request_type_id: int) -> HttpResponse:
+    request_type = get_request_type_for_admin(request, request_type_id)
+    form = RequestTypeForm(request.POST or None, instance=request_type)
+    saved = form_save(
+        request,
+        form,
+        lambda: services.request_type_save(request_type=form.instance, actor=_actor(request)),
+    )
+    if saved is not None:
+        messages.success(request, _("Request type saved."))
+        return redirect("contracts:request-type-list")
+    return render(
+        request,
+        "contracts/request_type_form.html",
+        {"form": form, "request_type": request_type},
+    )
+
+
+@admin_required
 def plan_list(request: HttpRequest) -> HttpResponse:
     """Every plan with its settings, and the feature matrix as features x plans."""
     tenant = _req(request).tenant
@@ -267,7 +307,11 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         SupportPlan.objects.filter(tenant=tenant)
         .select_related("sla_policy")
         .prefetch_related(
-            Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature"))
+            Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature")),
+            Prefetch(
+                "plan_request_types",
+                queryset=PlanRequestType.objects.select_related("request_type"),
+            ),
         )
     )
     features = list(Feature.objects.filter(tenant=tenant))
@@ -286,7 +330,10 @@ def _plan_form_view(request: HttpRequest, plan: SupportPlan) -> HttpResponse:
         request,
         form,
         lambda: services.plan_save(
-            plan=form.instance, features=form.feature_matrix(), actor=_actor(request)
+            plan=form.instance,
+            features=form.feature_matrix(),
+            scope=form.scope_table(),
+            actor=_actor(request),
         ),
     )
     if saved is not None:

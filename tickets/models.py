@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from contracts.models import Contact, NamedContact, Organisation, SupportPlan
+from contracts.models import Contact, NamedContact, Organisation, RequestType, SupportPlan
 from contracts.reasons import reasons_from_json, reasons_text
 from sla.models import Calendar, Clock, ClockState, Metric, Priority, SLAPolicy
 from supportdesk.models import Tenant, TenantOwned, User
@@ -155,6 +155,15 @@ class Ticket(TenantOwned):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     category = models.CharField(
         _("category"), max_length=20, choices=Category.choices, default=Category.QUESTION
+    )
+    request_type = models.ForeignKey(
+        RequestType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("request type"),
+        help_text=_("The tenant's kind of request; the plan's scope table says if it is billed."),
     )
     priority = models.ForeignKey(
         Priority,

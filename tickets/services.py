@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import Contact, EntitlementChange
+from contracts.models import Contact, EntitlementChange, RequestType
 from contracts.reasons import reasons_text
-from contracts.services import Entitlement, entitlement_check
+from contracts.services import Entitlement, entitlement_check, request_type_check
 from sla.models import Alert, Priority, RecomputeJob, RecomputeState, SLAPolicy
 from sla.services import (
     clocks_policy_moved,
@@ -249,9 +249,16 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 def _entitlement(
-    *, requester: Contact, channel: str, category: str, at: dt.datetime
+    *,
+    requester: Contact,
+    channel: str,
+    category: str,
+    at: dt.datetime,
+    request_type: RequestType | None = None,
 ) -> Entitlement:
-    return entitlement_check(contact=requester, channel=channel, category=category, at=at)
+    return entitlement_check(
+        contact=requester, channel=channel, category=category, at=at, request_type=request_type
+    )
 
 
 def _validate_choice(field: str, value: str, choices: type[Any]) -> None:
@@ -286,8 +293,12 @@ def ticket_create(
     enforce_entitlement: bool = True,
     email_message_id: str = "",
     plain_text: bool = False,
+    request_type: RequestType | None = None,
 ) -> Ticket:
     """File a ticket for ``requester`` and start its SLA clocks.
+
+    ``request_type`` (one of the tenant's, in the plan's scope table when it has one) sets
+    the category and, by the table, whether the request is billed.
 
     Asks :func:`contracts.services.entitlement_check` first: refused requests raise
     :class:`TicketRefused`, billable ones not accepted raise :class:`AcceptanceRequired`
@@ -304,6 +315,9 @@ def ticket_create(
     if len(subject) > 300:
         raise ValidationError({"subject": _("Keep the subject under 300 characters.")})
     _validate_choice("channel", channel, Channel)
+    request_type_check(tenant=tenant, request_type=request_type)
+    if request_type is not None:
+        category = request_type.category
     _validate_choice("category", category, Category)
     if requester.tenant_id != tenant.pk:
         raise ValidationError({"requester": _("Unknown contact.")})
@@ -316,7 +330,11 @@ def ticket_create(
     if received_at > now + dt.timedelta(minutes=5):
         raise ValidationError({"received_at": _("A ticket cannot be received in the future.")})
     entitlement = _entitlement(
-        requester=requester, channel=channel, category=category, at=received_at
+        requester=requester,
+        channel=channel,
+        category=category,
+        at=received_at,
+        request_type=request_type,
     )
     if enforce_entitlement:
         if not entitlement.allowed:
@@ -349,6 +367,7 @@ def ticket_create(
             organisation=requester.organisation,
             channel=channel,
             category=category,
+            request_type=request_type,
             priority=priority,
             status=Status.NEW,
             assignee=routing.assignee,
@@ -391,6 +410,7 @@ def ticket_create(
                 at=received_at,
                 data={
                     "category": category,
+                    **({"request_type": request_type.name} if request_type else {}),
                     "priority": priority.key if priority else None,
                     "sla_policy": entitlement.sla_policy.name if entitlement.sla_policy else None,
                     "billable": entitlement.billable,

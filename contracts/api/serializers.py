@@ -16,7 +16,15 @@ from contracts.choices import Category, Channel
 from sla.models import SLAPolicy
 from supportdesk.models import User
 
-from ..models import Contact, Contract, Feature, NamedContact, Organisation, SupportPlan
+from ..models import (
+    Contact,
+    Contract,
+    Feature,
+    NamedContact,
+    Organisation,
+    RequestType,
+    SupportPlan,
+)
 
 
 class TenantRelatedField(serializers.PrimaryKeyRelatedField):
@@ -125,6 +133,37 @@ class PlanFeatureSerializer(serializers.Serializer):
         return attrs
 
 
+class RequestTypeSerializer(serializers.ModelSerializer):
+    category_label = serializers.CharField(source="get_category_display", read_only=True)
+
+    class Meta:
+        model = RequestType
+        fields = [
+            "id",
+            "name",
+            "description",
+            "category",
+            "category_label",
+            "position",
+            "is_active",
+        ]
+
+
+class PlanScopeRowSerializer(serializers.Serializer):
+    """A row of the plan's scope table: a request type, included in the price or billed."""
+
+    request_type = TenantRelatedField(RequestType)
+    request_type_name = serializers.CharField(source="request_type.name", read_only=True)
+    included = serializers.BooleanField(default=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # In a PATCH DRF skips required fields and defaults of nested items too.
+        if "request_type" not in attrs:
+            raise serializers.ValidationError({"request_type": [_("This field is required.")]})
+        attrs.setdefault("included", True)
+        return attrs
+
+
 class SupportPlanSerializer(serializers.ModelSerializer):
     allowed_channels = serializers.ListField(
         child=serializers.ChoiceField(choices=Channel.choices), required=False
@@ -134,6 +173,13 @@ class SupportPlanSerializer(serializers.ModelSerializer):
     )
     sla_policy = TenantRelatedField(SLAPolicy, required=False, allow_null=True)
     features = PlanFeatureSerializer(many=True, required=False, source="plan_features")
+    scope = PlanScopeRowSerializer(
+        many=True,
+        required=False,
+        source="plan_request_types",
+        help_text="The scope table: request types included in the price or billed. Sending it "
+        "replaces the table; an empty list removes it (the included categories decide).",
+    )
 
     class Meta:
         model = SupportPlan
@@ -156,7 +202,14 @@ class SupportPlanSerializer(serializers.ModelSerializer):
             "sla_policy",
             "is_fallback",
             "features",
+            "scope",
         ]
+
+    def validate_scope(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [item["request_type"].pk for item in value]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError(_("Each request type may appear once."))
+        return value
 
     def validate_features(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         keys = [item["feature"]["key"] for item in value]
@@ -221,6 +274,7 @@ class EntitlementRequestSerializer(serializers.Serializer):
     contact = TenantRelatedField(Contact)
     channel = serializers.ChoiceField(choices=Channel.choices)
     category = serializers.ChoiceField(choices=Category.choices)
+    request_type = TenantRelatedField(RequestType, required=False, allow_null=True)
     at = serializers.DateTimeField(required=False, allow_null=True)
 
 

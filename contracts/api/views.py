@@ -31,6 +31,8 @@ from ..models import (
     NamedContact,
     Organisation,
     PlanFeature,
+    PlanRequestType,
+    RequestType,
     SupportPlan,
 )
 from .serializers import (
@@ -41,6 +43,7 @@ from .serializers import (
     FeatureSerializer,
     NamedContactSerializer,
     OrganisationSerializer,
+    RequestTypeSerializer,
     SupportPlanSerializer,
     SuspendSerializer,
 )
@@ -88,7 +91,7 @@ class ServiceWriteMixin:
 
     @staticmethod
     def _plain(data: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if k != "plan_features"}
+        return {k: v for k, v in data.items() if k not in ("plan_features", "plan_request_types")}
 
 
 class ServiceViewSet(
@@ -161,10 +164,28 @@ class FeatureViewSet(ServiceViewSet):
         return services.feature_save(feature=instance, actor=self.request.user)
 
 
-class SupportPlanViewSet(ServiceViewSet):
-    """Support plans with their feature matrix (``features``: [{key, value}]).
+class RequestTypeViewSet(ServiceViewSet):
+    """The tenant's request types, which plans' scope tables mark included or billable.
+    Admins only."""
 
-    Sending ``features`` replaces the plan's matrix; unknown keys are refused with 400.
+    serializer_class = RequestTypeSerializer
+    permission_classes = [IsTenantAdmin]
+    pagination_class = SmallList
+    lookup_url_kwarg = "request_type_id"
+
+    def get_queryset(self) -> QuerySet[RequestType]:
+        return RequestType.objects.filter(tenant=_tenant(self.request))
+
+    def save_instance(self, instance: RequestType, data: dict[str, Any]) -> RequestType:
+        return services.request_type_save(request_type=instance, actor=self.request.user)
+
+
+class SupportPlanViewSet(ServiceViewSet):
+    """Support plans with their feature matrix (``features``: [{key, value}]) and scope
+    table (``scope``: [{request_type, included}]).
+
+    Sending ``features`` or ``scope`` replaces the plan's matrix or table; unknown keys and
+    other tenants' request types are refused with 400.
     """
 
     serializer_class = SupportPlanSerializer
@@ -174,13 +195,19 @@ class SupportPlanViewSet(ServiceViewSet):
 
     def get_queryset(self) -> QuerySet[SupportPlan]:
         return SupportPlan.objects.filter(tenant=_tenant(self.request)).prefetch_related(
-            Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature"))
+            Prefetch("plan_features", queryset=PlanFeature.objects.select_related("feature")),
+            Prefetch(
+                "plan_request_types",
+                queryset=PlanRequestType.objects.select_related("request_type"),
+            ),
         )
 
     def save_instance(self, instance: SupportPlan, data: dict[str, Any]) -> SupportPlan:
         cells = data.get("plan_features")
         matrix = None if cells is None else {c["feature"]["key"]: c["value"] for c in cells}
-        services.plan_save(plan=instance, features=matrix, actor=self.request.user)
+        rows = data.get("plan_request_types")
+        scope = None if rows is None else {r["request_type"].pk: r["included"] for r in rows}
+        services.plan_save(plan=instance, features=matrix, scope=scope, actor=self.request.user)
         return self.get_queryset().get(pk=instance.pk)
 
 
@@ -299,7 +326,10 @@ class EntitlementCheckView(APIView):
         request=EntitlementRequestSerializer,
         responses={
             200: EntitlementSerializer,
-            400: OpenApiResponse(description="Unknown contact, channel or category."),
+            400: OpenApiResponse(
+                description="Unknown contact, channel, category or request type, or a request "
+                "type the plan's scope table does not list."
+            ),
         },
         summary="Check a contact's entitlement",
     )
@@ -311,5 +341,6 @@ class EntitlementCheckView(APIView):
             channel=body.validated_data["channel"],
             category=body.validated_data["category"],
             at=body.validated_data.get("at"),
+            request_type=body.validated_data.get("request_type"),
         )
         return Response(EntitlementSerializer(result).data, status=status.HTTP_200_OK)

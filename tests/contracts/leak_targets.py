@@ -7,7 +7,15 @@ from decimal import Decimal
 
 from django_scopes import scope
 
-from contracts.models import Contract, Feature, NamedContact, PlanFeature, SupportPlan
+from contracts.models import (
+    Contract,
+    Feature,
+    NamedContact,
+    PlanFeature,
+    PlanRequestType,
+    RequestType,
+    SupportPlan,
+)
 from tests.conftest import B_MARKER, Cast
 
 
@@ -27,6 +35,12 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             included_categories=["bug"],
         )
         PlanFeature.objects.create(tenant=cast.tenant_b, plan=plan, feature=feature, value=B_MARKER)
+        request_type = RequestType.objects.create(
+            tenant=cast.tenant_b, name=f"Type {B_MARKER}", description=B_MARKER
+        )
+        PlanRequestType.objects.create(
+            tenant=cast.tenant_b, plan=plan, request_type=request_type, included=False
+        )
         contract = Contract.objects.create(
             tenant=cast.tenant_b,
             organisation=cast.org_b,
@@ -41,6 +55,7 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         "organisation_id": cast.org_b.pk,
         "contact_id": cast.contact_b.pk,
         "feature_id": feature.pk,
+        "request_type_id": request_type.pk,
         "plan_id": plan.pk,
         "contract_id": contract.pk,
         "named_contact_id": named.pk,
@@ -59,6 +74,7 @@ def make_a_objects(cast: Cast) -> dict[str, object]:
             included_categories=["bug", "question"],
         )
         PlanFeature.objects.create(tenant=cast.tenant_a, plan=plan, feature=feature, value="yes")
+        request_type = RequestType.objects.create(tenant=cast.tenant_a, name="Type A")
         contract = Contract.objects.create(
             tenant=cast.tenant_a, organisation=cast.org_a, plan=plan, starts_on=dt.date(2026, 1, 1)
         )
@@ -69,6 +85,7 @@ def make_a_objects(cast: Cast) -> dict[str, object]:
         "organisation_id": cast.org_a.pk,
         "contact_id": cast.customer_contact.pk,
         "feature_id": feature.pk,
+        "request_type_id": request_type.pk,
         "plan_id": plan.pk,
         "contract_id": contract.pk,
         "named_contact_id": named.pk,

@@ -14,6 +14,7 @@ from contracts.models import (
     ContractStatus,
     NamedContact,
     Organisation,
+    RequestType,
     SupportPlan,
 )
 from contracts.services import Entitlement, contact_has_feature, entitlement_check
@@ -151,6 +152,30 @@ def test_syneton_without_a_contract_or_expired_is_served_and_billed(
         named = Contact.objects.get(user__username="syneton-named")
         assert not _check(named, category="change_request").billable
         assert _check(named, category="out_of_scope").billable
+
+
+def test_syneton_ships_its_scope_table_and_the_type_decides_billing(
+    tenants: dict[str, Tenant],
+) -> None:
+    with scope(tenant=tenants["syneton"]):
+        plan = SupportPlan.objects.get(name="Onderhoudscontract")
+        table = {r.request_type.name: r.included for r in plan.scope_table()}
+        assert len(table) == 9 and sum(table.values()) == 4
+        assert table["Melden van problemen/bugs"] and not table["Opleiding"]
+        named = Contact.objects.get(user__username="syneton-named")
+        training = RequestType.objects.get(name="Opleiding")
+        bug = RequestType.objects.get(name="Melden van problemen/bugs")
+        billed = entitlement_check(
+            contact=named, channel="portal", category="question", request_type=training
+        )
+        free = entitlement_check(
+            contact=named, channel="portal", category="question", request_type=bug
+        )
+        assert billed.billable and billed.requires_acceptance and not free.billable
+        assert RequestType.objects.count() == 9
+        with transaction.atomic():
+            demo.load(tenants["syneton"])
+        assert RequestType.objects.count() == 9
 
 
 def test_an_unknown_tenant_gets_no_demo_data(db: None) -> None:

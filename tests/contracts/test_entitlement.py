@@ -331,7 +331,8 @@ def test_every_reason_code_reads_in_every_language(cast: Cast) -> None:
     from contracts.reasons import MESSAGES, Reason
 
     params = {"name": "Ann", "organisation": "Acme", "reason": "Unpaid", "day": "2026-05-04",
-              "plan": "Guld", "channel": "phone", "category": "incident", "hours": "2"}  # fmt: skip
+              "plan": "Guld", "channel": "phone", "category": "incident", "hours": "2",
+              "type": "Training"}  # fmt: skip
     for code in MESSAGES:
         reason = Reason(code, params)
         texts = {}

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django_scopes import scope
 
-from contracts.models import Contact, SupportPlan
+from contracts.models import Contact, PlanRequestType, SupportPlan
 from supportdesk.models import Tenant, User
 from tickets.choices import VendorState
 from tickets.mail import services as mail_services
@@ -45,10 +45,13 @@ def portal_filing_works(slug: str) -> None:
     client = _client(slug, f"{slug}-named")
     for path in ("/portal/", "/portal/new/", "/portal/contract/"):
         assert client.get(path).status_code == 200, (slug, path)
-    response = client.post(
-        "/portal/new/",
-        {"subject": "Export fails", "category": "incident", "description": "It fails."},
-    )
+    form = {"subject": "Export fails", "category": "incident", "description": "It fails."}
+    with scope(tenant=Tenant.objects.get(slug=slug)):
+        # A plan with a scope table (Syneton's) asks for the type: an included one.
+        included = PlanRequestType.objects.filter(included=True).first()
+    if included is not None:
+        form["request_type"] = str(included.request_type_id)
+    response = client.post("/portal/new/", form)
     assert response.status_code == 302, (slug, response.content.decode()[:3000])
     assert client.get(response["Location"]).status_code == 200
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contracts.models import Contact
+from contracts.models import Contact, RequestType
 from sla.explanations import clock_explain
 from sla.models import Clock, Priority
+from supportdesk.api import MAX_ID
 from supportdesk.models import User
 
 from ..choices import Category, Channel, Status, SupportLine, VendorState
@@ -28,6 +30,18 @@ from ..models import (
     TimeEntry,
 )
 from ..queue import queue_attach, urgency
+
+
+def request_type_of(value: int | None) -> RequestType | None:
+    """The request type of the tenant in scope with this id; another tenant's is unknown."""
+    if value is None:
+        return None
+    found = (
+        RequestType.objects.filter(pk=value, is_active=True).first() if value <= MAX_ID else None
+    )
+    if found is None:
+        raise serializers.ValidationError(_("Unknown request type."))
+    return found
 
 
 class PrioritySummarySerializer(serializers.ModelSerializer[Priority]):
@@ -222,6 +236,14 @@ class TicketDetailSerializer(QueueTicketSerializer):
         "ticket: a later answer replaces an earlier one.",
     )
     sla_policy = serializers.CharField(source="sla_policy.name", allow_null=True, default=None)
+    request_type = serializers.CharField(
+        source="request_type.name",
+        allow_null=True,
+        default=None,
+        read_only=True,
+        help_text="The tenant's request type the ticket was filed as (its name); null when "
+        "filed by category only.",
+    )
     entitlement_reasons = serializers.CharField(
         source="entitlement_explained",
         read_only=True,
@@ -260,6 +282,7 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "vendor_escalated_at",
             "billable",
             "billing_accepted",
+            "request_type",
             "sla_policy",
             "entitlement_reasons",
             "entitlement_reason_codes",
@@ -345,7 +368,17 @@ class TicketCreateSerializer(serializers.Serializer[Any]):
     category = serializers.ChoiceField(choices=Category.choices, default=Category.QUESTION)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
+    request_type = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="One of the tenant's request types (id); under a plan with a scope table it "
+        "decides the category and whether the request is billed.",
+    )
     accepted_billable = serializers.BooleanField(default=False)
+
+    def validate_request_type(self, value: int | None) -> RequestType | None:
+        return request_type_of(value)
 
     def validate_requester(self, value: int) -> Contact:
         contact = Contact.objects.select_related("organisation").filter(pk=value).first()

@@ -32,7 +32,7 @@ def tickets_for_contact(request: HttpRequest) -> Any:
 def get_ticket_for_contact(request: HttpRequest, ticket_id: int) -> Ticket:
     return get_object_or_404(
         tickets_for_contact(request).select_related(
-            "requester", "organisation", "priority", "assignee", "sla_policy"
+            "requester", "organisation", "priority", "assignee", "sla_policy", "request_type"
         ),
         pk=ticket_id,
     )

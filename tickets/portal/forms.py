@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from contracts.models import PlanRequestType, RequestType
 from sla.models import Priority
 from tickets.choices import Category
 from tickets.models import (
@@ -63,6 +64,14 @@ class TicketForm(forms.Form):
     category = forms.ChoiceField(
         label=_("What kind of request is it?"), choices=CUSTOMER_CATEGORIES, initial="question"
     )
+    request_type = forms.ModelChoiceField(
+        label=_("Type of request"),
+        queryset=RequestType.objects.none(),
+        required=False,
+        error_messages={
+            "invalid_choice": _("Choose one of the request types of your plan's table.")
+        },
+    )
     priority = forms.ModelChoiceField(
         label=_("Priority"),
         queryset=Priority.objects.none(),
@@ -81,11 +90,22 @@ class TicketForm(forms.Form):
         label=_("I accept that this request is billed."), required=False
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, scope: list[PlanRequestType] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Read at form time, inside the request's tenant scope.
         priority: Any = self.fields["priority"]
         priority.queryset = Priority.objects.order_by("rank")
+        # The plan's scope table: the type picked decides the category and the cost.
+        self.scope = scope or []
+        if self.scope:
+            request_type: Any = self.fields["request_type"]
+            request_type.queryset = RequestType.objects.filter(
+                pk__in=[row.request_type_id for row in self.scope]
+            )
+            request_type.required = True
+            self.fields["category"].required = False
 
     def clean_subject(self) -> str:
         subject = " ".join(self.cleaned_data["subject"].split())

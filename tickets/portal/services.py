@@ -22,12 +22,13 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contracts.models import Contact, NamedContact, PlanFeature
+from contracts.models import Contact, NamedContact, PlanFeature, PlanRequestType, RequestType
 from contracts.services import (
     Entitlement,
     contract_for_organisation,
     entitlement_check,
     fallback_plan,
+    plan_for_contact,
 )
 from sla.metrics import METRICS
 from sla.models import Calendar, Metric, Priority, SLATarget
@@ -166,6 +167,7 @@ def filing_preview(
     priority: Priority | None,
     channel: str = Channel.PORTAL,
     at: dt.datetime | None = None,
+    request_type: RequestType | None = None,
 ) -> FilingPreview:
     """The entitlement answer and the first-response promise for a request filed ``at`` (now).
 
@@ -174,7 +176,9 @@ def filing_preview(
     calendar. Caller holds the tenant scope.
     """
     at = at or timezone.now()
-    entitlement = entitlement_check(contact=contact, channel=channel, category=category, at=at)
+    entitlement = entitlement_check(
+        contact=contact, channel=channel, category=category, at=at, request_type=request_type
+    )
     if priority is None:
         priority = Priority.objects.filter(is_default=True).first()
     due = None
@@ -195,6 +199,12 @@ def filing_preview(
         promise=promise_text(due=due, tenant=contact.tenant, now=at),
         target=target_text,
     )
+
+
+def filing_scope_table(*, contact: Contact, at: dt.datetime | None = None) -> list[PlanRequestType]:
+    """The scope table of the plan the contact files under (empty: the plan has none)."""
+    plan = plan_for_contact(contact=contact, at=at)
+    return plan.scope_table() if plan is not None else []
 
 
 def contact_sees_organisation(*, contact: Contact) -> bool:

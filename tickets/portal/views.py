@@ -85,19 +85,37 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _picked_type(form: TicketForm) -> Any:
+    """The request type chosen in the form's data, if it is one of the plan's table."""
+    raw = str(form.data.get("request_type") or "")
+    if not is_plain_number(raw) or int(raw) > MAX_ID:
+        return None
+    return next((r.request_type for r in form.scope if r.request_type_id == int(raw)), None)
+
+
 def _preview(request: HttpRequest, form: TicketForm) -> services.FilingPreview:
     contact = portal_contact(request)
+    request_type = _picked_type(form)
+    if request_type is not None:
+        return services.filing_preview(
+            contact=contact,
+            category=request_type.category,
+            priority=_priority_of(form),
+            request_type=request_type,
+        )
     category = form.data.get("category") or form.initial.get("category") or "question"
-    raw_priority = str(form.data.get("priority") or "")
-    priority = (
-        Priority.objects.filter(pk=int(raw_priority)).first()
-        if is_plain_number(raw_priority) and int(raw_priority) <= MAX_ID
-        else None
-    )
+    priority = _priority_of(form)
     try:
         return services.filing_preview(contact=contact, category=category, priority=priority)
     except ValidationError:
         return services.filing_preview(contact=contact, category="question", priority=priority)
+
+
+def _priority_of(form: TicketForm) -> Priority | None:
+    raw_priority = str(form.data.get("priority") or "")
+    if is_plain_number(raw_priority) and int(raw_priority) <= MAX_ID:
+        return Priority.objects.filter(pk=int(raw_priority)).first()
+    return None
 
 
 @contact_required
@@ -105,7 +123,10 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     """File a ticket. The entitlement check decides: refused with reasons, billable with a
     warning to accept, or accepted with the promised first-response time."""
     contact = portal_contact(request)
-    form = TicketForm(request.POST or None, request.FILES or None, initial={"category": "question"})
+    scope = services.filing_scope_table(contact=contact)
+    form = TicketForm(
+        request.POST or None, request.FILES or None, initial={"category": "question"}, scope=scope
+    )
     filing = Filing()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -115,7 +136,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             subject=data["subject"],
             description=data["description"],
             channel=Channel.PORTAL,
-            category=data["category"],
+            category=data["category"] or "question",
+            request_type=data["request_type"],
             priority=data["priority"],
             actor=request.user,  # type: ignore[arg-type]
             attachments=data["attachments"],
@@ -151,7 +173,8 @@ def _filed_message(ticket: Ticket) -> str:
 @contact_required
 def ticket_preview(request: HttpRequest) -> HttpResponse:
     """The entitlement and promise box of the filing form, refreshed as the form changes."""
-    form = TicketForm(request.GET or None, initial={"category": "question"})
+    scope = services.filing_scope_table(contact=portal_contact(request))
+    form = TicketForm(request.GET or None, initial={"category": "question"}, scope=scope)
     return render(request, "portal/_preview_response.html", {"preview": _preview(request, form)})
 
 

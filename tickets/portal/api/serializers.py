@@ -5,8 +5,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contracts.models import RequestType
 from sla.models import Priority
-from tickets.api.serializers import ContactSummarySerializer, SatisfactionSerializer
+from tickets.api.serializers import (
+    ContactSummarySerializer,
+    SatisfactionSerializer,
+    request_type_of,
+)
 from tickets.choices import Category
 from tickets.followers.services import copied_contacts
 from tickets.models import Message, Ticket
@@ -54,6 +59,14 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         "promise runs; null otherwise.",
     )
     messages = serializers.SerializerMethodField()
+    request_type = serializers.CharField(
+        source="request_type.name",
+        allow_null=True,
+        default=None,
+        read_only=True,
+        help_text="The type of request you filed (its name), from your plan's table; null "
+        "when filed by category.",
+    )
     merged = serializers.BooleanField(source="is_merged", read_only=True)
     merged_into = serializers.SerializerMethodField(
         help_text="The id of the ticket this one was merged into, when you may see it; "
@@ -74,6 +87,7 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         fields = [
             *PortalTicketSerializer.Meta.fields,
             "description",
+            "request_type",
             "first_response_due",
             "resolution_due",
             "next_reply_due",
@@ -108,9 +122,19 @@ class PortalTicketCreateSerializer(serializers.Serializer[Any]):
     priority = serializers.CharField(
         required=False, allow_blank=True, help_text="The tenant's priority key, e.g. P2."
     )
+    request_type = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The type of request (id) from your plan's scope table; when the plan has "
+        "one, it decides the category and whether the request is billed.",
+    )
     accepted_billable = serializers.BooleanField(
         default=False, help_text="Accept the charge when the request is billable."
     )
+
+    def validate_request_type(self, value: int | None) -> RequestType | None:
+        return request_type_of(value)
 
     def validate_priority(self, value: str) -> Priority | None:
         if not value:
