@@ -30,6 +30,7 @@ def get_ticket_for_agent(request: HttpRequest, ticket_id: int) -> Ticket:
             "sla_policy",
             "tenant",
             "merged_into",
+            "problem",
         )
         .filter(tenant=req.tenant, pk=ticket_id)
         .first()
