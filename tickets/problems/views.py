@@ -37,8 +37,8 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
             messages.error(request, str(error))
 
 
-@staff_required
 @require_GET
+@staff_required
 def problem_list(request: HttpRequest) -> HttpResponse:
     """The tenant's problems, newest first, and the problems its recurring incidents suggest."""
     req: Any = request
@@ -83,8 +83,8 @@ def problem_edit(request: HttpRequest, problem_id: int) -> HttpResponse:
     return _form_page(request, get_problem_for_staff(request, problem_id))
 
 
-@staff_required
 @require_GET
+@staff_required
 def problem_detail(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     incidents = (
@@ -169,7 +169,7 @@ def problem_resolve(request: HttpRequest, problem_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("%(ref)s is resolved: %(told)s requesters told, %(solved)s incidents solved.")
+            _("%(ref)s is resolved. Requesters told: %(told)s; incidents solved: %(solved)s.")
             % {
                 "ref": problem.reference,
                 "told": len(outcome.told),
