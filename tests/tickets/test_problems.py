@@ -5,11 +5,15 @@ article, and the problems recurring incidents suggest (the tenant admin's rule).
 from __future__ import annotations
 
 import datetime as dt
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+import yaml
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,7 +23,8 @@ from contracts.models import Contact, Organisation
 from knowledgebase.models import Article, ArticleKind
 from knowledgebase.services import article_from_problem
 from notifications.channels.email import notify_by_mail
-from supportdesk.models import AuditEvent
+from supportdesk.demo import demo_file
+from supportdesk.models import AuditEvent, Tenant
 from tests.conftest import Cast, api_client_for, client_for
 from tickets.choices import Category, Channel, Status
 from tickets.mail.models import OutboundEmail
@@ -468,3 +473,24 @@ def test_the_api_lists_problems_and_suggestions_in_few_queries(cast: Cast) -> No
     suggestions = api.get("/api/v1/problems/suggestions/").json()
     assert suggestions["problem_suggest_count"] == 2
     assert len(suggestions["suggestions"]) == 1
+
+
+# --- the ITSL demo --------------------------------------------------------------------------
+
+
+def test_the_itsl_demo_has_a_known_error_with_linked_incidents_and_the_rule_on(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(demo_file("itsl").read_text(encoding="utf-8"))
+    (tmp_path / "itsl.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    call_command("seed_demo", demo_dir=tmp_path, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="itsl")
+    assert (tenant.problem_suggest_count, tenant.problem_suggest_hours) == (3, 72)
+    with scope(tenant=tenant):
+        (problem,) = Problem.objects.all()
+        incidents = list(problem.incidents.all())
+    assert (
+        problem.status == ProblemStatus.KNOWN_ERROR and "sparade lösenordet" in problem.workaround
+    )
+    assert len(incidents) == 2
+    assert all(t.subject == "Kan inte logga in efter lösenordsbyte" for t in incidents)
