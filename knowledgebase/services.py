@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 
 from contracts.models import Contact, SupportPlan
 from contracts.services import plan_for_contact
-from supportdesk.models import AuditAction, Language, Tenant
+from supportdesk.models import AuditAction, Language, Tenant, User
 from supportdesk.services import audit_record, audit_snapshot
+from tickets.models import Problem, ProblemStatus
 
 from .managers import ArticleQuerySet
-from .models import Article, Visibility
+from .models import Article, ArticleKind, Visibility
 
 KNOWLEDGE_CENTRE = "knowledge_centre"
 
@@ -180,3 +181,28 @@ def article_delete(*, article: Article, actor: Any = None) -> None:
         audit_record(instance=translation, actor=actor, before=None, action=AuditAction.DELETED)
     audit_record(instance=article, actor=actor, before=None, action=AuditAction.DELETED)
     article.delete()
+
+
+def article_from_problem(*, problem: Problem, author: User) -> Article:
+    """Publish the known error ``problem`` as a known-issue article for customers: its title,
+    and its workaround as the body (the root cause stays with staff). Returns the article.
+
+    Preconditions: ``author`` is an agent of the problem's tenant, the tenant scope is active.
+    Refused (``ValidationError``, nothing saved): a problem that is not a known error, one
+    without a workaround, and a title an article has already (publishing twice). Saved through
+    :func:`article_save`, with its audit event.
+    """
+    if problem.status != ProblemStatus.KNOWN_ERROR:
+        raise ValidationError({"problem": _("Only a known error can be published as an article.")})
+    if not problem.workaround.strip():
+        raise ValidationError({"problem": _("Write the workaround before publishing it.")})
+    article = Article(
+        tenant_id=problem.tenant_id,
+        title=problem.title,
+        summary=_("Known error %(ref)s and its workaround") % {"ref": problem.reference},
+        body=problem.workaround,
+        kind=ArticleKind.KNOWN_ISSUE,
+        visibility=Visibility.CUSTOMERS,
+        is_published=True,
+    )
+    return article_save(article=article, author=author)

@@ -17,5 +17,10 @@ urlpatterns = [
         views.article_translation_new,
         name="manage-translate",
     ),
+    path(
+        "manage/kb/from-problem/<int:problem_id>/",
+        views.article_publish_problem,
+        name="from-problem",
+    ),
     path("manage/kb/<int:article_id>/delete/", views.article_remove, name="manage-delete"),
 ]

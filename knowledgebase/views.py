@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from supportdesk.access import agent_required
-from supportdesk.forms import form_save
+from supportdesk.access import agent_required, staff_user
+from supportdesk.forms import add_service_messages, form_save
+from tickets.problems.access import get_problem_for_staff
 
 from .access import get_article_for_editor, get_article_for_reader
 from .forms import ArticleForm, TranslationForm
 from .models import Article
 from .services import (
     article_delete,
+    article_from_problem,
     article_save,
     article_suggest,
     article_translate,
@@ -140,3 +143,17 @@ def article_translation_new(request: HttpRequest, article_id: int) -> HttpRespon
         messages.success(request, _("Translation saved."))
         return redirect("knowledgebase:manage-edit", article_id=saved.pk)
     return render(request, "knowledgebase/manage_translate.html", {"form": form, "source": source})
+
+
+@require_POST
+@agent_required
+def article_publish_problem(request: HttpRequest, problem_id: int) -> HttpResponse:
+    """Publish a known error as a known-issue article (the problem page's button)."""
+    problem = get_problem_for_staff(request, problem_id)
+    try:
+        article = article_from_problem(problem=problem, author=staff_user(request))
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+        return redirect("problems:detail", problem_id=problem.pk)
+    messages.success(request, _("Article published; check its wording and visibility."))
+    return redirect("knowledgebase:manage-edit", article_id=article.pk)

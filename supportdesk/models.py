@@ -120,6 +120,22 @@ class Tenant(models.Model):
             "customer has had no public update for this many business days (1 to 30)."
         ),
     )
+    problem_suggest_count = models.PositiveSmallIntegerField(
+        _("incidents that suggest a problem"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "When this many active incidents without a problem arrive within the window below, "
+            "with the same category and organisation or with similar subjects, the problem "
+            "list suggests opening a problem for them. 0 turns suggestions off."
+        ),
+    )
+    problem_suggest_hours = models.PositiveSmallIntegerField(
+        _("suggestion window in hours"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+        help_text=_("How far back the incidents of a suggestion may have arrived (1 to 720)."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -64,6 +64,7 @@ urlpatterns = [
     path("", include("tickets.portal.urls")),
     path("", include("tickets.macros.urls")),
     path("", include("tickets.routing.urls")),
+    path("", include("tickets.problems.urls")),
     path("", include("tickets.satisfaction.urls")),
     path("", include("tickets.mail.urls")),
     path("", include("notifications.urls")),

@@ -115,6 +115,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("Vendor escalation"),
                 gettext_lazy("Pausing the resolution clock, customer updates while waiting"),
             ),
+            (
+                "problems:settings",
+                gettext_lazy("Problem suggestions"),
+                gettext_lazy("When recurring incidents suggest opening a problem"),
+            ),
         ],
     ),
     (

@@ -31,6 +31,7 @@ def get_ticket_for_agent(request: HttpRequest, ticket_id: int) -> Ticket:
             "tenant",
             "merged_into",
             "request_type",
+            "problem",
         )
         .filter(tenant=req.tenant, pk=ticket_id)
         .first()

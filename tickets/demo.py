@@ -29,7 +29,8 @@ from .major.services import (
     major_incident_update,
     ticket_declare_major_incident,
 )
-from .models import ACTIVE_STATUSES, LinkKind, Macro, RoutingRule, Ticket
+from .models import ACTIVE_STATUSES, LinkKind, Macro, Problem, RoutingRule, Ticket
+from .problems.services import problem_link, problem_save
 from .quotes.services import quote_accept, quote_decline, quote_propose
 from .routing.services import routing_rule_move, routing_rule_save
 from .services import (
@@ -186,6 +187,36 @@ def _links(data: Section, tickets: list[Ticket], agent: User | None) -> None:
                 ticket_link(ticket=pair[0], other=pair[1], kind=kind, actor=agent)
         except ValidationError as exc:
             raise item.refused(exc, {"other": "other", "into": "other"}) from exc
+
+
+def _problems(tenant: Tenant, data: Section, tickets: list[Ticket], agent: User | None) -> None:
+    """The demo's problems (ITIL problem management, issue #15 item 1), made by its agent
+    through the problem services: ``title``, ``status`` (open or known_error), ``root_cause``,
+    ``workaround``, and ``incidents``, positions in the order the demo tickets are filed (1 is
+    the first), each linked to the problem."""
+    if agent is None or not data.has("tickets"):
+        return
+    for item in data.section("tickets").sections("problems"):
+        try:
+            problem = problem_save(
+                problem=Problem(
+                    tenant=tenant, title=item.str("title"), status=item.str("status", "open"),
+                    root_cause=item.str("root_cause", ""), workaround=item.str("workaround", ""),
+                    assignee=agent,
+                ),
+                actor=agent,
+            )  # fmt: skip
+        except ValidationError as exc:
+            raise item.refused(exc, {"title": "title", "status": "status"}) from exc
+        for position in item.list("incidents", []):
+            if not isinstance(position, int) or not 1 <= position <= len(tickets):
+                raise item.error(
+                    "incidents", f"no demo ticket {position}; there are {len(tickets)}"
+                )
+            try:
+                problem_link(problem=problem, ticket=tickets[position - 1], actor=agent)
+            except ValidationError as exc:
+                raise item.refused(exc, {"ticket": "incidents"}) from exc
 
 
 QUOTE_DECISIONS = ("accept", "decline", "")
@@ -383,4 +414,5 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
     _links(data, filed, agent)
     _quotes(data, filed, agent)
     _major_incidents(tenant, data, agent)
+    _problems(tenant, data, filed, agent)
     return []

@@ -40,6 +40,8 @@ __all__ = [
     "EventKind",
     "Quote",
     "QuoteStatus",
+    "Problem",
+    "ProblemStatus",
     "Macro",
     "Message",
     "Priority",
@@ -258,6 +260,18 @@ class Ticket(TenantOwned):
         db_index=False,
         related_name="+",
         verbose_name=_("declared by"),
+    )
+
+    # Set by tickets.problems.services.problem_link / problem_unlink (with a PROBLEM_LINKED /
+    # PROBLEM_UNLINKED event): the problem whose root cause this incident is one case of.
+    problem = models.ForeignKey(
+        "Problem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="incidents",
+        verbose_name=_("problem"),
     )
 
     objects = ScopedManager(tenant="tenant", _manager_class=TicketManager)
@@ -630,6 +644,81 @@ class Quote(TenantOwned):
         return ", ".join(parts)
 
 
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    KNOWN_ERROR = "known_error", _("Known error")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Problem(TenantOwned):
+    """The underlying cause of one or more incidents (ITIL problem management). Incidents
+    point at it (``Ticket.problem``, at most one each); written by
+    :mod:`tickets.problems.services` only. A known error is a problem whose root cause and
+    workaround are known; resolving it is the permanent fix."""
+
+    number = models.PositiveIntegerField(_("number"), editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
+    )
+    root_cause = models.TextField(_("root cause"), max_length=10_000, blank=True)
+    workaround = models.TextField(
+        _("workaround"),
+        max_length=10_000,
+        blank=True,
+        help_text=_("Shown on every linked incident, so agents can help while it is open."),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("Empty: incidents of any organisation may be linked."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True, editable=False)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="problem_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        """ "PRB-7": a problem's number, apart from the tickets' own numbers."""
+        return f"PRB-{self.number}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status == ProblemStatus.RESOLVED
+
+
 class TicketSchedule(TenantOwned):
     """When a ticket is next due and next acted on, derived from its clocks by ``sla.services``.
 
@@ -711,6 +800,8 @@ class EventKind(models.TextChoices):
     MAJOR_DECLARED = "major_declared", _("Declared a major incident")
     MAJOR_UPDATE = "major_update", _("Major incident update")
     MAJOR_ENDED = "major_ended", _("Major incident ended")
+    PROBLEM_LINKED = "problem_linked", _("Linked to a problem")
+    PROBLEM_UNLINKED = "problem_unlink", _("Unlinked from a problem")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

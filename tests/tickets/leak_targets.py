@@ -10,7 +10,8 @@ from tests.conftest import B_MARKER, Cast
 from tickets.choices import Channel, Rating, Status, VendorState
 from tickets.followers.services import ticket_cc_add, ticket_follow
 from tickets.links.services import ticket_link, ticket_merge
-from tickets.models import LinkKind, NotifyRole, QueueView, RoutingRule
+from tickets.models import LinkKind, NotifyRole, Problem, ProblemStatus, QueueView, RoutingRule
+from tickets.problems.services import problem_link, problem_save
 from tickets.quotes.services import quote_propose
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
@@ -80,6 +81,20 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             enforce_entitlement=False,
         )
         ticket_merge(ticket=duplicate, into=ticket, actor=cast.agent_b)
+        # A known error of tenant B with an incident linked: a problem URL of tenant A that
+        # reached it would show the marker or change the snapshot (linking, resolving, or
+        # publishing it as an article).
+        problem = problem_save(
+            problem=Problem(
+                tenant=cast.tenant_b,
+                title=f"Problem {B_MARKER}",
+                status=ProblemStatus.KNOWN_ERROR,
+                root_cause=f"Cause {B_MARKER}",
+                workaround=f"Workaround {B_MARKER}",
+            ),
+            actor=cast.agent_b,
+        )
+        problem_link(problem=problem, ticket=other, actor=cast.agent_b)
         # Solved, with a good link for it: only the tenant stands between A and a rating.
         ticket_change_status(
             ticket=ticket, status=Status.SOLVED, actor=cast.agent_b, channel=Channel.PORTAL
@@ -104,13 +119,15 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         "rating_token": token,
         "view_id": view.pk,
         "routing_rule_id": rule.pk,
+        "problem_id": problem.pk,
     }
 
 
 def make_a_objects(cast: Cast) -> dict[str, object]:
     """Tenant A's ``ticket_id`` (and ``attachment_id``) come from ``tests/portal/leak_targets.py``:
     one ticket of the customer contact serves the agent pages and the portal. ``view_id`` is
-    the agent's own saved view; ``routing_rule_id`` a routing rule."""
+    the agent's own saved view; ``routing_rule_id`` a routing rule; ``problem_id`` a known
+    error."""
     with scope(tenant=cast.tenant_a):
         view = QueueView.objects.create(
             tenant=cast.tenant_a, owner=cast.agent, name="Mine, 2nd line", filters={"line": "2"}
@@ -122,4 +139,13 @@ def make_a_objects(cast: Cast) -> dict[str, object]:
             organisation=cast.org_a,
             support_line=2,
         )
-    return {"view_id": view.pk, "routing_rule_id": rule.pk}
+        problem = problem_save(
+            problem=Problem(
+                tenant=cast.tenant_a,
+                title="Login fails after the password change",
+                status=ProblemStatus.KNOWN_ERROR,
+                workaround="Clear the browser's saved password.",
+            ),
+            actor=cast.agent,
+        )
+    return {"view_id": view.pk, "routing_rule_id": rule.pk, "problem_id": problem.pk}

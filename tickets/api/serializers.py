@@ -218,6 +218,14 @@ class TicketRefSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField()
 
 
+class ProblemRefSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    workaround = serializers.CharField()
+
+
 class SatisfactionSerializer(serializers.ModelSerializer[SatisfactionRating]):
     """The customer's answer to "How did we do?" after the ticket was solved."""
 
@@ -266,6 +274,9 @@ class TicketDetailSerializer(QueueTicketSerializer):
         help_text="Staff following the ticket: they are told of its changes (change them with "
         "the followers and followers-remove actions). Customers never see this list."
     )
+    problem = serializers.SerializerMethodField(
+        help_text="The problem this incident is linked to and its workaround; null if none."
+    )
     major_incident_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,
@@ -296,7 +307,22 @@ class TicketDetailSerializer(QueueTicketSerializer):
             "cc",
             "followers",
             "major_incident_at",
+            "problem",
         ]
+
+    @extend_schema_field(ProblemRefSerializer(allow_null=True))
+    def get_problem(self, ticket: Ticket) -> dict[str, Any] | None:
+        """The problem this incident is linked to, with its workaround (staff only)."""
+        problem = ticket.problem
+        if problem is None:
+            return None
+        return {
+            "id": problem.pk,
+            "reference": problem.reference,
+            "title": problem.title,
+            "status": problem.status,
+            "workaround": problem.workaround,
+        }
 
     @extend_schema_field(TicketRefSerializer(allow_null=True))
     def get_merged_into(self, ticket: Ticket) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contracts', '0008_request_types_and_scope_table'),
-        ('tickets', '0020_ticket_major_incident'),
+        ('tickets', '0021_event_kind_major_ended'),
     ]
 
     operations = [

@@ -46,6 +46,8 @@ TENANT_KEYS = {
     "ticket_prefix": "prefix",
     "vendor_wait_pauses_resolution": "vendor_wait_pauses_resolution",
     "vendor_update_days": "vendor_update_days",
+    "problem_suggest_count": "problem_suggest_count",
+    "problem_suggest_hours": "problem_suggest_hours",
 }
 
 
@@ -62,6 +64,11 @@ def _tenant(slug: str, data: Section) -> Tenant:
         tenant.vendor_wait_pauses_resolution = spec.bool("vendor_wait_pauses_resolution")
     if spec.has("vendor_update_days"):
         tenant.vendor_update_days = spec.int("vendor_update_days")
+    # Optional: when recurring incidents suggest a problem (ITSL); absent keys keep "off".
+    if spec.has("problem_suggest_count"):
+        tenant.problem_suggest_count = spec.int("problem_suggest_count")
+    if spec.has("problem_suggest_hours"):
+        tenant.problem_suggest_hours = spec.int("problem_suggest_hours")
     tenant.support_email = f"support@{slug}.localhost"
     try:
         tenant.full_clean()
