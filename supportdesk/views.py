@@ -115,6 +115,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("Vendor escalation"),
                 gettext_lazy("Pausing the resolution clock, customer updates while waiting"),
             ),
+            (
+                "tickets:review-settings",
+                gettext_lazy("Post-incident reviews"),
+                gettext_lazy("Which closed tickets get a review, and within how many days"),
+            ),
         ],
     ),
     (

@@ -225,6 +225,12 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-line": button(*AGENTS),
     "tickets:ticket-vendor": button(*AGENTS),
     "tickets:vendor-settings": page(*ADMINS),
+    "tickets:review-settings": page(*ADMINS),
+    "tickets:reviews": view(*STAFF),
+    "tickets:ticket-review": page(*AGENTS),
+    "tickets:ticket-review-open": button(*AGENTS),
+    "tickets:ticket-review-done": button(*AGENTS),
+    "tickets:ticket-review-action": button(*AGENTS),
     "tickets:ticket-convert": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),
     # Macros: agents keep their own (tenant A's ``macro_id`` is the agent's, so even the

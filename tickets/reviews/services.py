@@ -42,9 +42,10 @@ MAX_TIMELINE_EVENTS = 200
 
 
 def review_policy(*, tenant: Tenant) -> ReviewPolicy:
-    """The tenant's review rule, made (no priorities, the default days) on first use."""
-    policy, _created = ReviewPolicy.objects.get_or_create(tenant=tenant)
-    return policy
+    """The tenant's review rule; an unsaved one (no priorities, the default days) when the
+    admin has not set it yet."""
+    policy = ReviewPolicy.objects.filter(tenant=tenant).first()
+    return policy if policy is not None else ReviewPolicy(tenant=tenant)
 
 
 def review_policy_save(
@@ -55,7 +56,7 @@ def review_policy_save(
     if any(p.tenant_id != policy.tenant_id for p in priorities):
         raise ValidationError({"priorities": _("Unknown priority.")})
     policy.due_working_days = due_working_days
-    policy.full_clean(exclude=["tenant"])
+    policy.full_clean(exclude=["tenant", "priorities"])
     with transaction.atomic():
         policy.save()
         policy.priorities.set(priorities)
