@@ -277,6 +277,13 @@ TABLE: dict[str, Access] = {
     "api-ticket-links": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    # Tenant A's ticket is not closed: it has no review to read (404), and opening one is
+    # refused with 400 (OK in this table).
+    "api-ticket-review": Access(get=api(answer=NOT_FOUND), post=api(*AGENTS)),
+    "api-ticket-review-done": Access(get=every(NOT_ALLOWED), post=api(*AGENTS, answer=NOT_FOUND)),
+    "api-ticket-review-actions": Access(
+        get=every(NOT_ALLOWED), post=api(*AGENTS, answer=NOT_FOUND)
+    ),
     "api-ticket-major-incident": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident-updates": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-cc": api_creates(*STAFF, writers=AGENTS),

@@ -111,6 +111,18 @@ def review_timeline_text(*, ticket: Ticket) -> str:
     return "\n".join(lines)
 
 
+def shared_review(*, ticket: Ticket) -> PostIncidentReview | None:
+    """The review of ``ticket`` its customer may read: one an agent shared (None otherwise,
+    and without a query for a ticket not closed, which has none)."""
+    if ticket.status != Status.CLOSED:
+        return None
+    return (
+        PostIncidentReview.objects.filter(ticket=ticket, shared_with_customer=True)
+        .prefetch_related("actions")
+        .first()
+    )
+
+
 def review_refusal(*, ticket: Ticket) -> str | None:
     """Why ``ticket`` cannot get a review (None: it can)."""
     if ticket.status != Status.CLOSED:
