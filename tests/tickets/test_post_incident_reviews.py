@@ -4,20 +4,27 @@ writes it, shares it with the customer, and the monthly report counts it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django_scopes import scope
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact
 from sla.models import Priority
-from tests.conftest import Cast
+from notifications.models import Notice
+from reports.services import sla_report_build
+from supportdesk.notices import NoticeKind
+from tests.conftest import Cast, api_client_for, client_for
+from tests.reports.test_monthly_report import OCTOBER
 from tickets.choices import Channel, Status
 from tickets.models import EventKind, PostIncidentReview, ReviewPolicy, ReviewStatus, Ticket
 from tickets.reviews.services import review_done, review_open, review_save
 from tickets.services import ticket_assign, ticket_change_status, ticket_create
+from tickets.tasks import reviews_warn_all
 
 from .conftest import Desk, at
 
@@ -141,3 +148,178 @@ def test_a_review_is_done_only_with_its_impact_and_root_cause(
         done = review_done(review=review, actor=cast.agent)
         assert done.status == ReviewStatus.DONE and done.done_at is not None
         assert ticket.events.filter(kind=EventKind.REVIEW_DONE).count() == 1
+
+
+def _reviewed(
+    cast: Cast, desk: Desk, capture: Any, **fields: Any
+) -> tuple[Ticket, PostIncidentReview]:
+    """A closed P1 of the customer with its review written (``fields`` override)."""
+    _policy(cast, desk.p1)
+    ticket = _close(cast, _ticket(cast, desk.p1), capture)
+    with scope(tenant=cast.tenant_a):
+        review = PostIncidentReview.objects.get(ticket=ticket)
+        values = {
+            "impact": "Nobody could log in for 2 hours", "timeline": review.timeline,
+            "root_cause": "An expired certificate", "shared_with_customer": False,
+            "assignee": cast.agent, **fields,
+        }  # fmt: skip
+        return ticket, review_save(review=review, actor=cast.agent, **values)
+
+
+def test_the_customer_reads_the_review_on_their_ticket_only_once_it_is_shared(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    url = reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
+    page = client_for(cast.customer, cast.tenant_a).get(url)
+    assert page.status_code == 200
+    assert "An expired certificate" not in page.content.decode()
+    with scope(tenant=cast.tenant_a):
+        review_save(
+            review=review, actor=cast.agent, impact=review.impact, timeline=review.timeline,
+            root_cause=review.root_cause, shared_with_customer=True, assignee=cast.agent,
+        )  # fmt: skip
+    page = client_for(cast.customer, cast.tenant_a).get(url)
+    assert "An expired certificate" in page.content.decode()
+    assert "Post-incident review" in page.content.decode()
+
+
+def test_the_agent_writes_the_review_on_its_page_and_marks_it_done(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": ticket.pk})
+    assert client.get(url).status_code == 200
+    saved = client.post(
+        url,
+        {"assignee": cast.agent.pk, "impact": "All users", "timeline": "10:00 down",
+         "root_cause": "Disk full", "shared_with_customer": "on"},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    client.post(
+        reverse("tickets:ticket-review-action", kwargs={"ticket_id": ticket.pk}),
+        {"description": "Alert on disk usage", "owner": cast.agent.pk, "due_on": "2026-12-31"},
+    )
+    client.post(reverse("tickets:ticket-review-done", kwargs={"ticket_id": ticket.pk}))
+    with scope(tenant=cast.tenant_a):
+        review.refresh_from_db()
+        assert review.status == ReviewStatus.DONE and review.shared_with_customer
+        assert review.root_cause == "Disk full"
+        assert [a.description for a in review.actions.all()] == ["Alert on disk usage"]
+
+
+def test_opening_a_review_from_the_page_of_a_ticket_not_closed_says_why_and_saves_nothing(
+    cast: Cast, desk: Desk
+) -> None:
+    ticket = _ticket(cast, desk.p1)
+    client = client_for(cast.agent, cast.tenant_a)
+    answer = client.post(
+        reverse("tickets:ticket-review-open", kwargs={"ticket_id": ticket.pk}), follow=True
+    )
+    assert answer.status_code == 200
+    assert "A post-incident review is written for a closed ticket" in answer.content.decode()
+    with scope(tenant=cast.tenant_a):
+        assert not PostIncidentReview.objects.exists()
+
+
+def test_the_api_reads_writes_and_refuses_a_review(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_ticket = _ticket(cast, desk.p2, subject="Still open")
+    ticket, _review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    api = api_client_for(cast.agent, cast.tenant_a)
+    refused = api.post(f"/api/v1/tickets/{open_ticket.pk}/review/")
+    assert refused.status_code == 400, refused.content
+    assert "closed ticket" in refused.content.decode()
+    assert api.get(f"/api/v1/tickets/{open_ticket.pk}/review/").status_code == 404
+    read = api.get(f"/api/v1/tickets/{ticket.pk}/review/")
+    assert read.status_code == 200 and read.json()["root_cause"] == "An expired certificate"
+    patched = api.patch(
+        f"/api/v1/tickets/{ticket.pk}/review/", json.dumps({"shared_with_customer": True}),
+        content_type="application/json",
+    )  # fmt: skip
+    assert patched.status_code == 200 and patched.json()["shared_with_customer"] is True
+    added = api.post(
+        f"/api/v1/tickets/{ticket.pk}/review/actions/",
+        json.dumps({"description": "Renew certificates automatically", "due_on": "2026-12-01"}),
+        content_type="application/json",
+    )
+    assert added.status_code == 201
+    done = api.post(f"/api/v1/tickets/{ticket.pk}/review/done/")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    assert done.json()["actions"][0]["description"] == "Renew certificates automatically"
+
+
+def test_the_monthly_report_counts_reviews_done_and_overdue(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1, days=1)
+    with time_machine.travel(at(2026, 10, 5, 10, 0), tick=False):
+        late = _close(
+            cast, _ticket(cast, desk.p1, subject="Late"), django_capture_on_commit_callbacks
+        )
+        done = _close(
+            cast, _ticket(cast, desk.p1, subject="Done"), django_capture_on_commit_callbacks
+        )
+        with scope(tenant=cast.tenant_a):
+            review = review_save(
+                review=PostIncidentReview.objects.get(ticket=done), actor=cast.agent,
+                impact="Some", timeline="", root_cause="A bug", shared_with_customer=False,
+                assignee=None,
+            )  # fmt: skip
+            review_done(review=review, actor=cast.agent)
+    with scope(tenant=cast.tenant_a):
+        assert PostIncidentReview.objects.get(ticket=late).due_at == at(2026, 10, 6, 17, 0)
+        report = sla_report_build(tenant=cast.tenant_a, month=OCTOBER, now=at(2026, 11, 2, 9))
+    assert (report.total.reviews_done, report.total.reviews_overdue) == (1, 1)
+
+
+def test_the_assignee_is_warned_once_on_the_last_working_day(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1, days=2)
+    ticket = _ticket(cast, desk.p1)
+    with time_machine.travel(at(2026, 10, 5, 10, 0), tick=False):  # Monday
+        _close(cast, ticket, django_capture_on_commit_callbacks)
+    with time_machine.travel(at(2026, 10, 6, 12, 0), tick=False):  # working day 1
+        assert reviews_warn_all() == 0
+    with time_machine.travel(at(2026, 10, 7, 9, 0), tick=False):  # the last working day
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reviews_warn_all() == 1
+        assert reviews_warn_all() == 0
+    with scopes_disabled():
+        notices = Notice.objects.filter(kind=NoticeKind.REVIEW_DUE)
+        assert [n.recipient_id for n in notices] == [cast.agent.pk]
+
+
+def test_the_review_pages_read_in_swedish(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, _review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    cast.agent.language = "sv"
+    cast.agent.save(update_fields=["language"])
+    client = client_for(cast.agent, cast.tenant_a)
+    page = client.get(reverse("tickets:ticket-review", kwargs={"ticket_id": ticket.pk}))
+    assert "Granskning efter incident" in page.content.decode()
+    assert "Grundorsak" in page.content.decode()
+    settings_page = client_for(cast.admin, cast.tenant_a)
+    cast.admin.language = "sv"
+    cast.admin.save(update_fields=["language"])
+    text = settings_page.get(reverse("tickets:review-settings")).content.decode()
+    assert "Prioriteter som kräver en granskning" in text
+
+
+def test_the_admin_sets_the_review_rule_and_bad_days_are_refused(cast: Cast, desk: Desk) -> None:
+    client = client_for(cast.admin, cast.tenant_a)
+    url = reverse("tickets:review-settings")
+    bad = client.post(url, {"priorities": [desk.p1.pk], "due_working_days": "0"})
+    assert bad.status_code == 200
+    with scope(tenant=cast.tenant_a):
+        assert not ReviewPolicy.objects.exists()
+    ok = client.post(url, {"priorities": [desk.p1.pk, desk.p2.pk], "due_working_days": "3"})
+    assert ok.status_code == 302
+    with scope(tenant=cast.tenant_a):
+        policy = ReviewPolicy.objects.get()
+        assert policy.due_working_days == 3
+        assert set(policy.priorities.all()) == {desk.p1, desk.p2}

@@ -1,4 +1,4 @@
-"""The post-incident review in the ticket API: ``/api/tickets/<id>/review/`` (GET the review,
+"""The post-incident review in the ticket API: ``/api/v1/tickets/<id>/review/`` (GET the review,
 POST opens it, PATCH writes it), ``.../review/done/`` and ``.../review/actions/``. A mixin of
 the ticket viewset, so its ``get_object()`` (the agent's access helper) fetches the ticket."""
 
@@ -126,7 +126,8 @@ class ReviewApiMixin:
         return Response(ReviewSerializer(self._fresh(saved)).data)
 
     @extend_schema(
-        request=None, responses={200: ReviewSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}
+        request=None,
+        responses={200: ReviewSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="review/done")
     def review_done(self, request: Request, ticket_id: str) -> Response:
