@@ -4,19 +4,25 @@ writes it, shares it with the customer, and the monthly report counts it."""
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+import yaml
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from contracts.models import Contact
-from sla.models import Priority
 from notifications.models import Notice
 from reports.services import sla_report_build
+from sla.models import Priority
+from supportdesk.demo import demo_file
+from supportdesk.models import Tenant
 from supportdesk.notices import NoticeKind
 from tests.conftest import Cast, api_client_for, client_for
 from tests.reports.test_monthly_report import OCTOBER
@@ -323,3 +329,18 @@ def test_the_admin_sets_the_review_rule_and_bad_days_are_refused(cast: Cast, des
         policy = ReviewPolicy.objects.get()
         assert policy.due_working_days == 3
         assert set(policy.priorities.all()) == {desk.p1, desk.p2}
+
+
+def test_the_itsl_demo_reviews_p1_and_p2_and_ships_one_shared_done_review(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(demo_file("itsl").read_text(encoding="utf-8"))
+    (tmp_path / "itsl.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    call_command("seed_demo", demo_dir=tmp_path, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="itsl")
+    with scope(tenant=tenant):
+        policy = ReviewPolicy.objects.get()
+        assert sorted(policy.priorities.values_list("key", flat=True)) == ["P1", "P2"]
+        (review,) = PostIncidentReview.objects.select_related("ticket")
+        assert review.status == ReviewStatus.DONE and review.shared_with_customer
+        assert review.ticket.status == Status.CLOSED and review.actions.count() == 1
