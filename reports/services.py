@@ -30,7 +30,7 @@ from supportdesk.models import Membership, Role, Tenant, User
 from tickets.choices import Category, Rating, Status
 from tickets.mail.models import OutboundEmail, OutboundKind
 from tickets.mail.services import MailAttachment, mail_enqueue
-from tickets.models import Ticket, TimeEntry
+from tickets.models import ReviewStatus, Ticket, TimeEntry
 
 from .pdf import chart_png, chart_title, report_figures, report_pdf
 from .selectors import (
@@ -258,6 +258,8 @@ class ReportRow:
     solved: int = 0
     rated_good: int = 0
     rated_bad: int = 0
+    reviews_done: int = 0
+    reviews_overdue: int = 0
     outcomes: Outcomes = field(default_factory=outcomes_empty)
 
     @property
@@ -277,6 +279,7 @@ class ReportRow:
     def add(self, other: ReportRow) -> None:
         for name in (
             "received", "questions", "incidents", "other", "solved", "rated_good", "rated_bad",
+            "reviews_done", "reviews_overdue",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, outcome in other.outcomes.items():
@@ -375,7 +378,8 @@ def sla_report_build(
     organisation's report adds its tickets, their targets and billable time (three more),
     the contract in force at the month's end (one) and its policy's targets (one).
 
-    Satisfaction counts the ratings of the month's tickets (one per ticket, the latest answer).
+    Satisfaction counts the ratings of the month's tickets (one per ticket, the latest answer),
+    and post-incident reviews the reviews of the month's tickets (done; draft past due).
     """
     now = now or timezone.now()
     start, end = month_bounds(tenant=tenant, month=month)
@@ -387,14 +391,22 @@ def sla_report_build(
     # The rating is one row per ticket (a one-to-one join): counted in the same query.
     # The join names the tenant (an index that leads with it; one shard on Citus).
     rated = FilteredRelation("satisfaction", condition=Q(satisfaction__tenant=tenant))
+    # The post-incident review is one row per ticket too (tickets.reviews): done, or still a
+    # draft past its due time at ``now``.
+    reviewed = FilteredRelation("review", condition=Q(review__tenant=tenant))
     by_category = (
-        tickets.annotate(rated=rated)
+        tickets.annotate(rated=rated, reviewed=reviewed)
         .values("organisation", "category")
         .annotate(
             n=Count("id"),
             solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED])),
             good=Count("rated", filter=Q(rated__rating=Rating.GOOD)),
             bad=Count("rated", filter=Q(rated__rating=Rating.BAD)),
+            reviews_done=Count("reviewed", filter=Q(reviewed__status=ReviewStatus.DONE)),
+            reviews_overdue=Count(
+                "reviewed",
+                filter=Q(reviewed__status=ReviewStatus.DRAFT, reviewed__due_at__lt=now),
+            ),
         )
     )
     for entry in by_category:
@@ -403,6 +415,8 @@ def sla_report_build(
         row.solved += entry["solved"]
         row.rated_good += entry["good"]
         row.rated_bad += entry["bad"]
+        row.reviews_done += entry["reviews_done"]
+        row.reviews_overdue += entry["reviews_overdue"]
         if entry["category"] == Category.QUESTION:
             row.questions += entry["n"]
         elif entry["category"] in (Category.INCIDENT, Category.PROBLEM):

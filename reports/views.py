@@ -246,7 +246,8 @@ def _sla_csv_header() -> list[str]:
             _("%(metric)s: missed") % names,
             _("%(metric)s: share met (%%)") % names,
         ]
-    return [*header, _("Rated good"), _("Rated bad"), _("Rated good (%)")]
+    header += [_("Rated good"), _("Rated bad"), _("Rated good (%)")]
+    return [*header, _("Reviews done"), _("Reviews overdue")]
 
 
 def _sla_csv_row(row: ReportRow, *, label: str) -> list[object]:
@@ -254,7 +255,8 @@ def _sla_csv_row(row: ReportRow, *, label: str) -> list[object]:
     cells.append(row.solved)
     for outcome in row.outcomes.values():
         cells += [outcome.met, outcome.missed, _percent(outcome.rate)]
-    return [*cells, row.rated_good, row.rated_bad, _percent(row.satisfaction_rate)]
+    cells += [row.rated_good, row.rated_bad, _percent(row.satisfaction_rate)]
+    return [*cells, row.reviews_done, row.reviews_overdue]
 
 
 def _percent(rate: float | None) -> str:

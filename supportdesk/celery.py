@@ -42,6 +42,12 @@ app.conf.beat_schedule = {
         "task": "tickets.vendor_updates_remind_all",
         "schedule": crontab(minute=5),
     },
+    # Post-incident reviews in their last working day: one warning to the assignee each
+    # (exactly once by the notice key and the review's warned_at).
+    "tickets-reviews-warn": {
+        "task": "tickets.reviews_warn_all",
+        "schedule": crontab(minute=10),
+    },
     # Fetch new mail from every active mailbox.
     "mail-poll": {"task": "mail.mailboxes_poll", "schedule": 60.0},
     # Re-send work a lost task left behind: mail stored but not processed, or not sent, or

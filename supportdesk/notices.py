@@ -28,6 +28,7 @@ class NoticeKind(models.TextChoices):
     ESCALATION = "escalation", _("Escalation")
     OUT_OF_SCOPE = "out_of_scope", _("Out-of-scope request")
     VENDOR_UPDATE = "vendor_update", _("Customer update due (waiting on the vendor)")
+    REVIEW_DUE = "review_due", _("Post-incident review due")
 
 
 class NoticeSink(Protocol):

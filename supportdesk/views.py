@@ -120,6 +120,11 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
                 gettext_lazy("Problem suggestions"),
                 gettext_lazy("When recurring incidents suggest opening a problem"),
             ),
+            (
+                "tickets:review-settings",
+                gettext_lazy("Post-incident reviews"),
+                gettext_lazy("Which closed tickets get a review, and within how many days"),
+            ),
         ],
     ),
     (

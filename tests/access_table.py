@@ -229,6 +229,12 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-line": button(*AGENTS),
     "tickets:ticket-vendor": button(*AGENTS),
     "tickets:vendor-settings": page(*ADMINS),
+    "tickets:review-settings": page(*ADMINS),
+    "tickets:reviews": view(*STAFF),
+    "tickets:ticket-review": page(*AGENTS),
+    "tickets:ticket-review-open": button(*AGENTS),
+    "tickets:ticket-review-done": button(*AGENTS),
+    "tickets:ticket-review-action": button(*AGENTS),
     "tickets:ticket-convert": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),
     # Macros: agents keep their own (tenant A's ``macro_id`` is the agent's, so even the
@@ -292,6 +298,13 @@ TABLE: dict[str, Access] = {
     "api-ticket-links": api_creates(*STAFF, writers=AGENTS),
     "api-ticket-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-merge": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
+    # Tenant A's ticket is not closed: it has no review to read (404), and opening one is
+    # refused with 400 (OK in this table).
+    "api-ticket-review": Access(get=api(answer=NOT_FOUND), post=api(*AGENTS)),
+    "api-ticket-review-done": Access(get=every(NOT_ALLOWED), post=api(*AGENTS, answer=NOT_FOUND)),
+    "api-ticket-review-actions": Access(
+        get=every(NOT_ALLOWED), post=api(*AGENTS, answer=NOT_FOUND)
+    ),
     "api-ticket-major-incident": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident-updates": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident-end": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),

@@ -32,6 +32,14 @@ from .major.services import (
 from .models import ACTIVE_STATUSES, LinkKind, Macro, Problem, RoutingRule, Ticket
 from .problems.services import problem_link, problem_save
 from .quotes.services import quote_accept, quote_decline, quote_propose
+from .reviews.services import (
+    review_action_add,
+    review_done,
+    review_open,
+    review_policy,
+    review_policy_save,
+    review_save,
+)
 from .routing.services import routing_rule_move, routing_rule_save
 from .services import (
     AcceptanceRequired,
@@ -297,6 +305,52 @@ def _major_incidents(tenant: Tenant, data: Section, agent: User | None) -> None:
             raise item.refused(exc, {"body": "update", "other": "children"}) from exc
 
 
+def _post_incident_reviews(tenant: Tenant, data: Section, agent: User | None) -> None:
+    """The demo's review rule (ITSL: P1 and P2, within ``due_working_days``) and its
+    ``reviews``: each a ticket of ``priority`` filed by ``requester``, closed, its review
+    written (``impact``, ``root_cause``, ``actions``), shared and done as the file says."""
+    if agent is None or not data.has("tickets"):
+        return
+    tickets = data.section("tickets")
+    if not tickets.has("post_incident_reviews"):
+        return
+    item = tickets.section("post_incident_reviews")
+    keys = item.str_list("priorities")
+    priorities = list(Priority.objects.filter(key__in=keys))
+    if len(priorities) != len(set(keys)):
+        raise item.error("priorities", f"unknown priorities in {keys!r}")
+    try:
+        review_policy_save(
+            policy=review_policy(tenant=tenant), priorities=priorities,
+            due_working_days=item.int("due_working_days"),
+        )  # fmt: skip
+        now = timezone.now()
+        for entry in item.sections("reviews"):
+            priority = Priority.objects.get(key=entry.str("priority"))
+            ticket = _create(
+                tenant, _demo_contact(entry, "requester"), entry.str("subject"),
+                Category.INCIDENT, Channel.PHONE, priority, now - dt.timedelta(days=3), agent,
+            )  # fmt: skip
+            ticket = ticket_change_status(
+                ticket=ticket, status=Status.CLOSED, actor=agent, channel=Channel.PORTAL
+            )
+            review = review_open(ticket=ticket, actor=agent)
+            review = review_save(
+                review=review, actor=agent, impact=entry.str("impact"),
+                timeline=review.timeline, root_cause=entry.str("root_cause"),
+                shared_with_customer=entry.bool("shared", False), assignee=agent,
+            )  # fmt: skip
+            for action in entry.sections("actions"):
+                review_action_add(
+                    review=review, actor=agent, description=action.str("description"),
+                    owner=agent, due_on=now.date() + dt.timedelta(days=action.int("days", 14)),
+                )  # fmt: skip
+            if entry.bool("done", False):
+                review_done(review=review, actor=agent)
+    except ValidationError as exc:
+        raise item.refused(exc, {}) from exc
+
+
 def macro_bodies(path: Path) -> list[str]:
     """The bodies of the shared macros in the demo file ``path`` (for checks of the texts)."""
     return [str(item.str("body")) for item in load_demo(path).sections("macros")]
@@ -415,4 +469,5 @@ def load(tenant: Tenant, data: Section | None = None) -> list[tuple[str, str]]:
     _quotes(data, filed, agent)
     _major_incidents(tenant, data, agent)
     _problems(tenant, data, filed, agent)
+    _post_incident_reviews(tenant, data, agent)
     return []

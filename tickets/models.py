@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Greatest, Least
@@ -45,6 +46,9 @@ __all__ = [
     "Macro",
     "Message",
     "Priority",
+    "PostIncidentReview",
+    "ReviewAction",
+    "ReviewPolicy",
     "RoutingRule",
     "SatisfactionRating",
     "Ticket",
@@ -802,6 +806,8 @@ class EventKind(models.TextChoices):
     MAJOR_ENDED = "major_ended", _("Major incident ended")
     PROBLEM_LINKED = "problem_linked", _("Linked to a problem")
     PROBLEM_UNLINKED = "problem_unlink", _("Unlinked from a problem")
+    REVIEW_OPENED = "review_opened", _("Post-incident review opened")
+    REVIEW_DONE = "review_done", _("Post-incident review done")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):
@@ -1322,3 +1328,124 @@ class RoutingRule(TenantOwned):
             names = ", ".join(str(roles.get(r, r)) for r in self.notify_roles)
             labels.append(f"{_('Notify')}: {names}")
         return labels
+
+
+# --------------------------------------------------------------------------------------------
+# Post-incident reviews (issue #15 item 2; tickets/reviews/ holds their services and pages)
+# --------------------------------------------------------------------------------------------
+
+
+class ReviewPolicy(TenantOwned):
+    """The tenant's rule for post-incident reviews: which priorities get one when their
+    ticket is closed, and within how many working days of the SLA calendar it is due."""
+
+    priorities = models.ManyToManyField(
+        Priority,
+        blank=True,
+        related_name="+",
+        verbose_name=_("priorities that need a review"),
+        help_text=_("A closed ticket of one of these priorities gets a post-incident review."),
+    )
+    due_working_days = models.PositiveSmallIntegerField(
+        _("working days to finish a review"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_(
+            "Counted on the ticket's SLA calendar from the close (1 to 60); the assignee is "
+            "warned on the last working day."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("post-incident review rule")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="reviewpolicy_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Post-incident reviews"))
+
+
+class ReviewStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    DONE = "done", _("Done")
+
+
+class ReviewQuerySet(models.QuerySet["PostIncidentReview"]):
+    def overdue(self, now: dt.datetime) -> ReviewQuerySet:
+        """Reviews still in draft past their due time."""
+        return self.filter(status=ReviewStatus.DRAFT, due_at__lt=now)
+
+
+class ReviewManager(models.Manager["PostIncidentReview"]):
+    def get_queryset(self) -> ReviewQuerySet:
+        return ReviewQuerySet(self.model, using=self._db)
+
+
+class PostIncidentReview(TenantOwned):
+    """The post-incident review (PIR) of one closed ticket: what the impact was, what
+    happened when, the root cause and the actions taken, due within the tenant's working
+    days. The customer reads it on their ticket once an agent shares it."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="review", verbose_name=_("ticket")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT
+    )
+    due_at = models.DateTimeField(_("due"))
+    warn_at = models.DateTimeField(_("warn from"))
+    warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    impact = models.TextField(_("impact"), blank=True, max_length=5000)
+    timeline = models.TextField(_("timeline"), blank=True, max_length=20000)
+    root_cause = models.TextField(_("root cause"), blank=True, max_length=5000)
+    shared_with_customer = models.BooleanField(_("shared with the customer"), default=False)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    objects = ScopedManager(tenant="tenant", _manager_class=ReviewManager)
+
+    class Meta:
+        verbose_name = _("post-incident review")
+        verbose_name_plural = _("post-incident reviews")
+        indexes = [
+            models.Index(fields=["tenant", "status", "due_at"], name="review_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.status}"
+
+    def is_overdue(self, now: dt.datetime | None = None) -> bool:
+        return self.status == ReviewStatus.DRAFT and self.due_at < (now or timezone.now())
+
+
+class ReviewAction(TenantOwned):
+    """One follow-up action of a review: what, whose, by when."""
+
+    review = models.ForeignKey(PostIncidentReview, on_delete=models.CASCADE, related_name="actions")
+    description = models.CharField(_("action"), max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    due_on = models.DateField(_("due date"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("review action")
+
+    def __str__(self) -> str:
+        return self.description

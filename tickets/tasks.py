@@ -12,6 +12,7 @@ from supportdesk.models import Tenant
 
 from .events import events_publish
 from .models import TicketEvent
+from .reviews.services import reviews_warn
 from .services import tickets_sla_policy_recompute
 from .vendor import vendor_updates_remind
 
@@ -62,4 +63,16 @@ def vendor_updates_remind_all() -> int:
     for tenant in Tenant.objects.filter(vendor_update_days__gt=0).order_by("pk"):
         with scope(tenant=tenant), transaction.atomic():
             total += vendor_updates_remind(tenant=tenant, now=now)
+    return total
+
+
+@shared_task(name="tickets.reviews_warn_all")
+def reviews_warn_all() -> int:
+    """Every tenant's warnings of post-incident reviews in their last working day
+    (:func:`tickets.reviews.services.reviews_warn`); returns how many were warned."""
+    now = timezone.now()
+    total = 0
+    for tenant in Tenant.objects.order_by("pk"):
+        with scope(tenant=tenant), transaction.atomic():
+            total += reviews_warn(tenant=tenant, now=now)
     return total

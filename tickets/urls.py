@@ -8,6 +8,7 @@ from . import views
 from .followers import views as followers
 from .major import views as major
 from .quotes import views as quotes
+from .reviews import views as reviews
 
 app_name = "tickets"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -23,6 +24,24 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("agent/calls/new/", views.call_log, name="call-log"),
     path("manage/vendor/", views.vendor_settings, name="vendor-settings"),
+    path("manage/reviews/", reviews.review_settings, name="review-settings"),
+    path("agent/reviews/", reviews.review_list, name="reviews"),
+    path("agent/tickets/<int:ticket_id>/review/", reviews.review_page, name="ticket-review"),
+    path(
+        "agent/tickets/<int:ticket_id>/review/open/",
+        reviews.review_open_view,
+        name="ticket-review-open",
+    ),
+    path(
+        "agent/tickets/<int:ticket_id>/review/done/",
+        reviews.review_done_view,
+        name="ticket-review-done",
+    ),
+    path(
+        "agent/tickets/<int:ticket_id>/review/actions/",
+        reviews.review_action_view,
+        name="ticket-review-action",
+    ),
     path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),
     path(

@@ -95,9 +95,12 @@ def test_each_file_loads_and_loading_it_again_creates_nothing(path: Path, tmp_pa
     # A major incident files its own ticket and one per child, each child linked to it.
     majors = load_demo(path).section("tickets").list("major_incidents", [])
     children = sum(len(major.get("children", [])) for major in majors)
+    # A post-incident review of the file files its own (closed) ticket.
+    reviews = load_demo(path).section("tickets").mapping("post_incident_reviews", {})
+    reviewed = len(reviews.get("reviews", []))
     assert (
         loaded["tickets.Ticket"]
-        == load_demo(path).section("tickets").int("count") + len(majors) + children
+        == load_demo(path).section("tickets").int("count") + len(majors) + children + reviewed
     )
     # Each link or merge of the file is one link (a merge's is "duplicate of").
     links = load_demo(path).section("tickets").list("links", [])

@@ -13,6 +13,7 @@ from tickets.links.services import ticket_link, ticket_merge
 from tickets.models import LinkKind, NotifyRole, Problem, ProblemStatus, QueueView, RoutingRule
 from tickets.problems.services import problem_link, problem_save
 from tickets.quotes.services import quote_propose
+from tickets.reviews.services import review_open, review_save
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
     ticket_assign,
@@ -100,6 +101,28 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             ticket=ticket, status=Status.SOLVED, actor=cast.agent_b, channel=Channel.PORTAL
         )
         token = rating_link_token(ticket=ticket, contact=cast.contact_b, rating=Rating.GOOD)
+        # A closed ticket with a shared post-incident review: tenant A's review list, pages,
+        # API and report must never show it.
+        reviewed = ticket_create(
+            tenant=cast.tenant_b,
+            requester=cast.contact_b,
+            subject=f"Reviewed {B_MARKER}",
+            description=f"Reviewed {B_MARKER}",
+            channel=Channel.EMAIL,
+            enforce_entitlement=False,
+        )
+        ticket_change_status(
+            ticket=reviewed, status=Status.CLOSED, actor=cast.agent_b, channel=Channel.PORTAL
+        )
+        review_save(
+            review=review_open(ticket=reviewed, actor=cast.agent_b),
+            actor=cast.agent_b,
+            impact=f"Impact {B_MARKER}",
+            timeline=f"Timeline {B_MARKER}",
+            root_cause=f"Cause {B_MARKER}",
+            shared_with_customer=True,
+            assignee=cast.agent_b,
+        )
         view = QueueView.objects.create(
             tenant=cast.tenant_b,
             owner=cast.agent_b,

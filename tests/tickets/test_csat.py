@@ -366,7 +366,7 @@ def test_the_monthly_report_shows_the_share_of_good_among_rated_per_organisation
     manager = client_for(cast.manager, cast.tenant_a)
     csv_lines = manager.get("/reports/export.csv", {"month": "2026-10"}).content.decode()
     header, org_line = csv_lines.splitlines()[:2]
-    assert header.endswith("Rated good,Rated bad,Rated good (%)")
-    assert org_line.endswith(",2,1,66.7")
+    assert header.endswith("Rated good,Rated bad,Rated good (%),Reviews done,Reviews overdue")
+    assert org_line.endswith(",2,1,66.7,0,0")
     page = manager.get("/reports/monthly/", {"month": "2026-10"}).content.decode()
     assert "Rated good" in page and "(2/3)" in page

@@ -45,6 +45,7 @@ from ..major.services import (
 from ..models import Ticket, TicketLink, TicketQuerySet
 from ..queue import QueueFilters, queue_attach, queue_page, queue_queryset
 from ..quotes.services import quote_propose
+from ..reviews.api import ReviewApiMixin
 from .serializers import (
     BulkAssignSerializer,
     CcChangeSerializer,
@@ -123,7 +124,7 @@ def _refused(filing: Filing) -> Response:
     )
 
 
-class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
     """Tickets of the token's tenant. Agents and admins write; managers read."""
 
     permission_classes = [IsTenantAgent]

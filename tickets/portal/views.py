@@ -37,6 +37,7 @@ from tickets.followers.services import (
 )
 from tickets.models import ACTIVE_STATUSES, Ticket
 from tickets.quotes.services import quote_accept, quote_decline
+from tickets.reviews.services import shared_review
 from tickets.satisfaction.services import rating_link_paths, satisfaction_asked
 from tickets.services import (
     ticket_billing_accept,
@@ -204,6 +205,7 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
         "cc": copied_contacts(ticket=ticket),
         "cc_candidates": cc_candidates(ticket=ticket),
         "quotes": list(ticket.quotes.all()),
+        "review": shared_review(ticket=ticket),
         "rating_links": rating_link_paths(ticket=ticket, contact=portal_contact(request))
         if satisfaction_asked(ticket=ticket)
         else None,

@@ -1,0 +1,346 @@
+"""ITSL's post-incident review (issue #15 item 2): a closed ticket of a priority the tenant
+picked gets its review at close, due within N working days of its SLA calendar; the agent
+writes it, shares it with the customer, and the monthly report counts it."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+import yaml
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+
+from contracts.models import Contact
+from notifications.models import Notice
+from reports.services import sla_report_build
+from sla.models import Priority
+from supportdesk.demo import demo_file
+from supportdesk.models import Tenant
+from supportdesk.notices import NoticeKind
+from tests.conftest import Cast, api_client_for, client_for
+from tests.reports.test_monthly_report import OCTOBER
+from tickets.choices import Channel, Status
+from tickets.models import EventKind, PostIncidentReview, ReviewPolicy, ReviewStatus, Ticket
+from tickets.reviews.services import review_done, review_open, review_save
+from tickets.services import ticket_assign, ticket_change_status, ticket_create
+from tickets.tasks import reviews_warn_all
+
+from .conftest import Desk, at
+
+pytestmark = pytest.mark.django_db
+
+
+def _policy(cast: Cast, *priorities: Priority, days: int = 2) -> ReviewPolicy:
+    with scope(tenant=cast.tenant_a):
+        policy = ReviewPolicy.objects.create(tenant=cast.tenant_a, due_working_days=days)
+        policy.priorities.set(priorities)
+        return policy
+
+
+def _ticket(
+    cast: Cast,
+    priority: Priority,
+    *,
+    subject: str = "Hubs is down",
+    requester: Contact | None = None,
+) -> Ticket:
+    with scope(tenant=cast.tenant_a):
+        ticket = ticket_create(
+            tenant=cast.tenant_a, requester=requester or cast.customer_contact, subject=subject,
+            description="Nobody can log in.", channel=Channel.EMAIL, enforce_entitlement=False,
+            priority=priority,
+        )  # fmt: skip
+        return ticket_assign(ticket=ticket, assignee=cast.agent, actor=cast.agent)
+
+
+def _close(cast: Cast, ticket: Ticket, capture: Any) -> Ticket:
+    with scope(tenant=cast.tenant_a), capture(execute=True):
+        return ticket_change_status(
+            ticket=ticket, status=Status.CLOSED, actor=cast.agent, channel=Channel.PORTAL
+        )
+
+
+def test_closing_a_ticket_of_a_chosen_priority_opens_its_review_assigned_and_prefilled(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1, desk.p2)
+    ticket = _close(cast, _ticket(cast, desk.p2), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review = PostIncidentReview.objects.get(ticket=ticket)
+        assert review.assignee == cast.agent
+        assert review.status == ReviewStatus.DRAFT
+        assert "Ticket received" in review.timeline and "closed" in review.timeline
+        assert ticket.events.filter(kind=EventKind.REVIEW_OPENED, is_public=False).count() == 1
+
+
+def test_closing_a_ticket_of_another_priority_opens_no_review(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1)
+    ticket = _close(cast, _ticket(cast, desk.p3), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        assert not PostIncidentReview.objects.filter(ticket=ticket).exists()
+
+
+def test_a_tenant_without_a_review_rule_gets_no_reviews(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket = _close(cast, _ticket(cast, desk.p1), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        assert not PostIncidentReview.objects.exists()
+        assert ticket.status == Status.CLOSED
+
+
+def test_the_review_is_due_two_working_days_later_across_the_weekend_and_a_holiday(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Closed Thursday 2026-04-02 at 15:00; Good Friday (04-03), the weekend and Easter
+    Monday (04-06) are closed on the office calendar: Tuesday is working day 1, Wednesday
+    working day 2, due at its close (17:00); the warning starts at Tuesday's close."""
+    _policy(cast, desk.p2, days=2)
+    ticket = _ticket(cast, desk.p2)
+    with time_machine.travel(at(2026, 4, 2, 15, 0), tick=False):
+        _close(cast, ticket, django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review = PostIncidentReview.objects.get(ticket=ticket)
+    assert review.due_at == at(2026, 4, 8, 17, 0)
+    assert review.warn_at == at(2026, 4, 7, 17, 0)
+
+
+def test_a_review_of_a_ticket_not_closed_is_refused_and_nothing_is_saved(
+    cast: Cast, desk: Desk
+) -> None:
+    ticket = _ticket(cast, desk.p1)
+    with scope(tenant=cast.tenant_a):
+        with pytest.raises(ValidationError) as refused:
+            review_open(ticket=ticket, actor=cast.agent)
+        assert "closed ticket" in str(refused.value)
+        assert not PostIncidentReview.objects.exists()
+        assert not ticket.events.filter(kind=EventKind.REVIEW_OPENED).exists()
+
+
+def test_an_agent_may_open_a_review_by_hand_once(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket = _close(cast, _ticket(cast, desk.p3), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review_open(ticket=ticket, actor=cast.agent)
+        with pytest.raises(ValidationError, match="already has"):
+            review_open(ticket=ticket, actor=cast.agent)
+        assert PostIncidentReview.objects.count() == 1
+
+
+def test_a_review_is_done_only_with_its_impact_and_root_cause(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1)
+    ticket = _close(cast, _ticket(cast, desk.p1), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review = PostIncidentReview.objects.get(ticket=ticket)
+        with pytest.raises(ValidationError, match="Root cause"):
+            review_done(review=review, actor=cast.agent)
+        review = review_save(
+            review=review, actor=cast.agent, impact="All users", timeline=review.timeline,
+            root_cause="An expired certificate", shared_with_customer=False,
+            assignee=cast.agent,
+        )  # fmt: skip
+        done = review_done(review=review, actor=cast.agent)
+        assert done.status == ReviewStatus.DONE and done.done_at is not None
+        assert ticket.events.filter(kind=EventKind.REVIEW_DONE).count() == 1
+
+
+def _reviewed(
+    cast: Cast, desk: Desk, capture: Any, **fields: Any
+) -> tuple[Ticket, PostIncidentReview]:
+    """A closed P1 of the customer with its review written (``fields`` override)."""
+    _policy(cast, desk.p1)
+    ticket = _close(cast, _ticket(cast, desk.p1), capture)
+    with scope(tenant=cast.tenant_a):
+        review = PostIncidentReview.objects.get(ticket=ticket)
+        values = {
+            "impact": "Nobody could log in for 2 hours", "timeline": review.timeline,
+            "root_cause": "An expired certificate", "shared_with_customer": False,
+            "assignee": cast.agent, **fields,
+        }  # fmt: skip
+        return ticket, review_save(review=review, actor=cast.agent, **values)
+
+
+def test_the_customer_reads_the_review_on_their_ticket_only_once_it_is_shared(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    url = reverse("portal:ticket-detail", kwargs={"ticket_id": ticket.pk})
+    page = client_for(cast.customer, cast.tenant_a).get(url)
+    assert page.status_code == 200
+    assert "An expired certificate" not in page.content.decode()
+    with scope(tenant=cast.tenant_a):
+        review_save(
+            review=review, actor=cast.agent, impact=review.impact, timeline=review.timeline,
+            root_cause=review.root_cause, shared_with_customer=True, assignee=cast.agent,
+        )  # fmt: skip
+    page = client_for(cast.customer, cast.tenant_a).get(url)
+    assert "An expired certificate" in page.content.decode()
+    assert "Post-incident review" in page.content.decode()
+
+
+def test_the_agent_writes_the_review_on_its_page_and_marks_it_done(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": ticket.pk})
+    assert client.get(url).status_code == 200
+    saved = client.post(
+        url,
+        {"assignee": cast.agent.pk, "impact": "All users", "timeline": "10:00 down",
+         "root_cause": "Disk full", "shared_with_customer": "on"},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    client.post(
+        reverse("tickets:ticket-review-action", kwargs={"ticket_id": ticket.pk}),
+        {"description": "Alert on disk usage", "owner": cast.agent.pk, "due_on": "2026-12-31"},
+    )
+    client.post(reverse("tickets:ticket-review-done", kwargs={"ticket_id": ticket.pk}))
+    with scope(tenant=cast.tenant_a):
+        review.refresh_from_db()
+        assert review.status == ReviewStatus.DONE and review.shared_with_customer
+        assert review.root_cause == "Disk full"
+        assert [a.description for a in review.actions.all()] == ["Alert on disk usage"]
+
+
+def test_opening_a_review_from_the_page_of_a_ticket_not_closed_says_why_and_saves_nothing(
+    cast: Cast, desk: Desk
+) -> None:
+    ticket = _ticket(cast, desk.p1)
+    client = client_for(cast.agent, cast.tenant_a)
+    answer = client.post(
+        reverse("tickets:ticket-review-open", kwargs={"ticket_id": ticket.pk}), follow=True
+    )
+    assert answer.status_code == 200
+    assert "A post-incident review is written for a closed ticket" in answer.content.decode()
+    with scope(tenant=cast.tenant_a):
+        assert not PostIncidentReview.objects.exists()
+
+
+def test_the_api_reads_writes_and_refuses_a_review(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_ticket = _ticket(cast, desk.p2, subject="Still open")
+    ticket, _review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    api = api_client_for(cast.agent, cast.tenant_a)
+    refused = api.post(f"/api/v1/tickets/{open_ticket.pk}/review/")
+    assert refused.status_code == 400, refused.content
+    assert "closed ticket" in refused.content.decode()
+    assert api.get(f"/api/v1/tickets/{open_ticket.pk}/review/").status_code == 404
+    read = api.get(f"/api/v1/tickets/{ticket.pk}/review/")
+    assert read.status_code == 200 and read.json()["root_cause"] == "An expired certificate"
+    patched = api.patch(
+        f"/api/v1/tickets/{ticket.pk}/review/", json.dumps({"shared_with_customer": True}),
+        content_type="application/json",
+    )  # fmt: skip
+    assert patched.status_code == 200 and patched.json()["shared_with_customer"] is True
+    added = api.post(
+        f"/api/v1/tickets/{ticket.pk}/review/actions/",
+        json.dumps({"description": "Renew certificates automatically", "due_on": "2026-12-01"}),
+        content_type="application/json",
+    )
+    assert added.status_code == 201
+    done = api.post(f"/api/v1/tickets/{ticket.pk}/review/done/")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    assert done.json()["actions"][0]["description"] == "Renew certificates automatically"
+
+
+def test_the_monthly_report_counts_reviews_done_and_overdue(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1, days=1)
+    with time_machine.travel(at(2026, 10, 5, 10, 0), tick=False):
+        late = _close(
+            cast, _ticket(cast, desk.p1, subject="Late"), django_capture_on_commit_callbacks
+        )
+        done = _close(
+            cast, _ticket(cast, desk.p1, subject="Done"), django_capture_on_commit_callbacks
+        )
+        with scope(tenant=cast.tenant_a):
+            review = review_save(
+                review=PostIncidentReview.objects.get(ticket=done), actor=cast.agent,
+                impact="Some", timeline="", root_cause="A bug", shared_with_customer=False,
+                assignee=None,
+            )  # fmt: skip
+            review_done(review=review, actor=cast.agent)
+    with scope(tenant=cast.tenant_a):
+        assert PostIncidentReview.objects.get(ticket=late).due_at == at(2026, 10, 6, 17, 0)
+        report = sla_report_build(tenant=cast.tenant_a, month=OCTOBER, now=at(2026, 11, 2, 9))
+    assert (report.total.reviews_done, report.total.reviews_overdue) == (1, 1)
+
+
+def test_the_assignee_is_warned_once_on_the_last_working_day(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _policy(cast, desk.p1, days=2)
+    ticket = _ticket(cast, desk.p1)
+    with time_machine.travel(at(2026, 10, 5, 10, 0), tick=False):  # Monday
+        _close(cast, ticket, django_capture_on_commit_callbacks)
+    with time_machine.travel(at(2026, 10, 6, 12, 0), tick=False):  # working day 1
+        assert reviews_warn_all() == 0
+    with time_machine.travel(at(2026, 10, 7, 9, 0), tick=False):  # the last working day
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reviews_warn_all() == 1
+        assert reviews_warn_all() == 0
+    with scopes_disabled():
+        notices = Notice.objects.filter(kind=NoticeKind.REVIEW_DUE)
+        assert [n.recipient_id for n in notices] == [cast.agent.pk]
+
+
+def test_the_review_pages_read_in_swedish(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, _review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    cast.agent.language = "sv"
+    cast.agent.save(update_fields=["language"])
+    client = client_for(cast.agent, cast.tenant_a)
+    page = client.get(reverse("tickets:ticket-review", kwargs={"ticket_id": ticket.pk}))
+    assert "Granskning efter incident" in page.content.decode()
+    assert "Grundorsak" in page.content.decode()
+    settings_page = client_for(cast.admin, cast.tenant_a)
+    cast.admin.language = "sv"
+    cast.admin.save(update_fields=["language"])
+    text = settings_page.get(reverse("tickets:review-settings")).content.decode()
+    assert "Prioriteter som kräver en granskning" in text
+
+
+def test_the_admin_sets_the_review_rule_and_bad_days_are_refused(cast: Cast, desk: Desk) -> None:
+    client = client_for(cast.admin, cast.tenant_a)
+    url = reverse("tickets:review-settings")
+    bad = client.post(url, {"priorities": [desk.p1.pk], "due_working_days": "0"})
+    assert bad.status_code == 200
+    with scope(tenant=cast.tenant_a):
+        assert not ReviewPolicy.objects.exists()
+    ok = client.post(url, {"priorities": [desk.p1.pk, desk.p2.pk], "due_working_days": "3"})
+    assert ok.status_code == 302
+    with scope(tenant=cast.tenant_a):
+        policy = ReviewPolicy.objects.get()
+        assert policy.due_working_days == 3
+        assert set(policy.priorities.all()) == {desk.p1, desk.p2}
+
+
+def test_the_itsl_demo_reviews_p1_and_p2_and_ships_one_shared_done_review(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(demo_file("itsl").read_text(encoding="utf-8"))
+    (tmp_path / "itsl.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    call_command("seed_demo", demo_dir=tmp_path, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="itsl")
+    with scope(tenant=tenant):
+        policy = ReviewPolicy.objects.get()
+        assert sorted(policy.priorities.values_list("key", flat=True)) == ["P1", "P2"]
+        (review,) = PostIncidentReview.objects.select_related("ticket")
+        assert review.status == ReviewStatus.DONE and review.shared_with_customer
+        assert review.ticket.status == Status.CLOSED and review.actions.count() == 1

@@ -1,0 +1,349 @@
+"""Opening, writing, finishing and sharing a post-incident review; the warning sweep.
+
+Every write records an internal ticket event (REVIEW_OPENED, REVIEW_DONE) in its
+transaction. Opening hangs off the ticket's close through an event handler registered in
+``TicketsConfig.ready()`` (after commit, at least once: it is idempotent by the review's
+one-to-one ticket), not off ``save()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sla.models import Calendar
+from supportdesk.models import Membership, Tenant, User
+from supportdesk.notices import NoticeKind, notice_sink
+
+from ..choices import Channel, Status
+from ..events import event_record, events_publish
+from ..models import (
+    EventKind,
+    PostIncidentReview,
+    ReviewAction,
+    ReviewPolicy,
+    ReviewStatus,
+    Ticket,
+    TicketEvent,
+)
+
+DEFAULT_DUE_DAYS = 5
+"""Working days a review opened by hand is given when the tenant has no review rule."""
+
+MAX_TIMELINE_EVENTS = 200
+"""Events the pre-filled timeline lists at most (the first ones): the rest is in the log."""
+
+
+def review_policy(*, tenant: Tenant) -> ReviewPolicy:
+    """The tenant's review rule; an unsaved one (no priorities, the default days) when the
+    admin has not set it yet."""
+    policy = ReviewPolicy.objects.filter(tenant=tenant).first()
+    return policy if policy is not None else ReviewPolicy(tenant=tenant)
+
+
+def review_policy_save(
+    *, policy: ReviewPolicy, priorities: list[Any], due_working_days: int
+) -> ReviewPolicy:
+    """Store the tenant admin's review rule. Preconditions: the priorities are the tenant's
+    (the form's queryset is scoped); reviews already open keep their due times."""
+    if any(p.tenant_id != policy.tenant_id for p in priorities):
+        raise ValidationError({"priorities": _("Unknown priority.")})
+    policy.due_working_days = due_working_days
+    policy.full_clean(exclude=["tenant", "priorities"])
+    with transaction.atomic():
+        policy.save()
+        policy.priorities.set(priorities)
+    return policy
+
+
+def _calendar_for(ticket: Ticket) -> Calendar | None:
+    """The ticket's SLA calendar: its policy's, else the tenant's default calendar."""
+    if ticket.sla_policy_id is not None and ticket.sla_policy is not None:
+        return ticket.sla_policy.calendar
+    return Calendar.objects.filter(is_default=True).first()
+
+
+def review_due_times(
+    *, ticket: Ticket, start: dt.datetime, days: int
+) -> tuple[dt.datetime, dt.datetime]:
+    """(due, warn from): the close of the ``days``-th working day after ``start`` on the
+    ticket's SLA calendar, and the close of the working day before it (the last working day
+    begins then); calendar days when the tenant has no calendar."""
+    calendar = _calendar_for(ticket)
+    if calendar is None:
+        due = start + dt.timedelta(days=days)
+        return due, due - dt.timedelta(days=1)
+    engine = calendar.engine
+    due = engine.add_days(start, days)
+    warn = engine.add_days(start, days - 1) if days > 1 else start
+    return due, warn
+
+
+def review_timeline_text(*, ticket: Ticket) -> str:
+    """The ticket's events as lines "YYYY-MM-DD HH:MM  What: old -> new" in the tenant's
+    time zone, for the review's timeline to start from (one query)."""
+    zone = ZoneInfo(ticket.tenant.time_zone)
+    lines = []
+    events = (
+        TicketEvent.objects.filter(tenant_id=ticket.tenant_id, ticket=ticket)
+        .exclude(kind__in=[EventKind.REVIEW_OPENED, EventKind.REVIEW_DONE])
+        .select_related("actor", "actor_contact")
+        .order_by("at", "id")[:MAX_TIMELINE_EVENTS]
+    )
+    for event in events:
+        when = timezone.localtime(event.at, zone).strftime("%Y-%m-%d %H:%M")
+        what = str(EventKind(event.kind).label) if event.kind in EventKind.values else event.kind
+        change = ""
+        if event.old_value or event.new_value:
+            change = (
+                f": {event.old_value} -> {event.new_value}"
+                if event.old_value
+                else f": {event.new_value}"
+            )
+        lines.append(f"{when}  {what}{change} ({event.actor_name})")
+    return "\n".join(lines)
+
+
+def shared_review(*, ticket: Ticket) -> PostIncidentReview | None:
+    """The review of ``ticket`` its customer may read: one an agent shared (None otherwise,
+    and without a query for a ticket not closed, which has none)."""
+    if ticket.status != Status.CLOSED:
+        return None
+    return (
+        PostIncidentReview.objects.filter(ticket=ticket, shared_with_customer=True)
+        .prefetch_related("actions")
+        .first()
+    )
+
+
+def review_refusal(*, ticket: Ticket) -> str | None:
+    """Why ``ticket`` cannot get a review (None: it can)."""
+    if ticket.status != Status.CLOSED:
+        return _(
+            "A post-incident review is written for a closed ticket; %(ref)s is %(status)s."
+        ) % {"ref": ticket.reference, "status": Status(ticket.status).label.lower()}
+    if ticket.merged_into_id is not None:
+        return _("%(ref)s was merged into another ticket; review that one.") % {
+            "ref": ticket.reference
+        }
+    if PostIncidentReview.objects.filter(ticket=ticket).exists():
+        return _("%(ref)s already has a post-incident review.") % {"ref": ticket.reference}
+    return None
+
+
+def _require_agent(actor: User | None) -> User:
+    if actor is None or not Membership.objects.agents().filter(user=actor).exists():
+        raise ValidationError({"actor": _("Only agents can write post-incident reviews.")})
+    return actor
+
+
+def review_open(
+    *, ticket: Ticket, actor: User | None, channel: str = Channel.PORTAL
+) -> PostIncidentReview:
+    """Open the post-incident review of the closed ``ticket``: assigned to its assignee, due
+    within the tenant's working days (:class:`ReviewPolicy`) from its close, the timeline
+    pre-filled from its events. ``actor`` None: opened automatically at close.
+
+    Preconditions: the tenant's scope is active; ``actor``, when given, is an agent. Bad
+    input (a ticket not closed, merged, or reviewed already) raises ``ValidationError``;
+    nothing is saved. Writes an internal REVIEW_OPENED event in the same transaction.
+    """
+    agent = _require_agent(actor) if actor is not None else None
+    with transaction.atomic():
+        locked = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("tenant", "sla_policy__calendar", "assignee")
+            .get(pk=ticket.pk)
+        )
+        refusal = review_refusal(ticket=locked)
+        if refusal:
+            raise ValidationError({"ticket": refusal})
+        policy = review_policy(tenant=locked.tenant)
+        days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+        now = timezone.now()
+        start = locked.closed_at or now
+        due, warn = review_due_times(ticket=locked, start=start, days=days)
+        review = PostIncidentReview.objects.create(
+            tenant_id=locked.tenant_id,
+            ticket=locked,
+            assignee=locked.assignee,
+            due_at=due,
+            warn_at=warn,
+            timeline=review_timeline_text(ticket=locked),
+            created_at=now,
+        )
+        events_publish(
+            [
+                event_record(
+                    ticket=locked, kind=EventKind.REVIEW_OPENED, actor=agent,
+                    by_staff=agent is not None, channel=channel, new=due.isoformat(),
+                    is_public=False, at=now, data={"review_id": review.pk},
+                )
+            ]
+        )  # fmt: skip
+    return review
+
+
+def reviews_wanted(events: list[TicketEvent]) -> list[TicketEvent]:
+    """The events :func:`review_open_on_close` is owed: a ticket moving to closed."""
+    return [
+        e for e in events if e.kind == EventKind.STATUS_CHANGED and e.new_value == Status.CLOSED
+    ]
+
+
+def review_open_on_close(event: TicketEvent) -> str | None:
+    """Event handler: open the review of a ticket just closed when its priority is one the
+    tenant picked. Idempotent: a ticket reviewed already (a second delivery) is left alone."""
+    if event.kind != EventKind.STATUS_CHANGED or event.new_value != Status.CLOSED:
+        return None
+    ticket = Ticket.objects.select_related("tenant").filter(pk=event.ticket_id).first()
+    if ticket is None or ticket.priority_id is None:
+        return None
+    policy = ReviewPolicy.objects.filter(tenant_id=ticket.tenant_id).first()
+    if policy is None or not policy.priorities.filter(pk=ticket.priority_id).exists():
+        return None
+    if review_refusal(ticket=ticket) is not None:
+        return None
+    try:
+        review_open(ticket=ticket, actor=None, channel=Channel.API)
+    except (ValidationError, IntegrityError):
+        return None  # reopened meanwhile or reviewed by a concurrent delivery
+    return None
+
+
+def review_save(
+    *,
+    review: PostIncidentReview,
+    actor: User,
+    impact: str,
+    timeline: str,
+    root_cause: str,
+    shared_with_customer: bool,
+    assignee: User | None,
+) -> PostIncidentReview:
+    """Store the review's text, assignee and whether the customer may read it.
+
+    Preconditions: ``actor`` is an agent of the tenant in scope; ``assignee``, when given,
+    is an agent of it. Locks the review row. Raises ``ValidationError``; nothing is saved."""
+    _require_agent(actor)
+    if assignee is not None and not Membership.objects.agents().filter(user=assignee).exists():
+        raise ValidationError({"assignee": _("Choose an agent of this desk.")})
+    with transaction.atomic():
+        locked = PostIncidentReview.objects.select_for_update().get(pk=review.pk)
+        locked.impact, locked.timeline, locked.root_cause = impact, timeline, root_cause
+        locked.shared_with_customer = shared_with_customer
+        locked.assignee = assignee
+        locked.full_clean(exclude=["tenant", "ticket"])
+        locked.save()
+    return locked
+
+
+def review_done(
+    *, review: PostIncidentReview, actor: User, channel: str = Channel.PORTAL
+) -> PostIncidentReview:
+    """Mark the review done. Preconditions: ``actor`` is an agent; the review is a draft with
+    its impact and root cause written. Writes an internal REVIEW_DONE event."""
+    agent = _require_agent(actor)
+    with transaction.atomic():
+        locked = (
+            PostIncidentReview.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .get(pk=review.pk)
+        )
+        if locked.status == ReviewStatus.DONE:
+            raise ValidationError({"status": _("This review is done already.")})
+        missing = [
+            str(label)
+            for label, value in ((_("Impact"), locked.impact), (_("Root cause"), locked.root_cause))
+            if not value.strip()
+        ]
+        if missing:
+            raise ValidationError(
+                {"status": _("Write these before the review is done: %(fields)s.")
+                 % {"fields": ", ".join(missing)}}
+            )  # fmt: skip
+        now = timezone.now()
+        locked.status, locked.done_at = ReviewStatus.DONE, now
+        locked.save(update_fields=["status", "done_at"])
+        events_publish(
+            [
+                event_record(
+                    ticket=locked.ticket, kind=EventKind.REVIEW_DONE, actor=agent,
+                    by_staff=True, channel=channel, is_public=False, at=now,
+                    data={"review_id": locked.pk, "late": now > locked.due_at},
+                )
+            ]
+        )  # fmt: skip
+    return locked
+
+
+def review_action_add(
+    *,
+    review: PostIncidentReview,
+    actor: User,
+    description: str,
+    owner: User | None,
+    due_on: dt.date | None,
+) -> ReviewAction:
+    """Add one follow-up action (what, whose, by when). Preconditions: ``actor`` and
+    ``owner`` (when given) are agents of the tenant in scope."""
+    _require_agent(actor)
+    if not description.strip():
+        raise ValidationError({"description": _("Describe the action.")})
+    if owner is not None and not Membership.objects.agents().filter(user=owner).exists():
+        raise ValidationError({"owner": _("Choose an agent of this desk.")})
+    action = ReviewAction(
+        tenant_id=review.tenant_id, review=review, description=description.strip(),
+        owner=owner, due_on=due_on,
+    )  # fmt: skip
+    action.full_clean(exclude=["tenant", "review"])
+    action.save()
+    return action
+
+
+def reviews_warn(*, tenant: Tenant, now: dt.datetime) -> int:
+    """Warn each assignee once that their draft review is in its last working day (or
+    overdue); returns how many were warned. Exactly once by the notice's key and the
+    review's ``warned_at``. Caller holds the tenant's scope and a transaction."""
+    due = list(
+        PostIncidentReview.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(
+            status=ReviewStatus.DRAFT, warned_at__isnull=True, warn_at__lte=now,
+            assignee__isnull=False,
+        )
+        .select_related("ticket", "assignee")
+        .order_by("due_at", "id")
+    )  # fmt: skip
+    if not due:
+        return 0
+    sink = notice_sink()
+    for review in due:
+        ticket = review.ticket
+        sink.queue(
+            tenant=tenant,
+            key=f"review_due:{review.pk}",
+            kind=NoticeKind.REVIEW_DUE,
+            recipient=review.assignee,
+            ticket=ticket,
+            text=_("%(reference)s %(subject)s: the post-incident review is due %(due)s")
+            % {
+                "reference": ticket.reference,
+                "subject": ticket.subject,
+                "due": timezone.localtime(review.due_at, ZoneInfo(tenant.time_zone)).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+            }
+            + "\n"
+            + tenant.base_url()
+            + reverse("tickets:ticket-review", kwargs={"ticket_id": ticket.pk}),
+        )
+    PostIncidentReview.objects.filter(pk__in=[r.pk for r in due]).update(warned_at=now)
+    sink.flush_on_commit(tenant_id=tenant.pk)
+    return len(due)

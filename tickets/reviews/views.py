@@ -1,0 +1,177 @@
+"""The post-incident review pages: the review of one ticket (agents), the list of open
+reviews (staff), the tenant admin's rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from supportdesk.access import admin_required, agent_required, staff_required
+from supportdesk.forms import add_service_messages, form_save
+
+from ..access import get_ticket_for_agent
+from ..choices import Channel
+from ..models import PostIncidentReview, ReviewStatus
+from .forms import ReviewActionForm, ReviewForm, ReviewPolicyForm
+from .services import (
+    review_action_add,
+    review_done,
+    review_open,
+    review_policy,
+    review_policy_save,
+    review_refusal,
+    review_save,
+)
+
+MAX_LISTED = 200
+"""Reviews the list shows at most (the draft ones first, the nearest due first)."""
+
+
+def _review_of(ticket: Any) -> PostIncidentReview | None:
+    return (
+        PostIncidentReview.objects.filter(ticket=ticket)
+        .select_related("assignee")
+        .prefetch_related("actions__owner")
+        .first()
+    )
+
+
+@agent_required
+def review_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The review of one ticket: its form, its actions, done; or why it has none."""
+    ticket = get_ticket_for_agent(request, ticket_id)
+    review = _review_of(ticket)
+    if review is None:
+        if request.method == "POST":
+            messages.error(request, review_refusal(ticket=ticket) or _("Open the review first."))
+            return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+        return render(
+            request,
+            "tickets/review.html",
+            {"ticket": ticket, "review": None, "refusal": review_refusal(ticket=ticket)},
+        )
+    form = ReviewForm(request.POST or None, instance=review)
+    user: Any = request.user
+
+    def save() -> PostIncidentReview:
+        data = form.cleaned_data
+        return review_save(
+            review=review, actor=user, impact=data["impact"], timeline=data["timeline"],
+            root_cause=data["root_cause"], shared_with_customer=data["shared_with_customer"],
+            assignee=data["assignee"],
+        )  # fmt: skip
+
+    if form_save(request, form, save):
+        messages.success(request, _("Review saved."))
+        return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+    return render(
+        request,
+        "tickets/review.html",
+        {
+            "ticket": ticket, "review": review, "form": form,
+            "action_form": ReviewActionForm(), "overdue": review.is_overdue(),
+        },
+    )  # fmt: skip
+
+
+@require_POST
+@agent_required
+def review_open_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_ticket_for_agent(request, ticket_id)
+    user: Any = request.user
+    try:
+        review_open(ticket=ticket, actor=user, channel=Channel.PORTAL)
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(request, _("Post-incident review opened."))
+    return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def review_done_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_ticket_for_agent(request, ticket_id)
+    review = _review_of(ticket)
+    user: Any = request.user
+    try:
+        if review is None:
+            raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
+        review_done(review=review, actor=user, channel=Channel.PORTAL)
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(request, _("Review done."))
+    return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def review_action_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_ticket_for_agent(request, ticket_id)
+    review = _review_of(ticket)
+    form = ReviewActionForm(request.POST)
+    user: Any = request.user
+    try:
+        if review is None:
+            raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())  # type: ignore[arg-type]
+        data = form.cleaned_data
+        review_action_add(
+            review=review, actor=user, description=data["description"], owner=data["owner"],
+            due_on=data["due_on"],
+        )  # fmt: skip
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(request, _("Action added."))
+    return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+
+
+@require_GET
+@staff_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    """Reviews still in draft (the nearest due first, overdue marked), then the latest done."""
+    now = timezone.now()
+    rows = list(
+        PostIncidentReview.objects.select_related("ticket", "assignee").order_by(
+            "-status", "due_at", "id"
+        )[:MAX_LISTED]
+    )
+    drafts = [r for r in rows if r.status == ReviewStatus.DRAFT]
+    return render(
+        request,
+        "tickets/review_list.html",
+        {
+            "drafts": [(r, r.is_overdue(now)) for r in drafts],
+            "done": [r for r in rows if r.status == ReviewStatus.DONE],
+        },
+    )
+
+
+@admin_required
+def review_settings(request: HttpRequest) -> HttpResponse:
+    """The tenant admin's review rule."""
+    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    policy = review_policy(tenant=tenant)
+    form = ReviewPolicyForm(request.POST or None, instance=policy)
+
+    def save() -> Any:
+        data = form.cleaned_data
+        return review_policy_save(
+            policy=policy, priorities=list(data["priorities"]),
+            due_working_days=data["due_working_days"],
+        )  # fmt: skip
+
+    if form_save(request, form, save):
+        messages.success(request, _("Settings saved."))
+        return redirect("tickets:review-settings")
+    return render(request, "tickets/review_settings.html", {"form": form})
