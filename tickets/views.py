@@ -112,7 +112,8 @@ def typed_ticket(request: HttpRequest, reference: str) -> Ticket | None:
     return other
 
 
-def _form_errors(request: HttpRequest, form: Any) -> None:
+def form_errors(request: HttpRequest, form: Any) -> None:
+    """Each error of an invalid ``form`` as a message on the page the view redirects to."""
     for field_errors in form.errors.values():
         for text in field_errors:
             messages.error(request, text)
@@ -240,7 +241,7 @@ def queue_assign(request: HttpRequest) -> HttpResponse:
     req: Any = request
     form = BulkAssignForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("tickets:queue")
     try:
         count = services.tickets_assign_bulk(
@@ -267,7 +268,7 @@ def queue_my_line(request: HttpRequest) -> HttpResponse:
             tenant=req.tenant, user=req.user, support_line=form.cleaned_data["support_line"]
         )
     else:
-        _form_errors(request, form)
+        form_errors(request, form)
     return redirect(_back(request, "tickets:queue"))
 
 
@@ -462,7 +463,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     form = ReplyForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     data = form.cleaned_data
     macro_id = data["macro"]
@@ -582,7 +583,7 @@ def _change(
     ticket = get_ticket_for_agent(request, ticket_id)
     form = form_class(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     try:
         apply(ticket, form.cleaned_data)
@@ -784,7 +785,7 @@ def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     form = LinkForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     other = typed_ticket(request, form.cleaned_data["other"])
     if other is None:
@@ -827,7 +828,7 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     form = MergeForm(request.POST or request.GET or None)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     target = find_ticket_for_agent(request, form.cleaned_data["into"])
     if target is None:

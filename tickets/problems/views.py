@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from supportdesk.access import admin_required, agent_required, staff_required, staff_user
 from supportdesk.forms import add_service_messages, form_save
 
-from ..access import find_ticket_for_agent, get_ticket_for_agent
+from ..access import get_ticket_for_agent
 from ..choices import Channel
 from ..models import Problem, Ticket
+from ..views import form_errors, typed_ticket
 from . import services
 from .access import get_problem_for_staff
 from .forms import (
@@ -29,12 +30,6 @@ from .forms import (
     ProblemSettingsForm,
     ProblemUnlinkForm,
 )
-
-
-def _form_errors(request: HttpRequest, form: Any) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, str(error))
 
 
 @require_GET
@@ -110,14 +105,10 @@ def problem_link(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     form = ProblemLinkForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("problems:detail", problem_id=problem.pk)
-    ticket = find_ticket_for_agent(request, form.cleaned_data["ticket"])
+    ticket = typed_ticket(request, form.cleaned_data["ticket"])
     if ticket is None:
-        messages.error(
-            request,
-            _("There is no ticket %(reference)s.") % {"reference": form.cleaned_data["ticket"]},
-        )
         return redirect("problems:detail", problem_id=problem.pk)
     try:
         services.problem_link(
@@ -136,7 +127,7 @@ def problem_unlink(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     form = ProblemUnlinkForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("problems:detail", problem_id=problem.pk)
     ticket = get_ticket_for_agent(request, form.cleaned_data["ticket"])
     try:
@@ -156,7 +147,7 @@ def problem_resolve(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     form = ProblemResolveForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return redirect("problems:detail", problem_id=problem.pk)
     data = form.cleaned_data
     try:
