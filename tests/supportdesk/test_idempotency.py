@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,9 +29,11 @@ from tests.tickets.conftest import Desk, build_desk
 from tickets.choices import Channel, Status
 from tickets.links.services import ticket_link
 from tickets.major.services import major_incident_priority, ticket_declare_major_incident
-from tickets.models import LinkKind, Ticket
+from tickets.models import LinkKind, Problem, Ticket
+from tickets.problems.services import problem_link, problem_save
 from tickets.quotes.services import quote_propose
-from tickets.services import ticket_change_priority, ticket_create
+from tickets.reviews.services import review_open, review_save
+from tickets.services import ticket_change_priority, ticket_change_status, ticket_create
 
 from ..conftest import Cast, api_client_for
 from .error_urls import SECRET
@@ -96,6 +99,8 @@ def _values(cast: Cast, desk: Desk, ticket: Ticket) -> dict[str, Any]:
         "support_line": 2,
         "hours": "2",  # quote them
         "decision": "accept",  # the quote waiting on the ticket
+        "ticket": ticket.pk,  # link it to the problem, or unlink it
+        "description": "Add an index check to the release list",  # a review's action
     }
 
 
@@ -116,13 +121,55 @@ def _major_incident(cast: Cast, ticket: Ticket) -> None:
         ticket_declare_major_incident(ticket=ticket, actor=cast.agent)
 
 
+def _problem(cast: Cast, ticket: Ticket) -> dict[str, int]:
+    with scope(tenant=cast.tenant_a):
+        problem = problem_save(
+            problem=Problem(tenant=cast.tenant_a, title="Logins fail"), actor=cast.agent
+        )
+    return {"problem_id": problem.pk}
+
+
+def _problem_linked(cast: Cast, ticket: Ticket) -> dict[str, int]:
+    ids = _problem(cast, ticket)
+    with scope(tenant=cast.tenant_a):
+        problem = Problem.objects.get(pk=ids["problem_id"])
+        problem_link(problem=problem, ticket=ticket, actor=cast.agent)
+    return ids
+
+
+def _closed(cast: Cast, ticket: Ticket) -> None:
+    with scope(tenant=cast.tenant_a):
+        ticket_change_status(
+            ticket=ticket, status=Status.CLOSED, actor=cast.agent, channel=Channel.API
+        )
+
+
+def _review_written(cast: Cast, ticket: Ticket) -> None:
+    _closed(cast, ticket)
+    with scope(tenant=cast.tenant_a):
+        review = review_open(ticket=ticket, actor=cast.agent)
+        review_save(
+            review=review, actor=cast.agent, impact="Nobody could log in for an hour.",
+            timeline=review.timeline, root_cause="An expired certificate.",
+            shared_with_customer=False, assignee=cast.agent,
+        )  # fmt: skip
+
+
 # State a path's request acts on that the fixed cast lacks: a quote for the customer to
-# answer, a P1 ticket to declare a major incident, a major incident to update or end.
-PREPARE = {
+# answer, a P1 ticket to declare a major incident, a major incident to update or end, a
+# problem to link to (with the ticket linked, to unlink or resolve), a closed ticket to
+# review, a written review to finish. A hook may return the ids of the URL it made.
+PREPARE: dict[str, Callable[[Cast, Ticket], dict[str, int] | None]] = {
     "/api/v1/portal/tickets/{ticket_id}/quotes/": _quote_waiting,
     "/api/v1/tickets/{ticket_id}/major-incident/": _most_urgent,
     "/api/v1/tickets/{ticket_id}/major-incident/updates/": _major_incident,
     "/api/v1/tickets/{ticket_id}/major-incident/end/": _major_incident,
+    "/api/v1/problems/{problem_id}/link/": _problem,
+    "/api/v1/problems/{problem_id}/unlink/": _problem_linked,
+    "/api/v1/problems/{problem_id}/resolve/": _problem_linked,
+    "/api/v1/tickets/{ticket_id}/review/": _closed,
+    "/api/v1/tickets/{ticket_id}/review/actions/": _review_written,
+    "/api/v1/tickets/{ticket_id}/review/done/": _review_written,
 }
 
 
@@ -145,8 +192,8 @@ def _request_body(path: str, values: dict[str, Any]) -> dict[str, Any]:
     return {name: values.get(name, "Idempotent test") for name in names}
 
 
-def _url(path: str, cast: Cast, desk: Desk, ticket: Ticket) -> str:
-    ids = {"contract_id": desk.contract.pk, "ticket_id": ticket.pk}
+def _url(path: str, cast: Cast, desk: Desk, ticket: Ticket, **made: int) -> str:
+    ids = {"contract_id": desk.contract.pk, "ticket_id": ticket.pk, **made}
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 
@@ -188,10 +235,9 @@ def test_every_api_post_documents_the_idempotency_key_header() -> None:
 def test_a_repeated_post_returns_the_first_response_without_a_second_effect(
     cast: Cast, desk: Desk, ticket: Ticket, path: str
 ) -> None:
-    client, url = _client(path, cast), _url(path, cast, desk, ticket)
     body = _request_body(path, _values(cast, desk, ticket))
-    if path in PREPARE:
-        PREPARE[path](cast, ticket)
+    made = (PREPARE[path](cast, ticket) if path in PREPARE else None) or {}
+    client, url = _client(path, cast), _url(path, cast, desk, ticket, **made)
     before = _database()
     first = _post(client, url, body, key="retry-1")
     # The generated body is accepted, so the replay is of a real effect, except where the
