@@ -67,6 +67,18 @@ def _close(cast: Cast, ticket: Ticket, capture: Any) -> Ticket:
         )
 
 
+def test_the_prefilled_timeline_is_in_the_tenants_language_whoever_closes_it(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    cast.tenant_a.default_language = "sv"
+    cast.tenant_a.save(update_fields=["default_language"])
+    _policy(cast, desk.p1, desk.p2)
+    ticket = _close(cast, _ticket(cast, desk.p2), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        timeline = PostIncidentReview.objects.get(ticket=ticket).timeline
+    assert "Nytt → Stängt" in timeline and "Closed" not in timeline
+
+
 def test_closing_a_ticket_of_a_chosen_priority_opens_its_review_assigned_and_prefilled(
     cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -76,7 +88,8 @@ def test_closing_a_ticket_of_a_chosen_priority_opens_its_review_assigned_and_pre
         review = PostIncidentReview.objects.get(ticket=ticket)
         assert review.assignee == cast.agent
         assert review.status == ReviewStatus.DRAFT
-        assert "Ticket received" in review.timeline and "closed" in review.timeline
+        assert "Ticket received" in review.timeline and "New → Closed" in review.timeline
+        assert "new ->" not in review.timeline and "-> closed" not in review.timeline
         assert ticket.events.filter(kind=EventKind.REVIEW_OPENED, is_public=False).count() == 1
 
 

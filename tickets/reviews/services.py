@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from sla.models import Calendar
@@ -33,6 +33,7 @@ from ..models import (
     Ticket,
     TicketEvent,
 )
+from ..templatetags.ticket_tags import event_value
 
 DEFAULT_DUE_DAYS = 5
 """Working days a review opened by hand is given when the tenant has no review rule."""
@@ -87,7 +88,7 @@ def review_due_times(
 
 
 def review_timeline_text(*, ticket: Ticket) -> str:
-    """The ticket's events as lines "YYYY-MM-DD HH:MM  What: old -> new" in the tenant's
+    """The ticket's events as lines "YYYY-MM-DD HH:MM  What: old → new" in the tenant's
     time zone, for the review's timeline to start from (one query)."""
     zone = ZoneInfo(ticket.tenant.time_zone)
     lines = []
@@ -97,18 +98,20 @@ def review_timeline_text(*, ticket: Ticket) -> str:
         .select_related("actor", "actor_contact")
         .order_by("at", "id")[:MAX_TIMELINE_EVENTS]
     )
-    for event in events:
-        when = timezone.localtime(event.at, zone).strftime("%Y-%m-%d %H:%M")
-        what = str(EventKind(event.kind).label) if event.kind in EventKind.values else event.kind
-        change = ""
-        if event.old_value or event.new_value:
-            change = (
-                f": {event.old_value} -> {event.new_value}"
-                if event.old_value
-                else f": {event.new_value}"
-            )
-        lines.append(f"{when}  {what}{change} ({event.actor_name})")
+    # Stored text, read by the tenant's staff: in the tenant's language, not the worker's.
+    with translation.override(ticket.tenant.default_language):
+        for event in events:
+            lines.append(_timeline_line(event, zone))
     return "\n".join(lines)
+
+
+def _timeline_line(event: TicketEvent, zone: ZoneInfo) -> str:
+    when = timezone.localtime(event.at, zone).strftime("%Y-%m-%d %H:%M")
+    what = str(EventKind(event.kind).label) if event.kind in EventKind.values else event.kind
+    # Values in words, as the ticket's timeline shows them ("Open → Closed", not keys).
+    old, new = event_value(event, "old"), event_value(event, "new")
+    change = f": {old} → {new}" if old else (f": {new}" if new else "")
+    return f"{when}  {what}{change} ({event.actor_name})"
 
 
 def shared_review(*, ticket: Ticket) -> PostIncidentReview | None:
