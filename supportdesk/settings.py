@@ -390,6 +390,8 @@ SPECTACULAR_SETTINGS = {
         "ContractStatusEnum": "contracts.models.ContractStatus",
         "ArticleKindEnum": "knowledgebase.models.ArticleKind",
         "TicketLinkKindEnum": "tickets.models.LinkKind",
+        "ProblemStatusEnum": "tickets.models.ProblemStatus",
+        "ReviewStatusEnum": "tickets.models.ReviewStatus",
     },
 }
 

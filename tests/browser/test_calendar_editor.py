@@ -28,11 +28,11 @@ def test_typing_in_a_field_previews_the_edit_without_saving(
     week = effect.get_by_role("region", name="Weekly hours")
     saturday = week.get_by_role("row", name=re.compile(r"^Sat\b"))
     expect(saturday).to_contain_text("closed")
-    page.get_by_label("Saturday").fill("10:00-14:00")
+    page.locator("#id_sat").fill("10:00-14:00")
     expect(saturday).to_contain_text("10:00–14:00")  # no button pressed
     expect(effect).to_contain_text("Preview of your edit: nothing is saved yet.")
 
-    page.get_by_label("Monday").fill("25:00-26:00")
+    page.locator("#id_mon").fill("25:00-26:00")
     expect(effect).to_contain_text("Correct these to see the preview of your edit:")
     expect(effect).not_to_contain_text("nothing is saved yet")  # no preview shown
     expect(effect.locator("#calendar-errors")).to_contain_text("Monday")

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -169,7 +170,8 @@ def test_the_notifications_of_every_matching_rule_apply_once_per_person(
 def test_the_project_manager_is_notified_only_while_the_project_runs(
     cast: Cast, desk: Desk, ends: int | None, notified: bool
 ) -> None:
-    today = timezone.localdate()
+    # The tenant's day, as routing counts it: near midnight UTC it is already tomorrow there.
+    today = timezone.localdate(timezone=ZoneInfo(cast.tenant_a.time_zone))
     ends_on = None if ends is None else today + dt.timedelta(days=ends)
     _account(cast, project_manager=cast.agent, project_ends_on=ends_on)
     _rule(cast, "During the project", notify_roles=[NotifyRole.PROJECT_MANAGER])

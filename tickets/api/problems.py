@@ -35,10 +35,10 @@ class ProblemSerializer(serializers.ModelSerializer[Problem]):
 
     reference = serializers.CharField(read_only=True, help_text='"PRB-7".')
     status = serializers.ChoiceField(
-        choices=[ProblemStatus.OPEN.value, ProblemStatus.KNOWN_ERROR.value],
+        choices=ProblemStatus.choices,
         required=False,
-        help_text='"open" or "known_error"; resolve with the resolve action. A resolved '
-        "problem is read-only (400).",
+        help_text='Write "open" or "known_error"; "resolved" is set by the resolve action '
+        "only (400 here). A resolved problem is read-only (400).",
     )
     organisation = TenantRelatedField(
         Organisation,
@@ -107,7 +107,7 @@ class ProblemResolvedSerializer(serializers.Serializer[Any]):
     solved = TicketRefSerializer(many=True)
 
 
-class SuggestionSerializer(serializers.Serializer[Any]):
+class ProblemSuggestionSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
     title = serializers.CharField(help_text="The newest incident's subject.")
     category = serializers.CharField(help_text="Empty for a group of similar subjects.")
@@ -122,7 +122,7 @@ class SuggestionsSerializer(serializers.Serializer[Any]):
         help_text="The tenant's threshold (0: suggestions off); its admin sets it."
     )
     problem_suggest_hours = serializers.IntegerField(help_text="The tenant's window in hours.")
-    suggestions = SuggestionSerializer(many=True)
+    suggestions = ProblemSuggestionSerializer(many=True)
 
 
 def _refs(tickets: list[Ticket]) -> list[dict[str, Any]]:
