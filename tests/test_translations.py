@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.template import Context, Template
 from django.utils import translation
+from django.utils.translation.template import templatize
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ("sv", "nl")
@@ -256,3 +258,72 @@ def test_templates_render_in_the_active_language(language: str, expected: str) -
     template = Template('{% load i18n %}{% translate "Log out" %} · {% translate "My tickets" %}')
     with translation.override(language):
         assert template.render(Context()) == expected
+
+
+XGETTEXT_KEYWORDS = (
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext:1,2",
+    "ngettext_lazy:1,2",
+    "pgettext:1c,2",
+    "pgettext_lazy:1c,2",
+    "npgettext:1c,2,3",
+    "npgettext_lazy:1c,2,3",
+)
+
+
+def marked_messages(tmp_path: Path) -> set[str]:
+    """The catalogue keys of every message marked in our apps' code and in the templates.
+
+    This is what ``makemessages`` would extract (Python through xgettext, templates through
+    Django's ``templatize``), written to a scratch file so the committed .po files stay ours.
+    """
+
+    root = LOCALE.parent
+    ours = [Path(c.path) for c in apps.get_app_configs() if Path(c.path).parent == root]
+    sources = [
+        path
+        for app in ours
+        for path in app.rglob("*.py")
+        if "migrations" not in path.parts and "tests" not in path.parts
+    ]
+    for number, template in enumerate(
+        path for path in sorted((root / "templates").rglob("*")) if path.is_file()
+    ):
+        scratch = tmp_path / f"template_{number}.py"
+        scratch.write_text(templatize(template.read_text(encoding="utf-8"), origin=str(template)))
+        sources.append(scratch)
+    pot = tmp_path / "marked.pot"
+    xgettext = shutil.which("xgettext")
+    assert xgettext is not None
+    subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        [
+            xgettext,
+            "--language=Python",
+            "--from-code=UTF-8",
+            "--no-wrap",
+            "-o",
+            str(pot),
+            *(f"--keyword={keyword}" for keyword in XGETTEXT_KEYWORDS),
+            *map(str, sources),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return {entry.key for entry in parse_po(pot)[1:]}
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="gettext's xgettext is not installed")
+def test_every_message_marked_in_the_code_and_templates_is_in_each_catalogue(
+    tmp_path: Path,
+) -> None:
+    """A string marked for translation but missing from a catalogue is shown in English to a
+    Swedish or Dutch reader (a model field's name in a form or the API, a mail line)."""
+    marked = marked_messages(tmp_path)
+    assert len(marked) > 1000, "xgettext found too few messages: is the source list right?"
+    for language in LANGUAGES:
+        have = {entry.key for entry in messages(language)}
+        missing = sorted(marked - have)
+        assert not missing, f"{language}: marked but not in {po_path(language)}: {missing}"
