@@ -28,6 +28,15 @@ class Language(models.TextChoices):
     DUTCH = "nl", _("Dutch")
 
 
+TEXT_SEARCH_CONFIG: dict[str, str] = {
+    Language.ENGLISH: "english",
+    Language.SWEDISH: "swedish",
+    Language.DUTCH: "dutch",
+}
+"""PostgreSQL's text-search configuration (stemmer and stop words) for each language; a
+language without one is searched with ``"simple"`` (lower case, no stemming)."""
+
+
 class User(AbstractUser):
     """A person who can log in: staff of a tenant, a customer contact, or both."""
 

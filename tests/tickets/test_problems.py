@@ -295,6 +295,26 @@ def test_similar_subjects_across_organisations_suggest_a_problem_within_the_wind
             assert problem_suggestions(tenant=cast.tenant_a) == []
 
 
+def test_on_postgresql_subjects_are_compared_by_their_stems_in_the_tenants_language(
+    cast: Cast,
+) -> None:
+    """Full-text search's lexemes: "Rapporten"/"Rapporterna" and "laddas"/"laddades" are one
+    word each, and "inte" and "efter" are Swedish stop words."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's text search stems the subjects; elsewhere words must match")
+    olle = _other_org_contact(cast)
+    cast.tenant_a.default_language = "sv"
+    cast.tenant_a.problem_suggest_count = 2
+    first = _ticket(cast, "Rapporten laddas inte efter uppdateringen")
+    second = _ticket(cast, "Rapporterna laddades inte efter uppdateringarna", requester=olle)
+    # Word for word they share too little: without stemming they would not be suggested.
+    assert not subjects_similar(subject_words(first.subject), subject_words(second.subject))
+    with scope(tenant=cast.tenant_a):
+        found = problem_suggestions(tenant=cast.tenant_a)
+    assert [{t.pk for t in s.tickets} for s in found] == [{first.pk, second.pk}]
+    assert "similar subjects" in found[0].reason
+
+
 def test_the_admin_sets_the_rule_and_bad_values_are_refused(cast: Cast) -> None:
     client = client_for(cast.admin, cast.tenant_a)
     url = reverse("problems:settings")

@@ -16,14 +16,23 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import Organisation
-from supportdesk.models import AuditAction, AuditEvent, Membership, Tenant, User
+from supportdesk.models import (
+    TEXT_SEARCH_CONFIG,
+    AuditAction,
+    AuditEvent,
+    Membership,
+    Tenant,
+    User,
+)
 from supportdesk.services import audit_record, audit_snapshot
 
 from ..choices import Channel, Status
@@ -47,7 +56,10 @@ SUGGESTION_SCAN_LIMIT = 500
 """At most this many of the window's newest incidents are compared for suggestions, so the
 problem list stays one bounded query however busy the desk."""
 SIMILARITY = 0.5
-"""Two subjects are similar when half their words (of three letters or more) are shared."""
+"""Two subjects are similar when half their words are shared: on PostgreSQL their stemmed
+words without stop words in the tenant's language (full-text search's lexemes, so "Rapporten
+laddas inte" and "Rapporterna laddades inte" are alike), elsewhere their words of three
+letters or more."""
 
 
 def _problem_locked(problem: Problem) -> Problem:
@@ -303,6 +315,22 @@ def subject_words(subject: str) -> frozenset[str]:
     return frozenset(word.casefold() for word in _WORD.findall(subject))
 
 
+def _with_subject_lexemes(
+    tickets: models.QuerySet[Ticket], tenant: Tenant
+) -> models.QuerySet[Ticket]:
+    """``tickets`` with ``subject_lexemes``: the subject's words as PostgreSQL's full-text
+    search in the tenant's language reduces them (stemmed, stop words dropped), in the same
+    query."""
+    config = TEXT_SEARCH_CONFIG.get(tenant.default_language, "simple")
+    return tickets.annotate(
+        subject_lexemes=models.Func(
+            SearchVector("subject", config=config),
+            function="tsvector_to_array",
+            output_field=ArrayField(models.TextField()),
+        )
+    )
+
+
 def subjects_similar(a: frozenset[str], b: frozenset[str]) -> bool:
     """Word overlap (Jaccard) of at least :data:`SIMILARITY`."""
     if not a or not b:
@@ -337,16 +365,20 @@ def problem_suggestions(*, tenant: Tenant, now: dt.datetime | None = None) -> li
     if threshold <= 0:
         return []
     since = (now or timezone.now()) - dt.timedelta(hours=tenant.problem_suggest_hours)
+    window: models.QuerySet[Ticket] = Ticket.objects.filter(
+        tenant=tenant,
+        problem__isnull=True,
+        merged_into__isnull=True,
+        status__in=ACTIVE_STATUSES,
+        received_at__gte=since,
+    )
+    stemmed = connection.vendor == "postgresql"
+    if stemmed:
+        window = _with_subject_lexemes(window, tenant)
     tickets = list(
-        Ticket.objects.filter(
-            tenant=tenant,
-            problem__isnull=True,
-            merged_into__isnull=True,
-            status__in=ACTIVE_STATUSES,
-            received_at__gte=since,
-        )
-        .select_related("organisation", "requester")
-        .order_by("-received_at", "-id")[:SUGGESTION_SCAN_LIMIT]
+        window.select_related("organisation", "requester").order_by("-received_at", "-id")[
+            :SUGGESTION_SCAN_LIMIT
+        ]
     )
     groups: dict[tuple[str, int | None], list[Ticket]] = defaultdict(list)
     for ticket in tickets:
@@ -366,7 +398,10 @@ def problem_suggestions(*, tenant: Tenant, now: dt.datetime | None = None) -> li
             )
             taken.update(t.pk for t in members)
     rest = [t for t in tickets if t.pk not in taken]
-    words = {t.pk: subject_words(t.subject) for t in rest}
+    words = {
+        t.pk: frozenset(t.subject_lexemes) if stemmed else subject_words(t.subject)  # type: ignore[attr-defined]
+        for t in rest
+    }
     for seed in rest:
         if seed.pk in taken:
             continue
