@@ -282,6 +282,7 @@ TABLE: dict[str, Access] = {
     "api-problem-unlink": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-problem-resolve": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-problem-suggestions": api_no_post(*STAFF),
+    "api-problem-suggestion-settings": api_no_post(*STAFF, writers=ADMINS),
     "tickets:ticket-major-link": button(*AGENTS),
     "tickets:ticket-major-update": button(*AGENTS),
     "tickets:ticket-major-end": button(*AGENTS),

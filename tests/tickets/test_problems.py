@@ -452,6 +452,34 @@ def test_the_api_creates_links_and_resolves_a_problem(cast: Cast, desk: Desk) ->
     assert body["problem"]["status"] == "resolved" and body["solved"][0]["id"] == ticket.pk
 
 
+def test_the_api_reads_the_rule_for_staff_and_lets_only_admins_change_it(cast: Cast) -> None:
+    url = "/api/v1/problems/settings/"
+    json = "application/json"
+    agent = api_client_for(cast.agent, cast.tenant_a)
+    assert agent.get(url).json() == {"problem_suggest_count": 0, "problem_suggest_hours": 24}
+    assert agent.patch(url, {"problem_suggest_count": 3}, content_type=json).status_code == 404
+    admin = api_client_for(cast.admin, cast.tenant_a)
+    changed = admin.patch(url, {"problem_suggest_count": 3}, content_type=json)
+    assert changed.status_code == 200, changed.content
+    assert changed.json() == {"problem_suggest_count": 3, "problem_suggest_hours": 24}
+    for bad in (
+        {"problem_suggest_hours": 0},
+        {"problem_suggest_count": 101},
+        {"x": "y", "problem_suggest_count": "many"},
+    ):
+        refused = admin.patch(url, bad, content_type=json)
+        assert refused.status_code == 400, (bad, refused.content)
+        field = next(name for name in bad if name.startswith("problem_"))
+        assert field in refused.json(), refused.json()
+    # Nothing of the refused edits was kept, and the one change was audited.
+    cast.tenant_a.refresh_from_db()
+    assert (cast.tenant_a.problem_suggest_count, cast.tenant_a.problem_suggest_hours) == (3, 24)
+    assert agent.get(url).json()["problem_suggest_count"] == 3
+    with scope(tenant=cast.tenant_a):
+        audit = AuditEvent.objects.get(object_type="supportdesk.tenant")
+    assert audit.changes == {"problem_suggest_count": [0, 3]}
+
+
 def test_the_api_refuses_bad_input_with_400(cast: Cast) -> None:
     problem = _problem(cast)
     ticket = _ticket(cast, "Cannot log in")

@@ -18,8 +18,9 @@ from rest_framework.response import Response
 
 from contracts.api.serializers import TenantRelatedField
 from contracts.models import Organisation
-from supportdesk.access import IsTenantAgent
+from supportdesk.access import IsTenantAdmin, IsTenantAgent
 from supportdesk.forms import is_plain_number
+from supportdesk.models import Tenant
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -123,6 +124,17 @@ class SuggestionsSerializer(serializers.Serializer[Any]):
     )
     problem_suggest_hours = serializers.IntegerField(help_text="The tenant's window in hours.")
     suggestions = ProblemSuggestionSerializer(many=True)
+
+
+class ProblemSettingsSerializer(serializers.Serializer[Any]):
+    problem_suggest_count = serializers.IntegerField(
+        required=False,
+        help_text="Incidents within the window that suggest a problem (0 to 100; 0: off).",
+    )
+    problem_suggest_hours = serializers.IntegerField(
+        required=False,
+        help_text="How far back, in hours, those incidents may have arrived (1 to 720).",
+    )
 
 
 def _refs(tickets: list[Ticket]) -> list[dict[str, Any]]:
@@ -251,6 +263,38 @@ class ProblemViewSet(
                 "problem": ProblemSerializer(fresh).data,
                 "told": _refs(outcome.told),
                 "solved": _refs(outcome.solved),
+            }
+        )
+
+    @extend_schema(
+        methods=["GET"], summary="The tenant's problem-suggestion rule",
+        responses={200: ProblemSettingsSerializer},
+    )  # fmt: skip
+    @extend_schema(
+        methods=["PATCH"], summary="Change the problem-suggestion rule (admins)",
+        request=ProblemSettingsSerializer,
+        responses={200: ProblemSettingsSerializer, 400: OpenApiTypes.OBJECT},
+    )  # fmt: skip
+    @action(
+        detail=False, methods=["get", "patch"], url_path="settings",
+        permission_classes=[IsTenantAdmin],
+    )  # fmt: skip
+    def suggestion_settings(self, request: Request) -> Response:
+        """The rule behind the suggestions; staff read it, the tenant's admins change it (the
+        API twin of Administration -> Problem suggestions, audited the same way)."""
+        tenant = request._request.tenant  # type: ignore[attr-defined]
+        if request.method == "PATCH":
+            given = ProblemSettingsSerializer(data=request.data)
+            given.is_valid(raise_exception=True)
+            # A fresh row: refused values must not linger on the request's tenant.
+            tenant = Tenant.objects.get(pk=tenant.pk)
+            for name, value in given.validated_data.items():
+                setattr(tenant, name, value)
+            services.problem_settings_save(tenant=tenant, actor=request.user)  # type: ignore[arg-type]
+        return Response(
+            {
+                "problem_suggest_count": tenant.problem_suggest_count,
+                "problem_suggest_hours": tenant.problem_suggest_hours,
             }
         )
 
