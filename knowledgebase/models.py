@@ -65,6 +65,16 @@ class Article(TenantOwned):
         verbose_name=_("translation of"),
         help_text=_("The source article; its translations share its visibility and plans."),
     )
+    problem = models.ForeignKey(
+        "tickets.Problem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="articles",
+        verbose_name=_("known error"),
+        help_text=_("The problem this article was published from, if any."),
+    )
     is_published = models.BooleanField(_("published"), default=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

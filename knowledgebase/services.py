@@ -189,13 +189,22 @@ def article_from_problem(*, problem: Problem, author: User) -> Article:
 
     Preconditions: ``author`` is an agent of the problem's tenant, the tenant scope is active.
     Refused (``ValidationError``, nothing saved): a problem that is not a known error, one
-    without a workaround, and a title an article has already (publishing twice). Saved through
+    without a workaround, one published already (the article keeps ``problem``, so the problem
+    page links to it for good), and a title an article has already. Saved through
     :func:`article_save`, with its audit event.
     """
     if problem.status != ProblemStatus.KNOWN_ERROR:
         raise ValidationError({"problem": _("Only a known error can be published as an article.")})
     if not problem.workaround.strip():
         raise ValidationError({"problem": _("Write the workaround before publishing it.")})
+    published = Article.objects.filter(tenant_id=problem.tenant_id, problem=problem).first()
+    if published is not None:
+        raise ValidationError(
+            {
+                "problem": _("%(ref)s is published already, as the article %(title)s.")
+                % {"ref": problem.reference, "title": published.title}
+            }
+        )
     article = Article(
         tenant_id=problem.tenant_id,
         title=problem.title,
@@ -204,5 +213,6 @@ def article_from_problem(*, problem: Problem, author: User) -> Article:
         kind=ArticleKind.KNOWN_ISSUE,
         visibility=Visibility.CUSTOMERS,
         is_published=True,
+        problem=problem,
     )
     return article_save(article=article, author=author)

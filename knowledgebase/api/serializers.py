@@ -63,10 +63,11 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
             "body",
             "body_html",
             "is_published",
+            "problem",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["problem", "created_at", "updated_at"]
 
 
 class SuggestionSerializer(serializers.ModelSerializer[Article]):

@@ -341,8 +341,33 @@ def test_a_known_error_is_published_as_a_known_issue_article_once(cast: Cast) ->
         article = article_from_problem(problem=problem, author=cast.agent)
         assert article.kind == ArticleKind.KNOWN_ISSUE and article.is_published
         assert article.body == problem.workaround and "Cache" not in article.body
-        _refused(lambda: article_from_problem(problem=problem, author=cast.agent), "already exists")
+        _refused(lambda: article_from_problem(problem=problem, author=cast.agent), "already")
         assert Article.objects.count() == 1
+
+
+def test_the_problem_keeps_its_article_and_links_to_it(cast: Cast) -> None:
+    """The link is a row, not a title: renaming the article does not allow a second one, the
+    problem page and both APIs name it, and a manager reads it without an edit link."""
+    problem = _problem(cast, status=ProblemStatus.KNOWN_ERROR, workaround="Restart the agent.")
+    with scope(tenant=cast.tenant_a):
+        article = article_from_problem(problem=problem, author=cast.agent)
+        Article.objects.filter(pk=article.pk).update(title="Hubs: restart after the update")
+        _refused(
+            lambda: article_from_problem(problem=problem, author=cast.agent),
+            "is published already, as the article Hubs: restart after the update",
+        )
+        assert Article.objects.count() == 1
+    detail = reverse("problems:detail", args=[problem.pk])
+    edit = reverse("knowledgebase:manage-edit", args=[article.pk])
+    read = reverse("knowledgebase:detail", args=[article.pk])
+    page = client_for(cast.agent, cast.tenant_a).get(detail).content.decode()
+    assert read in page and edit in page
+    assert reverse("knowledgebase:from-problem", args=[problem.pk]) not in page
+    manager_page = client_for(cast.manager, cast.tenant_a).get(detail).content.decode()
+    assert read in manager_page and edit not in manager_page
+    api = api_client_for(cast.agent, cast.tenant_a)
+    assert api.get(f"/api/v1/problems/{problem.pk}/").json()["articles"] == [article.pk]
+    assert api.get(f"/api/v1/kb/articles/{article.pk}/").json()["problem"] == problem.pk
 
 
 def test_an_open_problem_is_not_published(cast: Cast) -> None:

@@ -71,9 +71,14 @@ class ProblemSerializer(serializers.ModelSerializer[Problem]):
 
 class ProblemDetailSerializer(ProblemSerializer):
     incidents = serializers.SerializerMethodField(help_text="The linked incidents, newest first.")
+    articles: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        many=True,
+        read_only=True,
+        help_text="The knowledge-base articles published from this known error.",
+    )
 
     class Meta(ProblemSerializer.Meta):
-        fields = [*ProblemSerializer.Meta.fields, "incidents"]
+        fields = [*ProblemSerializer.Meta.fields, "incidents", "articles"]
 
     @extend_schema_field(TicketRefSerializer(many=True))
     def get_incidents(self, problem: Problem) -> list[dict[str, Any]]:

@@ -93,6 +93,8 @@ def problem_detail(request: HttpRequest, problem_id: int) -> HttpResponse:
         {
             "problem": problem,
             "incidents": incidents,
+            # The knowledge-base articles published from it (their app links back by FK).
+            "articles": problem.articles.filter(tenant_id=problem.tenant_id).only("id", "title"),
             "link_form": ProblemLinkForm(),
             "resolve_form": ProblemResolveForm(),
         },
