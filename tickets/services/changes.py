@@ -36,10 +36,10 @@ from supportdesk.models import AuditAction, Membership, Tenant, User
 from supportdesk.notices import NoticeKind, notice_sink
 from supportdesk.services import audit_record, audit_snapshot
 
-from .attachments import IMAGE_TYPES, file_content_type
-from .choices import Category, Channel, Status, SupportLine, VendorState
-from .events import enqueue_safely, event_record, events_publish
-from .models import (
+from ..attachments import IMAGE_TYPES, file_content_type
+from ..choices import Category, Channel, Status, SupportLine, VendorState
+from ..events import enqueue_safely, event_record, events_publish
+from ..models import (
     ACTIVE_STATUSES,
     ALLOWED_ATTACHMENT_EXTENSIONS,
     MAX_ATTACHMENT_BYTES,
@@ -54,10 +54,10 @@ from .models import (
     TicketEvent,
     TimeEntry,
 )
-from .queue import COLUMNS, SORTS, columns_with_ticket
-from .quotes.rules import QuoteCap, quote_cap
-from .richtext import has_placeholders, html_sanitize, images_resolve, markdown_render
-from .routing.services import routing_decide, routing_record
+from ..queue import COLUMNS, SORTS, columns_with_ticket
+from ..quotes.rules import QuoteCap, quote_cap
+from ..richtext import has_placeholders, html_sanitize, images_resolve, markdown_render
+from ..routing.services import routing_decide, routing_record
 
 
 class TicketRefused(Exception):  # noqa: N818 - the name the portal and mail code use
@@ -1491,7 +1491,7 @@ def tickets_sla_policy_recompute_enqueue(
     task marks the change done; one lost with the broker is handed out again by
     ``contracts.services.entitlement_changes_replay``."""
     # Not at the top: the tasks module imports this one (each task calls its service).
-    from .tasks import tickets_sla_policy_recompute_task
+    from ..tasks import tickets_sla_policy_recompute_task
 
     enqueue_safely(tickets_sla_policy_recompute_task, tenant_id, organisation_ids, change_id)
 
