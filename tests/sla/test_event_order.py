@@ -21,10 +21,9 @@ from sla.models import Clock, ClockState, Metric
 from tests.conftest import Cast
 from tests.sla.test_frozen_outcomes import file_at
 from tests.tickets.conftest import Desk, at, build_desk
-from tickets import services
 from tickets.choices import Channel
 from tickets.models import EventKind, Ticket, TicketEvent
-from tickets.services import ticket_change_status, ticket_reply
+from tickets.services import changes, ticket_change_status, ticket_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -111,13 +110,13 @@ def test_events_are_timed_after_the_row_lock_so_the_log_reads_in_the_order_appli
     with scope(tenant=cast.tenant_a):
         ticket = file_at(cast, at(2026, 3, 2, 10, 0))
         with time_machine.travel(at(2026, 3, 2, 10, 30), tick=False) as clock:
-            locked = services._locked
+            locked = changes.ticket_locked
 
             def slow_lock(ticket: Ticket) -> Ticket:
                 clock.shift(60)  # another transaction held the row for a minute
                 return locked(ticket)
 
-            monkeypatch.setattr(services, "_locked", slow_lock)
+            monkeypatch.setattr(changes, "ticket_locked", slow_lock)
             _status("pending")(cast, ticket)
         event = TicketEvent.objects.filter(ticket=ticket).latest("id")
         assert event.at == at(2026, 3, 2, 10, 31)

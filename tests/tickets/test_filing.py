@@ -11,6 +11,7 @@ from tests.conftest import Cast, api_client_for
 from tickets import services
 from tickets.choices import Channel
 from tickets.models import Ticket, TicketCounter
+from tickets.services import filing
 
 from .conftest import Desk, build_desk
 
@@ -71,7 +72,7 @@ def test_a_filing_that_fails_leaves_no_gap_in_the_numbers(
     with scope(tenant=cast.tenant_a):
         first = _create(cast, "One")
         with monkeypatch.context() as patched:
-            patched.setattr(services, "sla_refresh", fail)
+            patched.setattr(filing, "sla_refresh", fail)
             with pytest.raises(RuntimeError):
                 _create(cast, "Lost")
         second = _create(cast, "Two")

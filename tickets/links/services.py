@@ -31,14 +31,12 @@ from ..models import Attachment, EventKind, LinkKind, Message, Ticket, TicketEve
 
 # The status path and the event and input helpers every ticket write shares: a merge closes
 # the duplicate exactly as ticket_change_status would, so it reuses them rather than copies.
-from ..services import (
-    _require_agent,
-    _staff_event,
-    _status_apply,
-    _touch,
-    _validate_choice,
-    body_sanitize,
-)
+from ..services import body_sanitize
+from ..services.steps import require_agent as _require_agent
+from ..services.steps import staff_event as _staff_event
+from ..services.steps import status_apply as _status_apply
+from ..services.steps import ticket_touch as _touch
+from ..services.steps import validate_choice as _validate_choice
 
 
 def _locked_pair(first: Ticket, second: Ticket) -> tuple[Ticket, Ticket]:

@@ -24,7 +24,12 @@ from ..links.services import ticket_link
 from ..models import ACTIVE_STATUSES, EventKind, LinkKind, Message, Ticket, TicketLink
 
 # The agent check, the event helper and the input check every ticket write shares.
-from ..services import _locked, _require_agent, _staff_event, _touch, _validate_choice, ticket_reply
+from ..services import ticket_reply
+from ..services.steps import require_agent as _require_agent
+from ..services.steps import staff_event as _staff_event
+from ..services.steps import ticket_locked as _locked
+from ..services.steps import ticket_touch as _touch
+from ..services.steps import validate_choice as _validate_choice
 
 MAX_UPDATE_LENGTH = 10_000
 

@@ -40,16 +40,12 @@ from ..events import events_publish
 from ..models import ACTIVE_STATUSES, EventKind, Problem, ProblemStatus, Ticket
 
 # The row lock, the agent check, the event helper and the input check every ticket write shares.
-from ..services import (
-    TRANSITIONS,
-    _locked,
-    _require_agent,
-    _staff_event,
-    _touch,
-    _validate_choice,
-    ticket_change_status,
-    ticket_reply,
-)
+from ..services import TRANSITIONS, ticket_change_status, ticket_reply
+from ..services.steps import require_agent as _require_agent
+from ..services.steps import staff_event as _staff_event
+from ..services.steps import ticket_locked as _locked
+from ..services.steps import ticket_touch as _touch
+from ..services.steps import validate_choice as _validate_choice
 
 MAX_MESSAGE_LENGTH = 10_000
 SUGGESTION_SCAN_LIMIT = 500

@@ -27,14 +27,12 @@ from ..models import ACTIVE_STATUSES, EventKind, Quote, QuoteStatus, Ticket, Tic
 
 # The waiting-on-the-customer step and the resume after their answer are the billing
 # acceptance's (item 9): a quote is the same question with an amount, so it reuses them.
-from ..services import (
-    _acceptance_request,
-    _locked,
-    _require_agent,
-    _resume_after_acceptance,
-    _touch,
-    _validate_choice,
-)
+from ..services.steps import acceptance_request as _acceptance_request
+from ..services.steps import require_agent as _require_agent
+from ..services.steps import resume_after_acceptance as _resume_after_acceptance
+from ..services.steps import ticket_locked as _locked
+from ..services.steps import ticket_touch as _touch
+from ..services.steps import validate_choice as _validate_choice
 
 MAX_HOURS = Decimal("9999")
 MAX_PRICE = Decimal("99999999")
