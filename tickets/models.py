@@ -119,7 +119,7 @@ class Ticket(TenantOwned):
     )
 
     # Empty (NULL, which unique constraints let repeat) only inside the filing transaction,
-    # until its last step takes the number (tickets.services._number_take); never once filed,
+    # until its last step takes the number (tickets.services.filing._number_take); never once filed,
     # so the types say int and str.
     number: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(  # type: ignore[misc]
         _("number"), null=True, editable=False

@@ -32,11 +32,13 @@ from ..models import Attachment, EventKind, LinkKind, Message, Ticket, TicketEve
 # The status path and the event and input helpers every ticket write shares: a merge closes
 # the duplicate exactly as ticket_change_status would, so it reuses them rather than copies.
 from ..services import body_sanitize
-from ..services.steps import require_agent as _require_agent
-from ..services.steps import staff_event as _staff_event
-from ..services.steps import status_apply as _status_apply
-from ..services.steps import ticket_touch as _touch
-from ..services.steps import validate_choice as _validate_choice
+from ..services.steps import (
+    require_agent,
+    staff_event,
+    status_apply,
+    ticket_touch,
+    validate_choice,
+)
 
 
 def _locked_pair(first: Ticket, second: Ticket) -> tuple[Ticket, Ticket]:
@@ -78,7 +80,7 @@ def _link_events(
     events = []
     for ticket, other in ((link.source, link.target), (link.target, link.source)):
         events.append(
-            _staff_event(
+            staff_event(
                 ticket,
                 kind,
                 actor,
@@ -116,9 +118,9 @@ def ticket_link(
     round. Locks both rows in pk order; writes an internal event on each ticket in the same
     transaction. Bad input raises ``ValidationError``; nothing is saved.
     """
-    _validate_choice("kind", kind, LinkKind)
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("kind", kind, LinkKind)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     _check_pair(ticket, other, "other")
     with transaction.atomic():
         source, target = _locked_pair(ticket, other)
@@ -144,8 +146,8 @@ def ticket_link(
                  % {"a": source.reference, "b": target.reference}}
             ) from exc  # fmt: skip
         events = _link_events(link, EventKind.LINKED, agent, channel, now)
-        _touch(source, now)
-        _touch(target, now)
+        ticket_touch(source, now)
+        ticket_touch(target, now)
         events_publish(events)
     return link
 
@@ -159,8 +161,8 @@ def ticket_unlink(
     link a merge wrote stays (the merge is final). Locks both tickets in pk order; writes an
     internal event on each in the same transaction.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     link = (
         TicketLink.objects.filter(pk=link_id, tenant_id=ticket.tenant_id)
         .filter(Q(source_id=ticket.pk) | Q(target_id=ticket.pk))
@@ -179,8 +181,8 @@ def ticket_unlink(
         link.source, link.target = source, target
         events = _link_events(link, EventKind.UNLINKED, agent, channel, now)
         TicketLink.objects.filter(pk=link.pk).delete()
-        _touch(source, now)
-        _touch(target, now)
+        ticket_touch(source, now)
+        ticket_touch(target, now)
         events_publish(events)
 
 
@@ -233,8 +235,8 @@ def ticket_merge(
     Locks both rows in pk order; one transaction; bad input raises ``ValidationError`` and
     saves nothing.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     _check_pair(ticket, into, "into")
     with transaction.atomic():
         duplicate, target = _locked_pair(ticket, into)
@@ -273,7 +275,7 @@ def ticket_merge(
             "requester_copied": copied,
         }
         events = [
-            _status_apply(
+            status_apply(
                 duplicate,
                 Status.CLOSED,
                 actor=agent,
@@ -303,12 +305,12 @@ def ticket_merge(
                 body=body_sanitize(text), is_public=True, channel=channel, created_at=now,
             )  # fmt: skip
             events.append(
-                _staff_event(
+                staff_event(
                     ticket, kind, agent, channel, old, new, message=message, at=now, data=data
                 )
             )
-        _touch(duplicate, now)
-        _touch(target, now)
+        ticket_touch(duplicate, now)
+        ticket_touch(target, now)
         sla_refresh(ticket=duplicate, now=now)
         sla_refresh(ticket=target, now=now)
         events_publish(events)

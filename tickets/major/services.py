@@ -25,11 +25,13 @@ from ..models import ACTIVE_STATUSES, EventKind, LinkKind, Message, Ticket, Tick
 
 # The agent check, the event helper and the input check every ticket write shares.
 from ..services import ticket_reply
-from ..services.steps import require_agent as _require_agent
-from ..services.steps import staff_event as _staff_event
-from ..services.steps import ticket_locked as _locked
-from ..services.steps import ticket_touch as _touch
-from ..services.steps import validate_choice as _validate_choice
+from ..services.steps import (
+    require_agent,
+    staff_event,
+    ticket_locked,
+    ticket_touch,
+    validate_choice,
+)
 
 MAX_UPDATE_LENGTH = 10_000
 
@@ -81,10 +83,10 @@ def ticket_declare_major_incident(
     Locks the ticket; writes an internal MAJOR_DECLARED event in the same transaction. Bad
     input raises ``ValidationError``; nothing is saved.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     with transaction.atomic():
-        locked = _locked(ticket)
+        locked = ticket_locked(ticket)
         now = timezone.now()
         refusal = major_incident_refusal(ticket=locked)
         if refusal:
@@ -92,11 +94,11 @@ def ticket_declare_major_incident(
         locked.major_incident_at = now
         locked.major_incident_by = agent
         locked.save(update_fields=["major_incident_at", "major_incident_by"])
-        event = _staff_event(
+        event = staff_event(
             locked, EventKind.MAJOR_DECLARED, agent, channel, "", locked.reference,
             is_public=False, at=now, data={"priority": locked.priority_id},
         )  # fmt: skip
-        _touch(locked, now)
+        ticket_touch(locked, now)
         events_publish([event])
     return locked
 
@@ -112,10 +114,10 @@ def ticket_end_major_incident(
     ticket; writes an internal MAJOR_ENDED event in the same transaction. Bad input raises
     ``ValidationError``; nothing is saved.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     with transaction.atomic():
-        locked = _locked(ticket)
+        locked = ticket_locked(ticket)
         if locked.major_incident_at is None:
             raise ValidationError(
                 {"ticket": _("%(ref)s is not a major incident.") % {"ref": locked.reference}}
@@ -125,11 +127,11 @@ def ticket_end_major_incident(
         locked.major_incident_at = None
         locked.major_incident_by = None
         locked.save(update_fields=["major_incident_at", "major_incident_by"])
-        event = _staff_event(
+        event = staff_event(
             locked, EventKind.MAJOR_ENDED, agent, channel, "", "",
             is_public=False, at=now, data={"declared_at": declared_at.isoformat()},
         )  # fmt: skip
-        _touch(locked, now)
+        ticket_touch(locked, now)
         events_publish([event])
     return locked
 
@@ -179,8 +181,8 @@ def major_incident_update(
     transaction with an internal MAJOR_UPDATE event on every ticket. Bad input raises
     ``ValidationError``; nothing is saved.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     if not body.strip():
         raise ValidationError({"body": _("Write the status update.")})
     if len(body) > MAX_UPDATE_LENGTH:
@@ -188,7 +190,7 @@ def major_incident_update(
             {"body": _("Keep the update under %(max)s characters.") % {"max": MAX_UPDATE_LENGTH}}
         )
     with transaction.atomic():
-        major = _locked(ticket)
+        major = ticket_locked(ticket)
         if major.major_incident_at is None:
             raise ValidationError(
                 {"ticket": _("%(ref)s is not a major incident.") % {"ref": major.reference}}
@@ -213,7 +215,7 @@ def major_incident_update(
                 )
             )  # fmt: skip
         events = [
-            _staff_event(
+            staff_event(
                 major, EventKind.MAJOR_UPDATE, agent, channel, "",
                 _("Posted to %(count)s linked tickets") % {"count": len(children)},
                 is_public=False, at=now,
@@ -222,7 +224,7 @@ def major_incident_update(
         ]  # fmt: skip
         for child, message in zip(children, posted[1:], strict=True):
             events.append(
-                _staff_event(
+                staff_event(
                     child, EventKind.MAJOR_UPDATE, agent, channel, "", major.reference,
                     is_public=False, at=now,
                     data={

@@ -41,11 +41,13 @@ from ..models import ACTIVE_STATUSES, EventKind, Problem, ProblemStatus, Ticket
 
 # The row lock, the agent check, the event helper and the input check every ticket write shares.
 from ..services import TRANSITIONS, ticket_change_status, ticket_reply
-from ..services.steps import require_agent as _require_agent
-from ..services.steps import staff_event as _staff_event
-from ..services.steps import ticket_locked as _locked
-from ..services.steps import ticket_touch as _touch
-from ..services.steps import validate_choice as _validate_choice
+from ..services.steps import (
+    require_agent,
+    staff_event,
+    ticket_locked,
+    ticket_touch,
+    validate_choice,
+)
 
 MAX_MESSAGE_LENGTH = 10_000
 SUGGESTION_SCAN_LIMIT = 500
@@ -88,7 +90,7 @@ def problem_save(*, problem: Problem, actor: User) -> Problem:
     only if every linked incident belongs to it. Raises ``ValidationError`` naming the field;
     nothing is saved then. Writes one audit event.
     """
-    agent = _require_agent(actor)
+    agent = require_agent(actor)
     with transaction.atomic():
         before = audit_snapshot(problem)
         if problem.pk is not None:
@@ -99,7 +101,7 @@ def problem_save(*, problem: Problem, actor: User) -> Problem:
                 )
         if problem.status == ProblemStatus.RESOLVED:
             raise ValidationError({"status": _("Resolve a problem with its Resolve button.")})
-        _validate_choice("status", problem.status, ProblemStatus)
+        validate_choice("status", problem.status, ProblemStatus)
         _check_people(problem)
         if (
             problem.pk is not None
@@ -137,13 +139,13 @@ def problem_link(
     than the problem's, merged into another, already linked to this or another problem, and a
     resolved problem. Writes an internal PROBLEM_LINKED event on the ticket.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     if ticket.tenant_id != problem.tenant_id:
         raise ValidationError({"ticket": _("Unknown ticket.")})
     with transaction.atomic():
         locked_problem = _problem_locked(problem)
-        locked = _locked(ticket)
+        locked = ticket_locked(ticket)
         if locked_problem.is_resolved:
             raise ValidationError(
                 {"problem": _("%(ref)s is resolved.") % {"ref": locked_problem.reference}}
@@ -179,11 +181,11 @@ def problem_link(
             )
         now = timezone.now()
         locked.problem = locked_problem
-        event = _staff_event(
+        event = staff_event(
             locked, EventKind.PROBLEM_LINKED, agent, channel, "", locked_problem.reference,
             is_public=False, at=now, data={"problem_id": locked_problem.pk},
         )  # fmt: skip
-        _touch(locked, now)
+        ticket_touch(locked, now)
         events_publish([event])
     return locked
 
@@ -196,13 +198,13 @@ def problem_unlink(
     Preconditions as :func:`problem_link`; refused when the ticket is not linked to it.
     Writes an internal PROBLEM_UNLINKED event on the ticket.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     if ticket.tenant_id != problem.tenant_id:
         raise ValidationError({"ticket": _("Unknown ticket.")})
     with transaction.atomic():
         locked_problem = _problem_locked(problem)
-        locked = _locked(ticket)
+        locked = ticket_locked(ticket)
         if locked.problem_id != locked_problem.pk:
             raise ValidationError(
                 {
@@ -212,11 +214,11 @@ def problem_unlink(
             )
         now = timezone.now()
         locked.problem = None
-        event = _staff_event(
+        event = staff_event(
             locked, EventKind.PROBLEM_UNLINKED, agent, channel, locked_problem.reference, "",
             is_public=False, at=now, data={"problem_id": locked_problem.pk},
         )  # fmt: skip
-        _touch(locked, now)
+        ticket_touch(locked, now)
         events_publish([event])
     return locked
 
@@ -245,8 +247,8 @@ def problem_resolve(
     problem, ``notify`` without a message. All in one transaction, the problem and the
     incidents locked (problem first, incidents in pk order); any refusal saves nothing.
     """
-    _validate_choice("channel", channel, Channel)
-    agent = _require_agent(actor)
+    validate_choice("channel", channel, Channel)
+    agent = require_agent(actor)
     if notify and not message.strip():
         raise ValidationError({"message": _("Write the message to the requesters.")})
     if len(message) > MAX_MESSAGE_LENGTH:

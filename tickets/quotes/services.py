@@ -1,7 +1,7 @@
 """Proposing a quote and the customer's answer to it.
 
 An agent proposes (one quote waits at a time); the ticket then waits on the customer, as a
-conversion to billed work does (:func:`tickets.services._acceptance_request`). The customer
+conversion to billed work does (:func:`tickets.services.steps.acceptance_request`). The customer
 accepts (the quote's hours join the billable allowance, work goes on) or declines (nothing
 more is billed beyond the plan's quote-free hours; the ticket is open again for support to
 answer). Every step writes a timeline event in the same transaction, public so the customer
@@ -24,15 +24,17 @@ from supportdesk.models import User
 from ..choices import Channel
 from ..events import event_record, events_publish
 from ..models import ACTIVE_STATUSES, EventKind, Quote, QuoteStatus, Ticket, TicketEvent
+from ..services.steps import (
+    acceptance_request,
+    require_agent,
+    resume_after_acceptance,
+    ticket_locked,
+    ticket_touch,
+    validate_choice,
+)
 
 # The waiting-on-the-customer step and the resume after their answer are the billing
 # acceptance's (item 9): a quote is the same question with an amount, so it reuses them.
-from ..services.steps import acceptance_request as _acceptance_request
-from ..services.steps import require_agent as _require_agent
-from ..services.steps import resume_after_acceptance as _resume_after_acceptance
-from ..services.steps import ticket_locked as _locked
-from ..services.steps import ticket_touch as _touch
-from ..services.steps import validate_choice as _validate_choice
 
 MAX_HOURS = Decimal("9999")
 MAX_PRICE = Decimal("99999999")
@@ -66,8 +68,8 @@ def quote_propose(
     """Propose a quote on ``ticket``: ``hours`` and/or ``price`` (text or numbers, parsed
     here) and what it covers. Refused with ValidationError on bad input, a closed ticket, or
     while another quote waits for the customer. Caller has checked the agent may see it."""
-    _require_agent(agent)
-    _validate_choice("channel", channel, Channel)
+    require_agent(agent)
+    validate_choice("channel", channel, Channel)
     hours_value = _amount(hours, "hours", MAX_HOURS, positive=True)
     price_value = _amount(price, "price", MAX_PRICE, positive=False)
     if hours_value is None and price_value is None:
@@ -78,7 +80,7 @@ def quote_propose(
     if len(text) > 2000:
         raise ValidationError({"text": _("Keep the description under 2000 characters.")})
     with transaction.atomic():
-        locked = _locked(ticket)
+        locked = ticket_locked(ticket)
         now = timezone.now()
         if locked.status not in ACTIVE_STATUSES:
             raise ValidationError({"ticket": _("A closed or solved ticket takes no quote.")})
@@ -97,8 +99,8 @@ def quote_propose(
                 data={"quote_id": quote.pk, "text": text},
             )
         ]  # fmt: skip
-        events.extend(_acceptance_request(locked, agent, channel))
-        _touch(locked, now)
+        events.extend(acceptance_request(locked, agent, channel))
+        ticket_touch(locked, now)
         sla_refresh(ticket=locked, now=now)
         events_publish(events)
     return quote
@@ -106,7 +108,7 @@ def quote_propose(
 
 def _decide(*, ticket: Ticket, contact: Contact, accept: bool) -> Quote:
     with transaction.atomic():
-        locked = _locked(ticket)
+        locked = ticket_locked(ticket)
         now = timezone.now()
         quote = (
             Quote.objects.select_for_update()
@@ -128,8 +130,8 @@ def _decide(*, ticket: Ticket, contact: Contact, accept: bool) -> Quote:
                 data={"quote_id": quote.pk},
             )
         ]  # fmt: skip
-        events.extend(_resume_after_acceptance(locked, contact, now))
-        _touch(locked, now)
+        events.extend(resume_after_acceptance(locked, contact, now))
+        ticket_touch(locked, now)
         sla_refresh(ticket=locked, now=now)
         events_publish(events)
     return quote
