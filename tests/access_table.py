@@ -236,6 +236,7 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-review-done": button(*AGENTS),
     "tickets:ticket-review-action": button(*AGENTS),
     "tickets:ticket-convert": button(*AGENTS),
+    "tickets:ticket-request-type": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),
     # Macros: agents keep their own (tenant A's ``macro_id`` is the agent's, so even the
     # admin gets 404) and search them from the reply box; admins manage the shared ones.

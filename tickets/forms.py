@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from contracts.models import Contact
+from contracts.models import Contact, RequestType
 from sla.models import Priority
 from supportdesk.forms import is_plain_number
 from supportdesk.models import Membership, Tenant, User
@@ -149,6 +149,23 @@ class VendorSettingsForm(forms.ModelForm):
 
 class ConvertForm(forms.Form):
     category = forms.ChoiceField(label=_("Convert to"), choices=Category.choices)
+
+
+class RequestTypeForm(forms.Form):
+    """The tenant's own kind of request for this ticket; empty clears it."""
+
+    request_type = forms.ModelChoiceField(
+        label=_("Request type"),
+        queryset=RequestType.objects.none(),
+        required=False,
+        empty_label=_("(none)"),
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["request_type"].queryset = RequestType.objects.filter(  # type: ignore[attr-defined]
+            tenant=tenant, is_active=True
+        )
 
 
 class TimeEntryForm(forms.Form):

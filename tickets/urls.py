@@ -56,6 +56,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agent/tickets/<int:ticket_id>/line/", views.ticket_line, name="ticket-line"),
     path("agent/tickets/<int:ticket_id>/vendor/", views.ticket_vendor, name="ticket-vendor"),
     path("agent/tickets/<int:ticket_id>/convert/", views.ticket_convert, name="ticket-convert"),
+    path(
+        "agent/tickets/<int:ticket_id>/request-type/",
+        views.ticket_request_type,
+        name="ticket-request-type",
+    ),
     path("agent/tickets/<int:ticket_id>/time/", views.ticket_time, name="ticket-time"),
     path("agent/tickets/<int:ticket_id>/quote/", quotes.quote_new, name="ticket-quote"),
     path("agent/tickets/<int:ticket_id>/major/", major.major_declare, name="ticket-major"),

@@ -24,7 +24,13 @@ from contracts.models import Contact
 from sla.explanations import clock_explain
 from sla.models import Priority
 from sla.selectors import ticket_history
-from supportdesk.access import admin_required, agent_required, has_role, staff_required
+from supportdesk.access import (
+    admin_required,
+    agent_required,
+    has_role,
+    staff_required,
+    staff_user,
+)
 from supportdesk.authentication import FailureThrottle, throttle_wait, too_many
 from supportdesk.forms import add_service_errors, add_service_messages, form_save, is_plain_number
 from supportdesk.models import AGENT_ROLES, Role
@@ -62,6 +68,7 @@ from .forms import (
     PreviewForm,
     PriorityForm,
     ReplyForm,
+    RequestTypeForm,
     StatusForm,
     TimeEntryForm,
     UnlinkForm,
@@ -433,6 +440,10 @@ def _ticket_page(
                 }
             ),
             "convert_form": ConvertForm(initial={"category": ticket.category}),
+            "request_type_form": RequestTypeForm(
+                initial={"request_type": ticket.request_type_id},
+                tenant=getattr(request, "tenant"),  # noqa: B009 - set by TenantMiddleware
+            ),
             "time_form": TimeEntryForm(),
             "quotes": ticket.quotes.select_related("proposed_by", "decided_by"),
             "quote_form": QuoteForm(),
@@ -691,6 +702,29 @@ def ticket_convert(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ConvertForm,
         lambda t, d: services.ticket_convert(ticket=t, category=d["category"], actor=request.user),  # type: ignore[arg-type]
     )
+
+
+@require_POST
+@agent_required
+def ticket_request_type(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Say what the request is in the tenant's terms; billing follows the scope table."""
+    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    ticket = get_ticket_for_agent(request, ticket_id)
+    form = RequestTypeForm(request.POST, tenant=tenant)
+    if not form.is_valid():
+        form_errors(request, form)
+        return redirect("tickets:ticket", ticket_id=ticket.pk)
+    try:
+        services.ticket_change_request_type(
+            ticket=ticket,
+            request_type=form.cleaned_data["request_type"],
+            actor=staff_user(request),
+        )
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("tickets:ticket", ticket_id=ticket.pk)
 
 
 @require_POST

@@ -16,9 +16,15 @@ from contracts.services import entitlement_check, plan_save
 from supportdesk.models import AuditEvent
 from tests.conftest import B_MARKER, Cast, api_client_for, client_for
 from tests.portal.conftest import Desk, build_desk
-from tickets.choices import Category, Channel
-from tickets.models import Ticket
-from tickets.services import AcceptanceRequired, ticket_create
+from tickets.choices import Category, Channel, Status
+from tickets.models import EventKind, Ticket, TicketEvent
+from tickets.services import (
+    AcceptanceRequired,
+    ticket_billing_decline,
+    ticket_change_request_type,
+    ticket_convert,
+    ticket_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -308,3 +314,112 @@ def test_the_agent_page_and_timeline_name_the_type_in_words(cast: Cast, desk: De
     assert "Request type: Training" in html
     assert "Billable: yes" in html
     assert "True" not in html.split('id="timeline"')[1].split("</section>")[0]
+
+
+# --- the agent says what the request is -----------------------------------------------------
+
+
+def test_an_agent_changes_the_type_and_a_billed_type_asks_the_customer_who_may_decline(
+    cast: Cast, desk: Desk
+) -> None:
+    """Bug report (included) -> Training (billed): the category follows the type, the
+    customer is asked before billable work, and declining puts the bug report back."""
+    types = _types(cast, desk.plan)
+    with scope(tenant=cast.tenant_a):
+        ticket = _file(cast, types["bug"])
+        ticket = ticket_change_request_type(
+            ticket=ticket, request_type=types["training"], actor=cast.agent
+        )
+        assert (ticket.request_type_id, ticket.category) == (
+            types["training"].pk,
+            Category.OUT_OF_SCOPE,
+        )
+        assert (ticket.billable, ticket.billing_accepted, ticket.status) == (
+            True,
+            False,
+            Status.PENDING,
+        )
+        converted = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CONVERTED).get()
+        assert (converted.old_value, converted.new_value) == ("Bug report", "Training")
+        ticket = ticket_billing_decline(ticket=ticket, contact=cast.customer_contact)
+        assert (ticket.request_type_id, ticket.category, ticket.billable) == (
+            types["bug"].pk,
+            Category.BUG,
+            False,
+        )
+        back = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CONVERTED).latest("id")
+        assert (back.old_value, back.new_value) == ("Training", "Bug report")
+
+
+def test_converting_a_typed_ticket_to_another_category_clears_its_type(
+    cast: Cast, desk: Desk
+) -> None:
+    types = _types(cast, desk.plan)
+    with scope(tenant=cast.tenant_a):
+        ticket = _file(cast, types["bug"])
+        ticket = ticket_convert(ticket=ticket, category=Category.QUESTION, actor=cast.agent)
+        assert (ticket.request_type_id, ticket.category) == (None, Category.QUESTION)
+        event = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CONVERTED).get()
+        assert event.old_value == "Bug report"
+        assert event.data["from_type"] == types["bug"].pk and event.data["to_type"] is None
+        # The same category again changes nothing and keeps what is there.
+        typed = _file(cast, types["bug"])
+        same = ticket_convert(ticket=typed, category=Category.BUG, actor=cast.agent)
+        assert same.request_type_id == types["bug"].pk
+
+
+def test_a_type_outside_the_table_another_tenants_or_an_inactive_one_is_refused(
+    cast: Cast, desk: Desk
+) -> None:
+    types = _types(cast, desk.plan)
+    with scope(tenant=cast.tenant_b):
+        foreign = RequestType.objects.create(tenant=cast.tenant_b, name="B type")
+    with scope(tenant=cast.tenant_a):
+        ticket = _file(cast, types["bug"])
+        RequestType.objects.filter(pk=types["training"].pk).update(is_active=False)
+        types["training"].refresh_from_db()
+        for refused in (types["script"], foreign, types["training"]):
+            with pytest.raises(ValidationError) as error:
+                ticket_change_request_type(ticket=ticket, request_type=refused, actor=cast.agent)
+            assert "request_type" in error.value.message_dict
+            ticket.refresh_from_db()
+            assert (ticket.request_type_id, ticket.category, ticket.billable) == (
+                types["bug"].pk,
+                Category.BUG,
+                False,
+            )
+        assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CONVERTED).count() == 0
+
+
+def test_the_ticket_page_and_the_api_change_the_type(cast: Cast, desk: Desk) -> None:
+    types = _types(cast, desk.plan)
+    with scope(tenant=cast.tenant_a):
+        ticket = _file(cast, types["training"], accepted_billable=True)
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("tickets:ticket-request-type", args=[ticket.pk])
+    page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    assert url in page and "Database script" in page
+    assert client.post(url, {"request_type": types["bug"].pk}).status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.request_type_id, ticket.category) == (types["bug"].pk, Category.BUG)
+    # Bad input: a message, nothing changed.
+    bad = client.post(url, {"request_type": "999999"}, follow=True).content.decode()
+    assert "Select a valid choice" in bad
+    ticket.refresh_from_db()
+    assert ticket.request_type_id == types["bug"].pk
+    api = api_client_for(cast.agent, cast.tenant_a)
+    detail = f"/api/v1/tickets/{ticket.pk}/"
+    version = api.get(detail).json()["version"]
+    cleared = api.patch(
+        detail, {"version": version, "request_type": None}, content_type="application/json"
+    )
+    assert cleared.status_code == 200, cleared.content
+    ticket.refresh_from_db()
+    assert (ticket.request_type_id, ticket.category) == (None, Category.BUG)
+    version = cleared.json()["version"]
+    script = api.patch(
+        detail,
+        {"version": version, "request_type": types["script"].pk},
+        content_type="application/json",
+    )
+    assert script.status_code == 400 and "request_type" in script.json()

@@ -436,6 +436,17 @@ class TicketPatchSerializer(serializers.Serializer[Any]):
     )
     billable = serializers.BooleanField(required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
+    request_type = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="One of the tenant's request types (id), or null to clear it. The category "
+        "follows the type's; under a plan with a scope table the table decides whether it is "
+        "billed, and a billed type the customer never accepted asks them first. Applied after "
+        "category.",
+    )
+
+    def validate_request_type(self, value: int | None) -> RequestType | None:
+        return request_type_of(value)
 
     def validate_priority(self, value: int | None) -> Priority | None:
         if value is None:

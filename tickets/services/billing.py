@@ -9,13 +9,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import Contact
+from contracts.models import Contact, RequestType
 from sla.services import sla_refresh
 
 from ..choices import Category, Channel
 from ..events import event_record, events_publish
 from ..models import ACTIVE_STATUSES, EventKind, Ticket, TicketEvent
-from .steps import entitlement_for, resume_after_acceptance, ticket_locked, ticket_touch
+from .steps import (
+    entitlement_for,
+    kind_name,
+    resume_after_acceptance,
+    ticket_locked,
+    ticket_touch,
+)
 
 
 def ticket_billing_accept(*, ticket: Ticket, contact: Contact) -> Ticket:
@@ -53,27 +59,49 @@ def ticket_billing_decline(*, ticket: Ticket, contact: Contact) -> Ticket:
             .order_by("-at", "-id")
             .first()
         )
-        before = (converted.data or {}).get("from") if converted else None
+        data = (converted.data or {}) if converted else {}
+        before = data.get("from")
+        # A conversion between request types names them; declining restores the old one.
+        before_type = (
+            RequestType.objects.filter(tenant_id=locked.tenant_id, pk=data["from_type"]).first()
+            if data.get("from_type")
+            else None
+        )
+        type_back = "from_type" in data and locked.request_type_id != (
+            before_type.pk if before_type else None
+        )
         events = [
             event_record(
                 ticket=locked, kind=EventKind.BILLING_DECLINED, actor_contact=contact,
                 channel=Channel.PORTAL, new=contact.name, at=now,
             )
         ]  # fmt: skip
-        if before in Category.values and before != locked.category:
-            old = locked.category
+        if before in Category.values and (before != locked.category or type_back):
+            old, old_type = locked.category, locked.request_type
             locked.category = before
+            back: dict[str, object] = {"from": old, "to": before, "declined": True}
+            if "from_type" in data:
+                locked.request_type = before_type
+                back |= {
+                    "from_type": old_type.pk if old_type else None,
+                    "to_type": before_type.pk if before_type else None,
+                }
             events.append(
                 event_record(
                     ticket=locked, kind=EventKind.CONVERTED, actor_contact=contact,
-                    channel=Channel.PORTAL, old=Category(old).label, new=Category(before).label,
-                    at=now, data={"from": old, "to": before, "declined": True},
+                    channel=Channel.PORTAL, old=kind_name(old, old_type),
+                    new=kind_name(before, locked.request_type), at=now, data=back,
                 )
             )  # fmt: skip
-            entitlement = entitlement_for(
-                requester=locked.requester, channel=locked.channel, category=before, at=now
-            )
-            billable = entitlement.billable if entitlement.allowed else False
+            try:
+                entitlement = entitlement_for(
+                    requester=locked.requester, channel=locked.channel, category=before, at=now,
+                    request_type=locked.request_type,
+                )  # fmt: skip
+            except ValidationError:
+                # The old type left the scope table since: the decline still stands, unbilled.
+                entitlement = None
+            billable = entitlement.billable if entitlement and entitlement.allowed else False
         else:
             billable = False
         if billable != locked.billable:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import Contact
+from contracts.models import Contact, RequestType
 from contracts.reasons import reasons_text
 from sla.models import Priority
 from sla.services import sla_refresh
@@ -31,6 +31,7 @@ from .steps import (
     acceptance_request,
     entitlement_for,
     is_staff,
+    kind_name,
     named_for,
     require_agent,
     staff_event,
@@ -270,25 +271,61 @@ def _billable_apply(
 
 
 def _category_apply(ticket: Ticket, category: str, actor: User, channel: str) -> list[TicketEvent]:
+    """Convert to another category; a request type of the old category no longer says what
+    the request is, so it is cleared (the event records it, a decline restores it)."""
     validate_choice("category", category, Category)
     if ticket.category == category:
         return []
-    old = ticket.category
-    ticket.category = category
+    return _kind_apply(ticket, category, None, actor, channel)
+
+
+def _request_type_apply(
+    ticket: Ticket, request_type: RequestType | None, actor: User, channel: str
+) -> list[TicketEvent]:
+    """Give the ticket another of the tenant's request types (or none): its category follows
+    the type's, and billing the plan's scope table for it."""
+    if request_type is not None and (
+        request_type.tenant_id != ticket.tenant_id or not request_type.is_active
+    ):
+        raise ValidationError({"request_type": _("Unknown request type.")})
+    if ticket.request_type_id == (request_type.pk if request_type else None):
+        return []
+    category = request_type.category if request_type is not None else ticket.category
+    return _kind_apply(ticket, category, request_type, actor, channel)
+
+
+def _kind_apply(
+    ticket: Ticket, category: str, request_type: RequestType | None, actor: User, channel: str
+) -> list[TicketEvent]:
+    """One CONVERTED event for a change of category and/or request type, named in words
+    ("Training -> Database script"), then billing re-checked for what the request now is."""
+    old, old_type = ticket.category, ticket.request_type
+    ticket.category, ticket.request_type = category, request_type
+    data: dict[str, Any] = {"from": old, "to": category}
+    if old_type is not None or request_type is not None:
+        data |= {
+            "from_type": old_type.pk if old_type is not None else None,
+            "to_type": request_type.pk if request_type is not None else None,
+        }
     events = [
         staff_event(
             ticket,
             EventKind.CONVERTED,
             actor,
             channel,
-            Category(old).label,
-            Category(category).label,
-            data={"from": old, "to": category},
+            kind_name(old, old_type),
+            kind_name(category, request_type),
+            data=data,
         )
     ]
-    # Scope decides billing: a change request may be included where a script is not.
+    # Scope decides billing: a change request may be included where a script is not, and a
+    # plan's scope table decides for each request type.
     entitlement = entitlement_for(
-        requester=ticket.requester, channel=ticket.channel, category=category, at=timezone.now()
+        requester=ticket.requester,
+        channel=ticket.channel,
+        category=category,
+        at=timezone.now(),
+        request_type=request_type,
     )
     if entitlement.allowed:
         # Billable now, and the customer never accepted a charge: they are asked first.
@@ -383,6 +420,21 @@ def ticket_convert(
     return _one_change(ticket, actor, channel, _category_apply, category)
 
 
+def ticket_change_request_type(
+    *,
+    ticket: Ticket,
+    request_type: RequestType | None,
+    actor: User,
+    channel: str = Channel.PORTAL,
+) -> Ticket:
+    """Say what the request is in the tenant's own terms (Syneton: "Database script"): the
+    category follows the type's, and when the plan's scope table bills the type and the
+    customer never accepted a charge, they are asked first, as for a conversion. ``None``
+    clears the type and keeps the category. Refused (``ValidationError``, nothing saved):
+    another tenant's or an inactive type, or one the plan's scope table does not list."""
+    return _one_change(ticket, actor, channel, _request_type_apply, request_type)
+
+
 def ticket_set_billable(
     *, ticket: Ticket, billable: bool, actor: User, channel: str = Channel.PORTAL
 ) -> Ticket:
@@ -400,7 +452,8 @@ def ticket_update(
 ) -> Ticket:
     """Apply several field changes at once if nobody changed the ticket since
     ``expected_version`` (else :class:`VersionConflict`). Keys: status, priority, assignee,
-    support_line, vendor_reference, vendor_state, billable, category. Used by the API's PATCH.
+    support_line, vendor_reference, vendor_state, billable, category, request_type (applied
+    after category: the type's category wins). Used by the API's PATCH.
     """
     validate_choice("channel", channel, Channel)
     agent = require_agent(actor)
@@ -430,6 +483,8 @@ def ticket_update(
             events.append(_billable_apply(locked, bool(changes["billable"]), agent, channel))
         if "category" in changes:
             events.extend(_category_apply(locked, changes["category"], agent, channel))
+        if "request_type" in changes:
+            events.extend(_request_type_apply(locked, changes["request_type"], agent, channel))
         if "status" in changes and changes["status"] != locked.status:
             _check_transition(locked, changes["status"], contact=None)
             events.append(

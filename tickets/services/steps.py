@@ -26,7 +26,7 @@ from contracts.services import Entitlement, entitlement_check
 from supportdesk.models import Membership, User
 
 from ..attachments import file_content_type
-from ..choices import Channel, Status
+from ..choices import Category, Channel, Status
 from ..events import event_record
 from ..models import (
     ALLOWED_ATTACHMENT_EXTENSIONS,
@@ -142,6 +142,12 @@ def entitlement_for(
     return entitlement_check(
         contact=requester, channel=channel, category=category, at=at, request_type=request_type
     )
+
+
+def kind_name(category: str, request_type: RequestType | None) -> str:
+    """What a request is, in words, for a conversion's event: its request type's name when it
+    has one, else its category's label."""
+    return request_type.name if request_type is not None else str(Category(category).label)
 
 
 def validate_choice(field: str, value: str, choices: type[Any]) -> None:
