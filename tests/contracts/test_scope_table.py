@@ -296,6 +296,9 @@ def test_a_customer_files_by_api_by_type_and_sees_its_name(cast: Cast, desk: Des
     filed = file(request_type=types["training"].pk, accepted_billable=True)
     assert filed.status_code == 201, filed.json()
     assert filed.json()["request_type"] == "Training"
+    listed = client.get("/api/v1/portal/tickets/").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [row["request_type"] for row in rows] == ["Training"]
     agent = api_client_for(cast.agent, cast.tenant_a)
     detail = agent.get(f"/api/v1/tickets/{filed.json()['id']}/").json()
     assert (detail["request_type"], detail["billable"], detail["category"]) == (

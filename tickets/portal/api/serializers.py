@@ -23,6 +23,14 @@ class PortalTicketSerializer(serializers.ModelSerializer[Ticket]):
     priority = serializers.CharField(source="priority.key", allow_null=True, default=None)
     requester = serializers.CharField(source="requester.name")
     status_label = serializers.CharField(source="get_status_display")
+    request_type = serializers.CharField(
+        source="request_type.name",
+        allow_null=True,
+        default=None,
+        read_only=True,
+        help_text="The type of request you filed (its name), from your plan's table; null "
+        "when filed by category.",
+    )
 
     class Meta:
         model = Ticket
@@ -33,6 +41,7 @@ class PortalTicketSerializer(serializers.ModelSerializer[Ticket]):
             "status",
             "status_label",
             "category",
+            "request_type",
             "priority",
             "channel",
             "requester",
@@ -59,14 +68,6 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         "promise runs; null otherwise.",
     )
     messages = serializers.SerializerMethodField()
-    request_type = serializers.CharField(
-        source="request_type.name",
-        allow_null=True,
-        default=None,
-        read_only=True,
-        help_text="The type of request you filed (its name), from your plan's table; null "
-        "when filed by category.",
-    )
     merged = serializers.BooleanField(source="is_merged", read_only=True)
     merged_into = serializers.SerializerMethodField(
         help_text="The id of the ticket this one was merged into, when you may see it; "
@@ -87,7 +88,6 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         fields = [
             *PortalTicketSerializer.Meta.fields,
             "description",
-            "request_type",
             "first_response_due",
             "resolution_due",
             "next_reply_due",

@@ -116,7 +116,9 @@ class PortalTicketViewSet(
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()  # schema generation: no contact, only the model
-        tickets = tickets_for_contact(self.request._request).select_related("priority", "requester")
+        tickets = tickets_for_contact(self.request._request).select_related(
+            "priority", "requester", "request_type"
+        )
         if self.action == "retrieve":
             tickets = tickets.select_related("satisfaction")  # the rating, in the same query
         return tickets
