@@ -281,6 +281,13 @@ class EntitlementCheckForm(forms.Form):
     contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none())
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    request_type = forms.ModelChoiceField(
+        label=_("Request type"),
+        queryset=RequestType.objects.none(),
+        required=False,
+        empty_label=_("(none)"),
+        help_text=_("When given, it decides the category, and the plan's scope table billing."),
+    )
     at = forms.DateTimeField(
         label=_("At"),
         required=False,
@@ -293,3 +300,6 @@ class EntitlementCheckForm(forms.Form):
         self.fields["contact"].queryset = Contact.objects.filter(  # type: ignore[attr-defined]
             tenant=tenant
         ).select_related("organisation")
+        self.fields["request_type"].queryset = RequestType.objects.filter(  # type: ignore[attr-defined]
+            tenant=tenant, is_active=True
+        )

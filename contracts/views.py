@@ -525,10 +525,15 @@ def entitlement_check(request: HttpRequest) -> HttpResponse:
     form = EntitlementCheckForm(request.GET or None, tenant=tenant)
     result = None
     if form.is_valid():
-        result = services.entitlement_check(
-            contact=form.cleaned_data["contact"],
-            channel=form.cleaned_data["channel"],
-            category=form.cleaned_data["category"],
-            at=form.cleaned_data["at"],
-        )
+        try:
+            result = services.entitlement_check(
+                contact=form.cleaned_data["contact"],
+                channel=form.cleaned_data["channel"],
+                category=form.cleaned_data["category"],
+                at=form.cleaned_data["at"],
+                request_type=form.cleaned_data["request_type"],
+            )
+        except ValidationError as exc:
+            # A type the contact's plan table does not list: said on the field.
+            add_service_errors(form, exc)
     return render(request, "contracts/entitlement_check.html", {"form": form, "result": result})

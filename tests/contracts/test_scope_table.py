@@ -426,3 +426,25 @@ def test_the_ticket_page_and_the_api_change_the_type(cast: Cast, desk: Desk) -> 
         content_type="application/json",
     )
     assert script.status_code == 400 and "request_type" in script.json()
+
+
+def test_the_admins_entitlement_check_asks_by_request_type(cast: Cast, desk: Desk) -> None:
+    types = _types(cast, desk.plan)
+    client = client_for(cast.admin, cast.tenant_a)
+    url = reverse("contracts:entitlement-check")
+    ask = {"contact": cast.customer_contact.pk, "channel": "portal", "category": "question"}
+    page = client.get(url, {**ask, "request_type": types["training"].pk}).content.decode()
+    assert "Training is not included in the Gold plan and is billed." in page
+    assert f'<option value="{types["script"].pk}">Database script</option>' in page
+    # A type the plan's table leaves out: the answer is on the field, not a 500.
+    refused = client.get(url, {**ask, "request_type": types["script"].pk})
+    assert refused.status_code == 200
+    with scope(tenant=cast.tenant_a):
+        with pytest.raises(ValidationError) as why:
+            entitlement_check(
+                contact=cast.customer_contact,
+                channel="portal",
+                category="question",
+                request_type=types["script"],
+            )
+    assert why.value.messages[0] in refused.content.decode().replace("&#x27;", "'")
