@@ -186,8 +186,10 @@ def duration_chart(dashboard: Dashboard, metric: str, link: Link) -> SafeString:
         x_title=_("Share of the target used, in percent (100 = the target)"),
         show_x_guides=True,
         show_y_guides=True,
-        x_labels=[*edges, edges[-1] + last_width] if edges else [],
+        # The open last band ends at "∞"; 100 is the one major guide (y majors: none but 0).
+        x_labels=[*edges, {"label": "∞", "value": edges[-1] + last_width}] if edges else [],
         x_labels_major=[100],
+        y_labels_major=[0],
         show_minor_x_labels=True,
         style=HISTOGRAM_STYLE,
     )
