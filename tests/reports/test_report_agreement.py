@@ -246,3 +246,11 @@ def test_one_organisations_month_agrees_in_web_mail_pdf_csv_and_api(
     good, rated = expected[6]  # type: ignore[misc]
     assert (feedback["good"], feedback["good"] + feedback["bad"]) == (good, rated)
     assert (feedback["done"], feedback["overdue"]) == expected[7]
+    # The same charts in the page, the mail (inline PNGs) and the PDF: the new ones too.
+    charts = len(dashboard.context["figures"])
+    assert len(re.findall(r'src="cid:', html)) == charts
+    pdf_text = _pdf_text(attached)
+    for title in ("Customer satisfaction", "Post-incident reviews"):
+        assert title in pdf_text
+    for rule in (METRICS[key] for key in decided):
+        assert f"{rule.label}: business time used of the target" in pdf_text
