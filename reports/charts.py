@@ -39,6 +39,16 @@ STYLE = Style(
     value_font_size=12,
 )
 
+HISTOGRAM_STYLE = Style(
+    **{
+        **STYLE.to_dict(),
+        # The target (100 %) is the histogram's one major vertical guide: drawn solid and dark.
+        "major_guide_stroke_color": "#111111",
+        "major_guide_stroke_dasharray": "0",
+        "colors": ("#15803d", "#c2410c"),
+    }
+)
+
 Link = Callable[..., str]
 """Makes the drill-down URL of a bar or point from its keyword parameters."""
 
@@ -53,10 +63,10 @@ def _without_scripts(root: Any) -> Any:
 
 
 def _chart(kind: type[Any], title: str, **config: Any) -> Any:
+    config.setdefault("style", STYLE)
     chart = kind(
         js=[],
         disable_xml_declaration=True,
-        style=STYLE,
         title=title,
         height=360,
         legend_at_bottom=True,
@@ -160,6 +170,64 @@ def volume_chart(dashboard: Dashboard, link: Link) -> SafeString:
     return _svg(chart)
 
 
+def duration_chart(dashboard: Dashboard, metric: str, link: Link) -> SafeString:
+    """How long one metric's reached targets took, in business time as a share of each
+    ticket's own target (priorities promise different times: one scale for all), a bar per
+    band; the 100 % line, the target, is the solid guide. Bands within the target and past
+    it are two series."""
+    rule = METRICS[metric]
+    bands = dashboard.durations.get(metric, [])
+    # The open last band is drawn as wide as the one before it.
+    edges = [band.low for band, _n in bands]
+    last_width = (edges[-1] - edges[-2]) if len(edges) > 1 else 100
+    chart = _chart(
+        pygal.Histogram,
+        _("%(metric)s: business time used of the target") % {"metric": rule.label},
+        x_title=_("Share of the target used, in percent (100 = the target)"),
+        show_x_guides=True,
+        show_y_guides=True,
+        # The open last band ends at "∞"; 100 is the one major guide (y majors: none but 0).
+        x_labels=[*edges, {"label": "∞", "value": edges[-1] + last_width}] if edges else [],
+        x_labels_major=[100],
+        y_labels_major=[0],
+        show_minor_x_labels=True,
+        style=HISTOGRAM_STYLE,
+    )
+    series: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for band, count in bands:
+        high = band.high if band.high is not None else band.low + last_width
+        series[band.within].append(
+            {
+                "value": (count, band.low, high),
+                "label": band.label,
+                "xlink": {"href": link(metric=metric, band=band.key)},
+            }
+        )
+    chart.add(_("Within the target"), series[True])
+    chart.add(_("Past the target"), series[False])
+    return _svg(chart)
+
+
+def feedback_chart(
+    dashboard: Dashboard, title: str, keys: dict[str, str], link: Link
+) -> SafeString:
+    """Counts of the period's tickets by rating, or by post-incident review, a bar each."""
+    chart = _chart(pygal.Bar, title, show_legend=False)
+    chart.x_labels = list(keys.values())
+    chart.add(
+        title,
+        [
+            {
+                "value": dashboard.feedback.get(key, 0),
+                "color": STYLE.colors[2] if key in ("good", "done") else STYLE.colors[1],
+                "xlink": {"href": link(feedback=key)},
+            }
+            for key in keys
+        ],
+    )
+    return _svg(chart)
+
+
 def _label(choices: Any, value: str) -> str:
     """A choice's label in the reader's language; the raw value for one no longer offered."""
     try:
@@ -186,4 +254,26 @@ def dashboard_charts(dashboard: Dashboard, link: Link) -> list[tuple[SafeString,
         (by_organisation, link(missed=1)),
         (backlog_chart(dashboard, link), link(age="all")),
         (volume_chart(dashboard, link), link()),
+        *(
+            (duration_chart(dashboard, metric, link), link(metric=metric, band="all"))
+            for metric in dashboard.durations
+        ),
+        (
+            feedback_chart(
+                dashboard,
+                _("Customer satisfaction"),
+                {"good": _("Rated good"), "bad": _("Rated bad")},
+                link,
+            ),
+            link(feedback="rated"),
+        ),
+        (
+            feedback_chart(
+                dashboard,
+                _("Post-incident reviews"),
+                {"done": _("Review done"), "overdue": _("Review overdue")},
+                link,
+            ),
+            link(feedback="reviewed"),
+        ),
     ]

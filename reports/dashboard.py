@@ -1,9 +1,11 @@
 """The SLA dashboard's figures: attainment per metric by month, breaches by priority and by
-organisation, the backlog by age, and the tickets behind each of them.
+organisation, how long targets took (business time over the target), the backlog by age,
+volume, ratings and post-incident reviews, and the tickets behind each of them.
 
-Every SLA figure counts through :func:`reports.selectors.clock_outcomes`, as the monthly
-report does, so a month reads the same on both. The dashboard is five aggregate queries,
-whatever the number of tickets, organisations or priorities.
+Every SLA figure counts through :func:`reports.selectors.clock_outcomes`, and ratings and
+reviews through :func:`reports.selectors.feedback_counts`, as the monthly report does, so a
+month reads the same on both. The dashboard is seven aggregate queries, whatever the number
+of tickets, organisations or priorities.
 """
 
 from __future__ import annotations
@@ -24,9 +26,18 @@ from supportdesk.models import Tenant, User
 from tickets.models import ACTIVE_STATUSES, Ticket
 
 from .selectors import (
+    BAND_KEYS,
+    FEEDBACK_KEYS,
+    Distribution,
     Outcomes,
+    clock_distribution,
+    clock_in_band,
     clock_missed_any,
     clock_outcomes,
+    duration_metrics,
+    feedback_condition,
+    feedback_counts,
+    feedback_relations,
     instant_bounds,
     month_following,
     outcomes_empty,
@@ -152,6 +163,10 @@ class Dashboard:
     backlog: list[tuple[AgeBucket, int]]
     volume: list[tuple[str, str, int]] = field(default_factory=list)
     """Tickets received in the period: (channel, category, how many), by channel."""
+    durations: Distribution = field(default_factory=dict)
+    """Per duration metric, the period's reached targets by share of the target used."""
+    feedback: dict[str, int] = field(default_factory=dict)
+    """The period's tickets rated good and bad, with a review done and overdue."""
 
 
 def _months_before(last: dt.date, count: int) -> list[dt.date]:
@@ -186,7 +201,7 @@ def dashboard_build(
     *, tenant: Tenant, period: Period, filters: TicketFilters, now: dt.datetime
 ) -> Dashboard:
     """The dashboard for ``period`` and ``filters`` as it stands at ``now``. Caller holds
-    the tenant scope. Five aggregate queries, whatever the number of rows."""
+    the tenant scope. Seven aggregate queries, whatever the number of rows."""
     zone = ZoneInfo(tenant.time_zone)
     condition = filters.condition("ticket__")
     start, end = instant_bounds(tenant=tenant, start=period.start, end=period.end)
@@ -250,6 +265,8 @@ def dashboard_build(
         .order_by("channel", "category")
     ]
 
+    feedback = received.annotate(**feedback_relations(tenant)).aggregate(**feedback_counts(now))
+
     open_tickets = Ticket.objects.filter(filters.condition(), status__in=ACTIVE_STATUSES)
     ages = open_tickets.aggregate(
         **{b.key: Count("id", filter=b.condition(now)) for b in AGE_BUCKETS}
@@ -263,6 +280,8 @@ def dashboard_build(
         by_organisation=by_organisation[:ORGANISATIONS_SHOWN],
         backlog=[(bucket, ages[bucket.key] or 0) for bucket in AGE_BUCKETS],
         volume=volume,
+        durations=clock_distribution(clocks),
+        feedback={key: feedback[key] or 0 for key in FEEDBACK_KEYS},
     )
 
 
@@ -271,11 +290,20 @@ class DrillDown:
     """Which tickets a chart's bar, point or whole chart stands for.
 
     ``metric`` with ``missed``: received in the period with that metric missed (any metric
-    when ``metric`` is empty); ``age``: open now and of that age ("all": every open one)."""
+    when ``metric`` is empty); ``age``: open now and of that age ("all": every open one);
+    ``band`` (with ``metric``): received in the period with that metric's target reached in
+    that share of its budget ("all": in any); ``feedback``: received in the period and rated
+    good or bad, or with a review done or overdue ("rated", "reviewed": either)."""
 
     metric: str = ""
     missed: bool = False
     age: str = ""
+    band: str = ""
+    feedback: str = ""
+
+
+FEEDBACK_GROUPS = {"rated": ("good", "bad"), "reviewed": ("done", "overdue")}
+"""A whole feedback chart's drill-down: the keys its bars count."""
 
 
 TICKETS_SHOWN = 200
@@ -304,4 +332,15 @@ def dashboard_tickets(
             for metric in metrics:
                 missed |= clock_missed_any(metric, now)
             tickets = tickets.filter(pk__in=Clock.objects.filter(missed).values("ticket"))
+        if drill.band:
+            band = BAND_KEYS.get(drill.band)  # "all": reached in any share of the target
+            timed = Q()
+            for metric in [drill.metric] if drill.metric else duration_metrics():
+                timed |= clock_in_band(metric, band)
+            tickets = tickets.filter(pk__in=Clock.objects.filter(timed).values("ticket"))
+        if drill.feedback:
+            given = Q()
+            for key in FEEDBACK_GROUPS.get(drill.feedback, (drill.feedback,)):
+                given |= feedback_condition(key, now)
+            tickets = tickets.annotate(**feedback_relations(tenant)).filter(given)
     return tickets.select_related("organisation", "priority", "assignee").order_by("-received_at")

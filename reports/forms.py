@@ -20,7 +20,7 @@ from supportdesk.forms import is_plain_number
 from supportdesk.models import AGENT_ROLES, Tenant, User
 
 from .dashboard import AGE_BUCKETS, Period, TicketFilters
-from .selectors import month_following
+from .selectors import BANDS, month_following
 
 
 class MonthForm(forms.Form):
@@ -238,8 +238,22 @@ class TicketListForm(DashboardForm):
     metric = forms.ChoiceField(label=_("Metric"), required=False)
     missed = forms.BooleanField(label=_("Targets missed"), required=False)
     age = forms.ChoiceField(label=_("Age"), required=False)
+    band = forms.ChoiceField(label=_("Share of the target used"), required=False)
+    feedback = forms.ChoiceField(
+        label=_("Rating or review"),
+        choices=[
+            ("", "—"),
+            ("rated", _("Rated")),
+            ("good", _("Rated good")),
+            ("bad", _("Rated bad")),
+            ("reviewed", _("Review done or overdue")),
+            ("done", _("Review done")),
+            ("overdue", _("Review overdue")),
+        ],
+        required=False,
+    )
 
-    hidden_names = ("metric", "missed", "age")
+    hidden_names = ("metric", "missed", "age", "band", "feedback")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -249,4 +263,9 @@ class TicketListForm(DashboardForm):
             ("", "—"),
             ("all", _("Any age")),
             *((b.key, b.label) for b in AGE_BUCKETS),
+        ]
+        fields["band"].choices = [
+            ("", "—"),
+            ("all", _("Any share")),
+            *((b.key, b.label) for b in BANDS),
         ]

@@ -22,14 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Expression, Q, QuerySet, Sum, Value
+from django.db.models import Count, Expression, F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from sla.metrics import METRICS
 from sla.models import Clock, ClockState
 from supportdesk.models import Tenant, User
-from tickets.models import TimeEntry
+from tickets.choices import Rating
+from tickets.models import ReviewStatus, TimeEntry
 
 
 @dataclass
@@ -160,6 +161,121 @@ def clock_outcomes(
         }
         grouped.append(({k: entry[k] for k in (by, *extra)}, outcomes))
     return grouped
+
+
+def duration_metrics() -> list[str]:
+    """The metrics whose time distribution the reports draw: the single-shot ones (first
+    response, resolution). A cycle metric's clock keeps the time of its current cycle only
+    (earlier cycles are counts), so its distribution would not be one of all its targets."""
+    return [key for key, rule in METRICS.items() if rule.cycles is None]
+
+
+@dataclass(frozen=True)
+class Band:
+    """Targets that took more than ``low`` and at most ``high`` percent of their budget
+    (``low`` 0 includes 0; ``high`` None: no upper bound), in business time."""
+
+    key: str
+    low: int
+    high: int | None
+
+    @property
+    def label(self) -> str:
+        if self.high is None:
+            return f"> {self.low} %"
+        return f"{self.low}–{self.high} %"
+
+    @property
+    def within(self) -> bool:
+        """Inside the target: a stopped clock is met exactly when it used at most 100 %."""
+        return self.high is not None and self.high <= 100
+
+
+BANDS = (
+    Band("0", 0, 25),
+    Band("25", 25, 50),
+    Band("50", 50, 75),
+    Band("75", 75, 100),
+    Band("100", 100, 125),
+    Band("125", 125, 150),
+    Band("150", 150, 200),
+    Band("200", 200, None),
+)
+"""The distributions' bands: business time used over the business time allowed."""
+
+BAND_KEYS = {band.key: band for band in BANDS}
+
+
+def clock_timed(metric: str) -> Q:
+    """A clock of ``metric`` whose target was reached and judged (stopped, met or missed):
+    its business time used is final. A running clock's time is not; a response nobody
+    needed has no outcome."""
+    return Q(metric=metric, state=ClockState.STOPPED, met__isnull=False, budget_seconds__gt=0)
+
+
+def clock_in_band(metric: str, band: Band | None) -> Q:
+    """A timed clock of ``metric`` in ``band`` (any band when None)."""
+    condition = clock_timed(metric)
+    if band is not None and band.low > 0:
+        condition &= Q(elapsed_seconds__gt=F("budget_seconds") * band.low / 100.0)
+    if band is not None and band.high is not None:
+        condition &= Q(elapsed_seconds__lte=F("budget_seconds") * band.high / 100.0)
+    return condition
+
+
+Distribution = dict[str, list[tuple[Band, int]]]
+"""Per duration metric, how many targets fell in each band, in :data:`BANDS` order."""
+
+
+def clock_distribution(clocks: QuerySet[Clock]) -> Distribution:
+    """How long every duration metric's reached targets took over ``clocks``, as a share of
+    each one's own target (so priorities with different targets share one scale): one
+    query."""
+    metrics = duration_metrics()
+    counts = clocks.aggregate(
+        **{
+            f"{metric}_{band.key}": Count("id", filter=clock_in_band(metric, band))
+            for metric in metrics
+            for band in BANDS
+        }
+    )
+    return {
+        metric: [(band, counts[f"{metric}_{band.key}"] or 0) for band in BANDS]
+        for metric in metrics
+    }
+
+
+FEEDBACK_KEYS = ("good", "bad", "done", "overdue")
+"""Ratings (good, bad) and post-incident reviews (done; a draft past due) of tickets."""
+
+
+def feedback_relations(tenant: Tenant) -> dict[str, FilteredRelation]:
+    """The ticket's rating and review as ``rated`` and ``reviewed`` (one row per ticket each,
+    so counting over them counts tickets). The joins name the tenant (an index that leads
+    with it; one shard on Citus)."""
+    return {
+        "rated": FilteredRelation("satisfaction", condition=Q(satisfaction__tenant=tenant)),
+        "reviewed": FilteredRelation("review", condition=Q(review__tenant=tenant)),
+    }
+
+
+def feedback_condition(key: str, now: dt.datetime) -> Q:
+    """Tickets annotated with :func:`feedback_relations` rated ``good`` or ``bad``, or with
+    a review ``done`` or ``overdue`` (still a draft past its due time at ``now``)."""
+    conditions = {
+        "good": Q(rated__rating=Rating.GOOD),
+        "bad": Q(rated__rating=Rating.BAD),
+        "done": Q(reviewed__status=ReviewStatus.DONE),
+        "overdue": Q(reviewed__status=ReviewStatus.DRAFT, reviewed__due_at__lt=now),
+    }
+    return conditions[key]
+
+
+def feedback_counts(now: dt.datetime) -> dict[str, Count]:
+    """Count each of :data:`FEEDBACK_KEYS` over tickets annotated with
+    :func:`feedback_relations`: what the monthly report and the dashboard both count."""
+    relation = {"good": "rated", "bad": "rated", "done": "reviewed", "overdue": "reviewed"}
+    return {key: Count(relation[key], filter=feedback_condition(key, now)) for key in FEEDBACK_KEYS}
 
 
 def month_following(month: dt.date) -> dt.date:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, FilteredRelation, Q, Sum, TextChoices
+from django.db.models import Count, Q, Sum, TextChoices
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -27,10 +27,10 @@ from contracts.services import contract_for_organisation, organisation_has_featu
 from sla.metrics import METRICS
 from sla.models import ClockState, SLATarget
 from supportdesk.models import Membership, Role, Tenant, User
-from tickets.choices import Category, Rating, Status
+from tickets.choices import Category, Status
 from tickets.mail.models import OutboundEmail, OutboundKind
 from tickets.mail.services import MailAttachment, mail_enqueue
-from tickets.models import ReviewStatus, Ticket, TimeEntry
+from tickets.models import Ticket, TimeEntry
 
 from .pdf import chart_png, chart_title, report_figures, report_pdf
 from .selectors import (
@@ -38,6 +38,8 @@ from .selectors import (
     Outcomes,
     _rate,
     clock_outcomes,
+    feedback_counts,
+    feedback_relations,
     instant_bounds,
     month_following,
     outcomes_empty,
@@ -388,25 +390,15 @@ def sla_report_build(
         tickets = tickets.filter(organisation=organisation)
 
     rows: dict[int | None, ReportRow] = defaultdict(lambda: ReportRow(label=""))
-    # The rating is one row per ticket (a one-to-one join): counted in the same query.
-    # The join names the tenant (an index that leads with it; one shard on Citus).
-    rated = FilteredRelation("satisfaction", condition=Q(satisfaction__tenant=tenant))
-    # The post-incident review is one row per ticket too (tickets.reviews): done, or still a
-    # draft past its due time at ``now``.
-    reviewed = FilteredRelation("review", condition=Q(review__tenant=tenant))
+    # The rating and the post-incident review are one row per ticket each (one-to-one
+    # joins): counted in the same query, as the dashboard counts them.
     by_category = (
-        tickets.annotate(rated=rated, reviewed=reviewed)
+        tickets.annotate(**feedback_relations(tenant))
         .values("organisation", "category")
         .annotate(
             n=Count("id"),
             solved=Count("id", filter=Q(status__in=[Status.SOLVED, Status.CLOSED])),
-            good=Count("rated", filter=Q(rated__rating=Rating.GOOD)),
-            bad=Count("rated", filter=Q(rated__rating=Rating.BAD)),
-            reviews_done=Count("reviewed", filter=Q(reviewed__status=ReviewStatus.DONE)),
-            reviews_overdue=Count(
-                "reviewed",
-                filter=Q(reviewed__status=ReviewStatus.DRAFT, reviewed__due_at__lt=now),
-            ),
+            **feedback_counts(now),
         )
     )
     for entry in by_category:
@@ -415,8 +407,8 @@ def sla_report_build(
         row.solved += entry["solved"]
         row.rated_good += entry["good"]
         row.rated_bad += entry["bad"]
-        row.reviews_done += entry["reviews_done"]
-        row.reviews_overdue += entry["reviews_overdue"]
+        row.reviews_done += entry["done"]
+        row.reviews_overdue += entry["overdue"]
         if entry["category"] == Category.QUESTION:
             row.questions += entry["n"]
         elif entry["category"] in (Category.INCIDENT, Category.PROBLEM):

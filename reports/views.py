@@ -314,7 +314,13 @@ def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
         tenant=req.tenant,
         period=form.period_value(),
         filters=form.filters_value(),
-        drill=DrillDown(metric=data["metric"], missed=data["missed"], age=data["age"]),
+        drill=DrillDown(
+            metric=data["metric"],
+            missed=data["missed"],
+            age=data["age"],
+            band=data["band"],
+            feedback=data["feedback"],
+        ),
         now=timezone.now(),
     )
     return render(
@@ -326,7 +332,7 @@ def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
             "tickets": list(tickets[:TICKETS_SHOWN]),
             "count": tickets.count(),
             "shown": TICKETS_SHOWN,
-            "back": form.query(metric="", missed="", age=""),
+            "back": form.query(metric="", missed="", age="", band="", feedback=""),
         },
     )
 

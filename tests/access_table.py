@@ -200,6 +200,7 @@ TABLE: dict[str, Access] = {
     "reports:billing": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:billing-csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "api-billing-export": api_no_post(*MANAGERS),
+    "api-sla-report": api_no_post(*MANAGERS),
     "time_report:show": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     "time_report:csv": Access(get=allow(*STAFF), post=allow(*STAFF, answer=NOT_ALLOWED)),
     # The agent pages: staff read, agents and admins work tickets.

@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns: list[URLPattern] = [
     path("reports/billing/", views.billing_export, name="api-billing-export"),
+    path("reports/sla/", views.sla_report, name="api-sla-report"),
 ]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
+from reports.selectors import duration_metrics
 from tests.browser.test_console import _watch
 from tests.conftest import Cast
 from tests.portal.conftest import Desk
@@ -37,7 +38,8 @@ def test_a_manager_sees_the_charts_and_follows_one_to_its_tickets(
     month = timezone.localdate().strftime("%Y-%m")
     page = session.go(f"/reports/?month={month}")
     expect(page.get_by_role("heading", level=1)).to_have_text("SLA dashboard")
-    expect(page.locator("figure.chart svg")).to_have_count(5)
+    # Five charts, a time distribution per single-shot metric, ratings and reviews.
+    expect(page.locator("figure.chart svg")).to_have_count(5 + len(duration_metrics()) + 2)
     page.wait_for_load_state("networkidle")
     assert not errors
     page.get_by_role("link", name="Show the tickets behind this chart").nth(3).click()
