@@ -741,13 +741,13 @@ def ticket_history_export(request: StaffRequest, ticket_id: int) -> HttpResponse
     return response
 
 
-@require_GET  # type: ignore[type-var]  # staff_required is typed for HttpResponse; this streams
+@require_GET
 @staff_required
 def attachment_download(request: StaffRequest, attachment_id: int) -> FileResponse:
     return attachment_response(get_attachment_for_agent(request, attachment_id))
 
 
-@require_GET  # type: ignore[type-var]  # staff_required is typed for HttpResponse; this streams
+@require_GET
 @staff_required
 def attachment_preview(request: StaffRequest, attachment_id: int) -> FileResponse:
     """An image or PDF shown in the browser; any other file is downloaded."""
