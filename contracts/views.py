@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required
 from supportdesk.forms import add_service_errors, add_service_messages, form_save
+from supportdesk.http import StaffRequest
 from supportdesk.models import User
 
 from . import services
@@ -87,7 +88,7 @@ def _current_contracts() -> Prefetch:
 
 
 @admin_required
-def organisation_list(request: HttpRequest) -> HttpResponse:
+def organisation_list(request: StaffRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     organisations = (
         Organisation.objects.filter(tenant=_req(request).tenant)
@@ -108,7 +109,7 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def organisation_create(request: HttpRequest) -> HttpResponse:
+def organisation_create(request: StaffRequest) -> HttpResponse:
     tenant = _req(request).tenant
     form = OrganisationForm(
         request.POST or None, instance=Organisation(tenant=tenant), tenant=tenant
@@ -125,7 +126,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def organisation_detail(request: StaffRequest, organisation_id: int) -> HttpResponse:
     organisation = get_organisation_for_admin(request, organisation_id)
     contracts = organisation.contracts.select_related("plan").annotate(
         named_count=Count("named_contacts")
@@ -144,7 +145,7 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
 
 
 @admin_required
-def organisation_edit(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def organisation_edit(request: StaffRequest, organisation_id: int) -> HttpResponse:
     organisation = get_organisation_for_admin(request, organisation_id)
     form = OrganisationForm(
         request.POST or None, instance=organisation, tenant=_req(request).tenant
@@ -166,7 +167,7 @@ def organisation_edit(request: HttpRequest, organisation_id: int) -> HttpRespons
 
 
 @admin_required
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: StaffRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     contacts = (
         Contact.objects.filter(tenant=_req(request).tenant)
@@ -185,7 +186,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def contact_create(request: HttpRequest) -> HttpResponse:
+def contact_create(request: StaffRequest) -> HttpResponse:
     tenant = _req(request).tenant
     initial = {"organisation": request.GET.get("organisation")}
     form = ContactForm(
@@ -206,7 +207,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_POST
-def contact_invite(request: HttpRequest, contact_id: int) -> HttpResponse:
+def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
     """Give a contact a portal login (if they have none) and mail them a one-time link."""
     # TODO #14: contracts -> tickets, a lower app calling a higher one; the portal should
     # offer the invitation (or register it with contracts) instead.
@@ -221,7 +222,7 @@ def contact_invite(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @admin_required
-def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
     contact = get_contact_for_admin(request, contact_id)
     form = ContactForm(request.POST or None, instance=contact, tenant=_req(request).tenant)
     saved = form_save(
@@ -237,7 +238,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @admin_required
-def feature_list(request: HttpRequest) -> HttpResponse:
+def feature_list(request: StaffRequest) -> HttpResponse:
     tenant = _req(request).tenant
     form = FeatureForm(request.POST or None, instance=Feature(tenant=tenant))
     saved = form_save(
@@ -251,7 +252,7 @@ def feature_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
+def feature_edit(request: StaffRequest, feature_id: int) -> HttpResponse:
     feature = get_feature_for_admin(request, feature_id)
     form = FeatureForm(request.POST or None, instance=feature)
     saved = form_save(
@@ -264,7 +265,7 @@ def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
 
 
 @admin_required
-def request_type_list(request: HttpRequest) -> HttpResponse:
+def request_type_list(request: StaffRequest) -> HttpResponse:
     """The tenant's request types, and a form to add one; plans mark them on their page."""
     tenant = _req(request).tenant
     form = RequestTypeForm(request.POST or None, instance=RequestType(tenant=tenant))
@@ -281,7 +282,7 @@ def request_type_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def request_type_edit(request: HttpRequest, request_type_id: int) -> HttpResponse:
+def request_type_edit(request: StaffRequest, request_type_id: int) -> HttpResponse:
     request_type = get_request_type_for_admin(request, request_type_id)
     form = RequestTypeForm(request.POST or None, instance=request_type)
     saved = form_save(
@@ -300,7 +301,7 @@ def request_type_edit(request: HttpRequest, request_type_id: int) -> HttpRespons
 
 
 @admin_required
-def plan_list(request: HttpRequest) -> HttpResponse:
+def plan_list(request: StaffRequest) -> HttpResponse:
     """Every plan with its settings, and the feature matrix as features x plans."""
     tenant = _req(request).tenant
     plans = list(
@@ -343,12 +344,12 @@ def _plan_form_view(request: HttpRequest, plan: SupportPlan) -> HttpResponse:
 
 
 @admin_required
-def plan_create(request: HttpRequest) -> HttpResponse:
+def plan_create(request: StaffRequest) -> HttpResponse:
     return _plan_form_view(request, SupportPlan(tenant=_req(request).tenant))
 
 
 @admin_required
-def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_edit(request: StaffRequest, plan_id: int) -> HttpResponse:
     return _plan_form_view(request, get_plan_for_admin(request, plan_id))
 
 
@@ -356,7 +357,7 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @admin_required
-def contract_list(request: HttpRequest) -> HttpResponse:
+def contract_list(request: StaffRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     contracts = (
         Contract.objects.filter(tenant=_req(request).tenant)
@@ -378,7 +379,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def contract_create(request: HttpRequest) -> HttpResponse:
+def contract_create(request: StaffRequest) -> HttpResponse:
     tenant = _req(request).tenant
     initial = {"organisation": request.GET.get("organisation")}
     form = ContractForm(
@@ -394,7 +395,7 @@ def contract_create(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_detail(request: StaffRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     named = contract.named_contacts.select_related("contact", "added_by")
     used, limit = services.named_contacts_used(contract=contract)
@@ -414,7 +415,7 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 
 @admin_required
-def contract_edit(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_edit(request: StaffRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     form = ContractForm(request.POST or None, instance=contract, tenant=_req(request).tenant)
     saved = form_save(
@@ -428,7 +429,7 @@ def contract_edit(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def contract_suspend(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_suspend(request: StaffRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     form = SuspendForm(request.POST)
     if not form.is_valid():
@@ -447,7 +448,7 @@ def contract_suspend(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def contract_resume(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_resume(request: StaffRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     try:
         services.contract_resume(contract=contract, actor=_actor(request))
@@ -460,7 +461,7 @@ def contract_resume(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def contract_expire(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_expire(request: StaffRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     services.contract_expire(contract=contract, actor=_actor(request))
     messages.success(request, _("Contract marked as expired."))
@@ -469,7 +470,7 @@ def contract_expire(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def named_contact_add(request: HttpRequest, contract_id: int) -> HttpResponse:
+def named_contact_add(request: StaffRequest, contract_id: int) -> HttpResponse:
     contract = get_contract_for_admin(request, contract_id)
     form = NamedContactForm(request.POST, contract=contract)
     if not form.is_valid():
@@ -490,7 +491,7 @@ def named_contact_add(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def named_contact_remove(request: HttpRequest, named_contact_id: int) -> HttpResponse:
+def named_contact_remove(request: StaffRequest, named_contact_id: int) -> HttpResponse:
     named = get_named_contact_for_admin(request, named_contact_id)
     contract_id = named.contract_id
     services.named_contact_remove(named_contact=named, actor=_actor(request))
@@ -502,7 +503,7 @@ def named_contact_remove(request: HttpRequest, named_contact_id: int) -> HttpRes
 
 
 @admin_required
-def contact_import(request: HttpRequest) -> HttpResponse:
+def contact_import(request: StaffRequest) -> HttpResponse:
     """Upload a CSV of organisations and contacts; processed at once, reported per row."""
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
@@ -519,7 +520,7 @@ def contact_import(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def entitlement_check(request: HttpRequest) -> HttpResponse:
+def entitlement_check(request: StaffRequest) -> HttpResponse:
     """Ask the entitlement check by hand: who may ask what, by which channel, when."""
     tenant = _req(request).tenant
     form = EntitlementCheckForm(request.GET or None, tenant=tenant)

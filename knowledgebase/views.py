@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from supportdesk.access import agent_required, staff_user
 from supportdesk.forms import add_service_messages, form_save
+from supportdesk.http import StaffRequest
 from tickets.problems.access import get_problem_for_staff
 
 from .access import get_article_for_editor, get_article_for_reader
@@ -88,18 +89,18 @@ def article_suggestions(request: HttpRequest) -> HttpResponse:
 
 @agent_required
 @require_GET
-def article_manage_list(request: HttpRequest) -> HttpResponse:
+def article_manage_list(request: StaffRequest) -> HttpResponse:
     articles = Article.objects.order_by("title").prefetch_related("plans")
     return render(request, "knowledgebase/manage_list.html", {"articles": articles})
 
 
 @agent_required
 @require_http_methods(["GET", "POST"])
-def article_edit(request: HttpRequest, article_id: int | None = None) -> HttpResponse:
+def article_edit(request: StaffRequest, article_id: int | None = None) -> HttpResponse:
     article = (
         get_article_for_editor(request, article_id)
         if article_id is not None
-        else Article(tenant=request.tenant)  # type: ignore[attr-defined]
+        else Article(tenant=request.tenant)
     )
     form = ArticleForm(request.POST or None, instance=article)
     saved = form_save(
@@ -117,7 +118,7 @@ def article_edit(request: HttpRequest, article_id: int | None = None) -> HttpRes
 
 @agent_required
 @require_http_methods(["POST"])
-def article_remove(request: HttpRequest, article_id: int) -> HttpResponse:
+def article_remove(request: StaffRequest, article_id: int) -> HttpResponse:
     article_delete(article=get_article_for_editor(request, article_id), actor=request.user)
     messages.success(request, _("Article deleted."))
     return redirect("knowledgebase:manage-list")
@@ -125,7 +126,7 @@ def article_remove(request: HttpRequest, article_id: int) -> HttpResponse:
 
 @agent_required
 @require_http_methods(["GET", "POST"])
-def article_translation_new(request: HttpRequest, article_id: int) -> HttpResponse:
+def article_translation_new(request: StaffRequest, article_id: int) -> HttpResponse:
     """ "Translate into...": a new article in another language, in the source's group."""
     source = get_article_for_editor(request, article_id)
     form = TranslationForm(request.POST or None, source=source)
@@ -133,7 +134,7 @@ def article_translation_new(request: HttpRequest, article_id: int) -> HttpRespon
         request,
         form,
         lambda: article_translate(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             source=source,
             author=request.user,
             **form.cleaned_data,
@@ -147,7 +148,7 @@ def article_translation_new(request: HttpRequest, article_id: int) -> HttpRespon
 
 @require_POST
 @agent_required
-def article_publish_problem(request: HttpRequest, problem_id: int) -> HttpResponse:
+def article_publish_problem(request: StaffRequest, problem_id: int) -> HttpResponse:
     """Publish a known error as a known-issue article (the problem page's button)."""
     problem = get_problem_for_staff(request, problem_id)
     try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required, staff_user, tenant_for_admin
 from supportdesk.forms import form_save
+from supportdesk.http import StaffRequest
 
 from . import services
 from .access import get_webhook_for_admin
@@ -19,7 +20,7 @@ from .models import Webhook
 
 
 @admin_required
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request: StaffRequest) -> HttpResponse:
     """The tenant's webhooks and a form to add one."""
     tenant = tenant_for_admin(request)
     form = WebhookForm(request.POST or None, instance=Webhook(tenant=tenant))
@@ -35,7 +36,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def webhook_edit(request: HttpRequest, webhook_id: int) -> HttpResponse:
+def webhook_edit(request: StaffRequest, webhook_id: int) -> HttpResponse:
     webhook = get_webhook_for_admin(request, webhook_id)
     form = WebhookForm(request.POST or None, instance=webhook)
     actor = staff_user(request)
@@ -50,7 +51,7 @@ def webhook_edit(request: HttpRequest, webhook_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def webhook_test(request: HttpRequest, webhook_id: int) -> HttpResponse:
+def webhook_test(request: StaffRequest, webhook_id: int) -> HttpResponse:
     """Post a test event now and say how it went."""
     webhook = get_webhook_for_admin(request, webhook_id)
     problem = webhook_ping(webhook=webhook)
@@ -63,7 +64,7 @@ def webhook_test(request: HttpRequest, webhook_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def webhook_delete(request: HttpRequest, webhook_id: int) -> HttpResponse:
+def webhook_delete(request: StaffRequest, webhook_id: int) -> HttpResponse:
     webhook = get_webhook_for_admin(request, webhook_id)
     services.webhook_delete(webhook=webhook, actor=staff_user(request))
     messages.success(request, _("Webhook deleted."))

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from contracts.http import PortalRequest
 from contracts.models import Contact, NamedContact
 from contracts.services import contract_for_organisation, organisation_has_feature
 from supportdesk.access import contact_required
@@ -48,7 +49,7 @@ def _reader(request: HttpRequest) -> tuple[Contact, dt.date]:
 
 @contact_required
 @require_GET
-def portal_reports(request: HttpRequest) -> HttpResponse:
+def portal_reports(request: PortalRequest) -> HttpResponse:
     """The closed months whose report the contact may download, newest first."""
     contact, today = _reader(request)
     months = [today.replace(day=1)]
@@ -64,7 +65,7 @@ def portal_reports(request: HttpRequest) -> HttpResponse:
 
 @contact_required
 @require_GET
-def portal_report_pdf(request: HttpRequest) -> HttpResponse:
+def portal_report_pdf(request: PortalRequest) -> HttpResponse:
     """One closed month's report of the contact's organisation as PDF; 400 for a month that
     is not a closed month (with the reason)."""
     contact, today = _reader(request)

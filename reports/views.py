@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +30,7 @@ from sla.metrics import METRICS
 from supportdesk.access import has_role, manager_required, staff_required
 from supportdesk.exports import csv_response
 from supportdesk.forms import is_plain_number
+from supportdesk.http import StaffRequest
 from supportdesk.models import Role
 
 from . import charts
@@ -56,23 +57,22 @@ from .services import (
 )
 
 
-def _report_for(request: HttpRequest) -> tuple[TimeReport | None, MonthForm]:
+def _report_for(request: StaffRequest) -> tuple[TimeReport | None, MonthForm]:
     """The report of the month in the query, for whoever asks; None with the form's errors."""
-    req: Any = request
-    tenant = req.tenant
+    tenant = request.tenant
     form = MonthForm(request.GET, today=timezone.localdate(timezone=ZoneInfo(tenant.time_zone)))
     if not form.is_valid():
         return None, form
     sees_all = has_role(request, Role.ADMIN, Role.MANAGER)
     report = time_report_for_month(
-        tenant=tenant, month=form.cleaned_data["month"], agent=None if sees_all else req.user
+        tenant=tenant, month=form.cleaned_data["month"], agent=None if sees_all else request.user
     )
     return report, form
 
 
 @staff_required
 @require_GET
-def time_report_show(request: HttpRequest) -> HttpResponse:
+def time_report_show(request: StaffRequest) -> HttpResponse:
     report, form = _report_for(request)
     context: dict[str, Any] = {
         "report": report,
@@ -88,7 +88,7 @@ def time_report_show(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
-def time_report_csv(request: HttpRequest) -> HttpResponse:
+def time_report_csv(request: StaffRequest) -> HttpResponse:
     report, form = _report_for(request)
     if report is None:
         text = " ".join(map(str, form.errors.get("month", [])))
@@ -113,10 +113,9 @@ def time_report_csv(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-def _monthly_report_for(request: HttpRequest) -> tuple[SLAReport | None, str, Any]:
+def _monthly_report_for(request: StaffRequest) -> tuple[SLAReport | None, str, Any]:
     """Parse ``month`` and ``organisation`` from the query; an unknown organisation is a 404."""
-    req: Any = request
-    tenant = req.tenant
+    tenant = request.tenant
     today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
     organisation = None
     raw_org = request.GET.get("organisation", "")
@@ -135,8 +134,7 @@ def _monthly_report_for(request: HttpRequest) -> tuple[SLAReport | None, str, An
 
 @manager_required
 @require_GET
-def monthly_report_show(request: HttpRequest) -> HttpResponse:
-    req: Any = request
+def monthly_report_show(request: StaffRequest) -> HttpResponse:
     report, error, organisation = _monthly_report_for(request)
     organisations = Organisation.objects.order_by("name").only("pk", "name")
     context: dict[str, Any] = {
@@ -148,7 +146,7 @@ def monthly_report_show(request: HttpRequest) -> HttpResponse:
     }
     if report is not None and organisation is not None:
         now = timezone.now()
-        today = timezone.localtime(now, ZoneInfo(req.tenant.time_zone)).date()
+        today = timezone.localtime(now, ZoneInfo(request.tenant.time_zone)).date()
         context["entitled"] = organisation_has_feature(
             organisation=organisation, key=MONTHLY_REPORTS, at=now
         )
@@ -158,7 +156,7 @@ def monthly_report_show(request: HttpRequest) -> HttpResponse:
 
 @manager_required
 @require_GET
-def monthly_report_csv(request: HttpRequest) -> HttpResponse:
+def monthly_report_csv(request: StaffRequest) -> HttpResponse:
     report, error, _organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
@@ -177,7 +175,7 @@ def monthly_report_csv(request: HttpRequest) -> HttpResponse:
 
 @manager_required
 @require_GET
-def monthly_report_pdf(request: HttpRequest) -> HttpResponse:
+def monthly_report_pdf(request: StaffRequest) -> HttpResponse:
     """The monthly report as a PDF document (``reports.pdf``), of the organisation in the
     query, else of the whole tenant: the same figures as the page and its CSV."""
     report, error, _organisation = _monthly_report_for(request)
@@ -190,17 +188,16 @@ def monthly_report_pdf(request: HttpRequest) -> HttpResponse:
 
 @manager_required
 @require_GET
-def monthly_report_tickets_csv(request: HttpRequest) -> HttpResponse:
+def monthly_report_tickets_csv(request: StaffRequest) -> HttpResponse:
     """The month's tickets, one row each, with every target's outcome, due and actual times
     and billable minutes: of the organisation in the query, else of the whole tenant."""
-    req: Any = request
     report, error, organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
     lines = report.tickets or report_ticket_lines(
-        tenant=req.tenant, month=report.month, organisation=organisation, now=timezone.now()
+        tenant=request.tenant, month=report.month, organisation=organisation, now=timezone.now()
     )
-    zone = ZoneInfo(req.tenant.time_zone)
+    zone = ZoneInfo(request.tenant.time_zone)
     return csv_response(
         filename=f"sla-report-tickets-{report.period_label}.csv",
         header=_tickets_csv_header(lines),
@@ -263,9 +260,8 @@ def _percent(rate: float | None) -> str:
     return "" if rate is None else f"{rate:.1f}"
 
 
-def _dashboard_form(request: HttpRequest, form_class: type[DashboardForm]) -> DashboardForm:
-    req: Any = request
-    tenant = req.tenant
+def _dashboard_form(request: StaffRequest, form_class: type[DashboardForm]) -> DashboardForm:
+    tenant = request.tenant
     today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
     return form_class(request.GET, tenant=tenant, today=today)
 
@@ -278,13 +274,12 @@ def _linker(form: DashboardForm) -> charts.Link:
 
 @manager_required
 @require_GET
-def dashboard_show(request: HttpRequest) -> HttpResponse:
-    req: Any = request
+def dashboard_show(request: StaffRequest) -> HttpResponse:
     form = _dashboard_form(request, DashboardForm)
     if not form.is_valid():
         return render(request, "reports/dashboard.html", {"form": form}, status=400)
     dashboard = dashboard_build(
-        tenant=req.tenant,
+        tenant=request.tenant,
         period=form.period_value(),
         filters=form.filters_value(),
         now=timezone.now(),
@@ -304,14 +299,13 @@ def dashboard_show(request: HttpRequest) -> HttpResponse:
 
 @manager_required
 @require_GET
-def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
-    req: Any = request
+def dashboard_tickets_show(request: StaffRequest) -> HttpResponse:
     form = _dashboard_form(request, TicketListForm)
     if not form.is_valid():
         return render(request, "reports/dashboard_tickets.html", {"form": form}, status=400)
     data = form.cleaned_data
     tickets = dashboard_tickets(
-        tenant=req.tenant,
+        tenant=request.tenant,
         period=form.period_value(),
         filters=form.filters_value(),
         drill=DrillDown(
@@ -339,10 +333,9 @@ def dashboard_tickets_show(request: HttpRequest) -> HttpResponse:
 
 @manager_required
 @require_GET
-def billing_show(request: HttpRequest) -> HttpResponse:
+def billing_show(request: StaffRequest) -> HttpResponse:
     """Billable time and billable tickets per organisation in one month."""
-    req: Any = request
-    export, form = billing_export_for_query(tenant=req.tenant, query=request.GET)
+    export, form = billing_export_for_query(tenant=request.tenant, query=request.GET)
     context: dict[str, Any] = {
         "export": export,
         "form": form,
@@ -355,10 +348,9 @@ def billing_show(request: HttpRequest) -> HttpResponse:
 
 @manager_required
 @require_GET
-def billing_csv(request: HttpRequest) -> HttpResponse:
+def billing_csv(request: StaffRequest) -> HttpResponse:
     """The billing export as CSV: one row per billable ticket, and a total per organisation."""
-    req: Any = request
-    export, form = billing_export_for_query(tenant=req.tenant, query=request.GET)
+    export, form = billing_export_for_query(tenant=request.tenant, query=request.GET)
     if export is None:
         text = " ".join(map(str, form.errors.get("month", [])))
         return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")

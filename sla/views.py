@@ -9,13 +9,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from supportdesk.access import admin_required
 from supportdesk.forms import add_service_errors
+from supportdesk.http import StaffRequest
 from supportdesk.models import AuditEvent
 
 from . import services
@@ -46,7 +47,7 @@ def _saved_message(count: int) -> str:
 
 
 @admin_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: StaffRequest) -> HttpResponse:
     """Calendars, policies with their targets, priorities, escalation rules, recent edits."""
     return render(
         request,
@@ -84,18 +85,17 @@ def _calendar_context(calendar: Calendar | None, config: dict[str, Any]) -> dict
 
 
 @admin_required
-def calendar_new(request: HttpRequest) -> HttpResponse:
-    req: Any = request
+def calendar_new(request: StaffRequest) -> HttpResponse:
     initial = {"config": json.dumps(EXAMPLE_CONFIG, indent=2)}
     form = CalendarForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             calendar = services.calendar_create(
-                tenant=req.tenant,
+                tenant=request.tenant,
                 name=form.cleaned_data["name"],
                 config=form.cleaned_data["config"],
                 is_default=form.cleaned_data["is_default"],
-                actor=req.user,
+                actor=request.user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -106,10 +106,9 @@ def calendar_new(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
+def calendar_edit(request: StaffRequest, calendar_id: int) -> HttpResponse:
     """Edit the calendar as fields (or its JSON) with errors on the field; "Preview" shows the
     effect without saving, and an invalid edit shows no preview."""
-    req: Any = request
     calendar = get_calendar_for_admin(request, calendar_id)
     initial = {
         "name": calendar.name,
@@ -136,7 +135,7 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     config=config,
                     is_default=form.cleaned_data["is_default"],
-                    actor=req.user,
+                    actor=request.user,
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -159,13 +158,12 @@ def calendar_edit(request: HttpRequest, calendar_id: int) -> HttpResponse:
 
 
 @admin_required
-def policy_new(request: HttpRequest) -> HttpResponse:
-    req: Any = request
+def policy_new(request: StaffRequest) -> HttpResponse:
     form = PolicyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             policy = services.policy_save(
-                tenant=req.tenant, policy=None, actor=req.user, **form.cleaned_data
+                tenant=request.tenant, policy=None, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -176,9 +174,8 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_edit(request: StaffRequest, policy_id: int) -> HttpResponse:
     """Name and calendar, and the grid of targets per priority and metric."""
-    req: Any = request
     policy = get_policy_for_admin(request, policy_id)
     priorities = list(Priority.objects.all())
     data = request.POST if request.method == "POST" else None
@@ -194,10 +191,10 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and grid.is_valid():
         try:
             count = services.policy_update(
-                tenant=req.tenant,
+                tenant=request.tenant,
                 policy=policy,
                 targets=grid.specs(),
-                actor=req.user,
+                actor=request.user,
                 **form.cleaned_data,
             )
         except ValidationError as exc:
@@ -209,8 +206,7 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     return render(request, "sla/policy_form.html", context)
 
 
-def _priority_form(request: HttpRequest, priority: Priority | None) -> HttpResponse:
-    req: Any = request
+def _priority_form(request: StaffRequest, priority: Priority | None) -> HttpResponse:
     initial = (
         {
             "key": priority.key,
@@ -227,7 +223,7 @@ def _priority_form(request: HttpRequest, priority: Priority | None) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         try:
             services.priority_save(
-                tenant=req.tenant, priority=priority, actor=req.user, **form.cleaned_data
+                tenant=request.tenant, priority=priority, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -238,28 +234,27 @@ def _priority_form(request: HttpRequest, priority: Priority | None) -> HttpRespo
 
 
 @admin_required
-def priority_new(request: HttpRequest) -> HttpResponse:
+def priority_new(request: StaffRequest) -> HttpResponse:
     return _priority_form(request, None)
 
 
 @admin_required
-def priority_edit(request: HttpRequest, priority_id: int) -> HttpResponse:
+def priority_edit(request: StaffRequest, priority_id: int) -> HttpResponse:
     return _priority_form(request, get_priority_for_admin(request, priority_id))
 
 
-def _rule_form(request: HttpRequest, rule: EscalationRule | None) -> HttpResponse:
-    req: Any = request
+def _rule_form(request: StaffRequest, rule: EscalationRule | None) -> HttpResponse:
     initial = EscalationRuleForm.initial_for(rule) if rule else {"is_active": True}
     form = EscalationRuleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "notify_users"}
         try:
             services.escalation_rule_save(
-                tenant=req.tenant,
+                tenant=request.tenant,
                 rule=rule,
                 values=values,
                 notify_users=list(form.cleaned_data["notify_users"]),
-                actor=req.user,
+                actor=request.user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -270,10 +265,10 @@ def _rule_form(request: HttpRequest, rule: EscalationRule | None) -> HttpRespons
 
 
 @admin_required
-def rule_new(request: HttpRequest) -> HttpResponse:
+def rule_new(request: StaffRequest) -> HttpResponse:
     return _rule_form(request, None)
 
 
 @admin_required
-def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_edit(request: StaffRequest, rule_id: int) -> HttpResponse:
     return _rule_form(request, get_rule_for_admin(request, rule_id))

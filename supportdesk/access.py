@@ -8,16 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 
+from .http import MemberRequest, StaffRequest
 from .models import AGENT_ROLES, Role, User
 
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+P = ParamSpec("P")
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
+Guarded = TypeVar("Guarded", bound=MemberRequest, covariant=True)
+Passed = TypeVar("Passed", bound=MemberRequest)
+
+
+class Guard(Protocol[Guarded]):
+    """A role guard's type: it takes a view of the request it guarantees (``StaffRequest``
+    for the staff roles), or of any wider one, and gives Django a view of a plain request."""
+
+    def __call__(
+        self, view: Callable[Concatenate[Guarded, P], ResponseT]
+    ) -> Callable[Concatenate[HttpRequest, P], ResponseT]: ...
+
+
+class ContactGuard(Protocol):
+    """``contact_required``'s type: the contact's request type is contracts'
+    (``contracts.http.PortalRequest``), above this app, so this accepts a view of any
+    :class:`MemberRequest` or narrower; a view of a plain request is refused."""
+
+    def __call__(
+        self, view: Callable[Concatenate[Passed, P], ResponseT]
+    ) -> Callable[Concatenate[HttpRequest, P], ResponseT]: ...
+
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.MANAGER)
 
@@ -47,10 +71,12 @@ def staff_user(request: HttpRequest) -> User:
     return user
 
 
-def _guard(check: Callable[[HttpRequest], bool]) -> Callable[[ViewFunc], ViewFunc]:
-    def decorator(view: ViewFunc) -> ViewFunc:
+def _guard(check: Callable[[HttpRequest], bool]) -> Any:
+    """The decorator that answers 404 unless ``check``; typed by :class:`Guard` where used."""
+
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if getattr(request, "tenant", None) is None:
                 raise Http404
             if not request.user.is_authenticated:
@@ -59,27 +85,27 @@ def _guard(check: Callable[[HttpRequest], bool]) -> Callable[[ViewFunc], ViewFun
                 raise Http404
             return view(request, *args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator
 
 
-staff_required = _guard(lambda r: has_role(r, *STAFF_ROLES))
+staff_required: Guard[StaffRequest] = _guard(lambda r: has_role(r, *STAFF_ROLES))
 """Agents, managers and admins of the request's tenant."""
 
-agent_required = _guard(lambda r: has_role(r, *AGENT_ROLES))
+agent_required: Guard[StaffRequest] = _guard(lambda r: has_role(r, *AGENT_ROLES))
 """Those who work tickets: agents and admins."""
 
-admin_required = _guard(lambda r: has_role(r, Role.ADMIN))
+admin_required: Guard[StaffRequest] = _guard(lambda r: has_role(r, Role.ADMIN))
 """Tenant administrators only."""
 
-manager_required = _guard(lambda r: has_role(r, Role.ADMIN, Role.MANAGER))
+manager_required: Guard[StaffRequest] = _guard(lambda r: has_role(r, Role.ADMIN, Role.MANAGER))
 """Those who read reports: managers and admins."""
 
-contact_required = _guard(lambda r: getattr(r, "contact", None) is not None)
+contact_required: ContactGuard = _guard(lambda r: getattr(r, "contact", None) is not None)
 """Customer contacts with a portal login in the request's tenant."""
 
-member_required = _guard(
+member_required: Guard[MemberRequest] = _guard(
     lambda r: has_role(r, *STAFF_ROLES) or getattr(r, "contact", None) is not None
 )
 """Anyone who belongs to the tenant, staff or customer."""

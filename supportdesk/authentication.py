@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from .models import ApiToken
@@ -25,8 +26,8 @@ from .models import ApiToken
 
 def client_ip(request: HttpRequest) -> str:
     """The client's address, by the same rule for axes and the throttles (``NUM_PROXIES``)."""
-    drf_request: Any = request  # get_ident reads only META, which both request kinds have
-    return BaseThrottle().get_ident(drf_request)
+    # get_ident reads only META, which both request kinds have
+    return BaseThrottle().get_ident(cast(Request, request))
 
 
 def login_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:

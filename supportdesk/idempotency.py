@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .http import TenantRequest
 from .models import IdempotencyKey, Tenant
 
 HEADER = "Idempotency-Key"
@@ -28,10 +28,9 @@ KEEP_FOR = dt.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
-def _owner(request: HttpRequest) -> str | None:
-    req: Any = request
-    if req.api_token is not None:
-        return f"token:{req.api_token.pk}"
+def _owner(request: TenantRequest) -> str | None:
+    if request.api_token is not None:
+        return f"token:{request.api_token.pk}"
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
     return None
@@ -89,7 +88,7 @@ class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: TenantRequest) -> HttpResponse:
         key = request.headers.get(HEADER)
         tenant: Tenant | None = getattr(request, "tenant", None)
         owner = _owner(request) if tenant is not None else None

@@ -19,6 +19,7 @@ from django.utils import translation
 from django_scopes import scope, scopes_disabled
 
 from .authentication import token_failure_throttle, too_many, wait_message
+from .http import TenantRequest
 from .models import ApiToken, Membership, Tenant, TenantHost
 
 PUBLIC_URLCONF = "supportdesk.urls_public"
@@ -91,12 +92,11 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        req: Any = request
-        req.tenant = None
-        req.membership = None
-        req.contact = None
-        req.api_token = None
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        request.tenant = None
+        request.membership = None
+        request.contact = None
+        request.api_token = None
 
         key = token_from_header(request)
         host_tenant = tenant_for_host(request.get_host(), user=None if key else request.user)
@@ -113,30 +113,33 @@ class TenantMiddleware:
             if host_tenant is not None and host_tenant.pk != token.tenant_id:
                 # A token of another tenant on this tenant's host: same answer as a miss.
                 return JsonResponse({"detail": "Not found."}, status=404)
-            req.api_token = token
+            request.api_token = token
             tenant = token.tenant
 
         if tenant is None:
-            req.urlconf = PUBLIC_URLCONF
+            request.urlconf = PUBLIC_URLCONF
             return self.get_response(request)
 
-        req.tenant = tenant
+        request.tenant = tenant
         with scope(tenant=tenant):
-            user = req.api_token.user if req.api_token else request.user
+            user = request.api_token.user if request.api_token else request.user
             if user.is_authenticated:
-                if req.api_token is None:
-                    req.membership = _membership_of(tenant, user)
+                if request.api_token is None:
+                    request.membership = _membership_of(tenant, user)
                 else:
-                    req.membership = Membership.objects.filter(user=req.api_token.user).first()
-                if req.membership is None:
+                    request.membership = Membership.objects.filter(
+                        user=request.api_token.user
+                    ).first()
+                if request.membership is None:
                     # Staff of the tenant are never its customers: one query fewer for them.
-                    req.contact = _contact_of(user)
-                    if req.contact is not None:
+                    contact = _contact_of(user)
+                    request.contact = contact
+                    if contact is not None:
                         # The scope's tenant is the contact's: reading it again is a query on
                         # every customer request (the plan lookup asks for it).
-                        req.contact.tenant = tenant
-                        if req.contact.organisation is not None:
-                            req.contact.organisation.tenant = tenant
+                        contact.tenant = tenant
+                        if contact.organisation is not None:
+                            contact.organisation.tenant = tenant
             return self.get_response(request)
 
 
@@ -146,14 +149,14 @@ class LanguageMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        req: Any = request
-        user = req.api_token.user if getattr(req, "api_token", None) else request.user
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        token = getattr(request, "api_token", None)
+        user = token.user if token else request.user
         language = getattr(user, "language", "") if user.is_authenticated else ""
         if not language:
             language = request.session.get("language", "") if hasattr(request, "session") else ""
-        if not language and req.tenant is not None:
-            language = req.tenant.default_language
+        if not language and request.tenant is not None:
+            language = request.tenant.default_language
         language = language or settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
@@ -169,12 +172,11 @@ def tenant_context(request: HttpRequest) -> dict[str, Any]:
     (the admin's contact form) names its own ``contact``, which then showed the customer
     menu to the admin. ``works_tickets`` is the role of ``@agent_required``.
     """
-    req: Any = request
-    membership = getattr(req, "membership", None)
+    membership = getattr(request, "membership", None)
     return {
-        "tenant": getattr(req, "tenant", None),
+        "tenant": getattr(request, "tenant", None),
         "membership": membership,
-        "signed_in_contact": getattr(req, "contact", None),
+        "signed_in_contact": getattr(request, "contact", None),
         "is_staff_member": membership is not None,
         "works_tickets": membership is not None and membership.is_agent,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,6 +28,7 @@ from supportdesk.forms import is_plain_number
 from .access import admin_required, member_required
 from .audit import audit_rows, kind_label
 from .authentication import password_reset_wait, too_many, wait_message
+from .http import MemberRequest, StaffRequest, TenantRequest
 from .models import ApiToken, AuditEvent, Language
 from .tenancy import all_tenants
 
@@ -41,21 +42,20 @@ def _first_url(*names: str) -> str | None:
     return None
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: TenantRequest) -> HttpResponse:
     """Send each person to where their work is: queue, portal, or the login page."""
-    req: Any = request
     if not request.user.is_authenticated:
         return redirect("login")
-    if req.membership is not None:
+    if request.membership is not None:
         target = _first_url("tickets:queue")
-    elif req.contact is not None:
+    elif request.contact is not None:
         target = _first_url("portal:list")
     else:
         target = None
     if target:
         return redirect(target)
     return render(
-        request, "home.html", {"no_access": req.membership is None and req.contact is None}
+        request, "home.html", {"no_access": request.membership is None and request.contact is None}
     )
 
 
@@ -171,7 +171,7 @@ MANAGE_SECTIONS: list[tuple[StrOrPromise, list[tuple[str, StrOrPromise, StrOrPro
 
 
 @admin_required
-def manage_index(request: HttpRequest) -> HttpResponse:
+def manage_index(request: StaffRequest) -> HttpResponse:
     """Where a tenant admin configures everything, one link per task."""
     sections = []
     for title, links in MANAGE_SECTIONS:
@@ -184,7 +184,7 @@ def manage_index(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: StaffRequest) -> HttpResponse:
     """The latest configuration changes: who changed what, when, from what to what."""
     events = AuditEvent.objects.select_related("actor")
     kind = request.GET.get("type", "")
@@ -235,30 +235,29 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: MemberRequest) -> HttpResponse:
     """Staff and customers create API tokens for scripts; the key is shown once.
 
     A customer's token reaches only the customer API (/api/v1/portal/...), and filing by
     API still needs a plan that includes the API channel.
     """
-    req: Any = request
-    if req.membership is None and req.contact is None:
+    if request.membership is None and request.contact is None:
         raise Http404
     new_key = None
-    user: Any = request.user
+    user = request.user
     if request.method == "POST":
         revoke = request.POST.get("revoke", "")
         if revoke:
             if is_plain_number(revoke):
-                ApiToken.objects.filter(tenant=req.tenant, user=user, pk=int(revoke)).delete()
+                ApiToken.objects.filter(tenant=request.tenant, user=user, pk=int(revoke)).delete()
             messages.success(request, _("Token revoked."))
             return redirect("token-list")
         name = request.POST.get("name", "").strip()[:100]
         if not name:
             messages.error(request, _("Give the token a name."))
         else:
-            _token, new_key = ApiToken.issue(tenant=req.tenant, user=user, name=name)
-    tokens = ApiToken.objects.filter(tenant=req.tenant, user=user).order_by("-created_at")
+            _token, new_key = ApiToken.issue(tenant=request.tenant, user=user, name=name)
+    tokens = ApiToken.objects.filter(tenant=request.tenant, user=user).order_by("-created_at")
     return render(request, "token_list.html", {"tokens": tokens, "new_key": new_key})
 
 
@@ -287,12 +286,13 @@ def api_needs_token(request: HttpRequest) -> HttpResponse:
 @api_view(["GET"])
 def api_me(request: Request) -> Response:
     """Who the token (or session) belongs to, and in which tenant."""
-    req: Any = request
-    membership = req._request.membership
+    # @api_view types its view's argument as DRF's Request; IsTenantStaff (the default) let it in.
+    staff = cast(StaffRequest, request._request)
+    membership = staff.membership
     return Response(
         {
             "username": request.user.get_username(),
-            "tenant": req._request.tenant.slug,
+            "tenant": staff.tenant.slug,
             "role": membership.role if membership else None,
         }
     )

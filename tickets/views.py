@@ -29,10 +29,10 @@ from supportdesk.access import (
     agent_required,
     has_role,
     staff_required,
-    staff_user,
 )
 from supportdesk.authentication import FailureThrottle, throttle_wait, too_many
 from supportdesk.forms import add_service_errors, add_service_messages, form_save, is_plain_number
+from supportdesk.http import StaffRequest, TenantRequest
 from supportdesk.models import AGENT_ROLES, Role
 
 from . import services
@@ -110,7 +110,7 @@ from .richtext import markdown_render
 PAGE_SIZE = 50
 
 
-def typed_ticket(request: HttpRequest, reference: str) -> Ticket | None:
+def typed_ticket(request: TenantRequest, reference: str) -> Ticket | None:
     """The tenant's ticket an agent typed (:func:`find_ticket_for_agent`); None, with the
     message saying so, when there is none."""
     other = find_ticket_for_agent(request, reference)
@@ -126,7 +126,7 @@ def form_errors(request: HttpRequest, form: Any) -> None:
             messages.error(request, text)
 
 
-def _queue_params(request: HttpRequest) -> tuple[QueryDict, QueueView | None]:
+def _queue_params(request: TenantRequest) -> tuple[QueryDict, QueueView | None]:
     """The queue's parameters: a saved view's (``?saved=<id>``, 404 when not usable) under
     whatever the request says itself (its cursor, sort or columns), else the request's."""
     saved = request.GET.get("saved", "")
@@ -156,10 +156,9 @@ def _checked(request: HttpRequest) -> frozenset[int]:
 
 @require_GET
 @staff_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: StaffRequest) -> HttpResponse:
     """Open tickets in the chosen order (nearest due first), with filters, saved views and
     keyset pagination. An htmx refresh (every 30 s) gets the rows' ``<tbody>`` only."""
-    req: Any = request
     params, saved = _queue_params(request)
     filters = QueueFilters.from_params(params)
     sort = sort_from_param(params.get("sort"))
@@ -176,16 +175,16 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     url_pattern = reverse("tickets:ticket", args=[0]).replace("/0/", "/{}/")
     rows = queue_rows(
-        page, tz=ZoneInfo(req.tenant.time_zone), url_pattern=url_pattern, choices=choices
+        page, tz=ZoneInfo(request.tenant.time_zone), url_pattern=url_pattern, choices=choices
     )
-    selectable = req.membership.is_agent
+    selectable = request.membership.is_agent
     context = {
         **queue_rows_context(
             rows, selectable=selectable, columns=columns, checked=_checked(request)
         ),
         "refresh_url": _refresh_url(request),
     }
-    if req.htmx:
+    if request.htmx:
         return render(request, "tickets/_queue_rows.html", context)
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -243,19 +242,18 @@ def _headers(columns: list[str] | tuple[str, ...], sort: str, query: QueryDict) 
 
 @require_POST
 @agent_required
-def queue_assign(request: HttpRequest) -> HttpResponse:
+def queue_assign(request: StaffRequest) -> HttpResponse:
     """Bulk assign the ticked tickets."""
-    req: Any = request
     form = BulkAssignForm(request.POST)
     if not form.is_valid():
         form_errors(request, form)
         return redirect("tickets:queue")
     try:
         count = services.tickets_assign_bulk(
-            tenant=req.tenant,
+            tenant=request.tenant,
             ticket_ids=form.cleaned_data["tickets"],
             assignee=form.cleaned_data["assignee"],
-            actor=req.user,
+            actor=request.user,
         )
     except ValidationError as exc:
         add_service_messages(request, exc)
@@ -266,13 +264,12 @@ def queue_assign(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def queue_my_line(request: HttpRequest) -> HttpResponse:
+def queue_my_line(request: StaffRequest) -> HttpResponse:
     """Remember which support line I work."""
-    req: Any = request
     form = MyLineForm(request.POST)
     if form.is_valid():
         services.agent_line_set(
-            tenant=req.tenant, user=req.user, support_line=form.cleaned_data["support_line"]
+            tenant=request.tenant, user=request.user, support_line=form.cleaned_data["support_line"]
         )
     else:
         form_errors(request, form)
@@ -281,16 +278,15 @@ def queue_my_line(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def queue_view_new(request: HttpRequest) -> HttpResponse:
+def queue_view_new(request: StaffRequest) -> HttpResponse:
     """Save the queue as it is filtered, sorted and laid out, as my view or (admins) shared."""
-    req: Any = request
     shared = request.POST.get("shared") == "1"
-    if shared and req.membership.role != Role.ADMIN:
+    if shared and request.membership.role != Role.ADMIN:
         raise Http404
     try:
         view = services.queue_view_save(
-            tenant=req.tenant,
-            actor=req.user,
+            tenant=request.tenant,
+            actor=request.user,
             name=request.POST.get("name", ""),
             params=request.POST,
             shared=shared,
@@ -306,23 +302,21 @@ def queue_view_new(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def queue_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+def queue_view_delete(request: StaffRequest, view_id: int) -> HttpResponse:
     """Delete my saved view, or (admins) a shared one."""
-    req: Any = request
     view = get_queue_view_to_delete(request, view_id)
-    services.queue_view_delete(view=view, actor=req.user)
+    services.queue_view_delete(view=view, actor=request.user)
     messages.success(request, _("View deleted."))
     return redirect("tickets:queue")
 
 
 @require_POST
 @agent_required
-def queue_columns(request: HttpRequest) -> HttpResponse:
+def queue_columns(request: StaffRequest) -> HttpResponse:
     """Remember which columns I want in the queue."""
-    req: Any = request
     try:
         services.agent_columns_set(
-            tenant=req.tenant, user=req.user, columns=request.POST.getlist("columns")
+            tenant=request.tenant, user=request.user, columns=request.POST.getlist("columns")
         )
     except ValidationError as exc:
         add_service_messages(request, exc)
@@ -337,21 +331,20 @@ def _back(request: HttpRequest, default: str) -> str:
 
 
 @agent_required
-def call_log(request: HttpRequest) -> HttpResponse:
+def call_log(request: StaffRequest) -> HttpResponse:
     """Log a phone call as a ticket; refused with the reason when the plan has no phone."""
-    req: Any = request
     form = CallLogForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         filing = ticket_file(
-            tenant=req.tenant,
+            tenant=request.tenant,
             requester=data["contact"],
             subject=data["subject"],
             description=data["description"],
             channel=Channel.PHONE,
             category=data["category"],
             priority=data["priority"],
-            actor=req.user,
+            actor=request.user,
             accepted_billable=data["accepted_billable"],
         )
         if filing.ticket is not None:
@@ -374,7 +367,7 @@ def call_log(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Everything about one ticket: timeline, SLA clocks explained, and the agent's tools.
 
     A merged duplicate's page leads to the ticket it was merged into (``?stay=1`` shows the
@@ -390,7 +383,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 def _ticket_page(
-    request: HttpRequest,
+    request: StaffRequest,
     ticket: Ticket,
     *,
     reply_form: ReplyForm | None = None,
@@ -442,7 +435,7 @@ def _ticket_page(
             "convert_form": ConvertForm(initial={"category": ticket.category}),
             "request_type_form": RequestTypeForm(
                 initial={"request_type": ticket.request_type_id},
-                tenant=getattr(request, "tenant"),  # noqa: B009 - set by TenantMiddleware
+                tenant=request.tenant,
             ),
             "time_form": TimeEntryForm(),
             "quotes": ticket.quotes.select_related("proposed_by", "decided_by"),
@@ -467,7 +460,7 @@ def _ticket_page(
 
 @require_POST
 @agent_required
-def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Public reply or internal note, with attachments. A reply written on a page that is
     out of date (the ticket's version moved since) is not sent: the page comes back with the
     text kept, the news in the timeline and a "Send anyway" button."""
@@ -488,7 +481,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 macro=macro,
                 body=data["body"],
                 public=data["public"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 attachments=request.FILES.getlist("attachments"),
                 expected_version=expected,
                 markdown=True,
@@ -499,7 +492,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 body=data["body"],
                 public=data["public"],
                 channel=Channel.PORTAL,
-                author=request.user,  # type: ignore[arg-type]
+                author=request.user,
                 attachments=request.FILES.getlist("attachments"),
                 expected_version=expected,
                 markdown=True,
@@ -526,7 +519,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply_preview(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """The reply box's live preview: the Markdown typed so far as the message will show,
     through the same renderer the reply is stored with (:func:`richtext.markdown_render`)."""
     get_ticket_for_agent(request, ticket_id)
@@ -560,7 +553,7 @@ def reply_preview_render(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_required
-def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_presence(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """A heartbeat of the ticket page: records that the sender is here (typing or not) and
     answers with who else is, and whether the ticket moved past the page's ``version``.
 
@@ -571,7 +564,7 @@ def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse(status=400)
     typing = form.cleaned_data["typing"] and has_role(request, *AGENT_ROLES)
-    presence_touch(ticket=ticket, user=request.user, typing=typing)  # type: ignore[arg-type]
+    presence_touch(ticket=ticket, user=request.user, typing=typing)
     version = form.cleaned_data["version"]
     return render(
         request,
@@ -585,7 +578,7 @@ def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 def _change(
-    request: HttpRequest,
+    request: TenantRequest,
     ticket_id: int,
     form_class: type[Any],
     apply: Callable[[Ticket, dict[str, Any]], Any],
@@ -607,7 +600,7 @@ def _change(
 
 @require_POST
 @agent_required
-def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_status(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
@@ -618,7 +611,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
             else services.ticket_change_status(
                 ticket=t,
                 status=d["status"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 channel=Channel.PORTAL,
             )
         ),
@@ -627,7 +620,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_priority(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
@@ -635,25 +628,25 @@ def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
         lambda t, d: services.ticket_change_priority(
             ticket=t,
             priority=d["priority"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         ),
     )
 
 
 @require_POST
 @agent_required
-def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_assign(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
         AssignForm,
-        lambda t, d: services.ticket_assign(ticket=t, assignee=d["assignee"], actor=request.user),  # type: ignore[arg-type]
+        lambda t, d: services.ticket_assign(ticket=t, assignee=d["assignee"], actor=request.user),
     )
 
 
 @require_POST
 @agent_required
-def ticket_line(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_line(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
@@ -661,14 +654,14 @@ def ticket_line(request: HttpRequest, ticket_id: int) -> HttpResponse:
         lambda t, d: services.ticket_change_line(
             ticket=t,
             support_line=d["support_line"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         ),
     )
 
 
 @require_POST
 @agent_required
-def ticket_vendor(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_vendor(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
@@ -677,13 +670,13 @@ def ticket_vendor(request: HttpRequest, ticket_id: int) -> HttpResponse:
             ticket=t,
             state=d["vendor_state"] or None,
             reference=d["vendor_reference"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         ),
     )
 
 
 @admin_required
-def vendor_settings(request: HttpRequest) -> HttpResponse:
+def vendor_settings(request: StaffRequest) -> HttpResponse:
     """The tenant admin's rules for tickets waiting on the vendor."""
     tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     form = VendorSettingsForm(request.POST or None, instance=tenant)
@@ -695,22 +688,21 @@ def vendor_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def ticket_convert(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_convert(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
         ConvertForm,
-        lambda t, d: services.ticket_convert(ticket=t, category=d["category"], actor=request.user),  # type: ignore[arg-type]
+        lambda t, d: services.ticket_convert(ticket=t, category=d["category"], actor=request.user),
     )
 
 
 @require_POST
 @agent_required
-def ticket_request_type(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_request_type(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Say what the request is in the tenant's terms; billing follows the scope table."""
-    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     ticket = get_ticket_for_agent(request, ticket_id)
-    form = RequestTypeForm(request.POST, tenant=tenant)
+    form = RequestTypeForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
@@ -718,7 +710,7 @@ def ticket_request_type(request: HttpRequest, ticket_id: int) -> HttpResponse:
         services.ticket_change_request_type(
             ticket=ticket,
             request_type=form.cleaned_data["request_type"],
-            actor=staff_user(request),
+            actor=request.user,
         )
     except ValidationError as exc:
         add_service_messages(request, exc)
@@ -729,14 +721,14 @@ def ticket_request_type(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_time(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
         TimeEntryForm,
         lambda t, d: services.time_entry_log(
             ticket=t,
-            agent=request.user,  # type: ignore[arg-type]
+            agent=request.user,
             minutes=d["minutes"],
             billable=d["billable"],
             note=d["note"],
@@ -747,10 +739,10 @@ def ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def ticket_follow_toggle(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_follow_toggle(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Follow the ticket (mail about its replies and internal notes), or stop following."""
     ticket = get_ticket_for_agent(request, ticket_id)
-    user: Any = request.user
+    user = request.user
     follow = request.POST.get("follow") == "1"
     change = ticket_follow if follow else ticket_unfollow
     try:
@@ -767,7 +759,7 @@ def ticket_follow_toggle(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_GET
 @staff_required
-def ticket_history_export(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_history_export(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """The full history as text: description, actions, timestamps and resolution, for a
     customer who asks for it (ITSL's promise). Internal notes are left out."""
     ticket = get_ticket_for_agent(request, ticket_id)
@@ -781,31 +773,30 @@ def ticket_history_export(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return response
 
 
-@require_GET  # type: ignore[type-var]  # staff_required is typed for HttpResponse; this streams
+@require_GET
 @staff_required
-def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment_download(request: StaffRequest, attachment_id: int) -> FileResponse:
     return attachment_response(get_attachment_for_agent(request, attachment_id))
 
 
-@require_GET  # type: ignore[type-var]  # staff_required is typed for HttpResponse; this streams
+@require_GET
 @staff_required
-def attachment_preview(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment_preview(request: StaffRequest, attachment_id: int) -> FileResponse:
     """An image or PDF shown in the browser; any other file is downloaded."""
     return attachment_response(get_attachment_for_agent(request, attachment_id), inline=True)
 
 
 @require_GET  # type: ignore[type-var]  # login_required is typed for HttpResponse; this streams
 @login_required
-def attachment_inline(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment_inline(request: TenantRequest, attachment_id: int) -> FileResponse:
     """An image shown inside a message (a rich reply's pasted image): one URL for whoever
     reads the message, so the stored HTML is the same for staff and customers. Staff get it
     through the agent check, a contact through the portal's (public messages of tickets they
     may see); anyone else, and a file the bytes do not show to be an image, gets a 404
     or a download, never an inline page."""
-    req: Any = request
-    if req.membership is not None:
+    if request.membership is not None:
         attachment = get_attachment_for_agent(request, attachment_id)
-    elif getattr(req, "contact", None) is not None:
+    elif getattr(request, "contact", None) is not None:
         attachment = get_attachment_for_contact(request, attachment_id)
     else:
         raise Http404
@@ -814,7 +805,7 @@ def attachment_inline(request: HttpRequest, attachment_id: int) -> FileResponse:
 
 @require_POST
 @agent_required
-def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_link(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Link another ticket of the tenant; "merge" leads to the merge confirmation."""
     ticket = get_ticket_for_agent(request, ticket_id)
     form = LinkForm(request.POST)
@@ -832,7 +823,7 @@ def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
             ticket=ticket,
             other=other,
             kind=form.cleaned_data["kind"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
     except ValidationError as exc:
         add_service_messages(request, exc)
@@ -843,7 +834,7 @@ def ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def ticket_unlink(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_unlink(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return _change(
         request,
         ticket_id,
@@ -851,13 +842,13 @@ def ticket_unlink(request: HttpRequest, ticket_id: int) -> HttpResponse:
         lambda t, d: link_services.ticket_unlink(
             ticket=t,
             link_id=d["link"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         ),
     )
 
 
 @agent_required
-def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_merge(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """The merge's second step: what will happen, and a box to tick; POST merges."""
     ticket = get_ticket_for_agent(request, ticket_id)
     form = MergeForm(request.POST or request.GET or None)
@@ -873,7 +864,7 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return redirect("tickets:ticket", ticket_id=ticket.pk)
     if request.method == "POST" and form.cleaned_data["confirm_merge"]:
         try:
-            link_services.ticket_merge(ticket=ticket, into=target, actor=request.user)  # type: ignore[arg-type]
+            link_services.ticket_merge(ticket=ticket, into=target, actor=request.user)
         except ValidationError as exc:
             add_service_messages(request, exc)
             return redirect("tickets:ticket", ticket_id=ticket.pk)

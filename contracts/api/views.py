@@ -16,12 +16,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supportdesk.access import IsTenantAdmin, IsTenantAgent, IsTenantStaff
 from supportdesk.api import IdFilter
+from supportdesk.http import StaffApiRequest
+from supportdesk.models import Tenant
 
 from .. import services
 from ..models import (
@@ -62,8 +63,8 @@ class SmallList(LimitOffsetPagination):
     max_limit = 200  # a larger limit is cut to this; unbounded, SQLite refused 2**63 and up
 
 
-def _tenant(request: Request) -> Any:
-    return request._request.tenant  # type: ignore[attr-defined]
+def _tenant(request: StaffApiRequest) -> Tenant:
+    return request._request.tenant
 
 
 class ServiceWriteMixin:
@@ -72,7 +73,7 @@ class ServiceWriteMixin:
     Listed first among a viewset's bases so these win over DRF's mixins. No PUT: PATCH.
     """
 
-    request: Any
+    request: StaffApiRequest
     http_method_names: Sequence[str] = ["get", "post", "patch", "head", "options"]
 
     def save_instance(self, instance: Any, data: dict[str, Any]) -> Any:
@@ -103,6 +104,8 @@ class ServiceViewSet(
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """List, read, create and PATCH, every write through the app's service."""
+
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
 
 
 @extend_schema_view(
@@ -237,7 +240,7 @@ class ContractViewSet(ServiceViewSet):
         )
 
     def save_instance(self, instance: Contract, data: dict[str, Any]) -> Contract:
-        services.contract_save(contract=instance, actor=self.request.user)  # type: ignore[arg-type]
+        services.contract_save(contract=instance, actor=self.request.user)
         return self.get_queryset().get(pk=instance.pk)
 
     @extend_schema(
@@ -250,14 +253,14 @@ class ContractViewSet(ServiceViewSet):
         summary="Suspend a contract (e.g. overdue payments)",
     )
     @action(detail=True, methods=["post"])
-    def suspend(self, request: Request, contract_id: int) -> Response:
+    def suspend(self, request: StaffApiRequest, contract_id: int) -> Response:
         contract = self.get_object()
         body = SuspendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.contract_suspend(
             contract=contract,
             reason=body.validated_data["reason"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=contract.pk)).data)
 
@@ -271,9 +274,9 @@ class ContractViewSet(ServiceViewSet):
         summary="Lift a contract's suspension",
     )
     @action(detail=True, methods=["post"])
-    def resume(self, request: Request, contract_id: int) -> Response:
+    def resume(self, request: StaffApiRequest, contract_id: int) -> Response:
         contract = self.get_object()
-        services.contract_resume(contract=contract, actor=request.user)  # type: ignore[arg-type]
+        services.contract_resume(contract=contract, actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=contract.pk)).data)
 
 
@@ -294,6 +297,8 @@ class NamedContactViewSet(
 ):
     """Named contacts of contracts. Adding one beyond the contract's limit answers 400."""
 
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
+
     serializer_class = NamedContactSerializer
     permission_classes = [IsTenantAdmin]
     pagination_class = Newest
@@ -310,15 +315,17 @@ class NamedContactViewSet(
         serializer.instance = services.named_contact_add(
             contract=serializer.validated_data["contract"],
             contact=serializer.validated_data["contact"],
-            actor=self.request.user,  # type: ignore[arg-type]
+            actor=self.request.user,
         )
 
     def perform_destroy(self, instance: NamedContact) -> None:
-        services.named_contact_remove(named_contact=instance, actor=self.request.user)  # type: ignore[arg-type]
+        services.named_contact_remove(named_contact=instance, actor=self.request.user)
 
 
 class EntitlementCheckView(APIView):
     """Ask whether a contact may file a request of a category by a channel (at a moment)."""
+
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
 
     permission_classes: list[type[BasePermission]] = [IsTenantStaff]
 
@@ -333,7 +340,7 @@ class EntitlementCheckView(APIView):
         },
         summary="Check a contact's entitlement",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: StaffApiRequest) -> Response:
         body = EntitlementRequestSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         result = services.entitlement_check(

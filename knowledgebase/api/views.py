@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supportdesk.access import IsTenantAgent, method_unsupported
+from supportdesk.http import StaffApiRequest
 from supportdesk.models import Language
 
 from ..models import Article
@@ -35,6 +36,8 @@ class ArticlePagination(LimitOffsetPagination):
 class ArticleViewSet(viewsets.ModelViewSet[Article]):
     """Knowledge-base articles; agents and admins write, all staff read."""
 
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
+
     serializer_class = ArticleSerializer
     permission_classes = [IsTenantAgent]
     pagination_class = ArticlePagination
@@ -52,12 +55,14 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
         )
         if self.action != "list":
             return articles
-        req: Any = self.request._request
         language = self.request.query_params.get("language", "")
         if language and language not in Language.values:
             message = _("Choose one of: %(languages)s.") % {"languages": ", ".join(Language.values)}
             raise ValidationError({"language": [message]})
-        return articles.in_language(language or req.LANGUAGE_CODE, req.tenant.default_language)
+        return articles.in_language(
+            language or self.request._request.LANGUAGE_CODE,
+            self.request._request.tenant.default_language,
+        )
 
     @extend_schema(
         parameters=[
@@ -90,7 +95,7 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
     def _save(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         plans = data.pop("plans", None)
-        article = serializer.instance or Article(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+        article = serializer.instance or Article(tenant=self.request._request.tenant)
         for key, value in data.items():
             setattr(article, key, value)
         with transaction.atomic():
@@ -102,7 +107,7 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
     def _translate(self, serializer: Any) -> None:
         data = serializer.validated_data
         serializer.instance = article_translate(
-            tenant=self.request._request.tenant,  # type: ignore[attr-defined]
+            tenant=self.request._request.tenant,
             source=data["translation_of"],
             language=data.get("language", ""),
             title=data["title"],
@@ -138,10 +143,9 @@ class IsTenantMember(permissions.BasePermission):
 @permission_classes([IsTenantMember])
 def article_suggestions(request: Request) -> Response:
     """Articles that may answer a question before it becomes a ticket."""
-    req: Any = request._request
     articles = article_suggest(
-        articles=articles_in_reader_language(request=req),
+        articles=articles_in_reader_language(request=request._request),
         text=request.query_params.get("q", "")[:300],
-        language=req.LANGUAGE_CODE,
+        language=request._request.LANGUAGE_CODE,
     )
     return Response(SuggestionSerializer(articles, many=True).data)

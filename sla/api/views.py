@@ -7,11 +7,11 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from supportdesk.access import IsTenantAdmin
 from supportdesk.forms import is_plain_number
+from supportdesk.http import StaffApiRequest
 
 from .. import services
 from ..models import Calendar, Priority, SLAPolicy
@@ -24,6 +24,7 @@ from .serializers import (
 
 
 class _TenantViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
     permission_classes = [IsTenantAdmin]
     filter_backends: list[Any] = []
     pagination_class = None
@@ -43,15 +44,15 @@ class CalendarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _TenantV
     lookup_url_kwarg = "calendar_id"
 
     def get_queryset(self) -> Any:
-        return Calendar.objects.filter(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+        return Calendar.objects.filter(tenant=self.request._request.tenant)
 
     @extend_schema(request=CalendarWriteSerializer, responses=CalendarSerializer)
-    def update(self, request: Request, calendar_id: str) -> Response:
+    def update(self, request: StaffApiRequest, calendar_id: str) -> Response:
         """Replace a calendar (validated; every live clock on it is recomputed)."""
         calendar = self.get_object()
         payload = CalendarWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.calendar_update(calendar=calendar, actor=request.user, **payload.validated_data)  # type: ignore[arg-type]
+        services.calendar_update(calendar=calendar, actor=request.user, **payload.validated_data)
         return Response(CalendarSerializer(calendar).data)
 
 
@@ -63,9 +64,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _TenantVie
 
     def get_queryset(self) -> Any:
         return (
-            SLAPolicy.objects.filter(
-                tenant=self.request._request.tenant  # type: ignore[attr-defined]
-            )
+            SLAPolicy.objects.filter(tenant=self.request._request.tenant)
             .select_related("calendar")
             .prefetch_related("targets__priority", "targets__calendar")
         )
@@ -78,4 +77,4 @@ class PriorityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _TenantV
     lookup_url_kwarg = "priority_id"
 
     def get_queryset(self) -> Any:
-        return Priority.objects.filter(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+        return Priority.objects.filter(tenant=self.request._request.tenant)

@@ -13,13 +13,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contracts.api.serializers import TenantRelatedField
 from contracts.models import Organisation
 from supportdesk.access import IsTenantAdmin, IsTenantAgent
 from supportdesk.forms import is_plain_number
+from supportdesk.http import StaffApiRequest
 from supportdesk.models import Tenant
 
 from ..access import get_ticket_for_agent
@@ -161,6 +161,8 @@ class ProblemViewSet(
 ):
     """Problems of the token's tenant. Agents and admins write; managers read."""
 
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
+
     serializer_class = ProblemSerializer
     permission_classes = [IsTenantAgent]
     pagination_class = None
@@ -172,7 +174,7 @@ class ProblemViewSet(
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema: no tenant, no rows
             return Problem.objects.none()
         return (
-            Problem.objects.filter(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+            Problem.objects.filter(tenant=self.request._request.tenant)
             .annotate(incident_count=Count("incidents"))
             .order_by("-number")
         )
@@ -190,11 +192,11 @@ class ProblemViewSet(
     def _save(self, problem: Problem, data: dict[str, Any]) -> Problem:
         for name, value in data.items():
             setattr(problem, name, value)
-        services.problem_save(problem=problem, actor=self.request.user)  # type: ignore[arg-type]
+        services.problem_save(problem=problem, actor=self.request.user)
         return self.get_queryset().get(pk=problem.pk)
 
     def perform_create(self, serializer: Any) -> None:
-        problem = Problem(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+        problem = Problem(tenant=self.request._request.tenant)
         serializer.instance = self._save(problem, dict(serializer.validated_data))
 
     def perform_update(self, serializer: Any) -> None:
@@ -213,7 +215,7 @@ class ProblemViewSet(
         responses={200: TicketRefSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="link")
-    def link(self, request: Request, problem_id: str) -> Response:
+    def link(self, request: StaffApiRequest, problem_id: str) -> Response:
         """Link an incident (400: unknown, another organisation's, linked already, merged, or
         the problem resolved)."""
         problem = self.get_object()
@@ -222,7 +224,7 @@ class ProblemViewSet(
         ticket = services.problem_link(
             problem=problem,
             ticket=self._named_ticket(payload.validated_data["ticket"]),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response({"id": ticket.pk, "reference": ticket.reference})
@@ -232,7 +234,7 @@ class ProblemViewSet(
         responses={200: TicketRefSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="unlink")
-    def unlink(self, request: Request, problem_id: str) -> Response:
+    def unlink(self, request: StaffApiRequest, problem_id: str) -> Response:
         """Unlink an incident (400 when it is not linked to this problem)."""
         problem = self.get_object()
         payload = ProblemTicketSerializer(data=request.data)
@@ -240,7 +242,7 @@ class ProblemViewSet(
         ticket = services.problem_unlink(
             problem=problem,
             ticket=self._named_ticket(payload.validated_data["ticket"]),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response({"id": ticket.pk, "reference": ticket.reference})
@@ -250,7 +252,7 @@ class ProblemViewSet(
         responses={200: ProblemResolvedSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="resolve")
-    def resolve(self, request: Request, problem_id: str) -> Response:
+    def resolve(self, request: StaffApiRequest, problem_id: str) -> Response:
         """Resolve the problem; optionally tell each linked incident's requester and solve the
         incidents (400 when it is resolved already, or ``notify`` has no message)."""
         problem = self.get_object()
@@ -258,7 +260,7 @@ class ProblemViewSet(
         payload.is_valid(raise_exception=True)
         outcome = services.problem_resolve(
             problem=problem,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
             **payload.validated_data,
         )
@@ -284,10 +286,10 @@ class ProblemViewSet(
         detail=False, methods=["get", "patch"], url_path="settings",
         permission_classes=[IsTenantAdmin],
     )  # fmt: skip
-    def suggestion_settings(self, request: Request) -> Response:
+    def suggestion_settings(self, request: StaffApiRequest) -> Response:
         """The rule behind the suggestions; staff read it, the tenant's admins change it (the
         API twin of Administration -> Problem suggestions, audited the same way)."""
-        tenant = request._request.tenant  # type: ignore[attr-defined]
+        tenant = request._request.tenant
         if request.method == "PATCH":
             given = ProblemSettingsSerializer(data=request.data)
             given.is_valid(raise_exception=True)
@@ -295,7 +297,7 @@ class ProblemViewSet(
             tenant = Tenant.objects.get(pk=tenant.pk)
             for name, value in given.validated_data.items():
                 setattr(tenant, name, value)
-            services.problem_settings_save(tenant=tenant, actor=request.user)  # type: ignore[arg-type]
+            services.problem_settings_save(tenant=tenant, actor=request.user)
         return Response(
             {
                 "problem_suggest_count": tenant.problem_suggest_count,
@@ -305,10 +307,10 @@ class ProblemViewSet(
 
     @extend_schema(responses={200: SuggestionsSerializer})
     @action(detail=False, methods=["get"], url_path="suggestions")
-    def suggestions(self, request: Request) -> Response:
+    def suggestions(self, request: StaffApiRequest) -> Response:
         """Groups of recent incidents without a problem that suggest one, by the tenant's
         rule (``problem_suggest_count`` incidents within ``problem_suggest_hours``)."""
-        tenant = request._request.tenant  # type: ignore[attr-defined]
+        tenant = request._request.tenant
         found = services.problem_suggestions(tenant=tenant)
         data = {
             "problem_suggest_count": tenant.problem_suggest_count,

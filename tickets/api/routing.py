@@ -15,6 +15,7 @@ from contracts.models import Organisation, SupportPlan
 from sla.models import Priority
 from supportdesk.access import IsTenantStaff
 from supportdesk.forms import is_plain_number
+from supportdesk.http import StaffApiRequest
 from supportdesk.models import AGENT_ROLES, Role, User
 
 from ..models import NotifyRole, RoutingRule
@@ -97,6 +98,8 @@ class RoutingRuleViewSet(
 ):
     """Routing rules: where a new ticket goes and who hears about it (admins only)."""
 
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
+
     serializer_class = RoutingRuleSerializer
     permission_classes = [IsTenantAdminOnly]
     pagination_class = None
@@ -105,7 +108,7 @@ class RoutingRuleViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[RoutingRule]:
-        return RoutingRule.objects.filter(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+        return RoutingRule.objects.filter(tenant=self.request._request.tenant)
 
     def get_object(self) -> RoutingRule:
         raw = str(self.kwargs.get(self.lookup_url_kwarg or "", ""))
@@ -120,17 +123,17 @@ class RoutingRuleViewSet(
             setattr(rule, name, value)
         # The position is checked (at least 1) before anything is written: the move after
         # the save cannot refuse, so nothing is half-saved.
-        services.routing_rule_save(rule=rule, actor=self.request.user)  # type: ignore[arg-type]
+        services.routing_rule_save(rule=rule, actor=self.request.user)
         if position is not None:
-            services.routing_rule_move(rule=rule, position=position, actor=self.request.user)  # type: ignore[arg-type]
+            services.routing_rule_move(rule=rule, position=position, actor=self.request.user)
         return rule
 
     def perform_create(self, serializer: Any) -> None:
-        rule = RoutingRule(tenant=self.request._request.tenant)  # type: ignore[attr-defined]
+        rule = RoutingRule(tenant=self.request._request.tenant)
         serializer.instance = self._save(rule, dict(serializer.validated_data))
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = self._save(serializer.instance, dict(serializer.validated_data))
 
     def perform_destroy(self, instance: RoutingRule) -> None:
-        services.routing_rule_delete(rule=instance, actor=self.request.user)  # type: ignore[arg-type]
+        services.routing_rule_delete(rule=instance, actor=self.request.user)

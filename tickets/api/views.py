@@ -14,7 +14,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
@@ -22,6 +21,7 @@ from contracts.models import Contact
 from sla.selectors import ticket_history
 from supportdesk.access import IsTenantAgent
 from supportdesk.forms import is_plain_number
+from supportdesk.http import StaffApiRequest
 from supportdesk.models import Membership
 
 from .. import services
@@ -127,6 +127,8 @@ def _refused(filing: Filing) -> Response:
 class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
     """Tickets of the token's tenant. Agents and admins write; managers read."""
 
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
+
     permission_classes = [IsTenantAgent]
     pagination_class = QueueKeysetPagination
     serializer_class = QueueTicketSerializer
@@ -147,7 +149,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         return get_ticket_for_agent(self.request._request, int(raw))
 
     @extend_schema(parameters=QUEUE_PARAMETERS, responses=QueueTicketSerializer(many=True))
-    def list(self, request: Request) -> Response:
+    def list(self, request: StaffApiRequest) -> Response:
         """The queue: nearest due first, filtered."""
         rows = self.paginate_queryset(self.get_queryset()) or []
         engines = queue_attach(rows)
@@ -156,15 +158,14 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         return self.get_paginated_response(data)
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketDetailSerializer})
-    def create(self, request: Request) -> Response:
+    def create(self, request: StaffApiRequest) -> Response:
         """File a ticket for a contact (entitlement is checked; 400 with reasons if refused)."""
-        req: Any = request._request
         payload = TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         # The serializer's fields are parameters of ticket_create, by the same names.
         filing = ticket_file(
-            tenant=req.tenant,
-            actor=request.user,  # type: ignore[arg-type]
+            tenant=request._request.tenant,
+            actor=request.user,
             **payload.validated_data,
         )
         if filing.errors is not None:
@@ -179,7 +180,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         return TicketDetailSerializer(fresh, context=context).data
 
     @extend_schema(responses=TicketDetailSerializer)
-    def retrieve(self, request: Request, ticket_id: str) -> Response:
+    def retrieve(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """One ticket with its SLA clocks and why each is due when it is."""
         return Response(self._detail(self.get_object()))
 
@@ -187,7 +188,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         request=TicketPatchSerializer,
         responses={200: TicketDetailSerializer, 409: OpenApiTypes.OBJECT},
     )
-    def partial_update(self, request: Request, ticket_id: str) -> Response:
+    def partial_update(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Change fields; send the ``version`` you read. 409 when someone changed it first."""
         ticket = self.get_object()
         payload = TicketPatchSerializer(data=request.data)
@@ -197,7 +198,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         try:
             ticket = services.ticket_update(
                 ticket=ticket,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 channel=Channel.API,
                 expected_version=version,
                 changes=changes,
@@ -211,7 +212,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
 
     @extend_schema(request=ReplySerializer, responses={201: MessageSerializer})
     @action(detail=True, methods=["post"], url_path="messages")
-    def messages(self, request: Request, ticket_id: str) -> Response:
+    def messages(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Reply publicly or add an internal note (``public: false``)."""
         ticket = self.get_object()
         payload = ReplySerializer(data=request.data)
@@ -221,13 +222,13 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
             body=payload.validated_data["body"],
             public=payload.validated_data["public"],
             channel=Channel.API,
-            author=request.user,  # type: ignore[arg-type]
+            author=request.user,
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=StatusChangeSerializer, responses=TicketDetailSerializer)
     @action(detail=True, methods=["post"], url_path="status")
-    def change_status(self, request: Request, ticket_id: str) -> Response:
+    def change_status(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Move the ticket through the state machine (400 if the move is not allowed)."""
         ticket = self.get_object()
         payload = StatusChangeSerializer(data=request.data)
@@ -235,14 +236,14 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         ticket = services.ticket_change_status(
             ticket=ticket,
             status=payload.validated_data["status"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response(self._detail(ticket))
 
     @extend_schema(responses=EventSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="events", pagination_class=None)
-    def events(self, request: Request, ticket_id: str) -> Response:
+    def events(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """The ticket's full history, oldest first (internal notes included)."""
         ticket = self.get_object()
         events: Any = ticket.timeline()
@@ -253,7 +254,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         methods=["POST"], request=TimeEntrySerializer, responses={201: TimeEntrySerializer}
     )
     @action(detail=True, methods=["get", "post"], url_path="time-entries", pagination_class=None)
-    def time_entries(self, request: Request, ticket_id: str) -> Response:
+    def time_entries(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Time logged on the ticket; POST logs yours."""
         ticket = self.get_object()
         if request.method == "GET":
@@ -264,7 +265,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         data = payload.validated_data
         entry = services.time_entry_log(
             ticket=ticket,
-            agent=request.user,  # type: ignore[arg-type]
+            agent=request.user,
             minutes=data["minutes"],
             billable=data.get("billable", False),
             note=data.get("note", ""),
@@ -277,7 +278,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         methods=["POST"], request=QuoteProposeSerializer, responses={201: QuoteSerializer}
     )
     @action(detail=True, methods=["get", "post"], url_path="quotes", pagination_class=None)
-    def quotes(self, request: Request, ticket_id: str) -> Response:
+    def quotes(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Quotes for out-of-scope work on the ticket; POST proposes one to the customer
         (400 while another waits, or for bad amounts)."""
         ticket = self.get_object()
@@ -288,31 +289,31 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         quote = quote_propose(
-            ticket=ticket, agent=request.user, hours=data.get("hours"),  # type: ignore[arg-type]
+            ticket=ticket, agent=request.user, hours=data.get("hours"),
             price=data.get("price"), text=data["text"], channel=Channel.API,
         )  # fmt: skip
         return Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: TicketDetailSerializer, 400: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path="major-incident")
-    def major_incident(self, request: Request, ticket_id: str) -> Response:
+    def major_incident(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Declare the ticket a major incident (400 unless it is active, of the tenant's most
         urgent priority and not declared yet). Link its children as ``caused_by`` it."""
         ticket = ticket_declare_major_incident(
             ticket=self.get_object(),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response(self._detail(ticket))
 
     @extend_schema(request=None, responses={200: TicketDetailSerializer, 400: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path="major-incident/end")
-    def major_incident_end(self, request: Request, ticket_id: str) -> Response:
+    def major_incident_end(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """End the major incident: the ticket becomes an ordinary one again and its
         ``caused_by`` links stay (400 when it is not a major incident)."""
         ticket = ticket_end_major_incident(
             ticket=self.get_object(),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response(self._detail(ticket))
@@ -322,7 +323,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses={201: MessageSerializer(many=True), 400: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="major-incident/updates")
-    def major_incident_updates(self, request: Request, ticket_id: str) -> Response:
+    def major_incident_updates(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Post one status update as a public reply on the major incident and on every
         ticket linked to it as caused by it; returns the messages, this ticket's first (400
         when the ticket is not a major incident)."""
@@ -331,7 +332,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         payload.is_valid(raise_exception=True)
         posted = major_incident_update(
             ticket=ticket,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             body=payload.validated_data["body"],
             channel=Channel.API,
         )
@@ -344,7 +345,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses={201: TicketLinkSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get", "post"], url_path="links", pagination_class=None)
-    def links(self, request: Request, ticket_id: str) -> Response:
+    def links(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """The ticket's links, both ways; POST links another ticket of the tenant (400 when
         ``other`` is unknown or another tenant's, for itself, or for a link that exists)."""
         ticket = self.get_object()
@@ -361,7 +362,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
             ticket=ticket,
             other=other,
             kind=payload.validated_data["kind"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         row = TicketLinkSerializer.row(ticket, link)
@@ -369,7 +370,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
 
     @extend_schema(request=UnlinkSerializer, responses={204: None, 400: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path="unlink")
-    def unlink(self, request: Request, ticket_id: str) -> Response:
+    def unlink(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Remove one of the ticket's links (a merge's link stays: 400)."""
         ticket = self.get_object()
         payload = UnlinkSerializer(data=request.data)
@@ -377,7 +378,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         ticket_unlink(
             ticket=ticket,
             link_id=payload.validated_data["link"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -387,7 +388,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses={200: TicketDetailSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="merge")
-    def merge(self, request: Request, ticket_id: str) -> Response:
+    def merge(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Merge this duplicate into ``into``; returns the target. 400 with the reason when
         ``into`` is unknown or another tenant's, itself, a closed or merged-away target, or
         the merge would go round in a circle."""
@@ -398,7 +399,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         target = ticket_merge(
             ticket=ticket,
             into=into,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.API,
         )
         return Response(self._detail(target))
@@ -416,7 +417,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
     def _copied(self, ticket: Ticket) -> Any:
         return CopiedContactSerializer(copied_contacts(ticket=ticket), many=True).data
 
-    def _cc_contact(self, ticket: Ticket, request: Request) -> dict[str, Any]:
+    def _cc_contact(self, ticket: Ticket, request: StaffApiRequest) -> dict[str, Any]:
         payload = CcChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         contact = Contact.objects.filter(
@@ -426,7 +427,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
             raise Http404
         return {"contact": contact}
 
-    def _follower(self, ticket: Ticket, request: Request) -> dict[str, Any]:
+    def _follower(self, ticket: Ticket, request: StaffApiRequest) -> dict[str, Any]:
         payload = FollowerChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         membership = (
@@ -444,10 +445,10 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
 
     def _people_action(
         self,
-        request: Request,
+        request: StaffApiRequest,
         *,
         change: Callable[..., bool],
-        person: Callable[[Ticket, Request], dict[str, Any]],
+        person: Callable[[Ticket, StaffApiRequest], dict[str, Any]],
         answer: Callable[[Ticket], Any],
     ) -> Response:
         """The shape of the cc and followers actions: fetch the ticket; on a POST find the
@@ -474,7 +475,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         },
     )
     @action(detail=True, methods=["get", "post"], url_path="cc", pagination_class=None)
-    def cc(self, request: Request, ticket_id: str) -> Response:
+    def cc(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """The contacts copied on the ticket; POST copies one more and answers the list (400
         for a contact of another organisation, 404 for one the tenant does not know; copying
         someone already on the ticket changes nothing)."""
@@ -487,7 +488,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses={200: CopiedContactSerializer(many=True), 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="cc-remove")
-    def cc_remove(self, request: Request, ticket_id: str) -> Response:
+    def cc_remove(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Stop copying a contact; answers the list (someone not copied: nothing changes)."""
         return self._people_action(
             request, change=ticket_cc_remove, person=self._cc_contact, answer=self._copied
@@ -500,7 +501,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses={200: FollowerSerializer(many=True), 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get", "post"], url_path="followers", pagination_class=None)
-    def followers(self, request: Request, ticket_id: str) -> Response:
+    def followers(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """The agents following the ticket (mailed about its replies and internal notes);
         POST adds one and answers the list (404 for anyone not an agent of the tenant)."""
         return self._people_action(
@@ -512,7 +513,7 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses={200: FollowerSerializer(many=True), 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="followers-remove")
-    def followers_remove(self, request: Request, ticket_id: str) -> Response:
+    def followers_remove(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Stop an agent following the ticket; answers the list."""
         return self._people_action(
             request, change=ticket_unfollow, person=self._follower, answer=self._followers
@@ -523,15 +524,14 @@ class TicketViewSet(ReviewApiMixin, viewsets.GenericViewSet):  # type: ignore[ty
         responses=inline_serializer("BulkAssigned", {"assigned": serializers.IntegerField()}),
     )
     @action(detail=False, methods=["post"], url_path="bulk-assign")
-    def bulk_assign(self, request: Request) -> Response:
+    def bulk_assign(self, request: StaffApiRequest) -> Response:
         """Assign many tickets at once; unknown ids are ignored."""
-        req: Any = request._request
         payload = BulkAssignSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         count = services.tickets_assign_bulk(
-            tenant=req.tenant,
+            tenant=request._request.tenant,
             ticket_ids=payload.validated_data["tickets"],
             assignee=payload.validated_data["assignee"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
         return Response({"assigned": count})

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from contracts.models import Contact
 from supportdesk.access import agent_required
 from supportdesk.forms import add_service_messages
+from supportdesk.http import StaffRequest, TenantRequest
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -69,7 +70,7 @@ FOLLOWER_REMOVE = _Box(
 )
 
 
-def _people_form(request: HttpRequest, ticket_id: int, box: _Box) -> HttpResponse:
+def _people_form(request: TenantRequest, ticket_id: int, box: _Box) -> HttpResponse:
     """The shared shape of the four forms: the form finds the person the POST names in the
     ticket's tenant, the service says whether anything changed, and the page says so. Bad
     input and refusals are error messages, and save nothing."""
@@ -98,27 +99,27 @@ def _people_form(request: HttpRequest, ticket_id: int, box: _Box) -> HttpRespons
 
 @require_POST
 @agent_required
-def cc_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def cc_add(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Copy a contact of the ticket's organisation (by e-mail address) on the ticket."""
     return _people_form(request, ticket_id, CC_ADD)
 
 
 @require_POST
 @agent_required
-def cc_remove(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def cc_remove(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Stop copying a contact on the ticket."""
     return _people_form(request, ticket_id, CC_REMOVE)
 
 
 @require_POST
 @agent_required
-def follower_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def follower_add(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Add another agent or admin of the tenant as an internal follower."""
     return _people_form(request, ticket_id, FOLLOWER_ADD)
 
 
 @require_POST
 @agent_required
-def follower_remove(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def follower_remove(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Take an internal follower off the ticket."""
     return _people_form(request, ticket_id, FOLLOWER_REMOVE)

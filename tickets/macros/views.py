@@ -4,16 +4,15 @@ parse -> one service -> render or redirect."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from supportdesk.access import admin_required, agent_required
 from supportdesk.forms import form_save
+from supportdesk.http import StaffRequest
 from supportdesk.models import AuditEvent
 from tickets.access import get_ticket_for_agent
 from tickets.models import Macro
@@ -44,11 +43,10 @@ SHARED = {
 }
 
 
-def _form_page(request: HttpRequest, macro: Macro, urls: dict[str, str]) -> HttpResponse:
-    req: Any = request
+def _form_page(request: StaffRequest, macro: Macro, urls: dict[str, str]) -> HttpResponse:
     form = MacroForm(request.POST or None, instance=macro)
     saved = form_save(
-        request, form, lambda: services.macro_save(macro=form.instance, actor=req.user)
+        request, form, lambda: services.macro_save(macro=form.instance, actor=request.user)
     )
     if saved is not None:
         messages.success(request, _("Macro saved."))
@@ -82,7 +80,7 @@ def _form_page(request: HttpRequest, macro: Macro, urls: dict[str, str]) -> Http
 
 @require_GET
 @agent_required
-def personal_list(request: HttpRequest) -> HttpResponse:
+def personal_list(request: StaffRequest) -> HttpResponse:
     """My macros to edit, and the shared ones I can use."""
     usable = macros_usable_by_agent(request).select_related("set_priority", "set_assignee")
     return render(
@@ -98,21 +96,20 @@ def personal_list(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
-def personal_new(request: HttpRequest) -> HttpResponse:
-    req: Any = request
-    return _form_page(request, Macro(tenant=req.tenant, owner=req.user), PERSONAL)
+def personal_new(request: StaffRequest) -> HttpResponse:
+    return _form_page(request, Macro(tenant=request.tenant, owner=request.user), PERSONAL)
 
 
 @agent_required
-def personal_edit(request: HttpRequest, macro_id: int) -> HttpResponse:
+def personal_edit(request: StaffRequest, macro_id: int) -> HttpResponse:
     return _form_page(request, get_own_macro_for_agent(request, macro_id), PERSONAL)
 
 
 @agent_required
 @require_POST
-def personal_delete(request: HttpRequest, macro_id: int) -> HttpResponse:
+def personal_delete(request: StaffRequest, macro_id: int) -> HttpResponse:
     macro = get_own_macro_for_agent(request, macro_id)
-    services.macro_delete(macro=macro, actor=request.user)  # type: ignore[arg-type]
+    services.macro_delete(macro=macro, actor=request.user)
     messages.success(request, _("Macro deleted."))
     return redirect("macros:list")
 
@@ -121,7 +118,7 @@ def personal_delete(request: HttpRequest, macro_id: int) -> HttpResponse:
 
 
 @admin_required
-def shared_list(request: HttpRequest) -> HttpResponse:
+def shared_list(request: StaffRequest) -> HttpResponse:
     """The tenant's shared macros, how often each was used, and their latest changes."""
     macros = Macro.objects.filter(owner__isnull=True).select_related("set_priority", "set_assignee")
     changes = AuditEvent.objects.filter(object_type="tickets.macro").select_related("actor")
@@ -133,21 +130,20 @@ def shared_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def shared_new(request: HttpRequest) -> HttpResponse:
-    req: Any = request
-    return _form_page(request, Macro(tenant=req.tenant, owner=None), SHARED)
+def shared_new(request: StaffRequest) -> HttpResponse:
+    return _form_page(request, Macro(tenant=request.tenant, owner=None), SHARED)
 
 
 @admin_required
-def shared_edit(request: HttpRequest, shared_macro_id: int) -> HttpResponse:
+def shared_edit(request: StaffRequest, shared_macro_id: int) -> HttpResponse:
     return _form_page(request, get_shared_macro_for_admin(request, shared_macro_id), SHARED)
 
 
 @admin_required
 @require_POST
-def shared_delete(request: HttpRequest, shared_macro_id: int) -> HttpResponse:
+def shared_delete(request: StaffRequest, shared_macro_id: int) -> HttpResponse:
     macro = get_shared_macro_for_admin(request, shared_macro_id)
-    services.macro_delete(macro=macro, actor=request.user)  # type: ignore[arg-type]
+    services.macro_delete(macro=macro, actor=request.user)
     messages.success(request, _("Macro deleted."))
     return redirect("macros:shared-list")
 
@@ -157,7 +153,7 @@ def shared_delete(request: HttpRequest, shared_macro_id: int) -> HttpResponse:
 
 @require_GET
 @agent_required
-def search(request: HttpRequest, ticket_id: int) -> JsonResponse:
+def search(request: StaffRequest, ticket_id: int) -> JsonResponse:
     """Macros whose name matches ``q``, each with its text rendered for this ticket."""
     ticket = get_ticket_for_agent(request, ticket_id)
     found = list(
@@ -165,7 +161,7 @@ def search(request: HttpRequest, ticket_id: int) -> JsonResponse:
         .matching(request.GET.get("q", ""))
         .select_related("set_priority", "set_assignee")[:SEARCH_RESULTS]
     )
-    context = macro_context(ticket=ticket, agent=request.user)  # type: ignore[arg-type]
+    context = macro_context(ticket=ticket, agent=request.user)
     return JsonResponse(
         {
             "macros": [

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required
 from supportdesk.forms import form_save
+from supportdesk.http import StaffRequest
 
 from . import services
 from .access import get_inbound_for_admin, get_mailbox_for_admin
@@ -21,7 +22,7 @@ RECENT = 20
 
 
 @admin_required
-def mailbox_list(request: HttpRequest) -> HttpResponse:
+def mailbox_list(request: StaffRequest) -> HttpResponse:
     """The tenant's mailboxes, a form to add one, and the latest mail in and failed mail out."""
     tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     form = MailboxForm(request.POST or None, instance=Mailbox(tenant=tenant))
@@ -33,7 +34,7 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_required
-def mail_settings(request: HttpRequest) -> HttpResponse:
+def mail_settings(request: StaffRequest) -> HttpResponse:
     """Change the tenant's limits on automatic answers; errors show on the mailbox page."""
     tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     settings_form = MailSettingsForm(request.POST, instance=tenant)
@@ -64,7 +65,7 @@ def _list_render(
 
 
 @admin_required
-def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def mailbox_edit(request: StaffRequest, mailbox_id: int) -> HttpResponse:
     mailbox = get_mailbox_for_admin(request, mailbox_id)
     form = MailboxForm(request.POST or None, instance=mailbox)
     if form_save(request, form, lambda: services.mailbox_save(mailbox=form.instance)) is not None:
@@ -75,7 +76,7 @@ def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def mailbox_check(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def mailbox_check(request: StaffRequest, mailbox_id: int) -> HttpResponse:
     """Log in to the IMAP server, and the mailbox's own SMTP server, now; say how it went."""
     mailbox = get_mailbox_for_admin(request, mailbox_id)
     results = services.mailbox_connections_check(mailbox=mailbox)
@@ -97,7 +98,7 @@ def mailbox_check(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def inbound_retry(request: HttpRequest, inbound_id: int) -> HttpResponse:
+def inbound_retry(request: StaffRequest, inbound_id: int) -> HttpResponse:
     """Process a failed message again now and say how it ended."""
     inbound = services.inbound_retry(inbound=get_inbound_for_admin(request, inbound_id))
     if inbound.status == InboundStatus.FAILED:
@@ -111,7 +112,7 @@ def inbound_retry(request: HttpRequest, inbound_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def inbound_discard(request: HttpRequest, inbound_id: int) -> HttpResponse:
+def inbound_discard(request: StaffRequest, inbound_id: int) -> HttpResponse:
     """Stop retrying a failed message; it stays stored but leaves the list."""
     inbound = get_inbound_for_admin(request, inbound_id)
     try:

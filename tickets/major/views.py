@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from supportdesk.access import agent_required
 from supportdesk.forms import add_service_messages
+from supportdesk.http import StaffRequest
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -36,9 +37,9 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 
 @require_POST
 @agent_required
-def major_declare(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def major_declare(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
-    user: Any = request.user
+    user = request.user
     try:
         ticket_declare_major_incident(ticket=ticket, actor=user, channel=Channel.PORTAL)
     except ValidationError as exc:
@@ -50,9 +51,9 @@ def major_declare(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def major_end(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def major_end(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
-    user: Any = request.user
+    user = request.user
     try:
         ticket_end_major_incident(ticket=ticket, actor=user, channel=Channel.PORTAL)
     except ValidationError as exc:
@@ -66,7 +67,7 @@ def major_end(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def major_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def major_link(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     form = MajorLinkForm(request.POST)
     if not form.is_valid():
@@ -75,7 +76,7 @@ def major_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
     child = typed_ticket(request, form.cleaned_data["other"])
     if child is None:
         return redirect("tickets:ticket", ticket_id=ticket.pk)
-    user: Any = request.user
+    user = request.user
     try:
         major_incident_link(ticket=ticket, child=child, actor=user, channel=Channel.PORTAL)
     except ValidationError as exc:
@@ -87,13 +88,13 @@ def major_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def major_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def major_update(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     form = MajorUpdateForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("tickets:ticket", ticket_id=ticket.pk)
-    user: Any = request.user
+    user = request.user
     try:
         posted = major_incident_update(
             ticket=ticket, actor=user, body=form.cleaned_data["body"], channel=Channel.PORTAL,

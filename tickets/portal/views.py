@@ -21,10 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from contracts.http import PortalRequest
 from sla.models import Priority
 from supportdesk.access import contact_required
 from supportdesk.api import MAX_ID
 from supportdesk.forms import add_service_errors, is_plain_number
+from supportdesk.http import TenantRequest
 from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
 from tickets.filing import Filing, ticket_file
@@ -68,7 +70,7 @@ LIST_FILTERS = {
 
 
 @contact_required
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: PortalRequest) -> HttpResponse:
     """The contact's tickets; a named contact's list holds the whole organisation's."""
     contact = portal_contact(request)
     show = request.GET.get("show", "open")
@@ -120,7 +122,7 @@ def _priority_of(form: TicketForm) -> Priority | None:
 
 
 @contact_required
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: PortalRequest) -> HttpResponse:
     """File a ticket. The entitlement check decides: refused with reasons, billable with a
     warning to accept, or accepted with the promised first-response time."""
     contact = portal_contact(request)
@@ -140,7 +142,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             category=data["category"] or "question",
             request_type=data["request_type"],
             priority=data["priority"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             attachments=data["attachments"],
             accepted_billable=data["accept_billable"],
         )
@@ -172,7 +174,7 @@ def _filed_message(ticket: Ticket) -> str:
 
 
 @contact_required
-def ticket_preview(request: HttpRequest) -> HttpResponse:
+def ticket_preview(request: PortalRequest) -> HttpResponse:
     """The entitlement and promise box of the filing form, refreshed as the form changes."""
     scope = services.filing_scope_table(contact=portal_contact(request))
     form = TicketForm(request.GET or None, initial={"category": "question"}, scope=scope)
@@ -180,7 +182,7 @@ def ticket_preview(request: HttpRequest) -> HttpResponse:
 
 
 @contact_required
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """One ticket. A merged one leads to the ticket it was merged into when the contact may
     see that; otherwise it says it was merged and shows nothing of the other ticket."""
     ticket = get_ticket_for_contact(request, ticket_id)
@@ -214,7 +216,7 @@ def _detail_context(request: HttpRequest, ticket: Any, form: ReplyForm | None = 
 
 @require_POST
 @contact_required
-def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply_add(request: PortalRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_contact(request, ticket_id)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -224,7 +226,7 @@ def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 body=form.cleaned_data["body"],
                 public=True,
                 channel=Channel.PORTAL,
-                author=request.user,  # type: ignore[arg-type]
+                author=request.user,
                 author_contact=portal_contact(request),
                 attachments=form.cleaned_data["attachments"],
                 markdown=True,
@@ -240,7 +242,7 @@ def ticket_reply_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @contact_required
-def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply_preview(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """The reply box's live preview, through the renderer the reply is stored with."""
     get_ticket_for_contact(request, ticket_id)
     return reply_preview_render(request)
@@ -248,7 +250,7 @@ def ticket_reply_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @contact_required
-def ticket_status_change(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_status_change(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """Close (solved), confirm closed, or reopen, as the customer may."""
     ticket = get_ticket_for_contact(request, ticket_id)
     status = request.POST.get("status", "")
@@ -256,7 +258,7 @@ def ticket_status_change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ticket_change_status(
             ticket=ticket,
             status=status,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             channel=Channel.PORTAL,
             contact=portal_contact(request),
         )
@@ -296,7 +298,7 @@ def _decide(
 
 @require_POST
 @contact_required
-def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_billing_decide(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """Accept or decline the charge a conversion of the ticket asked for."""
     return _decide(
         request,
@@ -312,7 +314,7 @@ def ticket_billing_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @contact_required
-def ticket_quote_decide(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_quote_decide(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """Accept or decline the quote waiting on the ticket."""
     return _decide(
         request,
@@ -352,28 +354,28 @@ def _cc_change(request: HttpRequest, ticket_id: int, *, add: bool) -> HttpRespon
 
 @require_POST
 @contact_required
-def cc_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def cc_add(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """Copy a colleague of the ticket's organisation on it."""
     return _cc_change(request, ticket_id, add=True)
 
 
 @require_POST
 @contact_required
-def cc_remove(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def cc_remove(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """Stop copying a colleague (or oneself) on the ticket."""
     return _cc_change(request, ticket_id, add=False)
 
 
 @require_POST
 @contact_required
-def organisation_follow(request: HttpRequest) -> HttpResponse:
+def organisation_follow(request: PortalRequest) -> HttpResponse:
     """A named contact turns on or off getting the replies of all the organisation's tickets."""
     follows = request.POST.get("follows") == "1"
     try:
         contact_follow_organisation(
             contact=portal_contact(request),
             follows=follows,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -388,7 +390,7 @@ def organisation_follow(request: HttpRequest) -> HttpResponse:
 
 
 @contact_required
-def ticket_history(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_history(request: PortalRequest, ticket_id: int) -> HttpResponse:
     """The ticket's full public history as a text file: description, actions, times."""
     ticket = get_ticket_for_contact(request, ticket_id)
     context = {
@@ -405,35 +407,34 @@ def ticket_history(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 @contact_required
-def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_download(request: PortalRequest, attachment_id: int) -> HttpResponse:
     attachment = get_attachment_for_contact(request, attachment_id)
     return attachment_response(attachment)  # type: ignore[return-value]  # it streams
 
 
 @contact_required
 @require_GET
-def attachment_preview(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_preview(request: PortalRequest, attachment_id: int) -> HttpResponse:
     """An image or PDF shown in the browser; any other file is downloaded."""
     attachment = get_attachment_for_contact(request, attachment_id)
     return attachment_response(attachment, inline=True)  # type: ignore[return-value]
 
 
 @contact_required
-def contract_detail(request: HttpRequest) -> HttpResponse:
+def contract_detail(request: PortalRequest) -> HttpResponse:
     """The organisation's contract: plan, features, named contacts, hours, how to reach us."""
     contact = portal_contact(request)
     context = services.contract_overview(contact=contact)
     return render(request, "portal/contract.html", {"overview": context})
 
 
-def login_link_request(request: HttpRequest) -> HttpResponse:
+def login_link_request(request: TenantRequest) -> HttpResponse:
     """Ask for a one-time login link by e-mail; the answer is the same for any address."""
-    req: Any = request
-    if req.tenant is None:
+    if request.tenant is None:
         raise Http404
     form = LoginLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.login_link_send(tenant=req.tenant, email=form.cleaned_data["email"])
+        services.login_link_send(tenant=request.tenant, email=form.cleaned_data["email"])
         messages.success(
             request,
             _("If this address belongs to one of our customers, a login link is on its way."),
@@ -442,13 +443,12 @@ def login_link_request(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/login_link_request.html", {"form": form})
 
 
-def login_link(request: HttpRequest, login_token: str) -> HttpResponse:
+def login_link(request: TenantRequest, login_token: str) -> HttpResponse:
     """Log in with a link from an e-mail. Showing the page does not use the link up (mail
     scanners open links); pressing the button does."""
-    req: Any = request
-    if req.tenant is None:
+    if request.tenant is None:
         raise Http404
-    contact = services.login_link_contact(tenant=req.tenant, login_token=login_token)
+    contact = services.login_link_contact(tenant=request.tenant, login_token=login_token)
     if contact is None or contact.user is None:
         return render(request, "portal/login_link_invalid.html", status=404)
     if request.method == "POST":

@@ -3,21 +3,20 @@ same 404."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.http import Http404
 
-from django.http import Http404, HttpRequest
+from supportdesk.http import TenantRequest
 
 from ..models import Problem
 
 
-def get_problem_for_staff(request: HttpRequest, problem_id: int) -> Problem:
+def get_problem_for_staff(request: TenantRequest, problem_id: int) -> Problem:
     """A problem of the request's tenant (the caller checked the role)."""
-    req: Any = request
-    if req.membership is None:
+    if request.membership is None:
         raise Http404
     problem = (
         Problem.objects.select_related("organisation", "assignee")
-        .filter(tenant=req.tenant, pk=problem_id)
+        .filter(tenant=request.tenant, pk=problem_id)
         .first()
     )
     if problem is None:

@@ -4,8 +4,6 @@ redirect."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from supportdesk.access import admin_required, agent_required, staff_required, staff_user
 from supportdesk.forms import add_service_messages, form_save
+from supportdesk.http import StaffRequest
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -34,11 +33,10 @@ from .forms import (
 
 @require_GET
 @staff_required
-def problem_list(request: HttpRequest) -> HttpResponse:
+def problem_list(request: StaffRequest) -> HttpResponse:
     """The tenant's problems, newest first, and the problems its recurring incidents suggest."""
-    req: Any = request
     problems = (
-        Problem.objects.filter(tenant=req.tenant)
+        Problem.objects.filter(tenant=request.tenant)
         .select_related("organisation", "assignee")
         .annotate(incident_count=Count("incidents"))
         .order_by("-number")
@@ -46,7 +44,7 @@ def problem_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/problems/problem_list.html",
-        {"problems": problems, "suggestions": services.problem_suggestions(tenant=req.tenant)},
+        {"problems": problems, "suggestions": services.problem_suggestions(tenant=request.tenant)},
     )
 
 
@@ -64,9 +62,8 @@ def _form_page(request: HttpRequest, problem: Problem) -> HttpResponse:
 
 
 @agent_required
-def problem_new(request: HttpRequest) -> HttpResponse:
-    req: Any = request
-    problem = Problem(tenant=req.tenant)
+def problem_new(request: StaffRequest) -> HttpResponse:
+    problem = Problem(tenant=request.tenant)
     if request.method == "GET" and "title" in request.GET:
         # "Open a problem" from a suggestion: the first incident's subject as its title.
         problem.title = request.GET["title"][:200]
@@ -74,13 +71,13 @@ def problem_new(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
-def problem_edit(request: HttpRequest, problem_id: int) -> HttpResponse:
+def problem_edit(request: StaffRequest, problem_id: int) -> HttpResponse:
     return _form_page(request, get_problem_for_staff(request, problem_id))
 
 
 @require_GET
 @staff_required
-def problem_detail(request: HttpRequest, problem_id: int) -> HttpResponse:
+def problem_detail(request: StaffRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     incidents = (
         Ticket.objects.filter(tenant_id=problem.tenant_id, problem=problem)
@@ -103,7 +100,7 @@ def problem_detail(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def problem_link(request: HttpRequest, problem_id: int) -> HttpResponse:
+def problem_link(request: StaffRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     form = ProblemLinkForm(request.POST)
     if not form.is_valid():
@@ -125,7 +122,7 @@ def problem_link(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def problem_unlink(request: HttpRequest, problem_id: int) -> HttpResponse:
+def problem_unlink(request: StaffRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     form = ProblemUnlinkForm(request.POST)
     if not form.is_valid():
@@ -145,7 +142,7 @@ def problem_unlink(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def problem_resolve(request: HttpRequest, problem_id: int) -> HttpResponse:
+def problem_resolve(request: StaffRequest, problem_id: int) -> HttpResponse:
     problem = get_problem_for_staff(request, problem_id)
     form = ProblemResolveForm(request.POST)
     if not form.is_valid():
@@ -173,7 +170,7 @@ def problem_resolve(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @admin_required
-def problem_settings(request: HttpRequest) -> HttpResponse:
+def problem_settings(request: StaffRequest) -> HttpResponse:
     """The tenant admin's rule for suggesting problems from recurring incidents."""
     tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     form = ProblemSettingsForm(request.POST or None, instance=tenant)

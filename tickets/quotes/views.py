@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportdesk.access import agent_required
 from supportdesk.forms import add_service_messages
+from supportdesk.http import StaffRequest
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -23,7 +22,7 @@ from .services import quote_propose
 
 @require_POST
 @agent_required
-def quote_new(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def quote_new(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     form = QuoteForm(request.POST)
     if not form.is_valid():
@@ -31,7 +30,7 @@ def quote_new(request: HttpRequest, ticket_id: int) -> HttpResponse:
             label = form.fields[field].label if field in form.fields else ""
             messages.error(request, f"{label}: {' '.join(str(e) for e in errors)}")
         return redirect("tickets:ticket", ticket_id=ticket.pk)
-    user: Any = request.user
+    user = request.user
     try:
         quote_propose(
             ticket=ticket, agent=user, hours=form.cleaned_data["hours"],

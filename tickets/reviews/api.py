@@ -11,9 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from supportdesk.http import StaffApiRequest
 from supportdesk.models import User
 
 from ..choices import Channel
@@ -76,6 +76,8 @@ class ReviewSerializer(serializers.ModelSerializer[PostIncidentReview]):
 class ReviewApiMixin:
     """The ticket viewset's review actions (``get_object`` is the viewset's)."""
 
+    request: StaffApiRequest  # behind a staff permission (IsTenantStaff or a subclass)
+
     get_object: Any
 
     def _review(self) -> PostIncidentReview:
@@ -100,12 +102,12 @@ class ReviewApiMixin:
         responses={200: ReviewSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )  # fmt: skip
     @action(detail=True, methods=["get", "post", "patch"], url_path="review")
-    def review(self, request: Request, ticket_id: str) -> Response:
+    def review(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """The ticket's post-incident review (404 when it has none). POST opens one (400 for
         a ticket not closed, or reviewed already); PATCH writes its fields."""
         if request.method == "POST":
             opened = review_open(
-                ticket=self.get_object(), actor=request.user,  # type: ignore[arg-type]
+                ticket=self.get_object(), actor=request.user,
                 channel=Channel.API,
             )  # fmt: skip
             return Response(ReviewSerializer(self._fresh(opened)).data, status=201)
@@ -116,7 +118,7 @@ class ReviewApiMixin:
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         saved = review_save(
-            review=review, actor=request.user,  # type: ignore[arg-type]
+            review=review, actor=request.user,
             impact=data.get("impact", review.impact),
             timeline=data.get("timeline", review.timeline),
             root_cause=data.get("root_cause", review.root_cause),
@@ -130,9 +132,9 @@ class ReviewApiMixin:
         responses={200: ReviewSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="review/done")
-    def review_done(self, request: Request, ticket_id: str) -> Response:
+    def review_done(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Mark the review done (400 without its impact and root cause, or done already)."""
-        done = review_done(review=self._review(), actor=request.user, channel=Channel.API)  # type: ignore[arg-type]
+        done = review_done(review=self._review(), actor=request.user, channel=Channel.API)
         return Response(ReviewSerializer(self._fresh(done)).data)
 
     @extend_schema(
@@ -140,14 +142,14 @@ class ReviewApiMixin:
         responses={201: ReviewActionSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["post"], url_path="review/actions")
-    def review_actions(self, request: Request, ticket_id: str) -> Response:
+    def review_actions(self, request: StaffApiRequest, ticket_id: str) -> Response:
         """Add one follow-up action to the review."""
         review = self._review()
         payload = ReviewActionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         added = review_action_add(
-            review=review, actor=request.user,  # type: ignore[arg-type]
+            review=review, actor=request.user,
             description=data["description"], owner=data.get("owner_id"),
             due_on=data.get("due_on"),
         )  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from supportdesk.access import admin_required, agent_required, staff_required
 from supportdesk.forms import add_service_messages, form_save
+from supportdesk.http import StaffRequest
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -44,7 +45,7 @@ def _review_of(ticket: Any) -> PostIncidentReview | None:
 
 
 @agent_required
-def review_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def review_page(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """The review of one ticket: its form, its actions, done; or why it has none."""
     ticket = get_ticket_for_agent(request, ticket_id)
     review = _review_of(ticket)
@@ -58,7 +59,7 @@ def review_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
             {"ticket": ticket, "review": None, "refusal": review_refusal(ticket=ticket)},
         )
     form = ReviewForm(request.POST or None, instance=review)
-    user: Any = request.user
+    user = request.user
 
     def save() -> PostIncidentReview:
         data = form.cleaned_data
@@ -83,9 +84,9 @@ def review_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def review_open_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def review_open_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
-    user: Any = request.user
+    user = request.user
     try:
         review_open(ticket=ticket, actor=user, channel=Channel.PORTAL)
     except ValidationError as exc:
@@ -97,10 +98,10 @@ def review_open_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def review_done_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def review_done_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     review = _review_of(ticket)
-    user: Any = request.user
+    user = request.user
     try:
         if review is None:
             raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
@@ -114,11 +115,11 @@ def review_done_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def review_action_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def review_action_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for_agent(request, ticket_id)
     review = _review_of(ticket)
     form = ReviewActionForm(request.POST)
-    user: Any = request.user
+    user = request.user
     try:
         if review is None:
             raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
@@ -138,7 +139,7 @@ def review_action_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_GET
 @staff_required
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: StaffRequest) -> HttpResponse:
     """Reviews still in draft (the nearest due first, overdue marked), then the latest done."""
     now = timezone.now()
     rows = list(
@@ -158,7 +159,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def review_settings(request: HttpRequest) -> HttpResponse:
+def review_settings(request: StaffRequest) -> HttpResponse:
     """The tenant admin's review rule."""
     tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
     policy = review_policy(tenant=tenant)

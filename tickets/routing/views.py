@@ -3,8 +3,6 @@ parse -> one service -> render or redirect."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from supportdesk.access import admin_required, staff_user
 from supportdesk.forms import add_service_messages, form_save
+from supportdesk.http import StaffRequest
 from supportdesk.models import AuditEvent
 from tickets.models import RoutingRule
 
@@ -23,14 +22,13 @@ from .forms import RoutingRuleForm, RoutingRuleMoveForm
 
 
 @admin_required
-def rule_list(request: HttpRequest) -> HttpResponse:
+def rule_list(request: StaffRequest) -> HttpResponse:
     """The tenant's rules in the order they are tried, and their latest changes."""
-    req: Any = request
     changes = AuditEvent.objects.filter(object_type="tickets.routingrule").select_related("actor")
     return render(
         request,
         "routing/rule_list.html",
-        {"rules": services.tenant_rules(req.tenant), "changes": changes[:20]},
+        {"rules": services.tenant_rules(request.tenant), "changes": changes[:20]},
     )
 
 
@@ -48,19 +46,18 @@ def _form_page(request: HttpRequest, rule: RoutingRule) -> HttpResponse:
 
 
 @admin_required
-def rule_new(request: HttpRequest) -> HttpResponse:
-    req: Any = request
-    return _form_page(request, RoutingRule(tenant=req.tenant))
+def rule_new(request: StaffRequest) -> HttpResponse:
+    return _form_page(request, RoutingRule(tenant=request.tenant))
 
 
 @admin_required
-def rule_edit(request: HttpRequest, routing_rule_id: int) -> HttpResponse:
+def rule_edit(request: StaffRequest, routing_rule_id: int) -> HttpResponse:
     return _form_page(request, get_routing_rule_for_admin(request, routing_rule_id))
 
 
 @admin_required
 @require_POST
-def rule_delete(request: HttpRequest, routing_rule_id: int) -> HttpResponse:
+def rule_delete(request: StaffRequest, routing_rule_id: int) -> HttpResponse:
     rule = get_routing_rule_for_admin(request, routing_rule_id)
     services.routing_rule_delete(rule=rule, actor=staff_user(request))
     messages.success(request, _("Routing rule deleted."))
@@ -69,7 +66,7 @@ def rule_delete(request: HttpRequest, routing_rule_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def rule_move(request: HttpRequest, routing_rule_id: int) -> HttpResponse:
+def rule_move(request: StaffRequest, routing_rule_id: int) -> HttpResponse:
     """Move a rule to another place in the order (the list's up and down buttons)."""
     rule = get_routing_rule_for_admin(request, routing_rule_id)
     form = RoutingRuleMoveForm(request.POST)

@@ -4,18 +4,19 @@ and another tenant's ticket is a 404 like one that does not exist."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.http import Http404
 
-from django.http import Http404, HttpRequest
+from supportdesk.http import TenantRequest
 
 from ..models import Ticket
 
 
-def get_ticket_for_rating_link(request: HttpRequest, ticket_id: int) -> Ticket:
-    req: Any = request
-    if req.tenant is None:
+def get_ticket_for_rating_link(request: TenantRequest, ticket_id: int) -> Ticket:
+    if request.tenant is None:
         raise Http404
-    ticket = Ticket.objects.select_related("tenant").filter(tenant=req.tenant, pk=ticket_id).first()
+    ticket = (
+        Ticket.objects.select_related("tenant").filter(tenant=request.tenant, pk=ticket_id).first()
+    )
     if ticket is None:
         raise Http404
     return ticket

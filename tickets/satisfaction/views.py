@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+
+from supportdesk.http import TenantRequest
 
 from .access import get_ticket_for_rating_link
 from .forms import RatingCommentForm
@@ -14,7 +16,7 @@ from .services import RatingLinkInvalid, rating_link_read, satisfaction_rate
 
 
 @require_http_methods(["GET", "POST"])
-def rate(request: HttpRequest, ticket_id: int, rating_token: str) -> HttpResponse:
+def rate(request: TenantRequest, ticket_id: int, rating_token: str) -> HttpResponse:
     """GET records the link's answer; POST adds the comment (and the answer again)."""
     ticket = get_ticket_for_rating_link(request, ticket_id)
     form = RatingCommentForm(request.POST or None)

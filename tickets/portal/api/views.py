@@ -16,9 +16,9 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 
+from contracts.http import PortalApiRequest
 from supportdesk.access import method_unsupported
 from tickets.api.serializers import (
     CcChangeSerializer,
@@ -109,6 +109,8 @@ class PortalTicketViewSet(
 ):  # type: ignore[type-arg]
     """Tickets the contact may see: their own, and their organisation's for named contacts."""
 
+    request: PortalApiRequest  # behind IsTenantContact: a signed-in customer contact
+
     permission_classes = [IsTenantContact]
     pagination_class = Newest
     lookup_url_kwarg = "ticket_id"
@@ -130,16 +132,18 @@ class PortalTicketViewSet(
         request=PortalTicketCreateSerializer,
         responses={201: PortalTicketDetailSerializer, 400: Refusal, 403: Refusal},
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: PortalApiRequest) -> Response:
         """File a ticket. Refused (403) with the reasons when the contract does not allow it;
         a billable request needs ``accepted_billable: true`` (400 otherwise)."""
         data = PortalTicketCreateSerializer(data=request.data)
         if not data.is_valid():
             return _invalid(data.errors)
-        req: Any = request._request
         # The serializer's fields are parameters of ticket_create, by the same names.
         filing = ticket_file(
-            tenant=req.tenant, requester=req.contact, channel=Channel.API, **data.validated_data
+            tenant=request._request.tenant,
+            requester=request._request.contact,
+            channel=Channel.API,
+            **data.validated_data,
         )
         if filing.errors is not None:
             raise filing.errors  # the API's handler answers 400 with the messages per field
@@ -153,7 +157,7 @@ class PortalTicketViewSet(
 
     @extend_schema(request=PortalReplySerializer, responses={201: PortalMessageSerializer})
     @action(detail=True, methods=["post"])
-    def replies(self, request: Request, ticket_id: int) -> Response:
+    def replies(self, request: PortalApiRequest, ticket_id: int) -> Response:
         """Add a reply to the ticket, as the customer."""
         ticket = self.get_object()
         data = PortalReplySerializer(data=request.data)
@@ -163,30 +167,34 @@ class PortalTicketViewSet(
             body=data.validated_data["body"],
             public=True,
             channel=Channel.API,
-            author_contact=request._request.contact,  # type: ignore[attr-defined]
+            author_contact=request._request.contact,
         )
         return Response(PortalMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     def _copied(self, ticket: Ticket) -> Any:
         return CopiedContactSerializer(copied_contacts(ticket=ticket), many=True).data
 
-    def _cc_change(self, request: Request, *, add: bool) -> Response:
+    def _cc_change(self, request: PortalApiRequest, *, add: bool) -> Response:
         ticket = self.get_object()
         data = CcChangeSerializer(data=request.data)
         if not data.is_valid():
             return _invalid(data.errors)
-        req: Any = request._request
-        colleague = get_colleague_for_contact(req, str(data.validated_data["contact"]))
+        colleague = get_colleague_for_contact(request._request, str(data.validated_data["contact"]))
         if colleague is None:  # the same answer as another organisation's contact
             return _invalid(
                 {"contact": [_("Only colleagues of the ticket's organisation can be copied.")]}
             )
         change = ticket_cc_add if add else ticket_cc_remove
         try:
-            change(ticket=ticket, contact=colleague, actor_contact=req.contact, channel=Channel.API)
+            change(
+                ticket=ticket,
+                contact=colleague,
+                actor_contact=request._request.contact,
+                channel=Channel.API,
+            )
         except ValidationError as exc:  # in the same shape as the refusal above
             return _invalid(exc.message_dict)
-        if not tickets_for_contact(req).filter(pk=ticket.pk).exists():
+        if not tickets_for_contact(request._request).filter(pk=ticket.pk).exists():
             return Response([])  # they took themselves off: the list is no longer theirs
         return Response(self._copied(ticket))
 
@@ -197,7 +205,7 @@ class PortalTicketViewSet(
         responses={200: CopiedContactSerializer(many=True), 400: Refusal},
     )
     @action(detail=True, methods=["get", "post"], url_path="cc", pagination_class=None)
-    def cc(self, request: Request, ticket_id: int) -> Response:
+    def cc(self, request: PortalApiRequest, ticket_id: int) -> Response:
         """The colleagues copied on the ticket; POST copies one more of your organisation's
         contacts (400 for anyone else) and answers the list."""
         if request.method == "POST":
@@ -209,7 +217,7 @@ class PortalTicketViewSet(
         responses={200: CopiedContactSerializer(many=True), 400: Refusal},
     )
     @action(detail=True, methods=["post"], url_path="cc-remove")
-    def cc_remove(self, request: Request, ticket_id: int) -> Response:
+    def cc_remove(self, request: PortalApiRequest, ticket_id: int) -> Response:
         """Stop copying a colleague (or yourself) on the ticket; answers the list."""
         return self._cc_change(request, add=False)
 
@@ -220,7 +228,7 @@ class PortalTicketViewSet(
         responses={200: QuoteSerializer, 400: Refusal},
     )
     @action(detail=True, methods=["get", "post"], url_path="quotes", pagination_class=None)
-    def quotes(self, request: Request, ticket_id: int) -> Response:
+    def quotes(self, request: PortalApiRequest, ticket_id: int) -> Response:
         """Quotes proposed on the ticket; POST accepts or declines the one waiting for you
         (400 when none waits)."""
         ticket = self.get_object()
@@ -233,7 +241,7 @@ class PortalTicketViewSet(
             return _invalid(data.errors)
         decide = quote_accept if data.validated_data["decision"] == "accept" else quote_decline
         try:
-            quote = decide(ticket=ticket, contact=request._request.contact)  # type: ignore[attr-defined]
+            quote = decide(ticket=ticket, contact=request._request.contact)
         except ValidationError as exc:
             return _invalid(exc.message_dict)
         return Response(QuoteSerializer(quote).data)
