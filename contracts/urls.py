@@ -24,7 +24,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("manage/contacts/new/", views.contact_create, name="contact-create"),
     path("manage/contacts/import/", views.contact_import, name="contact-import"),
     path("manage/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact-edit"),
-    path("manage/contacts/<int:contact_id>/invite/", views.contact_invite, name="contact-invite"),
     path("manage/features/", views.feature_list, name="feature-list"),
     path("manage/features/<int:feature_id>/edit/", views.feature_edit, name="feature-edit"),
     path("manage/request-types/", views.request_type_list, name="request-type-list"),

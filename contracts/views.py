@@ -206,22 +206,6 @@ def contact_create(request: StaffRequest) -> HttpResponse:
 
 
 @admin_required
-@require_POST
-def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
-    """Give a contact a portal login (if they have none) and mail them a one-time link."""
-    # TODO #14: contracts -> tickets, a lower app calling a higher one; the portal should
-    # offer the invitation (or register it with contracts) instead.
-    from tickets.portal.services import login_link_send
-
-    contact = get_contact_for_admin(request, contact_id)
-    login_link_send(tenant=_req(request).tenant, email=contact.email)
-    messages.success(
-        request, _("A login link is on its way to %(email)s.") % {"email": contact.email}
-    )
-    return redirect("contracts:contact-edit", contact_id=contact.pk)
-
-
-@admin_required
 def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
     contact = get_contact_for_admin(request, contact_id)
     form = ContactForm(request.POST or None, instance=contact, tenant=_req(request).tenant)

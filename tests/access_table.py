@@ -133,7 +133,7 @@ TABLE: dict[str, Access] = {
     "contracts:contact-create": page(*ADMINS),
     "contracts:contact-import": page(*ADMINS),
     "contracts:contact-edit": page(*ADMINS),
-    "contracts:contact-invite": action(*ADMINS),
+    "portal:contact-invite": action(*ADMINS),
     "contracts:feature-list": page(*ADMINS),
     "contracts:feature-edit": page(*ADMINS),
     "contracts:request-type-list": page(*ADMINS),

@@ -57,5 +57,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("portal/contract/", views.contract_detail, name="contract"),
     path("portal/login/", views.login_link_request, name="login-link-request"),
+    # The admin's "invite to the portal" on a contact's page: the portal owns login links.
+    path(
+        "manage/contacts/<int:contact_id>/invite/",
+        views.contact_invite,
+        name="contact-invite",
+    ),
     path("portal/login/<str:login_token>/", views.login_link, name="login-link"),
 ]

@@ -21,12 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from contracts.access import get_contact_for_admin
 from contracts.http import PortalRequest
 from sla.models import Priority
-from supportdesk.access import contact_required
+from supportdesk.access import admin_required, contact_required
 from supportdesk.api import MAX_ID
 from supportdesk.forms import add_service_errors, is_plain_number
-from supportdesk.http import TenantRequest
+from supportdesk.http import StaffRequest, TenantRequest
 from tickets.attachments import attachment_response
 from tickets.choices import Channel, Status
 from tickets.filing import Filing, ticket_file
@@ -457,3 +458,16 @@ def login_link(request: TenantRequest, login_token: str) -> HttpResponse:
     if request.method != "GET":
         return HttpResponse(status=405)
     return render(request, "portal/login_link.html", {"login_contact": contact})
+
+
+@admin_required
+@require_POST
+def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
+    """Give a contact a portal login (if they have none) and mail them a one-time link: the
+    contact page's button (contracts owns the contact, the portal its login)."""
+    contact = get_contact_for_admin(request, contact_id)
+    services.login_link_send(tenant=request.tenant, email=contact.email)
+    messages.success(
+        request, _("A login link is on its way to %(email)s.") % {"email": contact.email}
+    )
+    return redirect("contracts:contact-edit", contact_id=contact.pk)
