@@ -188,6 +188,13 @@ class CallLogForm(forms.Form):
         label=_("What the caller said"), widget=forms.Textarea(attrs={"rows": 6}), required=False
     )
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    request_type = forms.ModelChoiceField(
+        label=_("Request type"),
+        queryset=RequestType.objects.none(),
+        required=False,
+        empty_label=_("(none)"),
+        help_text=_("When given, it decides the category, and the plan's scope table billing."),
+    )
     priority = forms.ModelChoiceField(
         label=_("Priority"), queryset=Priority.objects.none(), required=False
     )
@@ -195,9 +202,14 @@ class CallLogForm(forms.Form):
         label=_("The caller accepted that this work is billed"), required=False
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["priority"].queryset = Priority.objects.all()  # type: ignore[attr-defined]
+        types = RequestType.objects.filter(tenant=tenant, is_active=True)
+        if types.exists():
+            self.fields["request_type"].queryset = types  # type: ignore[attr-defined]
+        else:
+            del self.fields["request_type"]  # a tenant without its own types files by category
 
     def clean_contact(self) -> Contact:
         email = self.cleaned_data["contact"]

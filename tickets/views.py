@@ -333,7 +333,7 @@ def _back(request: HttpRequest, default: str) -> str:
 @agent_required
 def call_log(request: StaffRequest) -> HttpResponse:
     """Log a phone call as a ticket; refused with the reason when the plan has no phone."""
-    form = CallLogForm(request.POST or None)
+    form = CallLogForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         filing = ticket_file(
@@ -343,6 +343,7 @@ def call_log(request: StaffRequest) -> HttpResponse:
             description=data["description"],
             channel=Channel.PHONE,
             category=data["category"],
+            request_type=data.get("request_type"),
             priority=data["priority"],
             actor=request.user,
             accepted_billable=data["accepted_billable"],

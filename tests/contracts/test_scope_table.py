@@ -448,3 +448,41 @@ def test_the_admins_entitlement_check_asks_by_request_type(cast: Cast, desk: Des
                 request_type=types["script"],
             )
     assert why.value.messages[0] in refused.content.decode().replace("&#x27;", "'")
+
+
+def test_a_phone_call_is_logged_by_request_type(cast: Cast, desk: Desk) -> None:
+    types = _types(cast, desk.plan)
+    client = client_for(cast.agent, cast.tenant_a)
+    url = reverse("tickets:call-log")
+    call = {
+        "contact": cast.customer_contact.email,
+        "subject": "Wants a course",
+        "category": Category.QUESTION,
+        "request_type": types["training"].pk,
+    }
+    assert "Database script" in client.get(url).content.decode()
+    asked = client.post(url, call).content.decode()
+    assert "Ask the caller to accept the charge" in asked
+    assert "Training is not included in the Gold plan and is billed." in asked
+    left_out = client.post(url, {**call, "request_type": types["script"].pk})
+    assert left_out.status_code == 200
+    assert "Database script is not offered under the Gold plan; choose one of: Bug report" in (
+        left_out.content.decode()
+    )
+    with scope(tenant=cast.tenant_a):
+        assert not Ticket.objects.exists()
+    logged = client.post(url, {**call, "accepted_billable": "on"})
+    assert logged.status_code == 302
+    with scope(tenant=cast.tenant_a):
+        ticket = Ticket.objects.get()
+    assert (ticket.request_type_id, ticket.category, ticket.billable, ticket.channel) == (
+        types["training"].pk,
+        Category.OUT_OF_SCOPE,
+        True,
+        Channel.PHONE,
+    )
+
+
+def test_the_phone_log_offers_no_type_where_the_tenant_has_none(cast: Cast, desk: Desk) -> None:
+    page = client_for(cast.agent, cast.tenant_a).get(reverse("tickets:call-log"))
+    assert 'name="request_type"' not in page.content.decode()
