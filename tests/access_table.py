@@ -236,6 +236,7 @@ TABLE: dict[str, Access] = {
     "tickets:ticket-review-open": button(*AGENTS),
     "tickets:ticket-review-done": button(*AGENTS),
     "tickets:ticket-review-action": button(*AGENTS),
+    "tickets:ticket-review-action-remove": button(*AGENTS),
     "tickets:ticket-convert": button(*AGENTS),
     "tickets:ticket-request-type": button(*AGENTS),
     "tickets:ticket-time": button(*AGENTS),

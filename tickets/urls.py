@@ -42,6 +42,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         reviews.review_action_view,
         name="ticket-review-action",
     ),
+    path(
+        "agent/tickets/<int:ticket_id>/review/actions/<int:action_id>/remove/",
+        reviews.review_action_remove_view,
+        name="ticket-review-action-remove",
+    ),
     path("agent/tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("agent/tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket-reply"),
     path(

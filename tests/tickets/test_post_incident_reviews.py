@@ -28,7 +28,13 @@ from tests.conftest import Cast, api_client_for, client_for
 from tests.reports.test_monthly_report import OCTOBER
 from tickets.choices import Channel, Status
 from tickets.models import EventKind, PostIncidentReview, ReviewPolicy, ReviewStatus, Ticket
-from tickets.reviews.services import review_done, review_open, review_save
+from tickets.reviews.services import (
+    review_action_add,
+    review_action_remove,
+    review_done,
+    review_open,
+    review_save,
+)
 from tickets.services import ticket_assign, ticket_change_status, ticket_create
 from tickets.tasks import reviews_warn_all
 
@@ -357,3 +363,45 @@ def test_the_itsl_demo_reviews_p1_and_p2_and_ships_one_shared_done_review(
         (review,) = PostIncidentReview.objects.select_related("ticket")
         assert review.status == ReviewStatus.DONE and review.shared_with_customer
         assert review.ticket.status == Status.CLOSED and review.actions.count() == 1
+
+
+def test_an_action_is_removed_from_its_review_only_on_the_page_and_by_api(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    other_ticket = _close(cast, _ticket(cast, desk.p1), django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        other = PostIncidentReview.objects.get(ticket=other_ticket)
+    with scope(tenant=cast.tenant_a):
+        keep = review_action_add(
+            review=review, actor=cast.agent, description="Monitor expiry", owner=None, due_on=None
+        )
+        wrong = review_action_add(
+            review=review, actor=cast.agent, description="Typo action", owner=None, due_on=None
+        )
+        theirs = review_action_add(
+            review=other, actor=cast.agent, description="Other review's", owner=None, due_on=None
+        )
+        # Another review's action is not this review's to remove.
+        with pytest.raises(ValidationError) as refused:
+            review_action_remove(review=review, action_id=theirs.pk, actor=cast.agent)
+        assert "action" in refused.value.message_dict
+    client = client_for(cast.agent, cast.tenant_a)
+    page = client.get(reverse("tickets:ticket-review", args=[ticket.pk])).content.decode()
+    url = reverse("tickets:ticket-review-action-remove", args=[ticket.pk, wrong.pk])
+    assert f'action="{url}"' in page and "Remove the action “Typo action”?" in page
+    assert client.post(url).status_code == 302
+    again = client.post(url, follow=True).content.decode()
+    assert "This review has no such action." in again
+    api = api_client_for(cast.agent, cast.tenant_a)
+    gone = api.delete(f"/api/v1/tickets/{ticket.pk}/review/actions/{keep.pk}/")
+    assert gone.status_code == 204, gone.content
+    across = api.delete(f"/api/v1/tickets/{ticket.pk}/review/actions/{theirs.pk}/")
+    assert across.status_code == 400
+    manager = api_client_for(cast.manager, cast.tenant_a)
+    assert (
+        manager.delete(f"/api/v1/tickets/{other_ticket.pk}/review/actions/{theirs.pk}/").status_code
+        == 404
+    )
+    with scope(tenant=cast.tenant_a):
+        assert list(review.actions.all()) == [] and list(other.actions.all()) == [theirs]

@@ -19,7 +19,13 @@ from supportdesk.models import User
 from ..choices import Channel
 from ..forms import agents
 from ..models import PostIncidentReview, ReviewAction
-from .services import review_action_add, review_done, review_open, review_save
+from .services import (
+    review_action_add,
+    review_action_remove,
+    review_done,
+    review_open,
+    review_save,
+)
 
 
 def _agent(value: int | None) -> User | None:
@@ -154,6 +160,20 @@ class ReviewApiMixin:
             due_on=data.get("due_on"),
         )  # fmt: skip
         return Response(ReviewActionSerializer(added).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None, responses={204: None, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}
+    )
+    @action(
+        detail=True, methods=["delete"],
+        url_path=r"review/actions/(?P<action_id>[0-9]+)", url_name="review-action",
+    )  # fmt: skip
+    def review_action_remove(
+        self, request: StaffApiRequest, ticket_id: str, action_id: str
+    ) -> Response:
+        """Remove one follow-up action of the review (400 when it has no such action)."""
+        review_action_remove(review=self._review(), action_id=int(action_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _fresh(self, review: PostIncidentReview) -> PostIncidentReview:
         return (

@@ -311,6 +311,19 @@ def review_action_add(
     return action
 
 
+def review_action_remove(*, review: PostIncidentReview, action_id: int, actor: User) -> None:
+    """Remove one follow-up action of ``review`` (one written in error, or no longer to be
+    done: the owner and date are changed by removing and adding). Preconditions: ``actor``
+    is an agent of the tenant in scope. An action of another review is unknown."""
+    _require_agent(actor)
+    with transaction.atomic():
+        removed, _kinds = ReviewAction.objects.filter(
+            tenant_id=review.tenant_id, review=review, pk=action_id
+        ).delete()
+    if not removed:
+        raise ValidationError({"action": _("This review has no such action.")})
+
+
 def reviews_warn(*, tenant: Tenant, now: dt.datetime) -> int:
     """Warn each assignee once that their draft review is in its last working day (or
     overdue); returns how many were warned. Exactly once by the notice's key and the

@@ -23,6 +23,7 @@ from ..models import PostIncidentReview, ReviewStatus
 from .forms import ReviewActionForm, ReviewForm, ReviewPolicyForm
 from .services import (
     review_action_add,
+    review_action_remove,
     review_done,
     review_open,
     review_policy,
@@ -134,6 +135,24 @@ def review_action_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
         add_service_messages(request, exc)
     else:
         messages.success(request, _("Action added."))
+    return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def review_action_remove_view(
+    request: StaffRequest, ticket_id: int, action_id: int
+) -> HttpResponse:
+    ticket = get_ticket_for_agent(request, ticket_id)
+    review = _review_of(ticket)
+    try:
+        if review is None:
+            raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
+        review_action_remove(review=review, action_id=action_id, actor=request.user)
+    except ValidationError as exc:
+        add_service_messages(request, exc)
+    else:
+        messages.success(request, _("Action removed."))
     return redirect("tickets:ticket-review", ticket_id=ticket.pk)
 
 
