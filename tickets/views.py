@@ -679,7 +679,7 @@ def ticket_vendor(request: StaffRequest, ticket_id: int) -> HttpResponse:
 @admin_required
 def vendor_settings(request: StaffRequest) -> HttpResponse:
     """The tenant admin's rules for tickets waiting on the vendor."""
-    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    tenant = request.tenant
     form = VendorSettingsForm(request.POST or None, instance=tenant)
     if form_save(request, form, lambda: services.vendor_settings_save(tenant=form.instance)):
         messages.success(request, _("Settings saved."))

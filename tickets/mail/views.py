@@ -24,7 +24,7 @@ RECENT = 20
 @admin_required
 def mailbox_list(request: StaffRequest) -> HttpResponse:
     """The tenant's mailboxes, a form to add one, and the latest mail in and failed mail out."""
-    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    tenant = request.tenant
     form = MailboxForm(request.POST or None, instance=Mailbox(tenant=tenant))
     if form_save(request, form, lambda: services.mailbox_save(mailbox=form.instance)) is not None:
         messages.success(request, _("Mailbox added."))
@@ -36,7 +36,7 @@ def mailbox_list(request: StaffRequest) -> HttpResponse:
 @admin_required
 def mail_settings(request: StaffRequest) -> HttpResponse:
     """Change the tenant's limits on automatic answers; errors show on the mailbox page."""
-    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    tenant = request.tenant
     settings_form = MailSettingsForm(request.POST, instance=tenant)
     saved = form_save(
         request, settings_form, lambda: services.mail_settings_save(tenant=settings_form.instance)

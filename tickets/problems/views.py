@@ -172,7 +172,7 @@ def problem_resolve(request: StaffRequest, problem_id: int) -> HttpResponse:
 @admin_required
 def problem_settings(request: StaffRequest) -> HttpResponse:
     """The tenant admin's rule for suggesting problems from recurring incidents."""
-    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    tenant = request.tenant
     form = ProblemSettingsForm(request.POST or None, instance=tenant)
     saved = form_save(
         request,

@@ -180,7 +180,7 @@ def review_list(request: StaffRequest) -> HttpResponse:
 @admin_required
 def review_settings(request: StaffRequest) -> HttpResponse:
     """The tenant admin's review rule."""
-    tenant = getattr(request, "tenant")  # noqa: B009 - set by TenantMiddleware
+    tenant = request.tenant
     policy = review_policy(tenant=tenant)
     form = ReviewPolicyForm(request.POST or None, instance=policy)
 
