@@ -203,6 +203,8 @@ def duration_chart(dashboard: Dashboard, metric: str, link: Link) -> SafeString:
                 "xlink": {"href": link(metric=metric, band=band.key)},
             }
         )
+    if not any(count for _band, count in bands):  # pygal then says "No data", no empty grid
+        series = {True: [], False: []}
     chart.add(_("Within the target"), series[True])
     chart.add(_("Past the target"), series[False])
     return _svg(chart)
@@ -214,6 +216,8 @@ def feedback_chart(
     """Counts of the period's tickets by rating, or by post-incident review, a bar each."""
     chart = _chart(pygal.Bar, title, show_legend=False)
     chart.x_labels = list(keys.values())
+    if not any(dashboard.feedback.get(key, 0) for key in keys):
+        return _svg(chart)  # pygal's "No data", not two bars of nothing on a 0-1 scale
     chart.add(
         title,
         [

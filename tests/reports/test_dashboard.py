@@ -388,3 +388,15 @@ def test_ratings_and_reviews_are_the_monthly_reports_and_drill_down(
     assert "Met question" not in reviewed  # a draft not yet due is neither
     for key in ("good", "bad", "done", "overdue"):  # each bar links to its own list
         assert any(f"feedback={key}" in u for u in _links(text))
+
+
+def test_a_count_chart_without_any_count_says_no_data(cast: Cast) -> None:
+    """A period without ratings, reviews or reached targets: each of those charts says so
+    in words, in the reader's language, instead of drawing empty bars on a 0-1 scale."""
+    cast.manager.language = "sv"
+    cast.manager.save(update_fields=["language"])
+    page = _text(_get(cast, "/reports/", {"month": "2026-10"}))
+    charts = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+    empty = [svg for svg in charts if "Inga data" in svg]
+    for title in ("Kundnöjdhet", "Granskningar efter incident", "använd arbetstid av målet"):
+        assert any(title in svg for svg in empty), title
