@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -581,7 +582,7 @@ def ticket_presence(request: StaffRequest, ticket_id: int) -> HttpResponse:
 def _change(
     request: TenantRequest,
     ticket_id: int,
-    form_class: type[Any],
+    form_class: Callable[[QueryDict], Any],
     apply: Callable[[Ticket, dict[str, Any]], Any],
 ) -> HttpResponse:
     """The shared shape of the small one-field forms on the ticket page."""
@@ -702,22 +703,14 @@ def ticket_convert(request: StaffRequest, ticket_id: int) -> HttpResponse:
 @agent_required
 def ticket_request_type(request: StaffRequest, ticket_id: int) -> HttpResponse:
     """Say what the request is in the tenant's terms; billing follows the scope table."""
-    ticket = get_ticket_for_agent(request, ticket_id)
-    form = RequestTypeForm(request.POST, tenant=request.tenant)
-    if not form.is_valid():
-        form_errors(request, form)
-        return redirect("tickets:ticket", ticket_id=ticket.pk)
-    try:
-        services.ticket_change_request_type(
-            ticket=ticket,
-            request_type=form.cleaned_data["request_type"],
-            actor=request.user,
-        )
-    except ValidationError as exc:
-        add_service_messages(request, exc)
-    else:
-        messages.success(request, _("Saved."))
-    return redirect("tickets:ticket", ticket_id=ticket.pk)
+    return _change(
+        request,
+        ticket_id,
+        partial(RequestTypeForm, tenant=request.tenant),
+        lambda t, d: services.ticket_change_request_type(
+            ticket=t, request_type=d["request_type"], actor=request.user
+        ),
+    )
 
 
 @require_POST

@@ -3,6 +3,7 @@ reviews (staff), the tenant admin's rule."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -97,45 +98,53 @@ def review_open_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
     return redirect("tickets:ticket-review", ticket_id=ticket.pk)
 
 
-@require_POST
-@agent_required
-def review_done_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
+def _on_review(
+    request: StaffRequest,
+    ticket_id: int,
+    act: Callable[[PostIncidentReview], object],
+    done: str,
+) -> HttpResponse:
+    """The review page's buttons: ``act`` on the ticket's review, then back to its page with
+    ``done`` or the reason it was refused (no review yet, or the service's answer)."""
     ticket = get_ticket_for_agent(request, ticket_id)
     review = _review_of(ticket)
-    user = request.user
     try:
         if review is None:
             raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
-        review_done(review=review, actor=user, channel=Channel.PORTAL)
+        act(review)
     except ValidationError as exc:
         add_service_messages(request, exc)
     else:
-        messages.success(request, _("Review done."))
+        messages.success(request, done)
     return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def review_done_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
+    return _on_review(
+        request,
+        ticket_id,
+        lambda review: review_done(review=review, actor=request.user, channel=Channel.PORTAL),
+        _("Review done."),
+    )
 
 
 @require_POST
 @agent_required
 def review_action_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
-    ticket = get_ticket_for_agent(request, ticket_id)
-    review = _review_of(ticket)
     form = ReviewActionForm(request.POST)
-    user = request.user
-    try:
-        if review is None:
-            raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
+
+    def add(review: PostIncidentReview) -> object:
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())  # type: ignore[arg-type]
         data = form.cleaned_data
-        review_action_add(
-            review=review, actor=user, description=data["description"], owner=data["owner"],
-            due_on=data["due_on"],
+        return review_action_add(
+            review=review, actor=request.user, description=data["description"],
+            owner=data["owner"], due_on=data["due_on"],
         )  # fmt: skip
-    except ValidationError as exc:
-        add_service_messages(request, exc)
-    else:
-        messages.success(request, _("Action added."))
-    return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+
+    return _on_review(request, ticket_id, add, _("Action added."))
 
 
 @require_POST
@@ -143,17 +152,12 @@ def review_action_view(request: StaffRequest, ticket_id: int) -> HttpResponse:
 def review_action_remove_view(
     request: StaffRequest, ticket_id: int, action_id: int
 ) -> HttpResponse:
-    ticket = get_ticket_for_agent(request, ticket_id)
-    review = _review_of(ticket)
-    try:
-        if review is None:
-            raise ValidationError({"ticket": review_refusal(ticket=ticket) or ""})
-        review_action_remove(review=review, action_id=action_id, actor=request.user)
-    except ValidationError as exc:
-        add_service_messages(request, exc)
-    else:
-        messages.success(request, _("Action removed."))
-    return redirect("tickets:ticket-review", ticket_id=ticket.pk)
+    return _on_review(
+        request,
+        ticket_id,
+        lambda review: review_action_remove(review=review, action_id=action_id, actor=request.user),
+        _("Action removed."),
+    )
 
 
 @require_GET
