@@ -405,3 +405,27 @@ def test_an_action_is_removed_from_its_review_only_on_the_page_and_by_api(
     )
     with scope(tenant=cast.tenant_a):
         assert list(review.actions.all()) == [] and list(other.actions.all()) == [theirs]
+
+
+def test_the_customer_reads_a_shared_review_in_the_portal_api_without_its_owners(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    api = api_client_for(cast.customer, cast.tenant_a)
+    url = f"/api/v1/portal/tickets/{ticket.pk}/"
+    assert api.get(url).json()["review"] is None  # not shared yet
+    with scope(tenant=cast.tenant_a):
+        review_action_add(
+            review=review, actor=cast.agent, description="Renew certificates automatically",
+            owner=cast.agent, due_on=None,
+        )  # fmt: skip
+        review_save(
+            review=review, actor=cast.agent, impact=review.impact, timeline=review.timeline,
+            root_cause=review.root_cause, shared_with_customer=True, assignee=cast.agent,
+        )  # fmt: skip
+    shared = api.get(url).json()["review"]
+    assert shared["root_cause"] == "An expired certificate" and shared["status"] == "draft"
+    assert shared["actions"] == [
+        {"description": "Renew certificates automatically", "due_on": None}
+    ]
+    assert "assignee" not in shared and "owner" not in shared["actions"][0]

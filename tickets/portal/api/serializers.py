@@ -14,7 +14,8 @@ from tickets.api.serializers import (
 )
 from tickets.choices import Category
 from tickets.followers.services import copied_contacts
-from tickets.models import Message, Ticket
+from tickets.models import Message, PostIncidentReview, ReviewAction, Ticket
+from tickets.reviews.services import shared_review
 
 from ..access import merged_target_for_contact
 
@@ -58,6 +59,23 @@ class PortalMessageSerializer(serializers.ModelSerializer[Message]):
         fields = ["id", "author", "body", "is_plain_text", "created_at"]
 
 
+class PortalReviewActionSerializer(serializers.ModelSerializer[ReviewAction]):
+    class Meta:
+        model = ReviewAction
+        fields = ["description", "due_on"]
+
+
+class PortalReviewSerializer(serializers.ModelSerializer[PostIncidentReview]):
+    """A post-incident review as the customer reads it: what happened and what will be done
+    (not who on the desk owns each action)."""
+
+    actions = PortalReviewActionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PostIncidentReview
+        fields = ["status", "done_at", "impact", "timeline", "root_cause", "actions"]
+
+
 class PortalTicketDetailSerializer(PortalTicketSerializer):
     description = serializers.CharField()
     first_response_due = serializers.DateTimeField(allow_null=True)
@@ -83,6 +101,10 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
         help_text="Your colleagues copied on the ticket: they get its public replies (change "
         "them with the cc and cc-remove actions)."
     )
+    review = serializers.SerializerMethodField(
+        help_text="The post-incident review of this closed ticket, once the desk shares it "
+        "with you; null otherwise."
+    )
 
     class Meta(PortalTicketSerializer.Meta):
         fields = [
@@ -96,9 +118,15 @@ class PortalTicketDetailSerializer(PortalTicketSerializer):
             "merged_into",
             "satisfaction",
             "cc",
+            "review",
         ]
 
     @extend_schema_field(ContactSummarySerializer(many=True))
+    @extend_schema_field(PortalReviewSerializer(allow_null=True))
+    def get_review(self, ticket: Ticket) -> dict[str, Any] | None:
+        review = shared_review(ticket=ticket)
+        return PortalReviewSerializer(review).data if review is not None else None
+
     def get_cc(self, ticket: Ticket) -> list[dict[str, Any]]:
         return ContactSummarySerializer(copied_contacts(ticket=ticket), many=True).data  # type: ignore[return-value]
 
