@@ -309,6 +309,8 @@ TABLE: dict[str, Access] = {
     "api-ticket-review-actions": Access(
         get=every(NOT_ALLOWED), post=api(*AGENTS, answer=NOT_FOUND)
     ),
+    # DELETE only (agents; covered in tests/tickets/test_post_incident_reviews.py).
+    "api-ticket-review-action": Access(get=every(NOT_ALLOWED), post=every(NOT_ALLOWED)),
     "api-ticket-major-incident": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident-updates": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),
     "api-ticket-major-incident-end": Access(get=every(NOT_ALLOWED), post=api(*AGENTS)),

@@ -126,8 +126,8 @@ class SLAReportSerializer(serializers.Serializer[Any]):
 @permission_classes([IsTenantManager])
 def sla_report(request: Request) -> Response:
     """The monthly SLA report's figures, tenant-wide or of one organisation (unknown: 404)."""
-    req: Any = request._request
-    tenant = req.tenant
+    # IsTenantManager let the request in: it has a tenant and a manager's membership.
+    tenant = cast(StaffRequest, request._request).tenant
     raw = request.GET.get("organisation", "")
     organisation = None
     if raw:

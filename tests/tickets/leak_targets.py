@@ -13,7 +13,7 @@ from tickets.links.services import ticket_link, ticket_merge
 from tickets.models import LinkKind, NotifyRole, Problem, ProblemStatus, QueueView, RoutingRule
 from tickets.problems.services import problem_link, problem_save
 from tickets.quotes.services import quote_propose
-from tickets.reviews.services import review_open, review_save
+from tickets.reviews.services import review_action_add, review_open, review_save
 from tickets.satisfaction.services import rating_link_token
 from tickets.services import (
     ticket_assign,
@@ -114,7 +114,7 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         ticket_change_status(
             ticket=reviewed, status=Status.CLOSED, actor=cast.agent_b, channel=Channel.PORTAL
         )
-        review_save(
+        review = review_save(
             review=review_open(ticket=reviewed, actor=cast.agent_b),
             actor=cast.agent_b,
             impact=f"Impact {B_MARKER}",
@@ -123,6 +123,11 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
             shared_with_customer=True,
             assignee=cast.agent_b,
         )
+        # Its follow-up action: tenant A may not remove it, nor learn that it exists.
+        action = review_action_add(
+            review=review, actor=cast.agent_b, description=f"Action {B_MARKER}",
+            owner=cast.agent_b, due_on=None,
+        )  # fmt: skip
         view = QueueView.objects.create(
             tenant=cast.tenant_b,
             owner=cast.agent_b,
@@ -143,6 +148,7 @@ def make_b_objects(cast: Cast) -> dict[str, object]:
         "view_id": view.pk,
         "routing_rule_id": rule.pk,
         "problem_id": problem.pk,
+        "action_id": action.pk,
     }
 
 
@@ -171,4 +177,22 @@ def make_a_objects(cast: Cast) -> dict[str, object]:
             ),
             actor=cast.agent,
         )
-    return {"view_id": view.pk, "routing_rule_id": rule.pk, "problem_id": problem.pk}
+        # A review action of another (closed) ticket: the A ticket of the URLs has no review,
+        # so removing this action through it is refused with a message, and nothing goes.
+        closed = ticket_create(
+            tenant=cast.tenant_a, requester=cast.customer_contact, subject="Reviewed",
+            description="Reviewed", channel=Channel.EMAIL, enforce_entitlement=False,
+        )  # fmt: skip
+        ticket_change_status(
+            ticket=closed, status=Status.CLOSED, actor=cast.agent, channel=Channel.PORTAL
+        )
+        action = review_action_add(
+            review=review_open(ticket=closed, actor=cast.agent), actor=cast.agent,
+            description="Renew the certificate", owner=None, due_on=None,
+        )  # fmt: skip
+    return {
+        "view_id": view.pk,
+        "routing_rule_id": rule.pk,
+        "problem_id": problem.pk,
+        "action_id": action.pk,
+    }
