@@ -232,7 +232,8 @@ TABLE: dict[str, Access] = {
     "tickets:vendor-settings": page(*ADMINS),
     "tickets:review-settings": page(*ADMINS),
     "tickets:reviews": view(*STAFF),
-    "tickets:ticket-review": page(*AGENTS),
+    # Managers read a review (GET); agents write it.
+    "tickets:ticket-review": Access(get=allow(*STAFF), post=allow(*AGENTS)),
     "tickets:ticket-review-open": button(*AGENTS),
     "tickets:ticket-review-done": button(*AGENTS),
     "tickets:ticket-review-action": button(*AGENTS),

@@ -429,3 +429,28 @@ def test_the_customer_reads_a_shared_review_in_the_portal_api_without_its_owners
         {"description": "Renew certificates automatically", "due_on": None}
     ]
     assert "assignee" not in shared and "owner" not in shared["actions"][0]
+
+
+def test_a_manager_reads_the_review_with_its_owners_and_cannot_change_it(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, review = _reviewed(cast, desk, django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review_action_add(
+            review=review, actor=cast.agent, description="Alert on certificate expiry",
+            owner=cast.agent, due_on=None,
+        )  # fmt: skip
+    manager = client_for(cast.manager, cast.tenant_a)
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": ticket.pk})
+    page = manager.get(url).content.decode()
+    assert "An expired certificate" in page
+    assert f"Alert on certificate expiry · {cast.agent}" in page
+    assert "<form" not in page.split("<main", 1)[-1]
+    assert manager.post(url, {"impact": "Rewritten"}).status_code == 404
+    listed = manager.get(reverse("tickets:reviews")).content.decode()
+    assert url in listed
+    ticket_page = manager.get(reverse("tickets:ticket", kwargs={"ticket_id": ticket.pk}))
+    assert url in ticket_page.content.decode()
+    with scope(tenant=cast.tenant_a):
+        review.refresh_from_db()
+        assert review.impact != "Rewritten"

@@ -8,15 +8,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from supportdesk.access import admin_required, agent_required, staff_required
+from supportdesk.access import admin_required, agent_required, has_role, staff_required
 from supportdesk.forms import add_service_messages, form_save
 from supportdesk.http import StaffRequest
+from supportdesk.models import AGENT_ROLES
 
 from ..access import get_ticket_for_agent
 from ..choices import Channel
@@ -46,11 +47,26 @@ def _review_of(ticket: Any) -> PostIncidentReview | None:
     )
 
 
-@agent_required
+@staff_required
 def review_page(request: StaffRequest, ticket_id: int) -> HttpResponse:
-    """The review of one ticket: its form, its actions, done; or why it has none."""
+    """The review of one ticket: its form, its actions, done; or why it has none.
+
+    A manager reads it (the text, the actions and their owners) without the forms: managers
+    follow reviews up, agents write them (as the review list and the monthly report count).
+    """
     ticket = get_ticket_for_agent(request, ticket_id)
     review = _review_of(ticket)
+    if not has_role(request, *AGENT_ROLES):
+        if request.method != "GET":
+            raise Http404
+        return render(
+            request,
+            "tickets/review.html",
+            {
+                "ticket": ticket, "review": review, "read_only": True,
+                "overdue": review is not None and review.is_overdue(),
+            },
+        )  # fmt: skip
     if review is None:
         if request.method == "POST":
             messages.error(request, review_refusal(ticket=ticket) or _("Open the review first."))
