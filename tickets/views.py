@@ -873,7 +873,6 @@ def ticket_merge(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "ticket": ticket,
         "target": target,
         "refusal": link_services.ticket_merge_check(ticket=ticket, into=target),
-        "other_organisation": ticket.organisation_id != target.organisation_id,
         "form": MergeForm(initial={"into": target.reference}),
     }
     return render(request, "tickets/merge_confirm.html", context)

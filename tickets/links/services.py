@@ -56,11 +56,24 @@ def _locked_pair(first: Ticket, second: Ticket) -> tuple[Ticket, Ticket]:
     return rows[first.pk], rows[second.pk]
 
 
-def _check_pair(ticket: Ticket, other: Ticket, field: str) -> None:
+def _check_pair(
+    ticket: Ticket, other: Ticket, field: str, *, across_organisations: bool = False
+) -> None:
     if other.tenant_id != ticket.tenant_id:
         raise ValidationError({field: _("Unknown ticket.")})
     if other.pk == ticket.pk:
         raise ValidationError({field: _("A ticket cannot be linked to or merged into itself.")})
+    # Organisations are kept apart inside a tenant as tenants are (issue #15): a merge would
+    # show one customer's messages to another's contacts, and "duplicate of" or "related to"
+    # says two customers' tickets are one matter. Only "caused by" crosses: it is how one
+    # cause (a major incident, a problem ticket) gathers several organisations' tickets, and
+    # customers never see links.
+    if not across_organisations and other.organisation_id != ticket.organisation_id:
+        raise ValidationError(
+            {field: _("%(a)s and %(b)s belong to different organisations; only “caused "
+                      "by” links them, and a merge stays within one organisation.")
+             % {"a": ticket.reference, "b": other.reference}}
+        )  # fmt: skip
 
 
 def _link_between(ticket: Ticket, other: Ticket, kind: str) -> TicketLink | None:
@@ -121,7 +134,7 @@ def ticket_link(
     validate_choice("kind", kind, LinkKind)
     validate_choice("channel", channel, Channel)
     agent = require_agent(actor)
-    _check_pair(ticket, other, "other")
+    _check_pair(ticket, other, "other", across_organisations=kind == LinkKind.CAUSED_BY)
     with transaction.atomic():
         source, target = _locked_pair(ticket, other)
         now = timezone.now()  # after the locks, so events are timed in the order applied
