@@ -22,7 +22,7 @@ from supportdesk.access import contact_required
 
 from .pdf import report_pdf
 from .selectors import month_following
-from .services import MONTHLY_REPORTS, month_start, report_filename, sla_report_build
+from .services import MONTHLY_REPORTS, month_start, report_filename, sla_report_for
 
 MONTHS_LISTED = 12
 
@@ -79,7 +79,7 @@ def portal_report_pdf(request: PortalRequest) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    report = sla_report_build(tenant=contact.tenant, month=month, organisation=contact.organisation)
+    report = sla_report_for(tenant=contact.tenant, month=month, organisation=contact.organisation)
     response = HttpResponse(report_pdf(report=report), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{report_filename(report)}"'
     return response

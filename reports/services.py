@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum, TextChoices
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -24,14 +26,18 @@ from django.utils.translation import gettext_lazy
 
 from contracts.models import Contact, Contract, Organisation
 from contracts.services import contract_for_organisation, organisation_has_feature
+from sla.calendar import BusinessCalendar
+from sla.choices import Metric
 from sla.metrics import METRICS
-from sla.models import ClockState, SLATarget
+from sla.models import ClockState, SLATarget, target_words
 from supportdesk.models import Membership, Role, Tenant, User
+from supportdesk.services import audit_record
 from tickets.choices import Category, Status
 from tickets.mail.models import OutboundEmail, OutboundKind
 from tickets.mail.services import MailAttachment, mail_enqueue
 from tickets.models import Ticket, TimeEntry
 
+from .models import ReportSnapshot
 from .pdf import chart_png, chart_title, report_figures, report_pdf
 from .selectors import (
     Outcome,
@@ -64,30 +70,67 @@ class ClockOutcome(TextChoices):
 
 @dataclass
 class TargetLine:
-    """One ticket's outcome of one metric: the due time and when it was actually done."""
+    """One ticket's outcome of one metric: the due time and when it was actually done, and
+    for a missed target how late it was in business time (the clock's own calendar)."""
 
     outcome: ClockOutcome
     due_at: dt.datetime | None = None
     done_at: dt.datetime | None = None
+    metric: str = ""  # the key in sla.metrics.METRICS
+    late_minutes: int | None = None  # business minutes past due; missed targets only
 
     @property
     def outcome_label(self) -> str:
         return str(self.outcome.label)
 
+    @property
+    def late_label(self) -> str:
+        """ "Missed by 3 h 20 min (business hours)", in the active language; empty unless
+        missed with a known lateness."""
+        if self.outcome != ClockOutcome.MISSED or self.late_minutes is None:
+            return ""
+        hours, minutes = divmod(self.late_minutes, 60)
+        if hours and not minutes:
+            return _("Missed by %(hours)d h (business hours)") % {"hours": hours}
+        if hours:
+            return _("Missed by %(hours)d h %(minutes)d min (business hours)") % {
+                "hours": hours,
+                "minutes": minutes,
+            }
+        return _("Missed by %(minutes)d min (business hours)") % {"minutes": minutes}
+
 
 @dataclass
 class TicketLine:
-    """One ticket of the month in an organisation's report."""
+    """One ticket of the month in an organisation's report: codes and names, worded when
+    read (``category``, ``status``, ``targets``) so a frozen report reads in any language."""
 
     reference: str
     subject: str
     organisation: str
-    category: str
+    category_code: str
     priority: str
-    status: str
+    status_code: str
     received_at: dt.datetime
-    targets: list[tuple[str, TargetLine]]  # (metric label, outcome), single-shot metrics
+    lines: list[TargetLine]  # one per single-shot metric, in the registry's order
     billable_minutes: int = 0
+
+    @property
+    def category(self) -> str:
+        return str(dict(Category.choices).get(self.category_code, self.category_code))
+
+    @property
+    def status(self) -> str:
+        return str(dict(Status.choices).get(self.status_code, self.status_code))
+
+    @property
+    def targets(self) -> list[tuple[str, TargetLine]]:
+        """(the metric's name in the active language, its outcome)."""
+        return [(_metric_label(t.metric), t) for t in self.lines]
+
+
+def _metric_label(key: str) -> str:
+    return str(METRICS[key].label) if key in METRICS else key
 
 
 def _single_shot_metrics() -> list[str]:
@@ -96,22 +139,39 @@ def _single_shot_metrics() -> list[str]:
     return [key for key, rule in METRICS.items() if rule.cycles is None]
 
 
-def _target_line(clock: dict[str, object] | None, now: dt.datetime) -> TargetLine:
+def _target_line(metric: str, clock: dict[str, Any] | None, now: dt.datetime) -> TargetLine:
     """The outcome as :func:`reports.selectors.clock_missed` counts it, for one clock."""
     if clock is None:
-        return TargetLine(outcome=ClockOutcome.NO_TARGET)
+        return TargetLine(outcome=ClockOutcome.NO_TARGET, metric=metric)
     due = clock["due_at"]
     done = clock["stopped_at"]
-    line = TargetLine(outcome=ClockOutcome.RUNNING, due_at=due, done_at=done)  # type: ignore[arg-type]
+    line = TargetLine(outcome=ClockOutcome.RUNNING, due_at=due, done_at=done, metric=metric)
     if clock["met"] is True:
         line.outcome = ClockOutcome.MET
     elif clock["met"] is False:
         line.outcome = ClockOutcome.MISSED
     elif clock["state"] == ClockState.STOPPED:
         line.outcome = ClockOutcome.NOT_NEEDED
-    elif clock["breached_at"] is not None or (due is not None and due < now):  # type: ignore[operator]
+    elif clock["breached_at"] is not None or (due is not None and due < now):
         line.outcome = ClockOutcome.MISSED
+    if line.outcome == ClockOutcome.MISSED:
+        line.late_minutes = _late_minutes(clock, now)
     return line
+
+
+def _late_minutes(clock: dict[str, Any], now: dt.datetime) -> int | None:
+    """Business minutes a missed target ran past its due time, as the SLA engine counts
+    them on the clock's own calendar: a stopped or paused clock used ``elapsed_seconds``
+    of its ``budget_seconds`` (both business seconds, pauses excluded); a clock still
+    running is late by the calendar's business time from its due time to ``now``."""
+    if clock["state"] == ClockState.RUNNING:
+        if clock["due_at"] is None:
+            return None
+        engine = BusinessCalendar.cached(clock["calendar__config"])
+        late = engine.between(clock["due_at"], max(now, clock["due_at"])).total_seconds()
+    else:
+        late = clock["elapsed_seconds"] - clock["budget_seconds"]
+    return max(0, round(late / 60))
 
 
 def report_ticket_lines(
@@ -130,10 +190,13 @@ def report_ticket_lines(
         tickets_q.select_related("priority", "organisation").order_by("received_at", "pk")
     )
     metrics = _single_shot_metrics()
-    clocks: dict[tuple[int, str], dict[str, object]] = {}
+    clocks: dict[tuple[int, str], dict[str, Any]] = {}
+    # The calendar is joined by its key (one row per clock, no extra query): a running
+    # clock's lateness is counted on it.
     for clock in clocks_q.filter(metric__in=metrics).values(
-        "ticket_id", "metric", "met", "state", "due_at", "stopped_at", "breached_at"
-    ):
+        "ticket_id", "metric", "met", "state", "due_at", "stopped_at", "breached_at",
+        "elapsed_seconds", "budget_seconds", "calendar__config",
+    ):  # fmt: skip
         clocks[(clock["ticket_id"], clock["metric"])] = dict(clock)
     billable = dict(
         TimeEntry.objects.filter(tenant=tenant, billable=True, ticket__in=[t.pk for t in tickets])
@@ -147,13 +210,11 @@ def report_ticket_lines(
             reference=ticket.reference or str(ticket.pk),
             subject=ticket.subject,
             organisation=ticket.organisation.name if ticket.organisation else "",
-            category=ticket.get_category_display(),
+            category_code=ticket.category,
             priority=ticket.priority.name if ticket.priority else "",
-            status=ticket.get_status_display(),
+            status_code=ticket.status,
             received_at=ticket.received_at,
-            targets=[
-                (METRICS[m].label, _target_line(clocks.get((ticket.pk, m)), now)) for m in metrics
-            ],
+            lines=[_target_line(m, clocks.get((ticket.pk, m)), now) for m in metrics],
             billable_minutes=billable.get(ticket.pk, 0),
         )
         for ticket in tickets
@@ -290,11 +351,22 @@ class ReportRow:
 
 @dataclass
 class Promise:
-    """One target the plan's SLA policy promises: "First response, P1: 60 business minutes"."""
+    """One target the plan's SLA policy promises: "First response, P1: 60 business minutes",
+    kept as the metric's key, the unit and the amount, and worded when read."""
 
-    metric: str
+    metric_key: str
     priority: str  # empty: every priority without a target of its own
-    target: str
+    unit: str
+    amount: int
+    always_open: bool = False
+
+    @property
+    def metric(self) -> str:
+        return str(dict(Metric.choices).get(self.metric_key, self.metric_key))
+
+    @property
+    def target(self) -> str:
+        return target_words(unit=self.unit, amount=self.amount, always_open=self.always_open)
 
 
 def _promises(contract: Contract) -> list[Promise]:
@@ -316,9 +388,11 @@ def _promises(contract: Contract) -> list[Promise]:
     )  # fmt: skip
     return [
         Promise(
-            metric=t.get_metric_display(),
+            metric_key=t.metric,
             priority=t.priority.name if t.priority else "",
-            target=t.describe(),
+            unit=t.unit,
+            amount=t.amount,
+            always_open=bool(t.effective_calendar().config.get("always_open")),
         )
         for t in rows
     ]
@@ -336,6 +410,13 @@ class SLAReport:
     contract_period: tuple[dt.date, dt.date | None] | None = None
     undelivered: list[Undelivered] = field(default_factory=list)  # the managers' mail only
     promises: list[Promise] = field(default_factory=list)  # the plan's targets per priority
+    version: int | None = None  # the snapshot's version; None: live figures (an open month)
+    made_at: dt.datetime | None = None  # when the snapshot was made
+    made_by: str = ""  # who made it (a recompute); empty: the first reader or the worker
+
+    @property
+    def frozen(self) -> bool:
+        return self.version is not None
 
     @property
     def billable_minutes(self) -> int:
@@ -448,6 +529,223 @@ def sla_report_build(
     return report
 
 
+SNAPSHOT_FORMAT = 1
+"""The shape of :class:`reports.models.ReportSnapshot` ``data``; bump it when it changes."""
+
+_ROW_COUNTS = (
+    "received", "questions", "incidents", "other", "solved", "rated_good", "rated_bad",
+    "reviews_done", "reviews_overdue",
+)  # fmt: skip
+
+
+def _instant(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_instant(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def _row_to_data(row: ReportRow) -> dict[str, Any]:
+    data: dict[str, Any] = {"label": row.label, **{n: getattr(row, n) for n in _ROW_COUNTS}}
+    data["outcomes"] = {k: [o.met, o.missed] for k, o in row.outcomes.items()}
+    return data
+
+
+def _row_from_data(data: dict[str, Any]) -> ReportRow:
+    row = ReportRow(label=data["label"])
+    for name in _ROW_COUNTS:
+        setattr(row, name, int(data.get(name, 0)))
+    for key, (met, missed) in data.get("outcomes", {}).items():
+        if key in row.outcomes:  # a metric since removed from the registry is not shown
+            row.outcomes[key] = Outcome(met=met, missed=missed)
+    return row
+
+
+def report_to_data(report: SLAReport) -> dict[str, Any]:
+    """``report`` as codes and numbers (JSON): what a snapshot stores. No word of any
+    language is kept but the tenant's own names (organisations, priorities, the plan)."""
+    period = report.contract_period
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "month": report.month.isoformat(),
+        "total": _row_to_data(report.total),
+        "rows": [_row_to_data(r) for r in report.rows],
+        "plan": report.plan,
+        "contract_period": None
+        if period is None
+        else [period[0].isoformat(), period[1].isoformat() if period[1] else None],
+        "promises": [
+            {"metric": p.metric_key, "priority": p.priority, "unit": p.unit,
+             "amount": p.amount, "always_open": p.always_open}
+            for p in report.promises
+        ],
+        "tickets": [
+            {
+                "reference": t.reference, "subject": t.subject, "organisation": t.organisation,
+                "category": t.category_code, "priority": t.priority, "status": t.status_code,
+                "received_at": _instant(t.received_at), "billable_minutes": t.billable_minutes,
+                "targets": [
+                    {"metric": x.metric, "outcome": str(x.outcome), "due_at": _instant(x.due_at),
+                     "done_at": _instant(x.done_at), "late_minutes": x.late_minutes}
+                    for x in t.lines
+                ],
+            }
+            for t in report.tickets
+        ],
+    }  # fmt: skip
+
+
+def report_from_data(
+    data: dict[str, Any], *, tenant: Tenant, organisation: Organisation | None
+) -> SLAReport:
+    """The report a snapshot's ``data`` holds (:func:`report_to_data`), to be worded in the
+    reader's language when rendered."""
+    period = data.get("contract_period")
+    return SLAReport(
+        tenant=tenant,
+        month=dt.date.fromisoformat(data["month"]),
+        organisation=organisation,
+        total=_row_from_data(data["total"]),
+        rows=[_row_from_data(r) for r in data.get("rows", [])],
+        plan=data.get("plan", ""),
+        contract_period=None if period is None else (
+            dt.date.fromisoformat(period[0]),
+            dt.date.fromisoformat(period[1]) if period[1] else None,
+        ),
+        promises=[
+            Promise(metric_key=p["metric"], priority=p["priority"], unit=p["unit"],
+                    amount=p["amount"], always_open=p.get("always_open", False))
+            for p in data.get("promises", [])
+        ],
+        tickets=[
+            TicketLine(
+                reference=t["reference"], subject=t["subject"], organisation=t["organisation"],
+                category_code=t["category"], priority=t["priority"], status_code=t["status"],
+                received_at=_parse_instant(t["received_at"]),  # type: ignore[arg-type]
+                billable_minutes=t.get("billable_minutes", 0),
+                lines=[
+                    TargetLine(outcome=ClockOutcome(x["outcome"]), metric=x["metric"],
+                               due_at=_parse_instant(x["due_at"]),
+                               done_at=_parse_instant(x["done_at"]),
+                               late_minutes=x.get("late_minutes"))
+                    for x in t.get("targets", [])
+                ],
+            )
+            for t in data.get("tickets", [])
+        ],
+    )  # fmt: skip
+
+
+def month_is_closed(*, tenant: Tenant, month: dt.date, now: dt.datetime) -> bool:
+    """Whether ``month`` has ended in the tenant's time zone at ``now``."""
+    return month_bounds(tenant=tenant, month=month)[1] <= now
+
+
+def _snapshot_report(snapshot: ReportSnapshot, organisation: Organisation | None) -> SLAReport:
+    report = report_from_data(snapshot.data, tenant=snapshot.tenant, organisation=organisation)
+    report.version = snapshot.version
+    report.made_at = snapshot.made_at
+    if snapshot.made_by is not None:
+        report.made_by = snapshot.made_by.get_full_name() or snapshot.made_by.username
+    return report
+
+
+def _latest_snapshot(*, month: dt.date, organisation: Organisation | None) -> ReportSnapshot | None:
+    return (
+        ReportSnapshot.objects.filter(month=month, organisation=organisation)
+        .select_related("tenant", "made_by")
+        .order_by("-version")
+        .first()
+    )
+
+
+def _live_for_snapshot(
+    *, tenant: Tenant, month: dt.date, organisation: Organisation | None, now: dt.datetime
+) -> SLAReport:
+    """The live report, with the month's tickets even when tenant-wide: the tickets CSV of
+    a frozen tenant-wide report reads them from the snapshot too."""
+    report = sla_report_build(tenant=tenant, month=month, organisation=organisation, now=now)
+    if organisation is None:
+        report.tickets = report_ticket_lines(tenant=tenant, month=month, organisation=None, now=now)
+    return report
+
+
+def sla_report_for(
+    *,
+    tenant: Tenant,
+    month: dt.date,
+    organisation: Organisation | None = None,
+    now: dt.datetime | None = None,
+) -> SLAReport:
+    """The report every reader gets (page, CSVs, PDF, portal, API, mail): for a closed month
+    the newest snapshot, made now (version 1) if there is none yet; for a month not yet over
+    the live figures (:func:`sla_report_build`), not stored. Caller holds the tenant scope.
+
+    Two first readers at once: the unique version makes one insert fail, and that reader
+    reads the other's snapshot, so both get the same figures.
+    """
+    now = now or timezone.now()
+    if not month_is_closed(tenant=tenant, month=month, now=now):
+        return sla_report_build(tenant=tenant, month=month, organisation=organisation, now=now)
+    snapshot = _latest_snapshot(month=month, organisation=organisation)
+    if snapshot is None:
+        live = _live_for_snapshot(tenant=tenant, month=month, organisation=organisation, now=now)
+        try:
+            with transaction.atomic():
+                snapshot = ReportSnapshot.objects.create(
+                    tenant=tenant, month=month, organisation=organisation, version=1,
+                    data=report_to_data(live), made_at=now,
+                )  # fmt: skip
+        except IntegrityError:
+            # The other reader's row, committed: read it.
+            snapshot = ReportSnapshot.objects.select_related("tenant", "made_by").get(
+                month=month, organisation=organisation, version=1
+            )
+    return _snapshot_report(snapshot, organisation)
+
+
+class RecomputeRefused(ValueError):
+    """The month cannot be recomputed; the message says why, in the active language."""
+
+
+def report_recompute(
+    *,
+    tenant: Tenant,
+    month: dt.date,
+    organisation: Organisation | None,
+    actor: User,
+    now: dt.datetime | None = None,
+) -> SLAReport:
+    """Build a closed month's report from today's rows again and store it as the next
+    version, with an audit event, in one transaction; every reader gets it from now on.
+    Raises :class:`RecomputeRefused` for a month not yet over (its figures are live).
+    Caller holds the tenant scope and has checked that ``actor`` is a manager or admin.
+    """
+    now = now or timezone.now()
+    if not month_is_closed(tenant=tenant, month=month, now=now):
+        raise RecomputeRefused(
+            _("%(month)s is not over yet: its figures are live, there is nothing to recompute.")
+            % {"month": month.strftime("%Y-%m")}
+        )
+    live = _live_for_snapshot(tenant=tenant, month=month, organisation=organisation, now=now)
+    with transaction.atomic():
+        # Lock the month's versions, so two recomputes at once number theirs one after the
+        # other (the unique constraint would refuse a second "version 2" anyway).
+        versions = list(
+            ReportSnapshot.objects.select_for_update()
+            .filter(month=month, organisation=organisation)
+            .values_list("version", flat=True)
+        )
+        snapshot = ReportSnapshot.objects.create(
+            tenant=tenant, month=month, organisation=organisation,
+            version=max(versions, default=0) + 1, data=report_to_data(live), made_at=now,
+            made_by=actor,
+        )  # fmt: skip
+        audit_record(instance=snapshot, actor=actor, before=None, ignore=("data",))
+    return _snapshot_report(snapshot, organisation)
+
+
 def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None = None) -> int:
     """E-mail ``month``'s report to every organisation whose plan includes monthly reports,
     and the tenant-wide report to its managers. Returns how many mails were queued.
@@ -476,7 +774,7 @@ def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None 
             undelivered.append(Undelivered(organisation.name, recipients.source))
             continue
         build = partial(
-            sla_report_build, tenant=tenant, month=month, organisation=organisation, now=now
+            sla_report_for, tenant=tenant, month=month, organisation=organisation, now=now
         )
         documents = _Documents(build)
         for person in recipients.people:
@@ -498,7 +796,7 @@ def sla_reports_send(*, tenant: Tenant, month: dt.date, now: dt.datetime | None 
                 attachments=files,
             )
             queued += 1
-    documents = _Documents(partial(sla_report_build, tenant=tenant, month=month, now=now))
+    documents = _Documents(partial(sla_report_for, tenant=tenant, month=month, now=now))
     managers = Membership.objects.filter(role=Role.MANAGER).select_related("user")
     for membership in managers.order_by("pk"):
         user = membership.user

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/billing/export.csv", views.billing_csv, name="billing-csv"),
     path("reports/monthly/tickets.csv", views.monthly_report_tickets_csv, name="tickets-csv"),
     path("reports/monthly/report.pdf", views.monthly_report_pdf, name="pdf"),
+    path("reports/monthly/recompute/", views.monthly_report_recompute, name="recompute"),
     # The customer's side: their organisation's reports, in the portal.
     path("portal/reports/", portal.portal_reports, name="portal"),
     path("portal/reports/report.pdf", portal.portal_report_pdf, name="portal-pdf"),

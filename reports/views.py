@@ -14,15 +14,18 @@ worklogs" for others'); the organisation totals then cover the agent's own work.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from contracts.models import Organisation
 from contracts.services import organisation_has_feature
@@ -46,14 +49,16 @@ from .selectors import (
 )
 from .services import (
     MONTHLY_REPORTS,
+    RecomputeRefused,
     ReportRow,
     SLAReport,
     TicketLine,
     month_start,
     report_filename,
     report_recipients,
+    report_recompute,
     report_ticket_lines,
-    sla_report_build,
+    sla_report_for,
 )
 
 
@@ -113,12 +118,15 @@ def time_report_csv(request: StaffRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-def _monthly_report_for(request: StaffRequest) -> tuple[SLAReport | None, str, Any]:
-    """Parse ``month`` and ``organisation`` from the query; an unknown organisation is a 404."""
+def _month_and_organisation(
+    request: StaffRequest, query: QueryDict
+) -> tuple[dt.date | None, str, Organisation | None]:
+    """Parse ``month`` and ``organisation`` from ``query``; an unknown organisation is a 404,
+    a bad month the reason (and no month)."""
     tenant = request.tenant
     today = timezone.localdate(timezone=ZoneInfo(tenant.time_zone))
     organisation = None
-    raw_org = request.GET.get("organisation", "")
+    raw_org = query.get("organisation", "")
     if raw_org:
         if not is_plain_number(raw_org):
             raise Http404
@@ -126,16 +134,31 @@ def _monthly_report_for(request: StaffRequest) -> tuple[SLAReport | None, str, A
         if organisation is None:
             raise Http404
     try:
-        month = month_start(request.GET.get("month"), tenant=tenant, today=today)
+        return month_start(query.get("month"), tenant=tenant, today=today), "", organisation
     except ValueError as exc:
         return None, str(exc), organisation
-    return sla_report_build(tenant=tenant, month=month, organisation=organisation), "", organisation
+
+
+def _monthly_report_for(request: StaffRequest) -> tuple[SLAReport | None, str, Any]:
+    """The report of the month and organisation in the query: frozen for a closed month
+    (``sla_report_for``), the live figures for the current one."""
+    month, error, organisation = _month_and_organisation(request, request.GET)
+    if month is None:
+        return None, error, organisation
+    report = sla_report_for(tenant=request.tenant, month=month, organisation=organisation)
+    return report, "", organisation
 
 
 @manager_required
 @require_GET
 def monthly_report_show(request: StaffRequest) -> HttpResponse:
     report, error, organisation = _monthly_report_for(request)
+    return _monthly_report_page(request, report, error, organisation)
+
+
+def _monthly_report_page(
+    request: StaffRequest, report: SLAReport | None, error: str, organisation: Any
+) -> HttpResponse:
     organisations = Organisation.objects.order_by("name").only("pk", "name")
     context: dict[str, Any] = {
         "report": report,
@@ -152,6 +175,31 @@ def monthly_report_show(request: StaffRequest) -> HttpResponse:
         )
         context["recipients"] = report_recipients(organisation=organisation, day=today)
     return render(request, "reports/report.html", context, status=400 if error else 200)
+
+
+@manager_required
+@require_POST
+def monthly_report_recompute(request: StaffRequest) -> HttpResponse:
+    """A manager's "Recompute": the closed month's report from today's rows, stored as its
+    next version (audited); refused for a month not yet over."""
+    month, error, organisation = _month_and_organisation(request, request.POST)
+    if month is None or not request.POST.get("month"):
+        error = error or _("Choose the month to recompute.")
+        return _monthly_report_page(request, None, error, organisation)
+    try:
+        report = report_recompute(
+            tenant=request.tenant, month=month, organisation=organisation, actor=request.user
+        )
+    except RecomputeRefused as exc:
+        live = sla_report_for(tenant=request.tenant, month=month, organisation=organisation)
+        return _monthly_report_page(request, live, str(exc), organisation)
+    messages.success(
+        request, _("Figures recomputed: version %(version)d.") % {"version": report.version}
+    )
+    query = {"month": report.period_label}
+    if organisation is not None:
+        query["organisation"] = str(organisation.pk)
+    return redirect(f"{reverse('reports:show')}?{urlencode(query)}")
 
 
 @manager_required
@@ -194,9 +242,11 @@ def monthly_report_tickets_csv(request: StaffRequest) -> HttpResponse:
     report, error, organisation = _monthly_report_for(request)
     if report is None:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    lines = report.tickets or report_ticket_lines(
-        tenant=request.tenant, month=report.month, organisation=organisation, now=timezone.now()
-    )
+    lines = report.tickets
+    if organisation is None and not report.frozen:  # a live tenant-wide report has none
+        lines = report_ticket_lines(
+            tenant=request.tenant, month=report.month, organisation=None, now=timezone.now()
+        )
     zone = ZoneInfo(request.tenant.time_zone)
     return csv_response(
         filename=f"sla-report-tickets-{report.period_label}.csv",
@@ -215,6 +265,7 @@ def _tickets_csv_header(lines: list[TicketLine]) -> list[str]:
             _("%(metric)s: outcome") % names,
             _("%(metric)s: due") % names,
             _("%(metric)s: done") % names,
+            _("%(metric)s: business minutes late") % names,
         ]
     return [*header, _("Billable minutes")]
 
@@ -228,6 +279,7 @@ def _tickets_csv_row(line: TicketLine, zone: ZoneInfo) -> list[object]:
     cells += [line.priority, line.status, _local(line.received_at, zone)]
     for _label, target in line.targets:
         cells += [target.outcome_label, _local(target.due_at, zone), _local(target.done_at, zone)]
+        cells.append("" if target.late_minutes is None else target.late_minutes)
     return [*cells, line.billable_minutes]
 
 

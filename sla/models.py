@@ -153,6 +153,37 @@ class TargetUnit(models.TextChoices):
     WORKING_DAYS = "working_days", _("working days")
 
 
+def target_words(*, unit: str, amount: int, always_open: bool) -> str:
+    """A promise in the active language: "within 4 business hours", "by the end of the next
+    working day"; around the clock when its calendar is always open. Pure, so a frozen
+    report (which keeps the unit and amount, not the words) says it in its reader's language.
+    """
+    if always_open and unit != TargetUnit.WORKING_DAYS:
+        # Not "business hours": every hour counts.
+        if unit == TargetUnit.HOURS:
+            return ngettext(
+                "within %(n)d hour, around the clock",
+                "within %(n)d hours, around the clock",
+                amount,
+            ) % {"n": amount}
+        return ngettext(
+            "within %(n)d minute, around the clock",
+            "within %(n)d minutes, around the clock",
+            amount,
+        ) % {"n": amount}
+    if unit == TargetUnit.WORKING_DAYS:
+        if amount == 1:
+            return gettext("by the end of the next working day")
+        return gettext("within %(n)d working days") % {"n": amount}
+    if unit == TargetUnit.HOURS:
+        return ngettext("within %(n)d business hour", "within %(n)d business hours", amount) % {
+            "n": amount
+        }
+    return ngettext("within %(n)d business minute", "within %(n)d business minutes", amount) % {
+        "n": amount
+    }
+
+
 class SLATarget(TenantOwned):
     """A promise: ``metric`` within ``amount`` ``unit`` counted on a calendar.
 
@@ -209,31 +240,11 @@ class SLATarget(TenantOwned):
 
     def describe(self) -> str:
         """The promise in words: "4 business hours", "next working day", "5 working days"."""
-        calendar = self.effective_calendar()
-        if calendar.config.get("always_open") and self.unit != TargetUnit.WORKING_DAYS:
-            # Not "business hours": every hour counts.
-            if self.unit == TargetUnit.HOURS:
-                return ngettext(
-                    "within %(n)d hour, around the clock",
-                    "within %(n)d hours, around the clock",
-                    self.amount,
-                ) % {"n": self.amount}
-            return ngettext(
-                "within %(n)d minute, around the clock",
-                "within %(n)d minutes, around the clock",
-                self.amount,
-            ) % {"n": self.amount}
-        if self.unit == TargetUnit.WORKING_DAYS:
-            if self.amount == 1:
-                return gettext("by the end of the next working day")
-            return gettext("within %(n)d working days") % {"n": self.amount}
-        if self.unit == TargetUnit.HOURS:
-            return ngettext(
-                "within %(n)d business hour", "within %(n)d business hours", self.amount
-            ) % {"n": self.amount}
-        return ngettext(
-            "within %(n)d business minute", "within %(n)d business minutes", self.amount
-        ) % {"n": self.amount}
+        return target_words(
+            unit=self.unit,
+            amount=self.amount,
+            always_open=bool(self.effective_calendar().config.get("always_open")),
+        )
 
     def effective_calendar(self) -> Calendar:
         """The target's own calendar, else its policy's."""

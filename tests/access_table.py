@@ -191,6 +191,7 @@ TABLE: dict[str, Access] = {
     "reports:csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:tickets-csv": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
     "reports:pdf": Access(get=allow(*MANAGERS), post=allow(*MANAGERS, answer=NOT_ALLOWED)),
+    "reports:recompute": action(*MANAGERS),
     # The customer's reports: named contacts of an organisation whose plan has monthly
     # reports (the cast's plan has not: 404 to all; tests/reports/test_portal_reports.py).
     "reports:portal": Access(get=allow(), post=allow(*CONTACTS, answer=NOT_ALLOWED)),

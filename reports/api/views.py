@@ -1,7 +1,8 @@
 """The reports through the API, for managers and admins: the billing export (GET
 /api/v1/reports/billing/?month=YYYY-MM[&organisation=id]) and the monthly SLA report's
 figures (GET /api/v1/reports/sla/?month=YYYY-MM[&organisation=id]), the same figures as
-the page, the CSV, the mail and the PDF (``reports.services.sla_report_build``)."""
+the page, the CSV, the mail and the PDF (``reports.services.sla_report_for``: frozen for a
+closed month)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from supportdesk.http import StaffRequest
 from supportdesk.models import Role
 
 from ..billing import billing_export_for_query
-from ..services import ReportRow, month_start, sla_report_build
+from ..services import ReportRow, month_start, sla_report_for
 
 
 class IsTenantManager(IsTenantStaff):
@@ -111,6 +112,13 @@ class SLAReportRowSerializer(serializers.Serializer[Any]):
 class SLAReportSerializer(serializers.Serializer[Any]):
     month = serializers.CharField(source="period_label")
     organisation_id = serializers.IntegerField(source="organisation.pk", allow_null=True)
+    version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The frozen report's version; null: live figures of a month not yet over.",
+    )
+    made_at = serializers.DateTimeField(
+        allow_null=True, help_text="When this version was frozen; null: live."
+    )
     total = SLAReportRowSerializer()
     rows = SLAReportRowSerializer(many=True, help_text="Per organisation.")
 
@@ -141,5 +149,5 @@ def sla_report(request: Request) -> Response:
         month = month_start(request.GET.get("month"), tenant=tenant, today=today)
     except ValueError as exc:
         return Response({"month": [str(exc)]}, status=400)
-    report = sla_report_build(tenant=tenant, month=month, organisation=organisation)
+    report = sla_report_for(tenant=tenant, month=month, organisation=organisation)
     return Response(SLAReportSerializer(report).data)
