@@ -573,3 +573,35 @@ def test_moving_due_times_takes_the_same_queries_for_one_review_or_many(
 
 
 QUERIES_TO_MOVE_DUE_TIMES = 8
+
+
+def test_the_review_page_explains_its_due_time_in_words(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_one, _done = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": open_one.pk})
+    text = client_for(cast.agent, cast.tenant_a).get(url).content.decode()
+    assert (
+        "Due 2 working days after the close on Monday 5 October 2026 10:00, on the "
+        "“Office” calendar (Europe/Stockholm): Mon–Fri 08:00–17:00." in text
+    )
+    assert "the last one ends Wednesday 7 October 2026 17:00" in text
+    assert "warned once from 2026-10-06 17:00" in text
+    cast.manager.language = "sv"
+    cast.manager.save(update_fields=["language"])
+    text = client_for(cast.manager, cast.tenant_a).get(url).content.decode()
+    assert "Förfaller 2 arbetsdagar efter stängningen" in text
+
+
+def test_a_done_review_whose_rule_changed_since_says_so_instead_of_a_count(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _open, done_one = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review_policy_save(
+            policy=ReviewPolicy.objects.get(), priorities=[desk.p1], due_working_days=4
+        )
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": done_one.pk})
+    text = client_for(cast.agent, cast.tenant_a).get(url).content.decode()
+    assert "Due 2026-10-07 17:00 by the review rule and the SLA calendar in force then" in text
+    assert "working days after the close" not in text

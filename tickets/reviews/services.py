@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
+from sla.explanations import working_days_explain
 from sla.models import Calendar
 from supportdesk.models import Membership, Tenant, User
 from supportdesk.notices import NoticeKind, notice_sink
@@ -112,6 +113,30 @@ def review_start(review: PostIncidentReview) -> dt.datetime:
     """When the review's working days are counted from: its ticket's close (its opening,
     for a ticket reopened since)."""
     return review.ticket.closed_at or review.created_at
+
+
+def review_explain(review: PostIncidentReview) -> list[str]:
+    """Why ``review`` is due when it is, in the reader's language (the review page): the
+    working days of the rule from the ticket's close on its SLA calendar, derived again as
+    :func:`reviews_due_recompute` does. A done review whose rule or calendar has changed
+    since says so, not a count that would not match its due time. Reads the tenant's rule
+    and, for a ticket without an SLA policy, its default calendar."""
+    ticket = review.ticket
+    policy = review_policy(tenant=ticket.tenant)
+    days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+    calendar = _calendar_for(ticket)
+    start = review_start(review)
+    if _due_times(calendar, start, days)[0] != review.due_at:
+        return [
+            _("Due %(when)s by the review rule and the SLA calendar in force then; they have "
+              "changed since.") % {"when": _local(review.due_at, ZoneInfo(ticket.tenant.time_zone))}
+        ]  # fmt: skip
+    lines = working_days_explain(calendar=calendar, start=start, days=days, what=_("the close"))
+    lines.append(
+        _("The assignee is warned once from %(when)s, when the last working day begins.")
+        % {"when": _local(review.warn_at, ZoneInfo(ticket.tenant.time_zone))}
+    )
+    return lines
 
 
 def reviews_due_recompute(
