@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from .calendar import WEEKDAYS, BusinessCalendar
 from .clocks import from_epoch
 from .metrics import METRICS, clock_timeline
-from .models import Clock, ClockState, Metric, Priority, SLAPolicy, TargetUnit
+from .models import Calendar, Clock, ClockState, Metric, Priority, SLAPolicy, TargetUnit
 
 DAY_NAMES = {
     "mon": gettext_lazy("Mon"),
@@ -386,6 +386,64 @@ def _carried_words(clock: Clock, engine: BusinessCalendar) -> str:
         "%(change)s; %(used)s of business time used before, counted as it was, and only "
         "the rest under the new rules."
     ) % {"change": change, "used": duration_words(clock.carried_seconds)}
+
+
+def working_days_explain(
+    *, calendar: Calendar | None, start: dt.datetime, days: int, what: str
+) -> list[str]:
+    """Sentences explaining a due time of ``days`` working days from ``start`` on
+    ``calendar`` (a clock of the tickets app's, such as a post-incident review's): the
+    count, the calendar, the closed and short days skipped, the due time. ``what`` names
+    the start ("the close"). Derived again from the calendar, as :func:`clock_explain` is.
+    None: counted in calendar days (the desk has no calendar)."""
+    if calendar is None:
+        due = start + dt.timedelta(days=days)
+        return [
+            ngettext(
+                "Due %(days)d day after %(what)s on %(start)s: the desk has no SLA calendar, "
+                "so calendar days count.",
+                "Due %(days)d days after %(what)s on %(start)s: the desk has no SLA calendar, "
+                "so calendar days count.",
+                days,
+            )
+            % {"days": days, "what": what, "start": date_format(start, "l j F Y H:i")},
+            _("That is %(when)s.") % {"when": date_format(due, "l j F Y H:i")},
+        ]
+    engine = calendar.engine
+    due = engine.add_days(start, days)
+    values = {
+        "days": days, "what": what, "start": moment_words(start, engine),
+        "calendar": calendar.name, "tz": engine.tzname, "week": week_words(calendar.config),
+    }  # fmt: skip
+    lines = [
+        ngettext(
+            "Due %(days)d working day after %(what)s on %(start)s, on the “%(calendar)s” "
+            "calendar (%(tz)s): %(week)s.",
+            "Due %(days)d working days after %(what)s on %(start)s, on the “%(calendar)s” "
+            "calendar (%(tz)s): %(week)s.",
+            days,
+        )
+        % values
+    ]
+    if not engine.is_open(start):
+        lines.append(
+            _("Support was closed then, so counting began at %(when)s.")
+            % {"when": moment_words(engine.next_open(start), engine)}
+        )
+    if not engine.always_open:
+        local_a = timezone.localtime(start, engine.timezone).date()
+        local_b = timezone.localtime(due, engine.timezone).date()
+        lines.extend(_special_day_words(engine, local_a, local_b))
+        has_weekend = any(
+            not (calendar.config.get("week") or {}).get(day) for day in ("sat", "sun")
+        )
+        if has_weekend and _spans_weekend(local_a, local_b):
+            lines.append(_("Weekends are not counted."))
+    lines.append(
+        _("A working day ends when support closes; the last one ends %(when)s.")
+        % {"when": moment_words(due, engine)}
+    )
+    return lines
 
 
 def _special_day_words(engine: BusinessCalendar, a: dt.date, b: dt.date) -> list[str]:

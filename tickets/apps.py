@@ -9,12 +9,16 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: the app registry must be ready before services import models.
         from contracts.services import entitlements_changed_subscribe
-        from sla.services import line_mover_subscribe  # (the same reason)
+        from sla.services import calendars_changed_subscribe, line_mover_subscribe  # (the same)
 
         # Imported here for the same reason: services import models.
         from .escalation import ticket_line_raise
         from .events import register_event_handler  # (the same reason)
-        from .reviews.services import review_open_on_close, reviews_wanted  # (the same reason)
+        from .reviews.services import (  # (the same reason)
+            review_open_on_close,
+            reviews_calendars_changed,
+            reviews_wanted,
+        )
         from .services import tickets_sla_policy_recompute_enqueue  # (the same reason)
 
         entitlements_changed_subscribe(tickets_sla_policy_recompute_enqueue)
@@ -22,3 +26,5 @@ class TicketsConfig(AppConfig):
         line_mover_subscribe(ticket_line_raise)
         # A closed ticket of a priority the tenant picked gets its post-incident review.
         register_event_handler(review_open_on_close, wants=reviews_wanted)
+        # An SLA calendar edit moves the due times of the reviews counted on it.
+        calendars_changed_subscribe(reviews_calendars_changed)

@@ -808,6 +808,7 @@ class EventKind(models.TextChoices):
     PROBLEM_UNLINKED = "problem_unlink", _("Unlinked from a problem")
     REVIEW_OPENED = "review_opened", _("Post-incident review opened")
     REVIEW_DONE = "review_done", _("Post-incident review done")
+    REVIEW_DUE_MOVED = "review_due", _("Post-incident review due time moved")
 
 
 class ImmutableQuerySet(models.QuerySet["TicketEvent"]):

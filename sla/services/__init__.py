@@ -20,9 +20,11 @@ from .bulk import (
     clocks_recompute_bulk,
 )
 from .config import (
+    CalendarsChanged,
     TargetSpec,
     calendar_create,
     calendar_update,
+    calendars_changed_subscribe,
     escalation_rule_save,
     policy_save,
     policy_targets_set,
@@ -46,10 +48,12 @@ from .sweep import sla_sweep
 
 __all__ = [
     "BREACH_PERCENT",
+    "CalendarsChanged",
     "Rebase",
     "TargetSpec",
     "calendar_create",
     "calendar_update",
+    "calendars_changed_subscribe",
     "clocks_policy_moved",
     "clocks_recompute",
     "clocks_recompute_bulk",

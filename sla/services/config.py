@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,6 +31,50 @@ from .recompute import clocks_recompute
 from .refresh import sla_refresh
 
 logger = logging.getLogger(__name__)
+
+
+class CalendarsChanged(Protocol):
+    def __call__(
+        self,
+        *,
+        tenant: Tenant,
+        calendar_ids: list[int],
+        policy_ids: list[int],
+        default_moved: bool,
+    ) -> int: ...
+
+
+_calendar_listeners: list[CalendarsChanged] = []
+
+
+def calendars_changed_subscribe(listener: CalendarsChanged) -> None:
+    """Call ``listener`` inside the transaction of each edit that moves what a working day is
+    for some tickets: ``calendar_ids`` whose hours, days or closures changed, ``policy_ids``
+    whose calendar was swapped, ``default_moved`` when another calendar became the default
+    (tickets without a policy count on it). The tickets app subscribes to move its
+    post-incident reviews' due times (clocks of its own the SLA app recomputes itself); this
+    app never imports it (it is a higher layer). In the transaction, not after commit: the
+    due times move with the edit or not at all."""
+    if listener not in _calendar_listeners:
+        _calendar_listeners.append(listener)
+
+
+def _calendars_changed(
+    *,
+    tenant: Tenant,
+    calendar_ids: Sequence[int] = (),
+    policy_ids: Sequence[int] = (),
+    default_moved: bool = False,
+) -> None:
+    if not (calendar_ids or policy_ids or default_moved):
+        return
+    for listener in list(_calendar_listeners):
+        listener(
+            tenant=tenant,
+            calendar_ids=list(calendar_ids),
+            policy_ids=list(policy_ids),
+            default_moved=default_moved,
+        )
 
 
 def _config_event(
@@ -81,6 +125,7 @@ def calendar_create(
         _config_event(
             tenant=tenant, actor=actor, obj=calendar, action=AuditAction.CREATED, new=config
         )
+        _calendars_changed(tenant=tenant, default_moved=is_default)
     return calendar
 
 
@@ -102,6 +147,7 @@ def calendar_update(
         return 0
     with transaction.atomic():
         old = calendar.config
+        default_moved = is_default != calendar.is_default
         if is_default and not calendar.is_default:
             Calendar.objects.filter(is_default=True).exclude(pk=calendar.pk).update(
                 is_default=False
@@ -128,6 +174,11 @@ def calendar_update(
             old=old,
             new=config,
             recomputed=count,
+        )
+        _calendars_changed(
+            tenant=calendar.tenant,
+            calendar_ids=[calendar.pk] if old != config else [],
+            default_moved=default_moved,
         )
     return count
 
@@ -177,6 +228,8 @@ def policy_save(
             new=_policy_json(policy),
             recomputed=count,
         )
+        if calendar_changed:
+            _calendars_changed(tenant=tenant, policy_ids=[policy.pk])
     return policy
 
 

@@ -14,6 +14,8 @@ import time_machine
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
@@ -21,6 +23,7 @@ from contracts.models import Contact
 from notifications.models import Notice
 from reports.services import sla_report_build
 from sla.models import Priority
+from sla.services import calendar_update
 from supportdesk.demo import demo_file
 from supportdesk.models import Tenant
 from supportdesk.notices import NoticeKind
@@ -33,12 +36,14 @@ from tickets.reviews.services import (
     review_action_remove,
     review_done,
     review_open,
+    review_policy_save,
     review_save,
+    reviews_due_recompute,
 )
 from tickets.services import ticket_assign, ticket_change_status, ticket_create
 from tickets.tasks import reviews_warn_all
 
-from .conftest import Desk, at
+from .conftest import OFFICE, Desk, at
 
 pytestmark = pytest.mark.django_db
 
@@ -454,3 +459,149 @@ def test_a_manager_reads_the_review_with_its_owners_and_cannot_change_it(
     with scope(tenant=cast.tenant_a):
         review.refresh_from_db()
         assert review.impact != "Rewritten"
+
+
+SHORTER = {**OFFICE, "week": {d: ["08:00-16:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
+
+
+def _two_closed_monday(cast: Cast, desk: Desk, capture: Any) -> tuple[Ticket, Ticket]:
+    """Two P1s closed on Monday 2026-10-05 at 10:00, the rule's 2 working days (due
+    Wednesday 17:00); the second one's review done."""
+    _policy(cast, desk.p1, days=2)
+    open_one, done_one = _ticket(cast, desk.p1), _ticket(cast, desk.p1, subject="Mail is down")
+    with time_machine.travel(at(2026, 10, 5, 10, 0), tick=False):
+        _close(cast, open_one, capture)
+        _close(cast, done_one, capture)
+    with scope(tenant=cast.tenant_a):
+        review = review_save(
+            review=PostIncidentReview.objects.get(ticket=done_one), actor=cast.agent,
+            impact="All users", timeline="", root_cause="A full disk",
+            shared_with_customer=False, assignee=cast.agent,
+        )  # fmt: skip
+        review_done(review=review, actor=cast.agent)
+    return open_one, done_one
+
+
+def _due(cast: Cast, ticket: Ticket) -> tuple[Any, Any]:
+    with scope(tenant=cast.tenant_a):
+        review = PostIncidentReview.objects.get(ticket=ticket)
+    return review.due_at, review.warn_at
+
+
+def test_a_calendar_edit_moves_an_open_reviews_due_time_and_leaves_a_done_one(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_one, done_one = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    assert _due(cast, open_one) == (at(2026, 10, 7, 17, 0), at(2026, 10, 6, 17, 0))
+    with scope(tenant=cast.tenant_a), time_machine.travel(at(2026, 10, 5, 12, 0), tick=False):
+        calendar_update(
+            calendar=desk.office, name="Office", config=SHORTER, is_default=True,
+            actor=cast.admin,
+        )  # fmt: skip
+    assert _due(cast, open_one) == (at(2026, 10, 7, 16, 0), at(2026, 10, 6, 16, 0))
+    assert _due(cast, done_one) == (at(2026, 10, 7, 17, 0), at(2026, 10, 6, 17, 0))
+    with scope(tenant=cast.tenant_a):
+        moved = open_one.events.get(kind=EventKind.REVIEW_DUE_MOVED)
+        assert (moved.old_value, moved.new_value) == ("2026-10-07 17:00", "2026-10-07 16:00")
+        assert not moved.is_public
+        assert not done_one.events.filter(kind=EventKind.REVIEW_DUE_MOVED).exists()
+
+
+def test_a_calendar_edit_of_a_calendar_no_review_counts_on_moves_nothing(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_one, _done = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        calendar_update(
+            calendar=desk.always, name="24/7", config=SHORTER, is_default=False, actor=cast.admin
+        )
+        assert not open_one.events.filter(kind=EventKind.REVIEW_DUE_MOVED).exists()
+    assert _due(cast, open_one) == (at(2026, 10, 7, 17, 0), at(2026, 10, 6, 17, 0))
+
+
+def test_a_change_of_the_rules_days_moves_open_reviews_and_leaves_done_ones(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_one, done_one = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    client = client_for(cast.admin, cast.tenant_a)
+    page = client.post(
+        reverse("tickets:review-settings"), {"priorities": [desk.p1.pk], "due_working_days": "3"}
+    )
+    assert page.status_code == 302
+    assert _due(cast, open_one) == (at(2026, 10, 8, 17, 0), at(2026, 10, 7, 17, 0))
+    assert _due(cast, done_one) == (at(2026, 10, 7, 17, 0), at(2026, 10, 6, 17, 0))
+    with scope(tenant=cast.tenant_a):
+        assert open_one.events.filter(kind=EventKind.REVIEW_DUE_MOVED).count() == 1
+        assert not done_one.events.filter(kind=EventKind.REVIEW_DUE_MOVED).exists()
+
+
+def test_a_warning_sent_is_not_sent_again_when_the_due_time_moves_later(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_one, _done = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    with time_machine.travel(at(2026, 10, 7, 9, 0), tick=False):  # the last working day
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reviews_warn_all() == 1
+    with scope(tenant=cast.tenant_a), time_machine.travel(at(2026, 10, 7, 10, 0), tick=False):
+        policy = ReviewPolicy.objects.get()
+        review_policy_save(policy=policy, priorities=[desk.p1], due_working_days=3)
+    assert _due(cast, open_one) == (at(2026, 10, 8, 17, 0), at(2026, 10, 7, 17, 0))
+    with time_machine.travel(at(2026, 10, 8, 9, 0), tick=False):  # the new last working day
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reviews_warn_all() == 0
+    with scopes_disabled():
+        assert Notice.objects.filter(kind=NoticeKind.REVIEW_DUE).count() == 1
+
+
+@pytest.mark.parametrize("reviews", [1, 4])
+def test_moving_due_times_takes_the_same_queries_for_one_review_or_many(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any, reviews: int
+) -> None:
+    _policy(cast, desk.p1, days=2)
+    tickets = [_ticket(cast, desk.p1, subject=f"Down {n}") for n in range(reviews)]
+    with time_machine.travel(at(2026, 10, 5, 10, 0), tick=False):
+        for ticket in tickets:
+            _close(cast, ticket, django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        ReviewPolicy.objects.update(due_working_days=4)
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            moved = reviews_due_recompute(tenant=cast.tenant_a, every=True)
+    assert moved == reviews
+    # The default calendar, the reviews (locked), the rule, the update, the events, the
+    # deliveries owed, and the savepoint around them (taken and released).
+    assert len(queries) == QUERIES_TO_MOVE_DUE_TIMES, [q["sql"] for q in queries]
+
+
+QUERIES_TO_MOVE_DUE_TIMES = 8
+
+
+def test_the_review_page_explains_its_due_time_in_words(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    open_one, _done = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": open_one.pk})
+    text = client_for(cast.agent, cast.tenant_a).get(url).content.decode()
+    assert (
+        "Due 2 working days after the close on Monday 5 October 2026 10:00, on the "
+        "“Office” calendar (Europe/Stockholm): Mon–Fri 08:00–17:00." in text
+    )
+    assert "the last one ends Wednesday 7 October 2026 17:00" in text
+    assert "warned once from 2026-10-06 17:00" in text
+    cast.manager.language = "sv"
+    cast.manager.save(update_fields=["language"])
+    text = client_for(cast.manager, cast.tenant_a).get(url).content.decode()
+    assert "Förfaller 2 arbetsdagar efter stängningen" in text
+
+
+def test_a_done_review_whose_rule_changed_since_says_so_instead_of_a_count(
+    cast: Cast, desk: Desk, django_capture_on_commit_callbacks: Any
+) -> None:
+    _open, done_one = _two_closed_monday(cast, desk, django_capture_on_commit_callbacks)
+    with scope(tenant=cast.tenant_a):
+        review_policy_save(
+            policy=ReviewPolicy.objects.get(), priorities=[desk.p1], due_working_days=4
+        )
+    url = reverse("tickets:ticket-review", kwargs={"ticket_id": done_one.pk})
+    text = client_for(cast.agent, cast.tenant_a).get(url).content.decode()
+    assert "Due 2026-10-07 17:00 by the review rule and the SLA calendar in force then" in text
+    assert "working days after the close" not in text

@@ -1,23 +1,29 @@
 """Opening, writing, finishing and sharing a post-incident review; the warning sweep.
 
-Every write records an internal ticket event (REVIEW_OPENED, REVIEW_DONE) in its
-transaction. Opening hangs off the ticket's close through an event handler registered in
-``TicketsConfig.ready()`` (after commit, at least once: it is idempotent by the review's
-one-to-one ticket), not off ``save()``.
+Every write records an internal ticket event (REVIEW_OPENED, REVIEW_DONE,
+REVIEW_DUE_MOVED) in its transaction. Opening hangs off the ticket's close through an event
+handler registered in ``TicketsConfig.ready()`` (after commit, at least once: it is
+idempotent by the review's one-to-one ticket), not off ``save()``. The due time is a clock
+like the SLA's: an edit of the SLA calendar (:func:`sla.services.calendars_changed_subscribe`)
+or of the review rule's days moves the draft reviews' due times (:func:`reviews_due_recompute`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_scopes import scope
 
+from sla.explanations import working_days_explain
 from sla.models import Calendar
 from supportdesk.models import Membership, Tenant, User
 from supportdesk.notices import NoticeKind, notice_sink
@@ -53,14 +59,25 @@ def review_policy_save(
     *, policy: ReviewPolicy, priorities: list[Any], due_working_days: int
 ) -> ReviewPolicy:
     """Store the tenant admin's review rule. Preconditions: the priorities are the tenant's
-    (the form's queryset is scoped); reviews already open keep their due times."""
+    (the form's queryset is scoped), the tenant's scope is active. A change of the days moves
+    the due times of the reviews still in draft (:func:`reviews_due_recompute`), in the same
+    transaction; done reviews keep theirs."""
     if any(p.tenant_id != policy.tenant_id for p in priorities):
         raise ValidationError({"priorities": _("Unknown priority.")})
+    # From the database: a model form has set the new days on ``policy`` already.
+    stored = (
+        ReviewPolicy.objects.filter(pk=policy.pk).values_list("due_working_days", flat=True).first()
+        if policy.pk
+        else None
+    )
+    old_days = stored if stored is not None else DEFAULT_DUE_DAYS
     policy.due_working_days = due_working_days
     policy.full_clean(exclude=["tenant", "priorities"])
     with transaction.atomic():
         policy.save()
         policy.priorities.set(priorities)
+        if old_days != due_working_days:
+            reviews_due_recompute(tenant=policy.tenant, every=True, reason="review_rule")
     return policy
 
 
@@ -77,7 +94,12 @@ def review_due_times(
     """(due, warn from): the close of the ``days``-th working day after ``start`` on the
     ticket's SLA calendar, and the close of the working day before it (the last working day
     begins then); calendar days when the tenant has no calendar."""
-    calendar = _calendar_for(ticket)
+    return _due_times(_calendar_for(ticket), start, days)
+
+
+def _due_times(
+    calendar: Calendar | None, start: dt.datetime, days: int
+) -> tuple[dt.datetime, dt.datetime]:
     if calendar is None:
         due = start + dt.timedelta(days=days)
         return due, due - dt.timedelta(days=1)
@@ -85,6 +107,129 @@ def review_due_times(
     due = engine.add_days(start, days)
     warn = engine.add_days(start, days - 1) if days > 1 else start
     return due, warn
+
+
+def review_start(review: PostIncidentReview) -> dt.datetime:
+    """When the review's working days are counted from: its ticket's close (its opening,
+    for a ticket reopened since)."""
+    return review.ticket.closed_at or review.created_at
+
+
+def review_explain(review: PostIncidentReview) -> list[str]:
+    """Why ``review`` is due when it is, in the reader's language (the review page): the
+    working days of the rule from the ticket's close on its SLA calendar, derived again as
+    :func:`reviews_due_recompute` does. A done review whose rule or calendar has changed
+    since says so, not a count that would not match its due time. Reads the tenant's rule
+    and, for a ticket without an SLA policy, its default calendar."""
+    ticket = review.ticket
+    policy = review_policy(tenant=ticket.tenant)
+    days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+    calendar = _calendar_for(ticket)
+    start = review_start(review)
+    if _due_times(calendar, start, days)[0] != review.due_at:
+        return [
+            _("Due %(when)s by the review rule and the SLA calendar in force then; they have "
+              "changed since.") % {"when": _local(review.due_at, ZoneInfo(ticket.tenant.time_zone))}
+        ]  # fmt: skip
+    lines = working_days_explain(calendar=calendar, start=start, days=days, what=_("the close"))
+    lines.append(
+        _("The assignee is warned once from %(when)s, when the last working day begins.")
+        % {"when": _local(review.warn_at, ZoneInfo(ticket.tenant.time_zone))}
+    )
+    return lines
+
+
+def reviews_due_recompute(
+    *,
+    tenant: Tenant,
+    calendar_ids: Sequence[int] = (),
+    policy_ids: Sequence[int] = (),
+    default_moved: bool = False,
+    every: bool = False,
+    reason: str = "calendar",
+    now: dt.datetime | None = None,
+) -> int:
+    """Move the due and warning times of the tenant's draft reviews counted on what changed
+    (``calendar_ids`` edited, ``policy_ids`` given another calendar, the default calendar
+    moved, or ``every`` one after the review rule's days changed), from their ticket's close
+    on its calendar now; returns how many moved. Each one that moves gets an internal
+    REVIEW_DUE_MOVED event. Done reviews keep theirs.
+
+    A warning already sent is not sent again (``warned_at`` stays), even when the due time
+    moves later: the assignee knows, and the event and the review page show the new time; a
+    warning not sent yet goes out at the new warning time. Constant queries whatever the
+    number of reviews. Caller is inside a transaction; subscribed to the SLA app's calendar
+    edits in ``TicketsConfig.ready()``.
+    """
+    with scope(tenant=tenant):
+        default = Calendar.objects.filter(tenant_id=tenant.pk, is_default=True).first()
+        wanted: list[Q] = []
+        if every:
+            wanted.append(Q())
+        if calendar_ids:
+            wanted.append(Q(ticket__sla_policy__calendar_id__in=calendar_ids))
+        if default_moved or (default is not None and default.pk in calendar_ids):
+            wanted.append(Q(ticket__sla_policy__isnull=True))
+        if policy_ids:
+            wanted.append(Q(ticket__sla_policy_id__in=policy_ids))
+        if not wanted:
+            return 0
+        where = wanted[0]
+        for q in wanted[1:]:
+            where |= q
+        reviews = list(
+            PostIncidentReview.objects.select_for_update(of=("self",))
+            .filter(where, tenant_id=tenant.pk, status=ReviewStatus.DRAFT)
+            .select_related("ticket__sla_policy__calendar")
+            .order_by("id")
+        )
+        if not reviews:
+            return 0
+        policy = review_policy(tenant=tenant)
+        days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+        now = now or timezone.now()
+        zone = ZoneInfo(tenant.time_zone)
+        calendars: dict[int, Calendar | None] = {}  # one compiled engine per calendar
+        moved: list[PostIncidentReview] = []
+        events: list[TicketEvent] = []
+        for review in reviews:
+            ticket = review.ticket
+            calendar = ticket.sla_policy.calendar if ticket.sla_policy is not None else default
+            key = calendar.pk if calendar is not None else 0
+            calendar = calendars.setdefault(key, calendar)
+            due, warn = _due_times(calendar, review_start(review), days)
+            if (due, warn) == (review.due_at, review.warn_at):
+                continue
+            old_due = review.due_at
+            review.due_at, review.warn_at = due, warn
+            moved.append(review)
+            events.append(
+                TicketEvent(
+                    tenant_id=tenant.pk, ticket=ticket, kind=EventKind.REVIEW_DUE_MOVED, at=now,
+                    old_value=_local(old_due, zone), new_value=_local(due, zone),
+                    is_public=False,
+                    data={"review_id": review.pk, "reason": reason, "due_at": due.isoformat()},
+                )
+            )  # fmt: skip
+        if not moved:
+            return 0
+        PostIncidentReview.objects.bulk_update(moved, ["due_at", "warn_at"], batch_size=500)
+        events_publish(TicketEvent.objects.bulk_create(events, batch_size=500))
+    return len(moved)
+
+
+def reviews_calendars_changed(
+    *, tenant: Tenant, calendar_ids: list[int], policy_ids: list[int], default_moved: bool
+) -> int:
+    """The SLA app's calendar edits, subscribed: see :func:`reviews_due_recompute`."""
+    return reviews_due_recompute(
+        tenant=tenant, calendar_ids=calendar_ids, policy_ids=policy_ids,
+        default_moved=default_moved, reason="calendar",
+    )  # fmt: skip
+
+
+def _local(at: dt.datetime, zone: ZoneInfo) -> str:
+    return timezone.localtime(at, zone).strftime("%Y-%m-%d %H:%M")
 
 
 def review_timeline_text(*, ticket: Ticket) -> str:

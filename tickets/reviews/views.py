@@ -27,6 +27,7 @@ from .services import (
     review_action_add,
     review_action_remove,
     review_done,
+    review_explain,
     review_open,
     review_policy,
     review_policy_save,
@@ -39,12 +40,15 @@ MAX_LISTED = 200
 
 
 def _review_of(ticket: Any) -> PostIncidentReview | None:
-    return (
+    review = (
         PostIncidentReview.objects.filter(ticket=ticket)
         .select_related("assignee")
         .prefetch_related("actions__owner")
         .first()
     )
+    if review is not None:
+        review.ticket = ticket  # the one read with the access check, not read again
+    return review
 
 
 @staff_required
@@ -65,6 +69,7 @@ def review_page(request: StaffRequest, ticket_id: int) -> HttpResponse:
             {
                 "ticket": ticket, "review": review, "read_only": True,
                 "overdue": review is not None and review.is_overdue(),
+                "due_words": review_explain(review) if review is not None else [],
             },
         )  # fmt: skip
     if review is None:
@@ -96,6 +101,7 @@ def review_page(request: StaffRequest, ticket_id: int) -> HttpResponse:
         {
             "ticket": ticket, "review": review, "form": form,
             "action_form": ReviewActionForm(), "overdue": review.is_overdue(),
+            "due_words": review_explain(review),
         },
     )  # fmt: skip
 
