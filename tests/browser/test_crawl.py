@@ -5,10 +5,11 @@ The crawl of ``tests/test_link_crawl.py`` in a real browser: for every role of t
 anonymous) Chromium starts from every page the role table lets the role GET, aimed at tenant
 A's own objects (a ticket, an article, a problem, a review, ...), loads it, and follows every
 ``<a href>`` and GET form on it that stays on the tenant's host. A page is loaded once per
-shape of URL (numbers and query values aside: one ticket page per role, not every ticket), at
-most ``PAGES_PER_ROLE`` of them. It fails on any page that answers 403, 404 or 5xx (the
-status of the navigation, after redirects) and on any console error or uncaught exception,
-which is how a Content-Security-Policy violation shows. Logout, downloads and the JSON API are
+shape of URL (numbers and query values aside: one ticket page per role, not every ticket);
+more than ``PAGES_PER_ROLE`` of them is a failure. It fails on any page that answers 0, 403,
+404 or 5xx (the status of the navigation, after redirects) and on any console error or
+uncaught exception, which is how a Content-Security-Policy violation and a script, style or
+icon that failed to load show. Logout, downloads and the JSON API are
 not pages to load.
 """
 
