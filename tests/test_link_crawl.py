@@ -191,7 +191,7 @@ class Crawler(Walker):
             final_url = final.path + (f"?{final.query}" if final.query else "")
             if final.netloc != self.host:
                 return _Answer(response.status_code, None, final_url)
-        status: int | str = response.status_code
+        status: int = response.status_code
         if not _is_html(response):
             # A download: nothing to read, and anything but a success is broken.
             return _Answer(f"{status} (a download)" if status >= 400 else status, None, final_url)

@@ -43,7 +43,9 @@ def _pages() -> list[str]:
 def _watch(page: Any, errors: list[str]) -> None:
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error" and not page.url.startswith("chrome-error:"):
-            errors.append(f"{page.url}: {message.text}")
+            # A resource that failed to load names itself there, the page when it failed.
+            where = message.location.get("url", "")
+            errors.append(f"{page.url}: {message.text}" + (f" ({where})" * (where != page.url)))
 
     def on_error(error: Error) -> None:
         errors.append(f"{page.url}: {error}")

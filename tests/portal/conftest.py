@@ -31,9 +31,9 @@ OFFICE_HOURS = {
 }
 
 
-def stockholm(*args: int) -> dt.datetime:
+def stockholm(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
     """A Stockholm wall-clock instant."""
-    return dt.datetime(*args, tzinfo=STOCKHOLM)
+    return dt.datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
 @dataclass
