@@ -110,6 +110,8 @@ def test_a_manager_recomputes_a_month_into_a_new_audited_version(
         assert answer.status_code == 302
         page = client.get(answer["Location"]).content.decode()
     assert "version 2" in page and "Recomputed by" in page
+    # Made at 12:00 in Stockholm (11:00 UTC), shown in the tenant's time zone.
+    assert "Figures frozen on 20 November 2026 12:00, version 2." in page
     second = _for(cast, organisation=cast.org_a)
     assert second == _live(cast) != first
     with scope(tenant=cast.tenant_a):
