@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck imports bench bench-queue bench-kb bench-filing bench-reports bench-worker-kill bench-broker bench-policy-move messages clean
+.PHONY: run test lint typecheck imports bench bench-queue bench-kb bench-filing bench-reports bench-dashboard bench-worker-kill bench-broker bench-policy-move messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,18 @@ bench-filing: $(VENV)/.installed
 # the big tenant inside the 1,000,000-ticket database, beside the old join.
 bench-reports: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m benchmarks.bench_reports
+
+# Needs PostgreSQL: a database of its own, emptied and seeded on each run (about a minute):
+# the dashboard and the biggest organisation's report page of a tenant with 100,000 tickets in
+# the month, then the monthly task for BENCH_DASHBOARD_TENANTS of 100 small tenants (each takes
+# about half a minute today, mostly WeasyPrint), beside per-ticket baselines. BENCH_PROFILE=1
+# adds a cProfile top 10 of the report page and of one tenant's task.
+BENCH_DASHBOARD_DB ?= supportdesk_bench_dashboard
+BENCH_DASHBOARD_TENANTS ?= 100
+bench-dashboard: $(VENV)/.installed
+	createdb -h 127.0.0.1 -U postgres $(BENCH_DASHBOARD_DB) 2>/dev/null || true
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DASHBOARD_DB) DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DASHBOARD_DB) $(PY) -m benchmarks.bench_dashboard $(BENCH_DASHBOARD_TENANTS)
 
 # Needs PostgreSQL and both brokers: kill -9s Celery workers on each broker while they send
 # 1,000 notice mails, and prints recovery times and duplicates side by side (about 5 minutes).
