@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "supportdesk.tenancy.TenantMiddleware",
     "supportdesk.observability.TenantLogMiddleware",
     "supportdesk.tenancy.LanguageMiddleware",
+    "supportdesk.tenancy.TimeZoneMiddleware",
     "supportdesk.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django_scopes import scope, scopes_disabled
 
 from .authentication import token_failure_throttle, too_many, wait_message
@@ -163,6 +164,25 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class TimeZoneMiddleware:
+    """Pages and forms in the tenant's time zone: a time on any page (the review's due
+    time, a closure, a frozen report) reads as the tenant's wall clock, and a time typed
+    into a form means that wall clock, without each template remembering a
+    ``{% timezone %}`` block. The API keeps UTC (ISO 8601 with "Z"), like Zendesk's and
+    JSM's, so a client never depends on the tenant's zone; so do pages with no tenant.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        tenant = request.tenant
+        if tenant is None or request.path.startswith("/api/"):
+            return self.get_response(request)
+        with timezone.override(ZoneInfo(tenant.time_zone)):
+            return self.get_response(request)
 
 
 def tenant_context(request: HttpRequest) -> dict[str, Any]:

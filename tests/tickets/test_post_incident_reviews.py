@@ -587,6 +587,8 @@ def test_the_review_page_explains_its_due_time_in_words(
     )
     assert "the last one ends Wednesday 7 October 2026 17:00" in text
     assert "warned once from 2026-10-06 17:00" in text
+    # The header's due time is Stockholm's wall clock too (it read 15:00, UTC).
+    assert "Due 07/10/2026 17:00" in text
     cast.manager.language = "sv"
     cast.manager.save(update_fields=["language"])
     text = client_for(cast.manager, cast.tenant_a).get(url).content.decode()
