@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -118,6 +119,10 @@ def time_report_csv(request: StaffRequest) -> HttpResponse:
     )  # fmt: skip
 
 
+TICKETS_PER_PAGE = 200
+"""Tickets of the month per page of an organisation's report page."""
+
+
 def _month_and_organisation(
     request: StaffRequest, query: QueryDict
 ) -> tuple[dt.date | None, str, Organisation | None]:
@@ -168,6 +173,11 @@ def _monthly_report_page(
         "month_value": report.period_label if report else request.GET.get("month", "")[:7],
     }
     if report is not None and organisation is not None:
+        # The page lists the month's tickets a page at a time: 18,000 rows took 45 s to
+        # render (benchmarks/bench_dashboard.py). The CSV, the PDF and the mail keep all.
+        context["ticket_page"] = Paginator(report.tickets, TICKETS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
         now = timezone.now()
         today = timezone.localtime(now, ZoneInfo(request.tenant.time_zone)).date()
         context["entitled"] = organisation_has_feature(

@@ -203,3 +203,23 @@ def test_a_missed_target_says_by_how_much_in_business_hours(cast: Cast, october_
     assert "Missed by 5 h (business hours)" in page.content.decode()
     met = next(t for t in report.tickets if t.subject == "Met question")
     assert dict(met.targets)["First response"].late_label == ""
+
+
+def test_the_page_lists_the_months_tickets_a_page_at_a_time_and_the_csv_all(
+    cast: Cast, october_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """18,000 tickets on one page took 45 s to render; the CSV and the PDF keep them all."""
+    monkeypatch.setattr("reports.views.TICKETS_PER_PAGE", 2)
+    client = client_for(cast.manager, cast.tenant_a)
+    query = {"month": "2026-10", "organisation": cast.org_a.pk}
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        first = client.get("/reports/monthly/", query).content.decode()
+        second = client.get("/reports/monthly/", {**query, "page": 2}).content.decode()
+        bad = client.get("/reports/monthly/", {**query, "page": "x"})
+        rows = client.get("/reports/monthly/tickets.csv", query).content.decode().splitlines()
+    assert "Tickets 1–2 of 3; the CSV and the PDF list them all." in first
+    assert "Met question" in first and "Unanswered incident" not in first
+    assert "Tickets 3–3 of 3" in second and "Unanswered incident" in second
+    assert "Met question" not in second
+    assert bad.status_code == 200 and "Tickets 1–2 of 3" in bad.content.decode()
+    assert len(rows) == 1 + 3
