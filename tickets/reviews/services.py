@@ -55,6 +55,13 @@ def review_policy(*, tenant: Tenant) -> ReviewPolicy:
     return policy if policy is not None else ReviewPolicy(tenant=tenant)
 
 
+def review_days(*, tenant: Tenant) -> int:
+    """The working days the tenant's rule gives a review; :data:`DEFAULT_DUE_DAYS` without
+    a rule."""
+    policy = review_policy(tenant=tenant)
+    return policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+
+
 def review_policy_save(
     *, policy: ReviewPolicy, priorities: list[Any], due_working_days: int
 ) -> ReviewPolicy:
@@ -122,8 +129,7 @@ def review_explain(review: PostIncidentReview) -> list[str]:
     since says so, not a count that would not match its due time. Reads the tenant's rule
     and, for a ticket without an SLA policy, its default calendar."""
     ticket = review.ticket
-    policy = review_policy(tenant=ticket.tenant)
-    days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+    days = review_days(tenant=ticket.tenant)
     calendar = _calendar_for(ticket)
     start = review_start(review)
     if _due_times(calendar, start, days)[0] != review.due_at:
@@ -185,8 +191,7 @@ def reviews_due_recompute(
         )
         if not reviews:
             return 0
-        policy = review_policy(tenant=tenant)
-        days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+        days = review_days(tenant=tenant)
         now = now or timezone.now()
         zone = ZoneInfo(tenant.time_zone)
         calendars: dict[int, Calendar | None] = {}  # one compiled engine per calendar
@@ -251,7 +256,7 @@ def review_timeline_text(*, ticket: Ticket) -> str:
 
 
 def _timeline_line(event: TicketEvent, zone: ZoneInfo) -> str:
-    when = timezone.localtime(event.at, zone).strftime("%Y-%m-%d %H:%M")
+    when = _local(event.at, zone)
     what = str(EventKind(event.kind).label) if event.kind in EventKind.values else event.kind
     # Values in words, as the ticket's timeline shows them ("Open → Closed", not keys).
     old, new = event_value(event, "old"), event_value(event, "new")
@@ -313,8 +318,7 @@ def review_open(
         refusal = review_refusal(ticket=locked)
         if refusal:
             raise ValidationError({"ticket": refusal})
-        policy = review_policy(tenant=locked.tenant)
-        days = policy.due_working_days if policy.pk else DEFAULT_DUE_DAYS
+        days = review_days(tenant=locked.tenant)
         now = timezone.now()
         start = locked.closed_at or now
         due, warn = review_due_times(ticket=locked, start=start, days=days)
